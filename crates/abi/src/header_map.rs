@@ -1,0 +1,196 @@
+//! The header-map wire format shared by `proxy_{get,set}_header_map_pairs`,
+//! `proxy_send_local_response` and `proxy_http_call`.
+//!
+//! Layout (little-endian): `u32 count`, then `count` pairs of `(u32 key_len, u32 value_len)`,
+//! then every key and value, each followed by one NUL byte. Lengths are explicit, so keys and
+//! values may themselves contain NUL bytes; the terminators are still checked on decode.
+
+use alloc::vec::Vec;
+
+/// Why a header-map buffer could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The buffer ends before the data its header announces.
+    Truncated,
+    /// A key or value is not followed by its NUL terminator.
+    MissingTerminator,
+    /// Bytes remain after the last pair.
+    TrailingBytes,
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            DecodeError::Truncated => "header map is truncated",
+            DecodeError::MissingTerminator => "header map entry is not NUL-terminated",
+            DecodeError::TrailingBytes => "header map has trailing bytes",
+        })
+    }
+}
+
+/// Size in bytes of the encoding of `pairs`.
+pub fn encoded_len<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> usize {
+    pairs.iter().fold(4, |n, (k, v)| {
+        n + 8 + k.as_ref().len() + v.as_ref().len() + 2
+    })
+}
+
+/// Encodes `pairs`. An empty slice encodes as a 4-byte zero count.
+pub fn encode<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(encoded_len(pairs));
+    encode_into(pairs, &mut out);
+    out
+}
+
+/// Appends the encoding of `pairs` to `out`.
+pub fn encode_into<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)], out: &mut Vec<u8>) {
+    out.extend_from_slice(&len_u32(pairs.len()).to_le_bytes());
+    for (k, v) in pairs {
+        out.extend_from_slice(&len_u32(k.as_ref().len()).to_le_bytes());
+        out.extend_from_slice(&len_u32(v.as_ref().len()).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_ref());
+        out.push(0);
+        out.extend_from_slice(v.as_ref());
+        out.push(0);
+    }
+}
+
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Decodes a header map, borrowing keys and values from `bytes`.
+///
+/// An empty buffer is an empty map (hosts return size 0 for an absent map).
+/// Never panics and never allocates more than the input can justify.
+pub fn decode(bytes: &[u8]) -> Result<Vec<(&[u8], &[u8])>, DecodeError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = read_u32(bytes, 0)? as usize;
+    // Each pair needs at least 8 size bytes and 2 terminators: reject absurd counts early.
+    let sizes_end = count
+        .checked_mul(8)
+        .and_then(|n| n.checked_add(4))
+        .ok_or(DecodeError::Truncated)?;
+    if sizes_end > bytes.len() || count.saturating_mul(10) > bytes.len() {
+        return Err(DecodeError::Truncated);
+    }
+    let mut pairs = Vec::with_capacity(count);
+    let mut data = sizes_end;
+    for i in 0..count {
+        let key_len = read_u32(bytes, 4 + i * 8)? as usize;
+        let value_len = read_u32(bytes, 8 + i * 8)? as usize;
+        let (key, next) = take_terminated(bytes, data, key_len)?;
+        let (value, next) = take_terminated(bytes, next, value_len)?;
+        data = next;
+        pairs.push((key, value));
+    }
+    if data != bytes.len() {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(pairs)
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Result<u32, DecodeError> {
+    let end = at.checked_add(4).ok_or(DecodeError::Truncated)?;
+    let raw = bytes.get(at..end).ok_or(DecodeError::Truncated)?;
+    let mut word = [0u8; 4];
+    word.copy_from_slice(raw);
+    Ok(u32::from_le_bytes(word))
+}
+
+fn take_terminated(bytes: &[u8], at: usize, len: usize) -> Result<(&[u8], usize), DecodeError> {
+    let end = at.checked_add(len).ok_or(DecodeError::Truncated)?;
+    let item = bytes.get(at..end).ok_or(DecodeError::Truncated)?;
+    match bytes.get(end) {
+        Some(0) => Ok((item, end + 1)),
+        Some(_) => Err(DecodeError::MissingTerminator),
+        None => Err(DecodeError::Truncated),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn empty_map() {
+        let empty: [(&str, &str); 0] = [];
+        let bytes = encode(&empty);
+        assert_eq!(bytes, vec![0, 0, 0, 0]);
+        assert_eq!(decode(&bytes), Ok(vec![]));
+        assert_eq!(decode(&[]), Ok(vec![]));
+    }
+
+    #[test]
+    fn round_trip_with_exact_layout() {
+        let pairs = [(":path", "/a"), ("x", "")];
+        let bytes = encode(&pairs);
+        let mut expected = vec![2, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+        expected.extend_from_slice(b":path\0/a\0x\0\0");
+        assert_eq!(bytes, expected);
+        assert_eq!(bytes.len(), encoded_len(&pairs));
+        let decoded = decode(&bytes).unwrap();
+        assert_eq!(
+            decoded,
+            vec![(&b":path"[..], &b"/a"[..]), (&b"x"[..], &b""[..])]
+        );
+    }
+
+    #[test]
+    fn nul_bytes_inside_values_survive() {
+        let pairs = [(&b"k\0ey"[..], &b"\0v\0"[..])];
+        let bytes = encode(&pairs);
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            vec![(&b"k\0ey"[..], &b"\0v\0"[..])]
+        );
+    }
+
+    #[test]
+    fn missing_terminator_is_rejected() {
+        let mut bytes = encode(&[("a", "b")]);
+        let last = bytes.len() - 1;
+        bytes[last] = b'!';
+        assert_eq!(decode(&bytes), Err(DecodeError::MissingTerminator));
+    }
+
+    #[test]
+    fn every_truncation_is_rejected_without_panic() {
+        let bytes = encode(&[("content-type", "application/json"), ("x-a", "1")]);
+        for cut in 1..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut} decoded");
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_are_rejected() {
+        let mut bytes = encode(&[("a", "b")]);
+        bytes.push(7);
+        assert_eq!(decode(&bytes), Err(DecodeError::TrailingBytes));
+    }
+
+    #[test]
+    fn absurd_counts_do_not_allocate() {
+        assert_eq!(
+            decode(&[0xff, 0xff, 0xff, 0xff]),
+            Err(DecodeError::Truncated)
+        );
+        let mut bytes = vec![0xff, 0xff, 0xff, 0x0f];
+        bytes.extend_from_slice(&[0u8; 64]);
+        assert_eq!(decode(&bytes), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn lengths_that_overflow_are_rejected() {
+        let mut bytes = vec![1, 0, 0, 0];
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        bytes.extend_from_slice(b"a\0b\0");
+        assert_eq!(decode(&bytes), Err(DecodeError::Truncated));
+    }
+}

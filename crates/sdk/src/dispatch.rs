@@ -1,0 +1,329 @@
+//! The runtime behind the ABI exports: root contexts (one per plugin configuration) and
+//! stream contexts (one per HTTP stream), and the wasm-go body-mode logic.
+//!
+//! One VM runs one plugin type, so the dispatcher is generic over it and stored once as a
+//! trait object. Plugin code never re-enters it: the host does not call into the VM while a
+//! hostcall runs, and SDK services used inside callbacks (logging, callouts) keep their own
+//! state.
+
+use crate::config::{
+    self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected,
+};
+use crate::http::{Http, Phase};
+use crate::plugin::{BodyMode, HttpPlugin};
+use crate::{hostcalls, log};
+use higress_abi::{BufferType, DataAction, HeaderAction, LogLevel, TrailersAction};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// What the exports call. Implemented once, by [`Dispatcher`].
+pub(crate) trait Handler {
+    fn on_context_create(&mut self, context_id: u32, parent_id: u32);
+    fn on_vm_start(&mut self, root_id: u32, size: usize) -> bool;
+    fn on_configure(&mut self, root_id: u32, size: usize) -> bool;
+    fn on_request_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction;
+    fn on_request_body(&mut self, id: u32, size: usize, end_of_stream: bool) -> DataAction;
+    fn on_request_trailers(&mut self, id: u32) -> TrailersAction;
+    fn on_response_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction;
+    fn on_response_body(&mut self, id: u32, size: usize, end_of_stream: bool) -> DataAction;
+    fn on_response_trailers(&mut self, id: u32) -> TrailersAction;
+    fn on_log(&mut self, id: u32);
+    fn on_done(&mut self, id: u32) -> bool;
+    fn on_delete(&mut self, id: u32);
+}
+
+thread_local! {
+    static HANDLER: RefCell<Option<Box<dyn Handler>>> = const { RefCell::new(None) };
+}
+
+/// Installs the dispatcher for plugin type `P` (called by `export_plugin!` at `_initialize`).
+pub fn register<P: HttpPlugin>(name: &'static str) {
+    log::set_plugin(name);
+    HANDLER.with(|h| {
+        if let Ok(mut slot) = h.try_borrow_mut() {
+            if slot.is_none() {
+                *slot = Some(Box::new(Dispatcher::<P>::new(name)));
+            }
+        }
+    });
+}
+
+/// Runs `f` on the dispatcher; `default` when none is registered or it is busy.
+pub(crate) fn with_handler<R>(default: R, f: impl FnOnce(&mut dyn Handler) -> R) -> R {
+    HANDLER.with(|h| match h.try_borrow_mut() {
+        Ok(mut slot) => match slot.as_mut() {
+            Some(handler) => f(handler.as_mut()),
+            None => {
+                let _ = hostcalls::log(
+                    LogLevel::Critical,
+                    "no plugin registered: the crate must call higress_sdk::export_plugin!",
+                );
+                default
+            }
+        },
+        Err(_) => {
+            let _ = hostcalls::log(
+                LogLevel::Critical,
+                "plugin dispatcher re-entered; callback ignored",
+            );
+            default
+        }
+    })
+}
+
+struct RootState<C> {
+    rules: Option<Rc<RuleSet<C>>>,
+}
+
+struct StreamState<P: HttpPlugin> {
+    plugin: P,
+    http: Http,
+    rules: Option<Rc<RuleSet<P::Config>>>,
+    selected: Option<Selected>,
+}
+
+/// The dispatcher of plugin type `P`.
+pub(crate) struct Dispatcher<P: HttpPlugin> {
+    name: &'static str,
+    roots: HashMap<u32, RootState<P::Config>>,
+    streams: HashMap<u32, StreamState<P>>,
+}
+
+impl<P: HttpPlugin> Dispatcher<P> {
+    fn new(name: &'static str) -> Self {
+        Dispatcher {
+            name,
+            roots: HashMap::new(),
+            streams: HashMap::new(),
+        }
+    }
+
+    /// The stream's state and its config, when the rules selected it; the request id is
+    /// made current for log lines.
+    fn selected(
+        &mut self,
+        id: u32,
+    ) -> Option<(&mut StreamState<P>, Rc<RuleSet<P::Config>>, Selected)> {
+        let stream = self.streams.get_mut(&id)?;
+        let selected = stream.selected?;
+        let rules = stream.rules.clone()?;
+        log::set_request_id(stream.http.request_id.clone());
+        Some((stream, rules, selected))
+    }
+
+    fn body(&mut self, id: u32, size: usize, end_of_stream: bool, request: bool) -> DataAction {
+        let Some((s, rules, selected)) = self.selected(id) else {
+            return DataAction::Continue;
+        };
+        let Some(config) = rules.get(selected) else {
+            return DataAction::Continue;
+        };
+        let (mode, buffer) = if request {
+            s.http.phase = Phase::RequestBody;
+            (s.http.request_body_mode, BufferType::HttpRequestBody)
+        } else {
+            s.http.phase = Phase::ResponseBody;
+            (s.http.response_body_mode, BufferType::HttpResponseBody)
+        };
+        match mode {
+            BodyMode::Skip => DataAction::Continue,
+            BodyMode::Buffered if !end_of_stream => DataAction::StopIterationAndBuffer,
+            BodyMode::Buffered => {
+                let body = hostcalls::get_buffer(buffer, 0, size)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                if request {
+                    s.plugin.on_request_body(&mut s.http, config, &body)
+                } else {
+                    s.plugin.on_response_body(&mut s.http, config, &body)
+                }
+            }
+            BodyMode::Streaming => {
+                let chunk = hostcalls::get_buffer(buffer, 0, size)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                if request {
+                    s.plugin
+                        .on_request_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+                } else {
+                    s.plugin
+                        .on_response_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+                }
+            }
+        }
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<ParsedConfig<P::Config>, ConfigError> {
+        config::parse_rules(
+            bytes,
+            P::MERGE_GLOBAL_INTO_RULES,
+            |value, cx: &ConfigContext| {
+                let mut parsed: P::Config = config::from_value(value)?;
+                P::validate_config(&mut parsed, cx)?;
+                Ok(parsed)
+            },
+        )
+    }
+}
+
+impl<P: HttpPlugin> Handler for Dispatcher<P> {
+    fn on_context_create(&mut self, context_id: u32, parent_id: u32) {
+        if parent_id == 0 {
+            self.roots.insert(context_id, RootState { rules: None });
+            return;
+        }
+        log::refresh_level();
+        let rules = self.roots.get(&parent_id).and_then(|r| r.rules.clone());
+        let http = Http::new(context_id, P::REQUEST_BODY, P::RESPONSE_BODY);
+        self.streams.insert(
+            context_id,
+            StreamState {
+                plugin: P::default(),
+                http,
+                rules,
+                selected: None,
+            },
+        );
+    }
+
+    fn on_vm_start(&mut self, _root_id: u32, _size: usize) -> bool {
+        log::refresh_level();
+        true
+    }
+
+    fn on_configure(&mut self, root_id: u32, size: usize) -> bool {
+        log::refresh_level();
+        let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, size) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                crate::log_error!(
+                    "plugin start failed: cannot read the plugin configuration: {status}"
+                );
+                return false;
+            }
+        };
+        match self.parse(&bytes) {
+            Ok(parsed) => {
+                log::set_plugin_id(parsed.plugin_id);
+                self.roots
+                    .entry(root_id)
+                    .or_insert(RootState { rules: None })
+                    .rules = Some(Rc::new(parsed.rules));
+                crate::log_info!("plugin start successfully");
+                true
+            }
+            Err(err) => {
+                crate::log_error!("plugin start failed: {} config error: {err}", self.name);
+                false
+            }
+        }
+    }
+
+    fn on_request_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return HeaderAction::Continue;
+        };
+        s.http.phase = Phase::RequestHeaders;
+        s.http.capture_request(end_of_stream);
+        log::set_request_id(s.http.request_id.clone());
+        let Some(rules) = s.rules.clone() else {
+            return HeaderAction::Continue;
+        };
+        if hostcalls::get_map_value(higress_abi::MapType::HttpRequestHeaders, ":authority")
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            crate::log_debug!("request has no :authority; plugin skipped");
+            return HeaderAction::Continue;
+        }
+        let selected = if rules.rules.is_empty() {
+            rules.global.as_ref().map(|_| Selected::Global)
+        } else {
+            let route = s.http.route_name();
+            let cluster = s.http.cluster_name();
+            rules.select(&MatchInput {
+                authority: &s.http.host,
+                route_name: &route,
+                cluster_name: &cluster,
+            })
+        };
+        s.selected = selected;
+        let Some(config) = selected.and_then(|sel| rules.get(sel)) else {
+            return HeaderAction::Continue;
+        };
+        s.plugin.on_request_headers(&mut s.http, config)
+    }
+
+    fn on_request_body(&mut self, id: u32, size: usize, end_of_stream: bool) -> DataAction {
+        self.body(id, size, end_of_stream, true)
+    }
+
+    fn on_request_trailers(&mut self, id: u32) -> TrailersAction {
+        let Some((s, rules, selected)) = self.selected(id) else {
+            return TrailersAction::Continue;
+        };
+        let Some(config) = rules.get(selected) else {
+            return TrailersAction::Continue;
+        };
+        s.http.phase = Phase::RequestTrailers;
+        s.plugin.on_request_trailers(&mut s.http, config)
+    }
+
+    fn on_response_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction {
+        let Some((s, rules, selected)) = self.selected(id) else {
+            return HeaderAction::Continue;
+        };
+        let Some(config) = rules.get(selected) else {
+            return HeaderAction::Continue;
+        };
+        s.http.phase = Phase::ResponseHeaders;
+        s.http.capture_response(end_of_stream);
+        s.plugin.on_response_headers(&mut s.http, config)
+    }
+
+    fn on_response_body(&mut self, id: u32, size: usize, end_of_stream: bool) -> DataAction {
+        self.body(id, size, end_of_stream, false)
+    }
+
+    fn on_response_trailers(&mut self, id: u32) -> TrailersAction {
+        let Some((s, rules, selected)) = self.selected(id) else {
+            return TrailersAction::Continue;
+        };
+        let Some(config) = rules.get(selected) else {
+            return TrailersAction::Continue;
+        };
+        s.http.phase = Phase::ResponseTrailers;
+        s.plugin.on_response_trailers(&mut s.http, config)
+    }
+
+    fn on_log(&mut self, id: u32) {
+        let Some((s, rules, selected)) = self.selected(id) else {
+            return;
+        };
+        let Some(config) = rules.get(selected) else {
+            return;
+        };
+        s.http.phase = Phase::Log;
+        s.plugin.on_log(&mut s.http, config);
+    }
+
+    fn on_done(&mut self, id: u32) -> bool {
+        if let Some((s, rules, selected)) = self.selected(id) {
+            if let Some(config) = rules.get(selected) {
+                s.http.phase = Phase::Done;
+                s.plugin.on_stream_done(&mut s.http, config);
+            }
+        }
+        true
+    }
+
+    fn on_delete(&mut self, id: u32) {
+        self.streams.remove(&id);
+        self.roots.remove(&id);
+        log::set_request_id(None);
+    }
+}

@@ -1,0 +1,550 @@
+//! The HTTP context a plugin works with in every phase.
+//!
+//! Request headers are only readable while the request-header phase is in progress (Envoy
+//! drops its pointer to them afterwards), so the values most plugins need later - scheme,
+//! host, path, method - are cached when the request headers arrive and stay valid in every
+//! phase.
+
+use crate::hostcalls::{self, lossy, HostResult};
+use crate::plugin::BodyMode;
+use higress_abi::{BufferType, MapType, Status, StreamType};
+use serde_json::{Map, Value};
+use std::any::Any;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Size argument that means "the whole buffer" to `proxy_set_buffer_bytes` (as wasm-go uses).
+const WHOLE: usize = i32::MAX as usize;
+
+/// Property that, set to `off`, keeps Envoy from re-routing after header changes.
+const CLEAR_ROUTE_CACHE: &str = "clear_route_cache";
+/// Property the access log reads user attributes from.
+pub const CUSTOM_LOG_KEY: &str = "custom_log";
+/// Property AI plugins write their attributes to.
+pub const AI_LOG_KEY: &str = "ai_log";
+
+/// The phase a stream is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Created, no callback yet.
+    Created,
+    /// Processing request headers.
+    RequestHeaders,
+    /// Processing request body.
+    RequestBody,
+    /// Processing request trailers.
+    RequestTrailers,
+    /// Processing response headers.
+    ResponseHeaders,
+    /// Processing response body.
+    ResponseBody,
+    /// Processing response trailers.
+    ResponseTrailers,
+    /// Access log.
+    Log,
+    /// Finished.
+    Done,
+}
+
+/// The HTTP context of one stream.
+pub struct Http {
+    context_id: u32,
+    pub(crate) phase: Phase,
+    pub(crate) scheme: String,
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) method: String,
+    pub(crate) request_id: Option<Rc<str>>,
+    pub(crate) websocket: bool,
+    pub(crate) request_content_type: String,
+    pub(crate) request_content_encoding: String,
+    pub(crate) response_content_type: String,
+    pub(crate) response_content_encoding: String,
+    pub(crate) request_headers_end_stream: bool,
+    pub(crate) response_headers_end_stream: bool,
+    pub(crate) request_body_mode: BodyMode,
+    pub(crate) response_body_mode: BodyMode,
+    pub(crate) local_response_sent: bool,
+    values: Option<HashMap<String, Box<dyn Any>>>,
+    attributes: Map<String, Value>,
+}
+
+impl Http {
+    pub(crate) fn new(
+        context_id: u32,
+        request_body_mode: BodyMode,
+        response_body_mode: BodyMode,
+    ) -> Self {
+        Http {
+            context_id,
+            phase: Phase::Created,
+            scheme: String::new(),
+            host: String::new(),
+            path: String::new(),
+            method: String::new(),
+            request_id: None,
+            websocket: false,
+            request_content_type: String::new(),
+            request_content_encoding: String::new(),
+            response_content_type: String::new(),
+            response_content_encoding: String::new(),
+            request_headers_end_stream: false,
+            response_headers_end_stream: false,
+            request_body_mode,
+            response_body_mode,
+            local_response_sent: false,
+            values: None,
+            attributes: Map::new(),
+        }
+    }
+
+    /// Reads the request line headers once, at the start of the request-header phase.
+    pub(crate) fn capture_request(&mut self, end_of_stream: bool) {
+        let get = |name: &str| header_string(MapType::HttpRequestHeaders, name);
+        self.request_headers_end_stream = end_of_stream;
+        self.scheme = get(":scheme");
+        self.host = get(":authority");
+        self.path = get(":path");
+        self.method = get(":method");
+        self.websocket = get("connection").eq_ignore_ascii_case("upgrade")
+            && get("upgrade").eq_ignore_ascii_case("websocket");
+        self.request_content_type = get("content-type");
+        self.request_content_encoding = get("content-encoding");
+        let request_id = get("x-request-id");
+        self.request_id = (!request_id.is_empty()).then(|| Rc::from(request_id.as_str()));
+        if self.is_binary_request_body() || self.websocket {
+            self.request_body_mode = BodyMode::Skip;
+        }
+        if self.websocket {
+            self.response_body_mode = BodyMode::Skip;
+        }
+    }
+
+    pub(crate) fn capture_response(&mut self, end_of_stream: bool) {
+        let get = |name: &str| header_string(MapType::HttpResponseHeaders, name);
+        self.response_headers_end_stream = end_of_stream;
+        self.response_content_type = get("content-type");
+        self.response_content_encoding = get("content-encoding");
+        if self.is_binary_response_body() {
+            self.response_body_mode = BodyMode::Skip;
+        }
+    }
+
+    /// The context id the host gave this stream.
+    pub fn context_id(&self) -> u32 {
+        self.context_id
+    }
+
+    /// The phase being processed.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// `:scheme` of the request (cached; valid in every phase).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// `:authority` of the request (cached; valid in every phase).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `:path` of the request, with its query (cached; valid in every phase).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// `:method` of the request (cached; valid in every phase).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// `x-request-id` of the request, if it had one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    // ----- request headers -----
+
+    /// First value of a request header (names are case-insensitive).
+    pub fn request_header(&self, name: &str) -> Option<String> {
+        hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+            .ok()
+            .flatten()
+            .map(|v| lossy(&v))
+    }
+
+    /// First value of a request header, as raw bytes.
+    pub fn request_header_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+            .ok()
+            .flatten()
+    }
+
+    /// Every request header, in order (repeated names appear repeatedly).
+    pub fn request_headers(&self) -> Vec<(String, String)> {
+        hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default()
+    }
+
+    /// Sets a request header, replacing its values.
+    pub fn set_request_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+        hostcalls::replace_map_value(MapType::HttpRequestHeaders, name, value.as_bytes())
+    }
+
+    /// Adds a request header value, keeping existing ones.
+    pub fn add_request_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+        hostcalls::add_map_value(MapType::HttpRequestHeaders, name, value.as_bytes())
+    }
+
+    /// Removes a request header.
+    pub fn remove_request_header(&mut self, name: &str) -> HostResult<()> {
+        hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
+    }
+
+    /// Replaces all request headers.
+    pub fn set_request_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        headers: &[(K, V)],
+    ) -> HostResult<()> {
+        hostcalls::set_map(MapType::HttpRequestHeaders, headers)
+    }
+
+    // ----- response headers -----
+
+    /// First value of a response header.
+    pub fn response_header(&self, name: &str) -> Option<String> {
+        hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
+            .ok()
+            .flatten()
+            .map(|v| lossy(&v))
+    }
+
+    /// Every response header, in order.
+    pub fn response_headers(&self) -> Vec<(String, String)> {
+        hostcalls::get_map(MapType::HttpResponseHeaders).unwrap_or_default()
+    }
+
+    /// Sets a response header, replacing its values.
+    pub fn set_response_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+        hostcalls::replace_map_value(MapType::HttpResponseHeaders, name, value.as_bytes())
+    }
+
+    /// Adds a response header value.
+    pub fn add_response_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+        hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value.as_bytes())
+    }
+
+    /// Removes a response header.
+    pub fn remove_response_header(&mut self, name: &str) -> HostResult<()> {
+        hostcalls::remove_map_value(MapType::HttpResponseHeaders, name)
+    }
+
+    /// Replaces all response headers.
+    pub fn set_response_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        headers: &[(K, V)],
+    ) -> HostResult<()> {
+        hostcalls::set_map(MapType::HttpResponseHeaders, headers)
+    }
+
+    // ----- trailers -----
+
+    /// Every request trailer.
+    pub fn request_trailers(&self) -> Vec<(String, String)> {
+        hostcalls::get_map(MapType::HttpRequestTrailers).unwrap_or_default()
+    }
+
+    /// Sets a request trailer.
+    pub fn set_request_trailer(&mut self, name: &str, value: &str) -> HostResult<()> {
+        hostcalls::replace_map_value(MapType::HttpRequestTrailers, name, value.as_bytes())
+    }
+
+    /// Every response trailer.
+    pub fn response_trailers(&self) -> Vec<(String, String)> {
+        hostcalls::get_map(MapType::HttpResponseTrailers).unwrap_or_default()
+    }
+
+    /// Sets a response trailer.
+    pub fn set_response_trailer(&mut self, name: &str, value: &str) -> HostResult<()> {
+        hostcalls::replace_map_value(MapType::HttpResponseTrailers, name, value.as_bytes())
+    }
+
+    // ----- bodies -----
+
+    /// The request body buffered so far (during a request body phase).
+    pub fn request_body(&self) -> Option<Vec<u8>> {
+        hostcalls::get_buffer(BufferType::HttpRequestBody, 0, WHOLE)
+            .ok()
+            .flatten()
+    }
+
+    /// Replaces the request body (or, in streaming mode, the current chunk).
+    pub fn replace_request_body(&mut self, body: &[u8]) -> HostResult<()> {
+        hostcalls::set_buffer(BufferType::HttpRequestBody, 0, WHOLE, body)
+    }
+
+    /// Appends to the request body.
+    pub fn append_request_body(&mut self, data: &[u8]) -> HostResult<()> {
+        hostcalls::set_buffer(BufferType::HttpRequestBody, WHOLE, 0, data)
+    }
+
+    /// Prepends to the request body.
+    pub fn prepend_request_body(&mut self, data: &[u8]) -> HostResult<()> {
+        hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, data)
+    }
+
+    /// The response body buffered so far (during a response body phase).
+    pub fn response_body(&self) -> Option<Vec<u8>> {
+        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, WHOLE)
+            .ok()
+            .flatten()
+    }
+
+    /// Replaces the response body (or, in streaming mode, the current chunk).
+    pub fn replace_response_body(&mut self, body: &[u8]) -> HostResult<()> {
+        hostcalls::set_buffer(BufferType::HttpResponseBody, 0, WHOLE, body)
+    }
+
+    /// Appends to the response body.
+    pub fn append_response_body(&mut self, data: &[u8]) -> HostResult<()> {
+        hostcalls::set_buffer(BufferType::HttpResponseBody, WHOLE, 0, data)
+    }
+
+    /// Prepends to the response body.
+    pub fn prepend_response_body(&mut self, data: &[u8]) -> HostResult<()> {
+        hostcalls::set_buffer(BufferType::HttpResponseBody, 0, 0, data)
+    }
+
+    /// Whether a request body follows the headers.
+    pub fn has_request_body(&self) -> bool {
+        !self.request_headers_end_stream
+    }
+
+    /// Whether a response body follows the headers.
+    pub fn has_response_body(&self) -> bool {
+        !self.response_headers_end_stream
+    }
+
+    /// Stop delivering the request body to this plugin; it streams through.
+    pub fn dont_read_request_body(&mut self) {
+        self.request_body_mode = BodyMode::Skip;
+    }
+
+    /// Stop delivering the response body to this plugin; it streams through.
+    pub fn dont_read_response_body(&mut self) {
+        self.response_body_mode = BodyMode::Skip;
+    }
+
+    /// Switch this request from streaming to buffered body delivery.
+    pub fn buffer_request_body(&mut self) {
+        self.request_body_mode = BodyMode::Buffered;
+    }
+
+    /// Switch this response from streaming to buffered body delivery.
+    pub fn buffer_response_body(&mut self) {
+        self.response_body_mode = BodyMode::Buffered;
+    }
+
+    /// Whether this is a WebSocket upgrade (bodies are never delivered for those).
+    pub fn is_websocket(&self) -> bool {
+        self.websocket
+    }
+
+    /// Whether the request body is binary (octet-stream, gRPC, or content-encoded).
+    pub fn is_binary_request_body(&self) -> bool {
+        is_binary(&self.request_content_type, &self.request_content_encoding)
+    }
+
+    /// Whether the response body is binary (octet-stream, gRPC, or content-encoded).
+    pub fn is_binary_response_body(&self) -> bool {
+        is_binary(&self.response_content_type, &self.response_content_encoding)
+    }
+
+    /// Caps how much request body Envoy buffers for this stream (bytes).
+    pub fn set_request_body_buffer_limit(&mut self, bytes: u32) -> HostResult<()> {
+        hostcalls::set_property(&["set_decoder_buffer_limit"], bytes.to_string().as_bytes())
+    }
+
+    /// Caps how much response body Envoy buffers for this stream (bytes).
+    pub fn set_response_body_buffer_limit(&mut self, bytes: u32) -> HostResult<()> {
+        hostcalls::set_property(&["set_encoder_buffer_limit"], bytes.to_string().as_bytes())
+    }
+
+    // ----- control -----
+
+    /// Answers the request locally with `status`, `headers` and `body`. `details` (by
+    /// convention `<plugin>.<reason>`) shows up as `response.code_details`. The request goes
+    /// no further; the reply still passes through the response phases.
+    pub fn send_local_response(
+        &mut self,
+        status: u32,
+        details: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HostResult<()> {
+        self.local_response_sent = true;
+        hostcalls::send_local_response(status, details, body, headers, -1)
+    }
+
+    /// Whether this stream has already been answered locally.
+    pub fn local_response_sent(&self) -> bool {
+        self.local_response_sent
+    }
+
+    /// Resumes a request paused by this plugin (after a callout, for instance).
+    pub fn resume_request(&mut self) -> HostResult<()> {
+        hostcalls::continue_stream(StreamType::HttpRequest)
+    }
+
+    /// Resumes a response paused by this plugin.
+    pub fn resume_response(&mut self) -> HostResult<()> {
+        hostcalls::continue_stream(StreamType::HttpResponse)
+    }
+
+    /// Keeps Envoy from picking a new route after this plugin changed headers.
+    pub fn disable_reroute(&mut self) -> HostResult<()> {
+        hostcalls::set_property(&[CLEAR_ROUTE_CACHE], b"off")
+    }
+
+    // ----- properties -----
+
+    /// Reads a property by path segments (`&["route_name"]`, `&["source", "address"]`).
+    pub fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        hostcalls::get_property(path).ok().flatten()
+    }
+
+    /// Reads a property as a string (invalid UTF-8 replaced).
+    pub fn property_string(&self, path: &[&str]) -> Option<String> {
+        self.property(path).map(|v| lossy(&v))
+    }
+
+    /// Writes a property.
+    pub fn set_property(&mut self, path: &[&str], value: &[u8]) -> HostResult<()> {
+        hostcalls::set_property(path, value)
+    }
+
+    /// The `route_name` property (empty when the host has none).
+    pub fn route_name(&self) -> String {
+        self.property_string(&["route_name"]).unwrap_or_default()
+    }
+
+    /// The `cluster_name` property (`outbound|port|subset|fqdn`; empty when none).
+    pub fn cluster_name(&self) -> String {
+        self.property_string(&["cluster_name"]).unwrap_or_default()
+    }
+
+    // ----- per-request values (wasm-go's SetContext / GetContext) -----
+
+    /// Stores a value for the rest of this request, under `key`.
+    pub fn set_context<T: Any>(&mut self, key: &str, value: T) {
+        self.values
+            .get_or_insert_with(HashMap::new)
+            .insert(key.to_string(), Box::new(value));
+    }
+
+    /// A value stored with [`Http::set_context`], if it has type `T`.
+    pub fn context<T: Any>(&self, key: &str) -> Option<&T> {
+        self.values.as_ref()?.get(key)?.downcast_ref()
+    }
+
+    /// A mutable value stored with [`Http::set_context`], if it has type `T`.
+    pub fn context_mut<T: Any>(&mut self, key: &str) -> Option<&mut T> {
+        self.values.as_mut()?.get_mut(key)?.downcast_mut()
+    }
+
+    // ----- user attributes for the access log -----
+
+    /// Records an attribute for the access log (written by [`Http::write_user_attributes_to_log`]).
+    pub fn set_user_attribute(&mut self, key: &str, value: impl Into<Value>) {
+        self.attributes.insert(key.to_string(), value.into());
+    }
+
+    /// An attribute recorded with [`Http::set_user_attribute`].
+    pub fn user_attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes.get(key)
+    }
+
+    /// Merges the recorded attributes into the `custom_log` property, which Higress's access
+    /// log prints. Attributes other plugins wrote are kept.
+    pub fn write_user_attributes_to_log(&mut self) -> HostResult<()> {
+        self.write_user_attributes_to(CUSTOM_LOG_KEY)
+    }
+
+    /// Merges the recorded attributes into the property `key` (`ai_log` for AI plugins).
+    /// The property holds a JSON object, string-escaped, as wasm-go writes it.
+    pub fn write_user_attributes_to(&mut self, key: &str) -> HostResult<()> {
+        let mut merged = match hostcalls::get_property(&[key]) {
+            Ok(Some(previous)) if !previous.is_empty() => {
+                unescape_object(&previous).ok_or(Status::ParseFailure)?
+            }
+            _ => Map::new(),
+        };
+        for (k, v) in &self.attributes {
+            merged.insert(k.clone(), v.clone());
+        }
+        let json = Value::Object(merged).to_string();
+        hostcalls::set_property(&[key], escape_json_string(&json).as_bytes())
+    }
+}
+
+fn header_string(map: MapType, name: &str) -> String {
+    hostcalls::get_map_value(map, name)
+        .ok()
+        .flatten()
+        .map(|v| lossy(&v))
+        .unwrap_or_default()
+}
+
+fn is_binary(content_type: &str, content_encoding: &str) -> bool {
+    content_type.contains("octet-stream")
+        || content_type.contains("grpc")
+        || !content_encoding.is_empty()
+}
+
+/// JSON-escapes `raw` without the surrounding quotes (wasm-go's `MarshalStr`).
+pub(crate) fn escape_json_string(raw: &str) -> String {
+    let quoted = Value::String(raw.to_string()).to_string();
+    quoted
+        .get(1..quoted.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Reads a string-escaped JSON object (wasm-go's `UnmarshalStr` then `json.Unmarshal`).
+pub(crate) fn unescape_object(escaped: &[u8]) -> Option<Map<String, Value>> {
+    let mut quoted = Vec::with_capacity(escaped.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(escaped);
+    quoted.push(b'"');
+    let text: String = serde_json::from_slice(&quoted).ok()?;
+    match serde_json::from_str(&text).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_escaping_round_trips() {
+        let json = r#"{"a":"x\"y","n":1}"#;
+        let escaped = escape_json_string(json);
+        assert_eq!(escaped, r#"{\"a\":\"x\\\"y\",\"n\":1}"#);
+        let map = unescape_object(escaped.as_bytes()).unwrap();
+        assert_eq!(map.get("a").unwrap(), "x\"y");
+        assert!(unescape_object(b"not json").is_none());
+        assert!(unescape_object(b"[1]").is_none());
+    }
+
+    #[test]
+    fn binary_detection() {
+        assert!(is_binary("application/octet-stream", ""));
+        assert!(is_binary("application/grpc", ""));
+        assert!(is_binary("application/json", "gzip"));
+        assert!(!is_binary("application/json", ""));
+    }
+}

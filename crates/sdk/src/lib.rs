@@ -1,0 +1,86 @@
+//! Write Higress gateway plugins in Rust.
+//!
+//! A plugin is a type implementing [`HttpPlugin`] plus one line,
+//! `higress_sdk::export_plugin!("name", Type);`, compiled to `wasm32-wasip1`. The SDK owns
+//! the proxy-wasm ABI (exports, imports, context dispatch), parses the plugin configuration
+//! Higress sends (global config plus `_rules_`) into the plugin's typed `Config`, and picks
+//! the config for each request exactly as Higress's Go SDK does.
+//!
+//! ```ignore
+//! use higress_sdk::prelude::*;
+//!
+//! #[derive(Deserialize)]
+//! struct Config { header: String }
+//!
+//! #[derive(Default)]
+//! struct AddHeader;
+//!
+//! impl HttpPlugin for AddHeader {
+//!     type Config = Config;
+//!     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
+//!         let _ = http.add_request_header(&config.header, "1");
+//!         HeaderAction::Continue
+//!     }
+//! }
+//! higress_sdk::export_plugin!("add-header", AddHeader);
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(missing_docs)]
+
+pub mod config;
+mod dispatch;
+mod exports;
+pub mod hostcalls;
+pub mod http;
+pub mod log;
+mod plugin;
+
+pub use higress_abi as abi;
+pub use http::Http;
+pub use plugin::{BodyMode, HttpPlugin};
+
+/// What a plugin file usually needs.
+pub mod prelude {
+    pub use crate::abi::{DataAction, HeaderAction, LogLevel, TrailersAction};
+    pub use crate::config::{ConfigContext, ConfigError};
+    pub use crate::http::Http;
+    pub use crate::plugin::{BodyMode, HttpPlugin};
+    pub use crate::{log_critical, log_debug, log_error, log_info, log_trace, log_warn};
+    pub use serde::Deserialize;
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dispatch::register;
+}
+
+/// Exports a plugin type: `higress_sdk::export_plugin!("hello-world", HelloWorld);`.
+///
+/// The name prefixes every log line. It defines the WASI reactor entry `_initialize`, which
+/// the host runs before any other callback.
+#[macro_export]
+macro_rules! export_plugin {
+    ($name:expr, $plugin:ty) => {
+        #[cfg(target_os = "wasi")]
+        extern "C" {
+            fn __wasm_call_ctors();
+        }
+
+        #[no_mangle]
+        pub extern "C" fn _initialize() {
+            #[cfg(target_os = "wasi")]
+            unsafe {
+                __wasm_call_ctors();
+            }
+            $crate::__private::register::<$plugin>($name);
+        }
+    };
+}
