@@ -28,11 +28,12 @@ impl core::fmt::Display for DecodeError {
     }
 }
 
+/// Decoded pairs, borrowing from the encoded buffer.
+pub type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
 /// Size in bytes of the encoding of `pairs`.
 pub fn encoded_len<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> usize {
-    pairs.iter().fold(4, |n, (k, v)| {
-        n + 8 + k.as_ref().len() + v.as_ref().len() + 2
-    })
+    pairs.iter().fold(4, |n, (k, v)| n + 8 + k.as_ref().len() + v.as_ref().len() + 2)
 }
 
 /// Encodes `pairs`. An empty slice encodes as a 4-byte zero count.
@@ -65,16 +66,13 @@ fn len_u32(n: usize) -> u32 {
 ///
 /// An empty buffer is an empty map (hosts return size 0 for an absent map).
 /// Never panics and never allocates more than the input can justify.
-pub fn decode(bytes: &[u8]) -> Result<Vec<(&[u8], &[u8])>, DecodeError> {
+pub fn decode(bytes: &[u8]) -> Result<Pairs<'_>, DecodeError> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
     let count = read_u32(bytes, 0)? as usize;
     // Each pair needs at least 8 size bytes and 2 terminators: reject absurd counts early.
-    let sizes_end = count
-        .checked_mul(8)
-        .and_then(|n| n.checked_add(4))
-        .ok_or(DecodeError::Truncated)?;
+    let sizes_end = count.checked_mul(8).and_then(|n| n.checked_add(4)).ok_or(DecodeError::Truncated)?;
     if sizes_end > bytes.len() || count.saturating_mul(10) > bytes.len() {
         return Err(DecodeError::Truncated);
     }
@@ -135,20 +133,14 @@ mod tests {
         assert_eq!(bytes, expected);
         assert_eq!(bytes.len(), encoded_len(&pairs));
         let decoded = decode(&bytes).unwrap();
-        assert_eq!(
-            decoded,
-            vec![(&b":path"[..], &b"/a"[..]), (&b"x"[..], &b""[..])]
-        );
+        assert_eq!(decoded, vec![(&b":path"[..], &b"/a"[..]), (&b"x"[..], &b""[..])]);
     }
 
     #[test]
     fn nul_bytes_inside_values_survive() {
         let pairs = [(&b"k\0ey"[..], &b"\0v\0"[..])];
         let bytes = encode(&pairs);
-        assert_eq!(
-            decode(&bytes).unwrap(),
-            vec![(&b"k\0ey"[..], &b"\0v\0"[..])]
-        );
+        assert_eq!(decode(&bytes).unwrap(), vec![(&b"k\0ey"[..], &b"\0v\0"[..])]);
     }
 
     #[test]
@@ -176,10 +168,7 @@ mod tests {
 
     #[test]
     fn absurd_counts_do_not_allocate() {
-        assert_eq!(
-            decode(&[0xff, 0xff, 0xff, 0xff]),
-            Err(DecodeError::Truncated)
-        );
+        assert_eq!(decode(&[0xff, 0xff, 0xff, 0xff]), Err(DecodeError::Truncated));
         let mut bytes = vec![0xff, 0xff, 0xff, 0x0f];
         bytes.extend_from_slice(&[0u8; 64]);
         assert_eq!(decode(&bytes), Err(DecodeError::Truncated));

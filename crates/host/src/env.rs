@@ -20,32 +20,19 @@ pub struct Clock {
 
 impl Clock {
     fn system() -> Self {
-        let start_wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        Clock {
-            manual: None,
-            start: Instant::now(),
-            start_wall,
-        }
+        let start_wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        Clock { manual: None, start: Instant::now(), start_wall }
     }
 
     fn manual(start_nanos: u64) -> Self {
-        Clock {
-            manual: Some(AtomicU64::new(start_nanos)),
-            start: Instant::now(),
-            start_wall: start_nanos,
-        }
+        Clock { manual: Some(AtomicU64::new(start_nanos)), start: Instant::now(), start_wall: start_nanos }
     }
 
     /// Wall-clock time, nanoseconds since the Unix epoch.
     pub fn now_nanos(&self) -> u64 {
         match &self.manual {
             Some(t) => t.load(Ordering::SeqCst),
-            None => self
-                .start_wall
-                .saturating_add(self.start.elapsed().as_nanos() as u64),
+            None => self.start_wall.saturating_add(self.start.elapsed().as_nanos() as u64),
         }
     }
 
@@ -183,18 +170,14 @@ impl Env {
     /// Whether callouts to clusters that were never declared are accepted (held for a manual
     /// answer, the default) or refused with `BadArgument`, as Envoy refuses unknown clusters.
     pub fn set_accept_unknown_clusters(&self, accept: bool) {
-        self.inner
-            .accept_unknown_clusters
-            .store(accept, Ordering::SeqCst);
+        self.inner.accept_unknown_clusters.store(accept, Ordering::SeqCst);
     }
 
     /// How callouts to `name` are served; `None` when the cluster is unknown and refused.
     pub fn upstream(&self, name: &str) -> Option<Upstream> {
         match lock(&self.inner.clusters).get(name) {
             Some(u) => Some(u.clone()),
-            None if self.inner.accept_unknown_clusters.load(Ordering::SeqCst) => {
-                Some(Upstream::Manual)
-            }
+            None if self.inner.accept_unknown_clusters.load(Ordering::SeqCst) => Some(Upstream::Manual),
             None => None,
         }
     }
@@ -207,19 +190,10 @@ impl Env {
 
     /// Reads shared data of VM id `vm_id`: the value and its CAS.
     pub fn shared_data(&self, vm_id: &str, key: &str) -> Option<(Vec<u8>, u32)> {
-        lock(&self.inner.shared)
-            .values
-            .get(&(vm_id.to_string(), key.to_string()))
-            .cloned()
+        lock(&self.inner.shared).values.get(&(vm_id.to_string(), key.to_string())).cloned()
     }
 
-    pub(crate) fn set_shared_data(
-        &self,
-        vm_id: &str,
-        key: &str,
-        value: &[u8],
-        cas: u32,
-    ) -> Result<(), Status> {
+    pub(crate) fn set_shared_data(&self, vm_id: &str, key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
         let mut shared = lock(&self.inner.shared);
         let slot = (vm_id.to_string(), key.to_string());
         if cas != 0 {
@@ -254,30 +228,20 @@ impl Env {
     }
 
     pub(crate) fn resolve_queue(&self, vm_id: &str, name: &str) -> Option<u32> {
-        lock(&self.inner.queues)
-            .ids
-            .get(&(vm_id.to_string(), name.to_string()))
-            .copied()
+        lock(&self.inner.queues).ids.get(&(vm_id.to_string(), name.to_string())).copied()
     }
 
     pub(crate) fn enqueue(&self, id: u32, value: &[u8]) -> Result<(), Status> {
         let mut q = lock(&self.inner.queues);
         let owner = q.owners.get(&id).copied().ok_or(Status::NotFound)?;
-        q.items
-            .get_mut(&id)
-            .ok_or(Status::NotFound)?
-            .push_back(value.to_vec());
+        q.items.get_mut(&id).ok_or(Status::NotFound)?.push_back(value.to_vec());
         q.ready.push((owner, id));
         Ok(())
     }
 
     pub(crate) fn dequeue(&self, id: u32) -> Result<Vec<u8>, Status> {
         let mut q = lock(&self.inner.queues);
-        q.items
-            .get_mut(&id)
-            .ok_or(Status::NotFound)?
-            .pop_front()
-            .ok_or(Status::Empty)
+        q.items.get_mut(&id).ok_or(Status::NotFound)?.pop_front().ok_or(Status::Empty)
     }
 
     /// Queue ids with new items for the VM `owner`, taken.
@@ -308,12 +272,7 @@ impl Env {
             };
         }
         let id = m.list.len() as u32;
-        m.list.push(Metric {
-            name: name.to_string(),
-            kind,
-            value: 0,
-            samples: Vec::new(),
-        });
+        m.list.push(Metric { name: name.to_string(), kind, value: 0, samples: Vec::new() });
         m.by_name.insert(name.to_string(), id);
         Ok(id)
     }
@@ -330,10 +289,7 @@ impl Env {
     /// A metric by name.
     pub fn metric(&self, name: &str) -> Option<Metric> {
         let m = lock(&self.inner.metrics);
-        m.by_name
-            .get(name)
-            .and_then(|id| m.list.get(*id as usize))
-            .cloned()
+        m.by_name.get(name).and_then(|id| m.list.get(*id as usize)).cloned()
     }
 
     /// Every metric, in definition order.
@@ -351,10 +307,7 @@ mod tests {
         let env = Env::new();
         env.set_shared_data("vm", "k", b"1", 0).unwrap();
         let (_, cas) = env.shared_data("vm", "k").unwrap();
-        assert_eq!(
-            env.set_shared_data("vm", "k", b"2", cas + 7),
-            Err(Status::CasMismatch)
-        );
+        assert_eq!(env.set_shared_data("vm", "k", b"2", cas + 7), Err(Status::CasMismatch));
         env.set_shared_data("vm", "k", b"2", cas).unwrap();
         assert_eq!(env.shared_data("vm", "k").unwrap().0, b"2");
         assert!(env.shared_data("other", "k").is_none());

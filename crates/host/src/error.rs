@@ -67,11 +67,7 @@ impl fmt::Display for HostError {
                 }
                 Ok(())
             }
-            HostError::Trap {
-                callback,
-                message,
-                logs,
-            } => {
+            HostError::Trap { callback, message, logs } => {
                 write!(f, "plugin trapped in {callback}: {message}")?;
                 for line in logs {
                     write!(f, "\n  {line}")?;

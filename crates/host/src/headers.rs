@@ -36,16 +36,12 @@ impl HeaderMap {
 
     /// First value of `name` as UTF-8 (`None` when absent or not UTF-8).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.get_bytes(name.as_bytes())
-            .and_then(|v| std::str::from_utf8(v).ok())
+        self.get_bytes(name.as_bytes()).and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// First value of `name`, as bytes.
     pub fn get_bytes(&self, name: &[u8]) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 
     /// Every value of `name`, in order.
@@ -64,8 +60,7 @@ impl HeaderMap {
 
     /// Appends a value, keeping existing ones.
     pub fn add(&mut self, name: &[u8], value: &[u8]) {
-        self.entries
-            .push((name.to_ascii_lowercase(), value.to_vec()));
+        self.entries.push((name.to_ascii_lowercase(), value.to_vec()));
     }
 
     /// Sets `name` to one value: the first entry is replaced in place, the others removed.
@@ -94,21 +89,14 @@ impl HeaderMap {
 
     /// The entries, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.entries
-            .iter()
-            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        self.entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
     }
 
     /// The entries as UTF-8 strings (invalid sequences replaced).
     pub fn to_pairs(&self) -> Vec<(String, String)> {
         self.entries
             .iter()
-            .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            })
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
             .collect()
     }
 
@@ -121,11 +109,7 @@ impl HeaderMap {
 impl fmt::Debug for HeaderMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(
-                self.entries
-                    .iter()
-                    .map(|(k, v)| (String::from_utf8_lossy(k), String::from_utf8_lossy(v))),
-            )
+            .entries(self.entries.iter().map(|(k, v)| (String::from_utf8_lossy(k), String::from_utf8_lossy(v))))
             .finish()
     }
 }

@@ -6,13 +6,14 @@
 //! request headers from its request-header callback until it lets them continue, and reads
 //! them again (read-only) at access-log time.
 
+// The hostcall macro wraps each body in a closure so `?` works inside it.
+#![allow(clippy::redundant_closure_call)]
+
 use crate::headers::HeaderMap;
 use crate::memory::{finish, read, read_string, return_bytes, write_u32, write_u64, HcError};
 use crate::state::{HostState, HttpCallout, RedisCallout, RedisInit};
 use crate::stream::state::{Deferred, Dir, LocalResponse, StreamState};
-use higress_abi::{
-    header_map, property, BufferType, LogLevel, MapType, MetricType, Status, StreamType,
-};
+use higress_abi::{header_map, property, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 use std::time::Duration;
 use wasmtime::{Caller, Linker};
 
@@ -46,92 +47,52 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         let level = c.data().log_level.wire();
         Ok(write_u32(&mut c, out, level)?)
     });
-    hostcall!(
-        linker,
-        "proxy_get_current_time_nanoseconds",
-        |c, out: i32| {
-            let now = c.data().env.clock().now_nanos();
-            Ok(write_u64(&mut c, out, now)?)
+    hostcall!(linker, "proxy_get_current_time_nanoseconds", |c, out: i32| {
+        let now = c.data().env.clock().now_nanos();
+        Ok(write_u64(&mut c, out, now)?)
+    });
+    hostcall!(linker, "proxy_set_tick_period_milliseconds", |c, period: i32| {
+        let state = c.data_mut();
+        let period = period as u32;
+        if period == 0 {
+            state.tick_period = None;
+        } else {
+            let period = Duration::from_millis(u64::from(period));
+            state.tick_period = Some(period);
+            state.next_tick_at = state.env.clock().monotonic_nanos().saturating_add(period.as_nanos() as u64);
         }
-    );
-    hostcall!(
-        linker,
-        "proxy_set_tick_period_milliseconds",
-        |c, period: i32| {
-            let state = c.data_mut();
-            let period = period as u32;
-            if period == 0 {
-                state.tick_period = None;
-            } else {
-                let period = Duration::from_millis(u64::from(period));
-                state.tick_period = Some(period);
-                state.next_tick_at = state
-                    .env
-                    .clock()
-                    .monotonic_nanos()
-                    .saturating_add(period.as_nanos() as u64);
-            }
+        Ok(())
+    });
+    hostcall!(linker, "proxy_get_buffer_bytes", |c, kind: i32, start: i32, max: i32, ptr_out: i32, len_out: i32| {
+        let buffer = get_buffer(c.data(), kind as u32)?;
+        let (start, max) = (start as u32 as usize, max as u32 as usize);
+        let end = start.saturating_add(max).min(buffer.len());
+        let slice = buffer.get(start.min(end)..end).unwrap_or_default();
+        return_bytes(&mut c, slice, ptr_out, len_out)
+    });
+    hostcall!(linker, "proxy_get_buffer_status", |c, kind: i32, len_out: i32, flags_out: i32| {
+        let len = get_buffer(c.data(), kind as u32)?.len() as u32;
+        write_u32(&mut c, len_out, len)?;
+        Ok(write_u32(&mut c, flags_out, 0)?)
+    });
+    hostcall!(linker, "proxy_set_buffer_bytes", |c, kind: i32, start: i32, size: i32, ptr: i32, len: i32| {
+        let data = read(&mut c, ptr, len)?;
+        set_buffer(c.data_mut(), kind as u32, start as u32 as usize, size as u32 as usize, &data)
+    });
+    hostcall!(linker, "proxy_get_header_map_pairs", |c, kind: i32, ptr_out: i32, len_out: i32| {
+        let encoded = with_map(c.data(), kind as u32, Access::ReadPairs, |m| Ok(m.map(HeaderMap::encode)))?;
+        let encoded = encoded.unwrap_or_else(|| HeaderMap::new().encode());
+        return_bytes(&mut c, &encoded, ptr_out, len_out)
+    });
+    hostcall!(linker, "proxy_set_header_map_pairs", |c, kind: i32, ptr: i32, len: i32| {
+        let data = read(&mut c, ptr, len)?;
+        let pairs = header_map::decode(&data).map_err(|_| Status::BadArgument)?;
+        let new_map = HeaderMap::from_pairs(&pairs);
+        with_map_mut(c.data_mut(), kind as u32, |m| {
+            *m = new_map;
             Ok(())
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_get_buffer_bytes",
-        |c, kind: i32, start: i32, max: i32, ptr_out: i32, len_out: i32| {
-            let buffer = get_buffer(c.data(), kind as u32)?;
-            let (start, max) = (start as u32 as usize, max as u32 as usize);
-            let end = start.saturating_add(max).min(buffer.len());
-            let slice = buffer.get(start.min(end)..end).unwrap_or_default();
-            return_bytes(&mut c, slice, ptr_out, len_out)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_get_buffer_status",
-        |c, kind: i32, len_out: i32, flags_out: i32| {
-            let len = get_buffer(c.data(), kind as u32)?.len() as u32;
-            write_u32(&mut c, len_out, len)?;
-            Ok(write_u32(&mut c, flags_out, 0)?)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_set_buffer_bytes",
-        |c, kind: i32, start: i32, size: i32, ptr: i32, len: i32| {
-            let data = read(&mut c, ptr, len)?;
-            set_buffer(
-                c.data_mut(),
-                kind as u32,
-                start as u32 as usize,
-                size as u32 as usize,
-                &data,
-            )
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_get_header_map_pairs",
-        |c, kind: i32, ptr_out: i32, len_out: i32| {
-            let encoded = with_map(c.data(), kind as u32, Access::ReadPairs, |m| {
-                Ok(m.map(HeaderMap::encode))
-            })?;
-            let encoded = encoded.unwrap_or_else(|| HeaderMap::new().encode());
-            return_bytes(&mut c, &encoded, ptr_out, len_out)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_set_header_map_pairs",
-        |c, kind: i32, ptr: i32, len: i32| {
-            let data = read(&mut c, ptr, len)?;
-            let pairs = header_map::decode(&data).map_err(|_| Status::BadArgument)?;
-            let new_map = HeaderMap::from_pairs(&pairs);
-            with_map_mut(c.data_mut(), kind as u32, |m| {
-                *m = new_map;
-                Ok(())
-            })
-        }
-    );
+        })
+    });
     hostcall!(
         linker,
         "proxy_get_header_map_value",
@@ -139,26 +100,17 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             let key = read(&mut c, key, key_len)?;
             let value = with_map(c.data(), kind as u32, Access::ReadValue, |m| {
                 let m = m.ok_or(Status::BadArgument)?;
-                m.get_bytes(&key)
-                    .map(<[u8]>::to_vec)
-                    .ok_or(Status::NotFound)
+                m.get_bytes(&key).map(<[u8]>::to_vec).ok_or(Status::NotFound)
             })?;
             return_bytes(&mut c, &value, ptr_out, len_out)
         }
     );
-    hostcall!(
-        linker,
-        "proxy_get_header_map_size",
-        |c, kind: i32, out: i32| {
-            let size = with_map(c.data(), kind as u32, Access::ReadValue, |m| {
-                Ok(m.ok_or(Status::BadArgument)?
-                    .iter()
-                    .map(|(k, v)| k.len() + v.len())
-                    .sum::<usize>())
-            })?;
-            Ok(write_u32(&mut c, out, size as u32)?)
-        }
-    );
+    hostcall!(linker, "proxy_get_header_map_size", |c, kind: i32, out: i32| {
+        let size = with_map(c.data(), kind as u32, Access::ReadValue, |m| {
+            Ok(m.ok_or(Status::BadArgument)?.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>())
+        })?;
+        Ok(write_u32(&mut c, out, size as u32)?)
+    });
     hostcall!(
         linker,
         "proxy_replace_header_map_value",
@@ -183,106 +135,68 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             })
         }
     );
-    hostcall!(
-        linker,
-        "proxy_remove_header_map_value",
-        |c, kind: i32, key: i32, key_len: i32| {
-            let key = read(&mut c, key, key_len)?;
-            with_map_mut(c.data_mut(), kind as u32, |m| {
-                m.remove(&key);
-                Ok(())
-            })
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_get_property",
-        |c, path: i32, path_len: i32, ptr_out: i32, len_out: i32| {
-            let path = read(&mut c, path, path_len)?;
-            let value = get_property(&c, &path)?;
-            return_bytes(&mut c, &value, ptr_out, len_out)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_set_property",
-        |c, path: i32, path_len: i32, value: i32, value_len: i32| {
-            let path = read(&mut c, path, path_len)?;
-            let value = read(&mut c, value, value_len)?;
-            let (stream, _) = c.data().stream().ok_or(Status::NotFound)?;
-            let mut s = stream
-                .try_borrow_mut()
-                .map_err(|_| Status::InternalFailure)?;
-            s.properties.insert(path, value);
+    hostcall!(linker, "proxy_remove_header_map_value", |c, kind: i32, key: i32, key_len: i32| {
+        let key = read(&mut c, key, key_len)?;
+        with_map_mut(c.data_mut(), kind as u32, |m| {
+            m.remove(&key);
             Ok(())
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_get_shared_data",
-        |c, key: i32, key_len: i32, ptr_out: i32, len_out: i32, cas_out: i32| {
-            let key = read_string(&mut c, key, key_len)?;
-            let (value, cas) = c
-                .data()
-                .env
-                .shared_data(&c.data().vm_id, &key)
-                .ok_or(Status::NotFound)?;
-            return_bytes(&mut c, &value, ptr_out, len_out)?;
-            Ok(write_u32(&mut c, cas_out, cas)?)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_set_shared_data",
-        |c, key: i32, key_len: i32, value: i32, value_len: i32, cas: i32| {
-            let key = read_string(&mut c, key, key_len)?;
-            let value = read(&mut c, value, value_len)?;
-            let state = c.data();
-            Ok(state
-                .env
-                .set_shared_data(&state.vm_id, &key, &value, cas as u32)?)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_register_shared_queue",
-        |c, name: i32, name_len: i32, out: i32| {
-            let name = read_string(&mut c, name, name_len)?;
-            let state = c.data();
-            let id = state.env.register_queue(&state.vm_id, &name, state.vm_key);
-            Ok(write_u32(&mut c, out, id)?)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_resolve_shared_queue",
-        |c, vm_id: i32, vm_id_len: i32, name: i32, name_len: i32, out: i32| {
-            let vm_id = read_string(&mut c, vm_id, vm_id_len)?;
-            let name = read_string(&mut c, name, name_len)?;
-            let id = c
-                .data()
-                .env
-                .resolve_queue(&vm_id, &name)
-                .ok_or(Status::NotFound)?;
-            Ok(write_u32(&mut c, out, id)?)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_dequeue_shared_queue",
-        |c, id: i32, ptr_out: i32, len_out: i32| {
-            let value = c.data().env.dequeue(id as u32)?;
-            return_bytes(&mut c, &value, ptr_out, len_out)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_enqueue_shared_queue",
-        |c, id: i32, value: i32, value_len: i32| {
-            let value = read(&mut c, value, value_len)?;
-            Ok(c.data().env.enqueue(id as u32, &value)?)
-        }
-    );
+        })
+    });
+    hostcall!(linker, "proxy_get_property", |c, path: i32, path_len: i32, ptr_out: i32, len_out: i32| {
+        let path = read(&mut c, path, path_len)?;
+        let value = get_property(&c, &path)?;
+        return_bytes(&mut c, &value, ptr_out, len_out)
+    });
+    hostcall!(linker, "proxy_set_property", |c, path: i32, path_len: i32, value: i32, value_len: i32| {
+        let path = read(&mut c, path, path_len)?;
+        let value = read(&mut c, value, value_len)?;
+        let (stream, _) = c.data().stream().ok_or(Status::NotFound)?;
+        let mut s = stream.try_borrow_mut().map_err(|_| Status::InternalFailure)?;
+        s.properties.insert(path, value);
+        Ok(())
+    });
+    hostcall!(linker, "proxy_get_shared_data", |c,
+                                                key: i32,
+                                                key_len: i32,
+                                                ptr_out: i32,
+                                                len_out: i32,
+                                                cas_out: i32| {
+        let key = read_string(&mut c, key, key_len)?;
+        let (value, cas) = c.data().env.shared_data(&c.data().vm_id, &key).ok_or(Status::NotFound)?;
+        return_bytes(&mut c, &value, ptr_out, len_out)?;
+        Ok(write_u32(&mut c, cas_out, cas)?)
+    });
+    hostcall!(linker, "proxy_set_shared_data", |c, key: i32, key_len: i32, value: i32, value_len: i32, cas: i32| {
+        let key = read_string(&mut c, key, key_len)?;
+        let value = read(&mut c, value, value_len)?;
+        let state = c.data();
+        Ok(state.env.set_shared_data(&state.vm_id, &key, &value, cas as u32)?)
+    });
+    hostcall!(linker, "proxy_register_shared_queue", |c, name: i32, name_len: i32, out: i32| {
+        let name = read_string(&mut c, name, name_len)?;
+        let state = c.data();
+        let id = state.env.register_queue(&state.vm_id, &name, state.vm_key);
+        Ok(write_u32(&mut c, out, id)?)
+    });
+    hostcall!(linker, "proxy_resolve_shared_queue", |c,
+                                                     vm_id: i32,
+                                                     vm_id_len: i32,
+                                                     name: i32,
+                                                     name_len: i32,
+                                                     out: i32| {
+        let vm_id = read_string(&mut c, vm_id, vm_id_len)?;
+        let name = read_string(&mut c, name, name_len)?;
+        let id = c.data().env.resolve_queue(&vm_id, &name).ok_or(Status::NotFound)?;
+        Ok(write_u32(&mut c, out, id)?)
+    });
+    hostcall!(linker, "proxy_dequeue_shared_queue", |c, id: i32, ptr_out: i32, len_out: i32| {
+        let value = c.data().env.dequeue(id as u32)?;
+        return_bytes(&mut c, &value, ptr_out, len_out)
+    });
+    hostcall!(linker, "proxy_enqueue_shared_queue", |c, id: i32, value: i32, value_len: i32| {
+        let value = read(&mut c, value, value_len)?;
+        Ok(c.data().env.enqueue(id as u32, &value)?)
+    });
     hostcall!(linker, "proxy_continue_stream", |c, kind: i32| {
         let dir = stream_dir(kind as u32)?;
         defer(c.data_mut(), Deferred::Continue(dir))
@@ -291,91 +205,74 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         stream_dir(kind as u32)?;
         defer(c.data_mut(), Deferred::Close)
     });
-    hostcall!(
-        linker,
-        "proxy_send_local_response",
-        |c,
-         status: i32,
-         details: i32,
-         details_len: i32,
-         body: i32,
-         body_len: i32,
-         headers: i32,
-         headers_len: i32,
-         grpc: i32| {
-            let details = read_string(&mut c, details, details_len)?;
-            let body = read(&mut c, body, body_len)?;
-            let headers = read(&mut c, headers, headers_len)?;
-            let headers = HeaderMap::from_pairs(
-                &header_map::decode(&headers).map_err(|_| Status::BadArgument)?,
-            );
-            let reply = LocalResponse {
-                status: status as u32,
-                headers,
-                body,
-                details,
-                grpc_status: u32::try_from(grpc).ok().filter(|g| *g <= 16),
-                filter: 0,
-            };
-            defer(c.data_mut(), Deferred::LocalReply(reply))?;
-            c.data_mut().stop_next_iteration = true;
-            Ok(())
+    hostcall!(linker, "proxy_send_local_response", |c,
+                                                    status: i32,
+                                                    details: i32,
+                                                    details_len: i32,
+                                                    body: i32,
+                                                    body_len: i32,
+                                                    headers: i32,
+                                                    headers_len: i32,
+                                                    grpc: i32| {
+        let details = read_string(&mut c, details, details_len)?;
+        let body = read(&mut c, body, body_len)?;
+        let headers = read(&mut c, headers, headers_len)?;
+        let headers = HeaderMap::from_pairs(&header_map::decode(&headers).map_err(|_| Status::BadArgument)?);
+        let reply = LocalResponse {
+            status: status as u32,
+            headers,
+            body,
+            details,
+            grpc_status: u32::try_from(grpc).ok().filter(|g| *g <= 16),
+            filter: 0,
+        };
+        defer(c.data_mut(), Deferred::LocalReply(reply))?;
+        c.data_mut().stop_next_iteration = true;
+        Ok(())
+    });
+    hostcall!(linker, "proxy_http_call", |c,
+                                          up: i32,
+                                          up_len: i32,
+                                          h: i32,
+                                          h_len: i32,
+                                          b: i32,
+                                          b_len: i32,
+                                          t: i32,
+                                          t_len: i32,
+                                          timeout: i32,
+                                          token_out: i32| {
+        let cluster = read_string(&mut c, up, up_len)?;
+        let headers = read(&mut c, h, h_len)?;
+        let body = read(&mut c, b, b_len)?;
+        let trailers = read(&mut c, t, t_len)?;
+        if timeout < 0 {
+            return Err(Status::BadArgument.into());
         }
-    );
-    hostcall!(
-        linker,
-        "proxy_http_call",
-        |c,
-         up: i32,
-         up_len: i32,
-         h: i32,
-         h_len: i32,
-         b: i32,
-         b_len: i32,
-         t: i32,
-         t_len: i32,
-         timeout: i32,
-         token_out: i32| {
-            let cluster = read_string(&mut c, up, up_len)?;
-            let headers = read(&mut c, h, h_len)?;
-            let body = read(&mut c, b, b_len)?;
-            let trailers = read(&mut c, t, t_len)?;
-            if timeout < 0 {
-                return Err(Status::BadArgument.into());
-            }
-            let state = c.data_mut();
-            state.env.upstream(&cluster).ok_or(Status::BadArgument)?;
-            let mut headers = HeaderMap::from_pairs(
-                &header_map::decode(&headers).map_err(|_| Status::BadArgument)?,
-            );
-            if !headers.contains(":path")
-                || !headers.contains(":method")
-                || !headers.contains(":authority")
-            {
-                return Err(Status::BadArgument.into());
-            }
-            if !body.is_empty() {
-                headers.set(b"content-length", body.len().to_string().as_bytes());
-            }
-            let trailers = HeaderMap::from_pairs(
-                &header_map::decode(&trailers).map_err(|_| Status::BadArgument)?,
-            );
-            state.next_http_token = state.next_http_token.wrapping_add(4);
-            let token = state.next_http_token;
-            let call = HttpCallout {
-                token,
-                cluster,
-                headers,
-                body,
-                trailers,
-                timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
-                context_id: state.effective_context,
-                started_at: state.env.clock().monotonic_nanos(),
-            };
-            state.http_calls.insert(token, call);
-            Ok(write_u32(&mut c, token_out, token)?)
+        let state = c.data_mut();
+        state.env.upstream(&cluster).ok_or(Status::BadArgument)?;
+        let mut headers = HeaderMap::from_pairs(&header_map::decode(&headers).map_err(|_| Status::BadArgument)?);
+        if !headers.contains(":path") || !headers.contains(":method") || !headers.contains(":authority") {
+            return Err(Status::BadArgument.into());
         }
-    );
+        if !body.is_empty() {
+            headers.set(b"content-length", body.len().to_string().as_bytes());
+        }
+        let trailers = HeaderMap::from_pairs(&header_map::decode(&trailers).map_err(|_| Status::BadArgument)?);
+        state.next_http_token = state.next_http_token.wrapping_add(4);
+        let token = state.next_http_token;
+        let call = HttpCallout {
+            token,
+            cluster,
+            headers,
+            body,
+            trailers,
+            timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
+            context_id: state.effective_context,
+            started_at: state.env.clock().monotonic_nanos(),
+        };
+        state.http_calls.insert(token, call);
+        Ok(write_u32(&mut c, token_out, token)?)
+    });
     for (name, arity) in [
         ("proxy_grpc_call", 12),
         ("proxy_grpc_stream", 9),
@@ -392,23 +289,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             Ok(())
         })?;
     }
-    hostcall!(
-        linker,
-        "proxy_get_status",
-        |c, code_out: i32, ptr_out: i32, len_out: i32| {
-            let (code, message) = c.data().status.clone();
-            write_u32(&mut c, code_out, code)?;
-            return_bytes(&mut c, &message, ptr_out, len_out)
-        }
-    );
+    hostcall!(linker, "proxy_get_status", |c, code_out: i32, ptr_out: i32, len_out: i32| {
+        let (code, message) = c.data().status.clone();
+        write_u32(&mut c, code_out, code)?;
+        return_bytes(&mut c, &message, ptr_out, len_out)
+    });
     hostcall!(linker, "proxy_set_effective_context", |c, id: i32| {
         let id = id as u32;
         let state = c.data_mut();
-        let known = id == state.root_id
-            || state
-                .contexts
-                .get(&id)
-                .is_some_and(|r| r.stream.strong_count() > 0);
+        let known = id == state.root_id || state.contexts.get(&id).is_some_and(|r| r.stream.strong_count() > 0);
         if !known {
             return Err(Status::BadArgument.into());
         }
@@ -435,16 +324,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         let _ = &mut c;
         Ok(())
     });
-    hostcall!(
-        linker,
-        "proxy_define_metric",
-        |c, kind: i32, name: i32, name_len: i32, out: i32| {
-            let kind = MetricType::from_wire(kind as u32).ok_or(Status::BadArgument)?;
-            let name = read_string(&mut c, name, name_len)?;
-            let id = c.data().env.define_metric(kind, &name)?;
-            Ok(write_u32(&mut c, out, id)?)
-        }
-    );
+    hostcall!(linker, "proxy_define_metric", |c, kind: i32, name: i32, name_len: i32, out: i32| {
+        let kind = MetricType::from_wire(kind as u32).ok_or(Status::BadArgument)?;
+        let name = read_string(&mut c, name, name_len)?;
+        let id = c.data().env.define_metric(kind, &name)?;
+        Ok(write_u32(&mut c, out, id)?)
+    });
     hostcall!(linker, "proxy_get_metric", |c, id: i32, out: i32| {
         let value = c.data().env.with_metric(id as u32, |m| match m.kind {
             MetricType::Histogram => Err(Status::BadArgument),
@@ -462,100 +347,73 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             Ok(())
         })?)
     });
-    hostcall!(
-        linker,
-        "proxy_increment_metric",
-        |c, id: i32, offset: i64| {
-            Ok(c.data().env.with_metric(id as u32, |m| match m.kind {
-                MetricType::Counter if offset < 0 => Err(Status::BadArgument),
-                MetricType::Histogram => Err(Status::BadArgument),
-                _ => {
-                    m.value = m.value.saturating_add(offset);
-                    Ok(())
-                }
-            })?)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_redis_init",
-        |c, cl: i32, cl_len: i32, u: i32, u_len: i32, p: i32, p_len: i32, timeout: i32| {
-            let cluster = read_string(&mut c, cl, cl_len)?;
-            let user = read_string(&mut c, u, u_len)?;
-            let password = read_string(&mut c, p, p_len)?;
-            let state = c.data_mut();
-            state
-                .env
-                .upstream(redis_cluster_name(&cluster))
-                .ok_or(Status::BadArgument)?;
-            state.redis_inits.retain(|i| i.cluster != cluster);
-            state.redis_inits.push(RedisInit {
-                cluster,
-                user,
-                password,
-                timeout: Duration::from_millis(timeout as u32 as u64),
-            });
-            Ok(())
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_redis_call",
-        |c, cl: i32, cl_len: i32, q: i32, q_len: i32, token_out: i32| {
-            let cluster = read_string(&mut c, cl, cl_len)?;
-            let query = read(&mut c, q, q_len)?;
-            let state = c.data_mut();
-            let base = redis_cluster_name(&cluster);
-            if !state
-                .redis_inits
-                .iter()
-                .any(|i| redis_cluster_name(&i.cluster) == base)
-            {
-                return Err(Status::BadArgument.into());
+    hostcall!(linker, "proxy_increment_metric", |c, id: i32, offset: i64| {
+        Ok(c.data().env.with_metric(id as u32, |m| match m.kind {
+            MetricType::Counter if offset < 0 => Err(Status::BadArgument),
+            MetricType::Histogram => Err(Status::BadArgument),
+            _ => {
+                m.value = m.value.saturating_add(offset);
+                Ok(())
             }
-            state.next_redis_token = state.next_redis_token.wrapping_add(4);
-            let token = state.next_redis_token;
-            let call = RedisCallout {
-                token,
-                cluster,
-                query,
-                context_id: state.effective_context,
-                started_at: state.env.clock().monotonic_nanos(),
-            };
-            state.redis_calls.insert(token, call);
-            Ok(write_u32(&mut c, token_out, token)?)
+        })?)
+    });
+    hostcall!(linker, "proxy_redis_init", |c,
+                                           cl: i32,
+                                           cl_len: i32,
+                                           u: i32,
+                                           u_len: i32,
+                                           p: i32,
+                                           p_len: i32,
+                                           timeout: i32| {
+        let cluster = read_string(&mut c, cl, cl_len)?;
+        let user = read_string(&mut c, u, u_len)?;
+        let password = read_string(&mut c, p, p_len)?;
+        let state = c.data_mut();
+        state.env.upstream(redis_cluster_name(&cluster)).ok_or(Status::BadArgument)?;
+        state.redis_inits.retain(|i| i.cluster != cluster);
+        state.redis_inits.push(RedisInit {
+            cluster,
+            user,
+            password,
+            timeout: Duration::from_millis(timeout as u32 as u64),
+        });
+        Ok(())
+    });
+    hostcall!(linker, "proxy_redis_call", |c, cl: i32, cl_len: i32, q: i32, q_len: i32, token_out: i32| {
+        let cluster = read_string(&mut c, cl, cl_len)?;
+        let query = read(&mut c, q, q_len)?;
+        let state = c.data_mut();
+        let base = redis_cluster_name(&cluster);
+        if !state.redis_inits.iter().any(|i| redis_cluster_name(&i.cluster) == base) {
+            return Err(Status::BadArgument.into());
         }
-    );
-    hostcall!(
-        linker,
-        "proxy_inject_encoded_data_to_filter_chain",
-        |c, body: i32, body_len: i32, end: i32| {
-            let body = read(&mut c, body, body_len)?;
-            defer(c.data_mut(), Deferred::Inject(body, end != 0))
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_get_upstream_hosts",
-        |c, ptr_out: i32, len_out: i32| {
-            let empty = HeaderMap::new().encode();
-            return_bytes(&mut c, &empty, ptr_out, len_out)
-        }
-    );
-    hostcall!(
-        linker,
-        "proxy_set_upstream_override_host",
-        |c, ptr: i32, len: i32| {
-            let address = read(&mut c, ptr, len)?;
-            let (stream, _) = c.data().stream().ok_or(Status::BadArgument)?;
-            let mut s = stream
-                .try_borrow_mut()
-                .map_err(|_| Status::InternalFailure)?;
-            s.properties
-                .insert(b"upstream_override_host".to_vec(), address);
-            Ok(())
-        }
-    );
+        state.next_redis_token = state.next_redis_token.wrapping_add(4);
+        let token = state.next_redis_token;
+        let call = RedisCallout {
+            token,
+            cluster,
+            query,
+            context_id: state.effective_context,
+            started_at: state.env.clock().monotonic_nanos(),
+        };
+        state.redis_calls.insert(token, call);
+        Ok(write_u32(&mut c, token_out, token)?)
+    });
+    hostcall!(linker, "proxy_inject_encoded_data_to_filter_chain", |c, body: i32, body_len: i32, end: i32| {
+        let body = read(&mut c, body, body_len)?;
+        defer(c.data_mut(), Deferred::Inject(body, end != 0))
+    });
+    hostcall!(linker, "proxy_get_upstream_hosts", |c, ptr_out: i32, len_out: i32| {
+        let empty = HeaderMap::new().encode();
+        return_bytes(&mut c, &empty, ptr_out, len_out)
+    });
+    hostcall!(linker, "proxy_set_upstream_override_host", |c, ptr: i32, len: i32| {
+        let address = read(&mut c, ptr, len)?;
+        let (stream, _) = c.data().stream().ok_or(Status::BadArgument)?;
+        let mut s = stream.try_borrow_mut().map_err(|_| Status::InternalFailure)?;
+        s.properties.insert(b"upstream_override_host".to_vec(), address);
+        Ok(())
+    });
     Ok(())
 }
 
@@ -576,9 +434,7 @@ fn stream_dir(kind: u32) -> Result<Dir, Status> {
 fn defer(state: &mut HostState, action: Deferred) -> Hc {
     let (stream, filter) = state.stream().ok_or(Status::NotFound)?;
     {
-        let mut s = stream
-            .try_borrow_mut()
-            .map_err(|_| Status::InternalFailure)?;
+        let mut s = stream.try_borrow_mut().map_err(|_| Status::InternalFailure)?;
         if s.complete {
             return Err(Status::NotFound.into());
         }
@@ -592,18 +448,12 @@ fn get_buffer(state: &HostState, kind: u32) -> Result<Vec<u8>, Status> {
     match BufferType::from_wire(kind).ok_or(Status::BadArgument)? {
         BufferType::PluginConfiguration => Ok(state.plugin_config.clone()),
         BufferType::VmConfiguration => Ok(state.vm_config.clone()),
-        BufferType::HttpCallResponseBody => state
-            .http_response
-            .as_ref()
-            .map(|r| r.body.clone())
-            .ok_or(Status::NotFound),
+        BufferType::HttpCallResponseBody => {
+            state.http_response.as_ref().map(|r| r.body.clone()).ok_or(Status::NotFound)
+        }
         BufferType::RedisCallResponse => state.redis_response.clone().ok_or(Status::NotFound),
         kind @ (BufferType::HttpRequestBody | BufferType::HttpResponseBody) => {
-            let dir = if kind == BufferType::HttpRequestBody {
-                Dir::Request
-            } else {
-                Dir::Response
-            };
+            let dir = if kind == BufferType::HttpRequestBody { Dir::Request } else { Dir::Response };
             let (stream, filter) = state.stream().ok_or(Status::NotFound)?;
             let s = stream.try_borrow().map_err(|_| Status::InternalFailure)?;
             let fd = s.slots.get(filter).ok_or(Status::NotFound)?.dir(dir);
@@ -626,14 +476,8 @@ fn set_buffer(state: &mut HostState, kind: u32, start: usize, size: usize, data:
         _ => return Err(Status::BadArgument.into()),
     };
     let (stream, filter) = state.stream().ok_or(Status::NotFound)?;
-    let mut s = stream
-        .try_borrow_mut()
-        .map_err(|_| Status::InternalFailure)?;
-    let fd = s
-        .slots
-        .get_mut(filter)
-        .ok_or(Status::NotFound)?
-        .dir_mut(dir);
+    let mut s = stream.try_borrow_mut().map_err(|_| Status::InternalFailure)?;
+    let fd = s.slots.get_mut(filter).ok_or(Status::NotFound)?.dir_mut(dir);
     if !(fd.body_visible || fd.buffering) {
         return Err(Status::BadArgument.into());
     }
@@ -663,23 +507,13 @@ fn with_map<R>(
 ) -> Result<R, Status> {
     let kind = MapType::from_wire(kind).ok_or(Status::BadArgument)?;
     match kind {
-        MapType::HttpCallResponseHeaders => {
-            return f(state.http_response.as_ref().map(|r| &r.headers))
-        }
-        MapType::HttpCallResponseTrailers => {
-            return f(state.http_response.as_ref().map(|r| &r.trailers))
-        }
-        MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata => {
-            return f(None)
-        }
+        MapType::HttpCallResponseHeaders => return f(state.http_response.as_ref().map(|r| &r.headers)),
+        MapType::HttpCallResponseTrailers => return f(state.http_response.as_ref().map(|r| &r.trailers)),
+        MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata => return f(None),
         _ => {}
     }
     let Some((stream, filter)) = state.stream() else {
-        return if access == Access::ReadPairs {
-            f(None)
-        } else {
-            Err(Status::BadArgument)
-        };
+        return if access == Access::ReadPairs { f(None) } else { Err(Status::BadArgument) };
     };
     let s = stream.try_borrow().map_err(|_| Status::InternalFailure)?;
     let slot = s.slots.get(filter).ok_or(Status::BadArgument)?;
@@ -715,16 +549,10 @@ fn map_ref(s: &StreamState, kind: MapType) -> Option<&HeaderMap> {
 }
 
 /// Runs `f` on a writable header map (never at access-log time, never on callout replies).
-fn with_map_mut(
-    state: &mut HostState,
-    kind: u32,
-    f: impl FnOnce(&mut HeaderMap) -> Result<(), Status>,
-) -> Hc {
+fn with_map_mut(state: &mut HostState, kind: u32, f: impl FnOnce(&mut HeaderMap) -> Result<(), Status>) -> Hc {
     let kind = MapType::from_wire(kind).ok_or(Status::BadArgument)?;
     let (stream, filter) = state.stream().ok_or(Status::BadArgument)?;
-    let mut s = stream
-        .try_borrow_mut()
-        .map_err(|_| Status::InternalFailure)?;
+    let mut s = stream.try_borrow_mut().map_err(|_| Status::InternalFailure)?;
     let in_log = s.slots.get(filter).ok_or(Status::BadArgument)?.in_log;
     if in_log || !map_visible(&s, filter, kind, false) {
         return Err(Status::BadArgument.into());
@@ -766,11 +594,7 @@ fn get_property(c: &C<'_>, path: &[u8]) -> Result<Vec<u8>, Status> {
 }
 
 fn stream_attribute(s: &StreamState, segments: &[&[u8]]) -> Option<Vec<u8>> {
-    let header = |name: &str| {
-        s.request_headers
-            .get_bytes(name.as_bytes())
-            .map(<[u8]>::to_vec)
-    };
+    let header = |name: &str| s.request_headers.get_bytes(name.as_bytes()).map(<[u8]>::to_vec);
     match segments {
         [b"request", b"path"] => header(":path"),
         [b"request", b"url_path"] => {

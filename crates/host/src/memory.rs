@@ -38,16 +38,9 @@ fn range(ptr: i32, len: usize) -> Result<std::ops::Range<usize>, Status> {
 }
 
 /// Copies `len` bytes at `ptr` out of guest memory.
-pub(crate) fn read_bytes(
-    c: &mut Caller<'_, HostState>,
-    ptr: i32,
-    len: usize,
-) -> Result<Vec<u8>, Status> {
+pub(crate) fn read_bytes(c: &mut Caller<'_, HostState>, ptr: i32, len: usize) -> Result<Vec<u8>, Status> {
     let mem = memory(c)?;
-    mem.data(&*c)
-        .get(range(ptr, len)?)
-        .map(<[u8]>::to_vec)
-        .ok_or(Status::InvalidMemoryAccess)
+    mem.data(&*c).get(range(ptr, len)?).map(<[u8]>::to_vec).ok_or(Status::InvalidMemoryAccess)
 }
 
 /// Reads `len` bytes at `ptr` (an i32 length from the guest).
@@ -56,25 +49,14 @@ pub(crate) fn read(c: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Result<
 }
 
 /// Reads a UTF-8 string (invalid sequences replaced).
-pub(crate) fn read_string(
-    c: &mut Caller<'_, HostState>,
-    ptr: i32,
-    len: i32,
-) -> Result<String, Status> {
+pub(crate) fn read_string(c: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Result<String, Status> {
     Ok(String::from_utf8_lossy(&read(c, ptr, len)?).into_owned())
 }
 
 /// Writes `bytes` at `ptr`.
-pub(crate) fn write_bytes(
-    c: &mut Caller<'_, HostState>,
-    ptr: i32,
-    bytes: &[u8],
-) -> Result<(), Status> {
+pub(crate) fn write_bytes(c: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> Result<(), Status> {
     let mem = memory(c)?;
-    let slot = mem
-        .data_mut(&mut *c)
-        .get_mut(range(ptr, bytes.len())?)
-        .ok_or(Status::InvalidMemoryAccess)?;
+    let slot = mem.data_mut(&mut *c).get_mut(range(ptr, bytes.len())?).ok_or(Status::InvalidMemoryAccess)?;
     slot.copy_from_slice(bytes);
     Ok(())
 }

@@ -45,19 +45,14 @@ impl Plugin {
     /// Reads and compiles a `.wasm` file.
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin, HostError> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|e| HostError::Load(format!("{}: {e}", path.display())))?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "plugin".into());
+        let bytes = std::fs::read(path).map_err(|e| HostError::Load(format!("{}: {e}", path.display())))?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
         Self::from_bytes(&name, &bytes)
     }
 
     /// Compiles a module from bytes (binary or text format).
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Plugin, HostError> {
-        let module =
-            Module::new(engine(), bytes).map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
+        let module = Module::new(engine(), bytes).map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
         let abi = if module.get_export("proxy_abi_version_0_2_100").is_some() {
             Abi::V0_2_100
         } else if module.get_export("proxy_abi_version_0_2_1").is_some() {
@@ -68,21 +63,10 @@ impl Plugin {
             )));
         };
         let mut linker = Linker::new(engine());
-        imports::add_to_linker(&mut linker)
-            .map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
-        wasi::add_to_linker(&mut linker, &module)
-            .map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
-        let pre = linker
-            .instantiate_pre(&module)
-            .map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
-        Ok(Plugin {
-            inner: Arc::new(Inner {
-                name: name.to_string(),
-                abi,
-                size: bytes.len(),
-                pre,
-            }),
-        })
+        imports::add_to_linker(&mut linker).map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
+        wasi::add_to_linker(&mut linker, &module).map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
+        let pre = linker.instantiate_pre(&module).map_err(|e| HostError::Load(format!("{name}: {e:#}")))?;
+        Ok(Plugin { inner: Arc::new(Inner { name: name.to_string(), abi, size: bytes.len(), pre }) })
     }
 
     /// Name (the file stem by default).

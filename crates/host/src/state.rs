@@ -54,11 +54,7 @@ impl HttpResponse {
         for (k, v) in headers {
             map.add(k.as_bytes(), v.as_bytes());
         }
-        HttpResponse {
-            headers: map,
-            body: body.into(),
-            trailers: HeaderMap::new(),
-        }
+        HttpResponse { headers: map, body: body.into(), trailers: HeaderMap::new() }
     }
 }
 
@@ -207,11 +203,8 @@ impl HostState {
 
     /// Collects stdout/stderr output into log lines, one per text line.
     pub(crate) fn write_stdio(&mut self, fd: i32, data: &[u8]) {
-        let (buffer, level) = if fd == 1 {
-            (&mut self.stdout, LogLevel::Info)
-        } else {
-            (&mut self.stderr, LogLevel::Error)
-        };
+        let (buffer, level) =
+            if fd == 1 { (&mut self.stdout, LogLevel::Info) } else { (&mut self.stderr, LogLevel::Error) };
         buffer.extend_from_slice(data);
         let mut lines = Vec::new();
         while let Some(newline) = buffer.iter().position(|b| *b == b'\n') {
@@ -231,11 +224,7 @@ impl HostState {
 
     /// Marks a stream as having new deferred actions for whoever drives it.
     pub(crate) fn touch(&mut self, stream: &StreamCell) {
-        if !self
-            .touched
-            .iter()
-            .any(|w| w.as_ptr() == std::rc::Rc::as_ptr(stream))
-        {
+        if !self.touched.iter().any(|w| w.as_ptr() == std::rc::Rc::as_ptr(stream)) {
             self.touched.push(std::rc::Rc::downgrade(stream));
         }
     }

@@ -18,16 +18,10 @@ fn workspace() -> Result<(PathBuf, PathBuf), String> {
                 .output()
                 .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
             if !out.status.success() {
-                return Err(format!(
-                    "cargo metadata failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+                return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr)));
             }
-            let meta: serde_json::Value =
-                serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-            let target = meta["target_directory"]
-                .as_str()
-                .ok_or("no target_directory")?;
+            let meta: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+            let target = meta["target_directory"].as_str().ok_or("no target_directory")?;
             let root = meta["workspace_root"].as_str().ok_or("no workspace_root")?;
             Ok((PathBuf::from(target), PathBuf::from(root)))
         })
@@ -55,41 +49,22 @@ pub fn build_plugin_with(package: &str, extra: &[&str]) -> PathBuf {
     let target = if extra.is_empty() {
         target
     } else {
-        target
-            .join("variants")
-            .join(extra.join("_").replace(['/', ' ', '-'], "_"))
+        target.join("variants").join(extra.join("_").replace(['/', ' ', '-'], "_"))
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            package,
-        ])
+        .args(["build", "--release", "--target", "wasm32-wasip1", "-p", package])
         .args(extra)
         .arg("--target-dir")
         .arg(&target)
         .output()
         .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
     if !out.status.success() {
-        panic!(
-            "building {package} for wasm32-wasip1 failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        panic!("building {package} for wasm32-wasip1 failed:\n{}", String::from_utf8_lossy(&out.stderr));
     }
-    let path = target
-        .join("wasm32-wasip1")
-        .join("release")
-        .join(format!("{}.wasm", package.replace('-', "_")));
-    assert!(
-        Path::new(&path).exists(),
-        "cargo built {package} but {} is missing",
-        path.display()
-    );
+    let path = target.join("wasm32-wasip1").join("release").join(format!("{}.wasm", package.replace('-', "_")));
+    assert!(Path::new(&path).exists(), "cargo built {package} but {} is missing", path.display());
     built.insert(key, path.clone());
     path
 }

@@ -174,35 +174,19 @@ impl VmBuilder {
         let env = self.env.unwrap_or_default();
         let name = self.name.unwrap_or_else(|| self.plugin.name().to_string());
         let vm_id = self.vm_id.unwrap_or_else(|| name.clone());
-        let state = HostState::new(
-            env.clone(),
-            vm_id,
-            name,
-            self.config.clone(),
-            self.vm_config.clone(),
-            self.log_level,
-        );
+        let state =
+            HostState::new(env.clone(), vm_id, name, self.config.clone(), self.vm_config.clone(), self.log_level);
         let mut store = Store::new(engine(), state);
-        store
-            .set_fuel(self.fuel)
-            .map_err(|e| HostError::Load(e.to_string()))?;
-        let instance = self
-            .plugin
-            .pre()
-            .instantiate(&mut store)
-            .map_err(|e| HostError::Load(format!("{e:#}")))?;
+        store.set_fuel(self.fuel).map_err(|e| HostError::Load(e.to_string()))?;
+        let instance = self.plugin.pre().instantiate(&mut store).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or_else(|| HostError::Load("the module exports no memory".into()))?;
         let alloc = match instance.get_typed_func::<u32, u32>(&mut store, "malloc") {
             Ok(f) => f,
-            Err(_) => instance
-                .get_typed_func::<u32, u32>(&mut store, "proxy_on_memory_allocate")
-                .map_err(|_| {
-                    HostError::Load(
-                        "the module exports neither malloc nor proxy_on_memory_allocate".into(),
-                    )
-                })?,
+            Err(_) => instance.get_typed_func::<u32, u32>(&mut store, "proxy_on_memory_allocate").map_err(|_| {
+                HostError::Load("the module exports neither malloc nor proxy_on_memory_allocate".into())
+            })?,
         };
         store.data_mut().memory = Some(memory);
         store.data_mut().alloc = Some(alloc);
@@ -227,55 +211,26 @@ impl VmBuilder {
         };
         let vm = Vm {
             inner: Rc::new(VmInner {
-                core: RefCell::new(Core {
-                    store,
-                    exports,
-                    failed: None,
-                    next_context: 2,
-                    last: None,
-                }),
+                core: RefCell::new(Core { store, exports, failed: None, next_context: 2, last: None }),
                 plugin: self.plugin,
                 env,
                 fuel: self.fuel,
             }),
         };
         let root = vm.root_context_id() as i32;
-        let start_error = |vm: &Vm, message: String| HostError::Start {
-            message,
-            logs: vm.tail_logs(),
-        };
-        vm.invoke("_initialize", 0, |e| &e.initialize, ())
+        let start_error = |vm: &Vm, message: String| HostError::Start { message, logs: vm.tail_logs() };
+        vm.invoke("_initialize", 0, |e| &e.initialize, ()).map_err(|e| start_error(&vm, e.to_string()))?;
+        vm.invoke("proxy_on_context_create", 0, |e| &e.context_create, (root, 0))
             .map_err(|e| start_error(&vm, e.to_string()))?;
-        vm.invoke(
-            "proxy_on_context_create",
-            0,
-            |e| &e.context_create,
-            (root, 0),
-        )
-        .map_err(|e| start_error(&vm, e.to_string()))?;
         let vm_config_len = self.vm_config.len() as i32;
-        match vm.invoke(
-            "proxy_on_vm_start",
-            root as u32,
-            |e| &e.vm_start,
-            (root, vm_config_len),
-        ) {
-            Ok(Some((0, _))) => {
-                return Err(start_error(&vm, "proxy_on_vm_start returned false".into()))
-            }
+        match vm.invoke("proxy_on_vm_start", root as u32, |e| &e.vm_start, (root, vm_config_len)) {
+            Ok(Some((0, _))) => return Err(start_error(&vm, "proxy_on_vm_start returned false".into())),
             Ok(_) => {}
             Err(e) => return Err(start_error(&vm, e.to_string())),
         }
         let config_len = self.config.len() as i32;
-        match vm.invoke(
-            "proxy_on_configure",
-            root as u32,
-            |e| &e.configure,
-            (root, config_len),
-        ) {
-            Ok(Some((0, _))) => {
-                return Err(start_error(&vm, "proxy_on_configure returned false".into()))
-            }
+        match vm.invoke("proxy_on_configure", root as u32, |e| &e.configure, (root, config_len)) {
+            Ok(Some((0, _))) => return Err(start_error(&vm, "proxy_on_configure returned false".into())),
             Ok(_) => {}
             Err(e) => return Err(start_error(&vm, e.to_string())),
         }
@@ -330,14 +285,7 @@ impl Vm {
 
     /// Whether some log line contains `needle`.
     pub fn logged(&self, needle: &str) -> bool {
-        self.inner
-            .core
-            .borrow()
-            .store
-            .data()
-            .logs
-            .iter()
-            .any(|l| l.message.contains(needle))
+        self.inner.core.borrow().store.data().logs.iter().any(|l| l.message.contains(needle))
     }
 
     fn tail_logs(&self) -> Vec<LogRecord> {
@@ -354,11 +302,7 @@ impl Vm {
     /// The linear memory size, in bytes.
     pub fn memory_bytes(&self) -> usize {
         let core = self.inner.core.borrow();
-        core.store
-            .data()
-            .memory
-            .map(|m| m.data_size(&core.store))
-            .unwrap_or(0)
+        core.store.data().memory.map(|m| m.data_size(&core.store)).unwrap_or(0)
     }
 
     /// Cost of the last callback.
@@ -394,11 +338,8 @@ impl Vm {
         func: impl FnOnce(&Exports) -> &F<P, R>,
         params: P,
     ) -> Result<Option<(R, Called)>, HostError> {
-        let mut core = self
-            .inner
-            .core
-            .try_borrow_mut()
-            .map_err(|_| HostError::Usage(format!("{callback}: VM re-entered")))?;
+        let mut core =
+            self.inner.core.try_borrow_mut().map_err(|_| HostError::Usage(format!("{callback}: VM re-entered")))?;
         if let Some(failure) = &core.failed {
             return Err(HostError::Failed(failure.clone()));
         }
@@ -413,47 +354,23 @@ impl Vm {
             state.touched.clear();
         }
         let fuel = self.inner.fuel;
-        core.store
-            .set_fuel(fuel)
-            .map_err(|e| HostError::Usage(e.to_string()))?;
+        core.store.set_fuel(fuel).map_err(|e| HostError::Usage(e.to_string()))?;
         let result = f.call(&mut core.store, params);
         let used = fuel.saturating_sub(core.store.get_fuel().unwrap_or(0));
-        let memory_bytes = core
-            .store
-            .data()
-            .memory
-            .map(|m| m.data_size(&core.store))
-            .unwrap_or(0);
-        let stats = CallStats {
-            callback,
-            context_id: context,
-            instructions: used,
-            memory_bytes,
-        };
+        let memory_bytes = core.store.data().memory.map(|m| m.data_size(&core.store)).unwrap_or(0);
+        let stats = CallStats { callback, context_id: context, instructions: used, memory_bytes };
         core.last = Some(stats.clone());
         let state = core.store.data_mut();
         let stop_next = std::mem::take(&mut state.stop_next_iteration);
         let touched = std::mem::take(&mut state.touched);
         state.effective_context = state.root_id;
         match result {
-            Ok(value) => Ok(Some((
-                value,
-                Called {
-                    action: Action::Continue,
-                    stats,
-                    touched,
-                    stop_next,
-                },
-            ))),
+            Ok(value) => Ok(Some((value, Called { action: Action::Continue, stats, touched, stop_next }))),
             Err(trap) => {
                 let message = format!("{trap:?}");
                 core.failed = Some(message.clone());
                 drop(core);
-                Err(HostError::Trap {
-                    callback,
-                    message,
-                    logs: self.tail_logs(),
-                })
+                Err(HostError::Trap { callback, message, logs: self.tail_logs() })
             }
         }
     }
@@ -474,12 +391,7 @@ impl Vm {
             }
             None => Ok(Called {
                 action: Action::Continue,
-                stats: CallStats {
-                    callback,
-                    context_id: ctx,
-                    instructions: 0,
-                    memory_bytes: self.memory_bytes(),
-                },
+                stats: CallStats { callback, context_id: ctx, instructions: 0, memory_bytes: self.memory_bytes() },
                 touched: Vec::new(),
                 stop_next: false,
             }),
@@ -488,23 +400,16 @@ impl Vm {
 
     fn stream_len(&self, ctx: u32, f: impl FnOnce(&StreamState) -> usize) -> i32 {
         let core = self.inner.core.borrow();
-        let stream = core
-            .store
-            .data()
-            .contexts
-            .get(&ctx)
-            .and_then(|r| r.stream.upgrade());
+        let stream = core.store.data().contexts.get(&ctx).and_then(|r| r.stream.upgrade());
         drop(core);
-        stream
-            .and_then(|s| s.try_borrow().ok().map(|s| f(&s)))
-            .unwrap_or(0) as i32
+        stream.and_then(|s| s.try_borrow().ok().map(|s| f(&s))).unwrap_or(0) as i32
     }
 
     pub(crate) fn create_stream_context(
         &self,
         stream: Weak<RefCell<StreamState>>,
         filter: usize,
-    ) -> Result<u32, HostError> {
+    ) -> Result<(u32, CallStats), HostError> {
         let (ctx, root) = {
             let mut core = self.inner.core.borrow_mut();
             let ctx = core.next_context;
@@ -513,13 +418,16 @@ impl Vm {
             state.contexts.insert(ctx, StreamRef { stream, filter });
             (ctx, state.root_id)
         };
-        match self.invoke(
-            "proxy_on_context_create",
-            ctx,
-            |e| &e.context_create,
-            (ctx as i32, root as i32),
-        ) {
-            Ok(_) => Ok(ctx),
+        match self.invoke("proxy_on_context_create", ctx, |e| &e.context_create, (ctx as i32, root as i32)) {
+            Ok(called) => {
+                let stats = called.map(|(_, c)| c.stats).unwrap_or(CallStats {
+                    callback: "proxy_on_context_create",
+                    context_id: ctx,
+                    instructions: 0,
+                    memory_bytes: self.memory_bytes(),
+                });
+                Ok((ctx, stats))
+            }
             Err(err) => {
                 self.release_context(ctx);
                 Err(err)
@@ -540,60 +448,24 @@ impl Vm {
         });
         let args = (ctx as i32, n, i32::from(eos));
         match dir {
-            Dir::Request => self.stream_call(
-                "proxy_on_request_headers",
-                ctx,
-                CallbackKind::Headers,
-                dir,
-                |vm| {
-                    vm.invoke(
-                        "proxy_on_request_headers",
-                        ctx,
-                        |e| &e.request_headers,
-                        args,
-                    )
-                },
-            ),
-            Dir::Response => self.stream_call(
-                "proxy_on_response_headers",
-                ctx,
-                CallbackKind::Headers,
-                dir,
-                |vm| {
-                    vm.invoke(
-                        "proxy_on_response_headers",
-                        ctx,
-                        |e| &e.response_headers,
-                        args,
-                    )
-                },
-            ),
+            Dir::Request => self.stream_call("proxy_on_request_headers", ctx, CallbackKind::Headers, dir, |vm| {
+                vm.invoke("proxy_on_request_headers", ctx, |e| &e.request_headers, args)
+            }),
+            Dir::Response => self.stream_call("proxy_on_response_headers", ctx, CallbackKind::Headers, dir, |vm| {
+                vm.invoke("proxy_on_response_headers", ctx, |e| &e.response_headers, args)
+            }),
         }
     }
 
-    pub(crate) fn call_body(
-        &self,
-        dir: Dir,
-        ctx: u32,
-        size: usize,
-        eos: bool,
-    ) -> Result<Called, HostError> {
+    pub(crate) fn call_body(&self, dir: Dir, ctx: u32, size: usize, eos: bool) -> Result<Called, HostError> {
         let args = (ctx as i32, size as i32, i32::from(eos));
         match dir {
-            Dir::Request => self.stream_call(
-                "proxy_on_request_body",
-                ctx,
-                CallbackKind::Body,
-                dir,
-                |vm| vm.invoke("proxy_on_request_body", ctx, |e| &e.request_body, args),
-            ),
-            Dir::Response => self.stream_call(
-                "proxy_on_response_body",
-                ctx,
-                CallbackKind::Body,
-                dir,
-                |vm| vm.invoke("proxy_on_response_body", ctx, |e| &e.response_body, args),
-            ),
+            Dir::Request => self.stream_call("proxy_on_request_body", ctx, CallbackKind::Body, dir, |vm| {
+                vm.invoke("proxy_on_request_body", ctx, |e| &e.request_body, args)
+            }),
+            Dir::Response => self.stream_call("proxy_on_response_body", ctx, CallbackKind::Body, dir, |vm| {
+                vm.invoke("proxy_on_response_body", ctx, |e| &e.response_body, args)
+            }),
         }
     }
 
@@ -604,34 +476,12 @@ impl Vm {
         });
         let args = (ctx as i32, n);
         match dir {
-            Dir::Request => self.stream_call(
-                "proxy_on_request_trailers",
-                ctx,
-                CallbackKind::Trailers,
-                dir,
-                |vm| {
-                    vm.invoke(
-                        "proxy_on_request_trailers",
-                        ctx,
-                        |e| &e.request_trailers,
-                        args,
-                    )
-                },
-            ),
-            Dir::Response => self.stream_call(
-                "proxy_on_response_trailers",
-                ctx,
-                CallbackKind::Trailers,
-                dir,
-                |vm| {
-                    vm.invoke(
-                        "proxy_on_response_trailers",
-                        ctx,
-                        |e| &e.response_trailers,
-                        args,
-                    )
-                },
-            ),
+            Dir::Request => self.stream_call("proxy_on_request_trailers", ctx, CallbackKind::Trailers, dir, |vm| {
+                vm.invoke("proxy_on_request_trailers", ctx, |e| &e.request_trailers, args)
+            }),
+            Dir::Response => self.stream_call("proxy_on_response_trailers", ctx, CallbackKind::Trailers, dir, |vm| {
+                vm.invoke("proxy_on_response_trailers", ctx, |e| &e.response_trailers, args)
+            }),
         }
     }
 
@@ -643,35 +493,24 @@ impl Vm {
     ) -> Result<Called, HostError> {
         Ok(result?.unwrap_or(Called {
             action: Action::Continue,
-            stats: CallStats {
-                callback,
-                context_id: ctx,
-                instructions: 0,
-                memory_bytes: self.memory_bytes(),
-            },
+            stats: CallStats { callback, context_id: ctx, instructions: 0, memory_bytes: self.memory_bytes() },
             touched: Vec::new(),
             stop_next: false,
         }))
     }
 
     pub(crate) fn call_log(&self, ctx: u32) -> Result<Called, HostError> {
-        let r = self
-            .invoke("proxy_on_log", ctx, |e| &e.log, ctx as i32)
-            .map(|o| o.map(|(_, c)| c));
+        let r = self.invoke("proxy_on_log", ctx, |e| &e.log, ctx as i32).map(|o| o.map(|(_, c)| c));
         self.lifecycle("proxy_on_log", ctx, r)
     }
 
     pub(crate) fn call_done(&self, ctx: u32) -> Result<Called, HostError> {
-        let r = self
-            .invoke("proxy_on_done", ctx, |e| &e.done, ctx as i32)
-            .map(|o| o.map(|(_, c)| c));
+        let r = self.invoke("proxy_on_done", ctx, |e| &e.done, ctx as i32).map(|o| o.map(|(_, c)| c));
         self.lifecycle("proxy_on_done", ctx, r)
     }
 
     pub(crate) fn call_delete(&self, ctx: u32) -> Result<Called, HostError> {
-        let r = self
-            .invoke("proxy_on_delete", ctx, |e| &e.delete, ctx as i32)
-            .map(|o| o.map(|(_, c)| c));
+        let r = self.invoke("proxy_on_delete", ctx, |e| &e.delete, ctx as i32).map(|o| o.map(|(_, c)| c));
         self.lifecycle("proxy_on_delete", ctx, r)
     }
 
@@ -707,11 +546,7 @@ impl Vm {
         let mut core = self.inner.core.borrow_mut();
         let state = core.store.data_mut();
         if let Some(period) = state.tick_period {
-            state.next_tick_at = state
-                .env
-                .clock()
-                .monotonic_nanos()
-                .saturating_add(period.as_nanos() as u64);
+            state.next_tick_at = state.env.clock().monotonic_nanos().saturating_add(period.as_nanos() as u64);
         }
         result
     }
@@ -724,11 +559,7 @@ impl Vm {
             let core = self.inner.core.borrow();
             let state = core.store.data();
             let now = state.env.clock().monotonic_nanos();
-            (
-                now,
-                state.tick_period.is_some() && now >= state.next_tick_at,
-                state.vm_key,
-            )
+            (now, state.tick_period.is_some() && now >= state.next_tick_at, state.vm_key)
         };
         let mut first_error = None;
         let mut note = |r: Result<(), HostError>| {
@@ -741,14 +572,7 @@ impl Vm {
         }
         for queue in self.inner.env.take_ready_queues(key) {
             let root = self.root_context_id() as i32;
-            note(
-                self.root_call(
-                    "proxy_on_queue_ready",
-                    |e| &e.queue_ready,
-                    (root, queue as i32),
-                )
-                .map(|_| ()),
-            );
+            note(self.root_call("proxy_on_queue_ready", |e| &e.queue_ready, (root, queue as i32)).map(|_| ()));
         }
         let (expired_http, expired_redis) = {
             let core = self.inner.core.borrow();
@@ -756,10 +580,7 @@ impl Vm {
             let http: Vec<u32> = state
                 .http_calls
                 .values()
-                .filter(|c| {
-                    c.timeout
-                        .is_some_and(|t| now >= c.started_at.saturating_add(t.as_nanos() as u64))
-                })
+                .filter(|c| c.timeout.is_some_and(|t| now >= c.started_at.saturating_add(t.as_nanos() as u64)))
                 .map(|c| c.token)
                 .collect();
             let redis: Vec<u32> = state
@@ -772,9 +593,7 @@ impl Vm {
                         .iter()
                         .find(|i| crate::imports::redis_cluster_name(&i.cluster) == base)
                         .map(|i| i.timeout);
-                    timeout.is_some_and(|t| {
-                        !t.is_zero() && now >= c.started_at.saturating_add(t.as_nanos() as u64)
-                    })
+                    timeout.is_some_and(|t| !t.is_zero() && now >= c.started_at.saturating_add(t.as_nanos() as u64))
                 })
                 .map(|c| c.token)
                 .collect();
@@ -783,11 +602,7 @@ impl Vm {
         for token in expired_http {
             note(self.respond_http_call(
                 token,
-                HttpResponse::new(
-                    504,
-                    &[("content-type", "text/plain")],
-                    "upstream request timeout",
-                ),
+                HttpResponse::new(504, &[("content-type", "text/plain")], "upstream request timeout"),
             ));
         }
         for token in expired_redis {
@@ -800,15 +615,7 @@ impl Vm {
 
     /// HTTP callouts waiting for an answer, oldest first.
     pub fn http_calls(&self) -> Vec<HttpCallout> {
-        self.inner
-            .core
-            .borrow()
-            .store
-            .data()
-            .http_calls
-            .values()
-            .cloned()
-            .collect()
+        self.inner.core.borrow().store.data().http_calls.values().cloned().collect()
     }
 
     /// Answers an HTTP callout: `proxy_on_http_call_response` runs on the root context.
@@ -822,23 +629,16 @@ impl Vm {
         self.finish_http_call(token, None)
     }
 
-    fn finish_http_call(
-        &self,
-        token: u32,
-        response: Option<HttpResponse>,
-    ) -> Result<(), HostError> {
+    fn finish_http_call(&self, token: u32, response: Option<HttpResponse>) -> Result<(), HostError> {
         let (n_headers, body_len, n_trailers) = {
             let mut core = self.inner.core.borrow_mut();
             let state = core.store.data_mut();
-            state.http_calls.remove(&token).ok_or_else(|| {
-                HostError::Usage(format!("no pending HTTP call with token {token}"))
-            })?;
+            state
+                .http_calls
+                .remove(&token)
+                .ok_or_else(|| HostError::Usage(format!("no pending HTTP call with token {token}")))?;
             let sizes = match &response {
-                Some(r) => (
-                    r.headers.len() as i32,
-                    r.body.len() as i32,
-                    r.trailers.len() as i32,
-                ),
+                Some(r) => (r.headers.len() as i32, r.body.len() as i32, r.trailers.len() as i32),
                 None => (0, 0, 0),
             };
             state.status = match &response {
@@ -871,15 +671,7 @@ impl Vm {
 
     /// Redis calls waiting for a reply, oldest first.
     pub fn redis_calls(&self) -> Vec<RedisCallout> {
-        self.inner
-            .core
-            .borrow()
-            .store
-            .data()
-            .redis_calls
-            .values()
-            .cloned()
-            .collect()
+        self.inner.core.borrow().store.data().redis_calls.values().cloned().collect()
     }
 
     /// Answers a Redis call: `proxy_on_redis_call_response` runs on the root context.
@@ -887,9 +679,10 @@ impl Vm {
         let (status, size) = {
             let mut core = self.inner.core.borrow_mut();
             let state = core.store.data_mut();
-            state.redis_calls.remove(&token).ok_or_else(|| {
-                HostError::Usage(format!("no pending Redis call with token {token}"))
-            })?;
+            state
+                .redis_calls
+                .remove(&token)
+                .ok_or_else(|| HostError::Usage(format!("no pending Redis call with token {token}")))?;
             match reply {
                 RedisReply::Data(bytes) => {
                     let size = bytes.len() as i32;

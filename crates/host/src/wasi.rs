@@ -46,40 +46,20 @@ const IMPLEMENTED: &[&str] = &[
 /// Registers the WASI functions on `linker`, plus an `ENOSYS` stub for every other WASI
 /// import `module` declares.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> Result<()> {
-    linker.func_wrap(
-        MODULE,
-        "args_sizes_get",
-        |mut c: Caller<'_, HostState>, argc: i32, size: i32| {
-            errno(write_u32(&mut c, argc, 0).and_then(|_| write_u32(&mut c, size, 0)))
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "args_get",
-        |_: Caller<'_, HostState>, _argv: i32, _buf: i32| ESUCCESS,
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "environ_sizes_get",
-        |mut c: Caller<'_, HostState>, count: i32, size: i32| {
-            errno(write_u32(&mut c, count, 0).and_then(|_| write_u32(&mut c, size, 0)))
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "environ_get",
-        |_: Caller<'_, HostState>, _env: i32, _buf: i32| ESUCCESS,
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "clock_res_get",
-        |mut c: Caller<'_, HostState>, id: i32, out: i32| {
-            if !(0..=3).contains(&id) {
-                return EINVAL;
-            }
-            errno(write_u64(&mut c, out, 1))
-        },
-    )?;
+    linker.func_wrap(MODULE, "args_sizes_get", |mut c: Caller<'_, HostState>, argc: i32, size: i32| {
+        errno(write_u32(&mut c, argc, 0).and_then(|_| write_u32(&mut c, size, 0)))
+    })?;
+    linker.func_wrap(MODULE, "args_get", |_: Caller<'_, HostState>, _argv: i32, _buf: i32| ESUCCESS)?;
+    linker.func_wrap(MODULE, "environ_sizes_get", |mut c: Caller<'_, HostState>, count: i32, size: i32| {
+        errno(write_u32(&mut c, count, 0).and_then(|_| write_u32(&mut c, size, 0)))
+    })?;
+    linker.func_wrap(MODULE, "environ_get", |_: Caller<'_, HostState>, _env: i32, _buf: i32| ESUCCESS)?;
+    linker.func_wrap(MODULE, "clock_res_get", |mut c: Caller<'_, HostState>, id: i32, out: i32| {
+        if !(0..=3).contains(&id) {
+            return EINVAL;
+        }
+        errno(write_u64(&mut c, out, 1))
+    })?;
     linker.func_wrap(
         MODULE,
         "clock_time_get",
@@ -92,18 +72,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> 
             errno(write_u64(&mut c, out, now))
         },
     )?;
-    linker.func_wrap(
-        MODULE,
-        "random_get",
-        |mut c: Caller<'_, HostState>, buf: i32, len: i32| {
-            let Ok(len) = usize::try_from(len) else {
-                return EINVAL;
-            };
-            let mut bytes = vec![0u8; len];
-            c.data_mut().random.fill(&mut bytes);
-            errno(write_bytes(&mut c, buf, &bytes))
-        },
-    )?;
+    linker.func_wrap(MODULE, "random_get", |mut c: Caller<'_, HostState>, buf: i32, len: i32| {
+        let Ok(len) = usize::try_from(len) else {
+            return EINVAL;
+        };
+        let mut bytes = vec![0u8; len];
+        c.data_mut().random.fill(&mut bytes);
+        errno(write_bytes(&mut c, buf, &bytes))
+    })?;
     linker.func_wrap(
         MODULE,
         "fd_write",
@@ -130,13 +106,17 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> 
             errno(write_u32(&mut c, read, 0))
         },
     )?;
-    linker.func_wrap(MODULE, "fd_close", |_: Caller<'_, HostState>, fd: i32| {
-        if (0..=2).contains(&fd) {
-            ESUCCESS
-        } else {
-            EBADF
-        }
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "fd_close",
+        |_: Caller<'_, HostState>, fd: i32| {
+            if (0..=2).contains(&fd) {
+                ESUCCESS
+            } else {
+                EBADF
+            }
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "fd_seek",
@@ -148,38 +128,22 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> 
             }
         },
     )?;
-    linker.func_wrap(
-        MODULE,
-        "fd_fdstat_get",
-        |mut c: Caller<'_, HostState>, fd: i32, out: i32| {
-            if !(0..=2).contains(&fd) {
-                return EBADF;
-            }
-            // struct fdstat { u8 filetype; u16 flags; u64 rights_base; u64 rights_inheriting } (24 bytes)
-            let mut stat = [0u8; 24];
-            stat[0] = FILETYPE_CHARACTER_DEVICE;
-            stat[8..16].copy_from_slice(&STDIO_RIGHTS.to_le_bytes());
-            errno(write_bytes(&mut c, out, &stat))
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "fd_prestat_get",
-        |_: Caller<'_, HostState>, _fd: i32, _out: i32| EBADF,
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "fd_prestat_dir_name",
-        |_: Caller<'_, HostState>, _fd: i32, _p: i32, _l: i32| EBADF,
-    )?;
+    linker.func_wrap(MODULE, "fd_fdstat_get", |mut c: Caller<'_, HostState>, fd: i32, out: i32| {
+        if !(0..=2).contains(&fd) {
+            return EBADF;
+        }
+        // struct fdstat { u8 filetype; u16 flags; u64 rights_base; u64 rights_inheriting } (24 bytes)
+        let mut stat = [0u8; 24];
+        stat[0] = FILETYPE_CHARACTER_DEVICE;
+        stat[8..16].copy_from_slice(&STDIO_RIGHTS.to_le_bytes());
+        errno(write_bytes(&mut c, out, &stat))
+    })?;
+    linker.func_wrap(MODULE, "fd_prestat_get", |_: Caller<'_, HostState>, _fd: i32, _out: i32| EBADF)?;
+    linker.func_wrap(MODULE, "fd_prestat_dir_name", |_: Caller<'_, HostState>, _fd: i32, _p: i32, _l: i32| EBADF)?;
     linker.func_wrap(MODULE, "sched_yield", |_: Caller<'_, HostState>| ESUCCESS)?;
-    linker.func_wrap(
-        MODULE,
-        "proc_exit",
-        |_: Caller<'_, HostState>, code: i32| -> Result<()> {
-            Err(wasmtime::format_err!("the plugin called proc_exit({code})"))
-        },
-    )?;
+    linker.func_wrap(MODULE, "proc_exit", |_: Caller<'_, HostState>, code: i32| -> Result<()> {
+        Err(wasmtime::format_err!("the plugin called proc_exit({code})"))
+    })?;
 
     for import in module.imports() {
         if import.module() != MODULE || IMPLEMENTED.contains(&import.name()) {
@@ -199,11 +163,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> 
 }
 
 /// Concatenates the `iovec`s at `iovs` (each `{u32 ptr, u32 len}`).
-fn gather(
-    c: &mut Caller<'_, HostState>,
-    iovs: i32,
-    count: i32,
-) -> std::result::Result<Vec<u8>, i32> {
+fn gather(c: &mut Caller<'_, HostState>, iovs: i32, count: i32) -> std::result::Result<Vec<u8>, i32> {
     let count = usize::try_from(count).map_err(|_| EINVAL)?;
     let table = read_bytes(c, iovs, count.checked_mul(8).ok_or(EINVAL)?).map_err(|_| EFAULT)?;
     let mut data = Vec::new();

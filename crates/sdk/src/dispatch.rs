@@ -6,9 +6,7 @@
 //! hostcall runs, and SDK services used inside callbacks (logging, callouts) keep their own
 //! state.
 
-use crate::config::{
-    self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected,
-};
+use crate::config::{self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected};
 use crate::http::{Http, Phase};
 use crate::plugin::{BodyMode, HttpPlugin};
 use crate::{hostcalls, log};
@@ -63,10 +61,7 @@ pub(crate) fn with_handler<R>(default: R, f: impl FnOnce(&mut dyn Handler) -> R)
             }
         },
         Err(_) => {
-            let _ = hostcalls::log(
-                LogLevel::Critical,
-                "plugin dispatcher re-entered; callback ignored",
-            );
+            let _ = hostcalls::log(LogLevel::Critical, "plugin dispatcher re-entered; callback ignored");
             default
         }
     })
@@ -83,6 +78,9 @@ struct StreamState<P: HttpPlugin> {
     selected: Option<Selected>,
 }
 
+/// A selected stream: its state, its rule set and which config of it applies.
+type Active<'a, P> = (&'a mut StreamState<P>, Rc<RuleSet<<P as HttpPlugin>::Config>>, Selected);
+
 /// The dispatcher of plugin type `P`.
 pub(crate) struct Dispatcher<P: HttpPlugin> {
     name: &'static str,
@@ -92,19 +90,12 @@ pub(crate) struct Dispatcher<P: HttpPlugin> {
 
 impl<P: HttpPlugin> Dispatcher<P> {
     fn new(name: &'static str) -> Self {
-        Dispatcher {
-            name,
-            roots: HashMap::new(),
-            streams: HashMap::new(),
-        }
+        Dispatcher { name, roots: HashMap::new(), streams: HashMap::new() }
     }
 
     /// The stream's state and its config, when the rules selected it; the request id is
     /// made current for log lines.
-    fn selected(
-        &mut self,
-        id: u32,
-    ) -> Option<(&mut StreamState<P>, Rc<RuleSet<P::Config>>, Selected)> {
+    fn selected(&mut self, id: u32) -> Option<Active<'_, P>> {
         let stream = self.streams.get_mut(&id)?;
         let selected = stream.selected?;
         let rules = stream.rules.clone()?;
@@ -130,10 +121,7 @@ impl<P: HttpPlugin> Dispatcher<P> {
             BodyMode::Skip => DataAction::Continue,
             BodyMode::Buffered if !end_of_stream => DataAction::StopIterationAndBuffer,
             BodyMode::Buffered => {
-                let body = hostcalls::get_buffer(buffer, 0, size)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
+                let body = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
                 if request {
                     s.plugin.on_request_body(&mut s.http, config, &body)
                 } else {
@@ -141,31 +129,22 @@ impl<P: HttpPlugin> Dispatcher<P> {
                 }
             }
             BodyMode::Streaming => {
-                let chunk = hostcalls::get_buffer(buffer, 0, size)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
+                let chunk = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
                 if request {
-                    s.plugin
-                        .on_request_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+                    s.plugin.on_request_body_chunk(&mut s.http, config, &chunk, end_of_stream)
                 } else {
-                    s.plugin
-                        .on_response_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+                    s.plugin.on_response_body_chunk(&mut s.http, config, &chunk, end_of_stream)
                 }
             }
         }
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<ParsedConfig<P::Config>, ConfigError> {
-        config::parse_rules(
-            bytes,
-            P::MERGE_GLOBAL_INTO_RULES,
-            |value, cx: &ConfigContext| {
-                let mut parsed: P::Config = config::from_value(value)?;
-                P::validate_config(&mut parsed, cx)?;
-                Ok(parsed)
-            },
-        )
+        config::parse_rules(bytes, P::MERGE_GLOBAL_INTO_RULES, |value, cx: &ConfigContext| {
+            let mut parsed: P::Config = config::from_value(value)?;
+            P::validate_config(&mut parsed, cx)?;
+            Ok(parsed)
+        })
     }
 }
 
@@ -178,15 +157,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         log::refresh_level();
         let rules = self.roots.get(&parent_id).and_then(|r| r.rules.clone());
         let http = Http::new(context_id, P::REQUEST_BODY, P::RESPONSE_BODY);
-        self.streams.insert(
-            context_id,
-            StreamState {
-                plugin: P::default(),
-                http,
-                rules,
-                selected: None,
-            },
-        );
+        self.streams.insert(context_id, StreamState { plugin: P::default(), http, rules, selected: None });
     }
 
     fn on_vm_start(&mut self, _root_id: u32, _size: usize) -> bool {
@@ -199,19 +170,14 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, size) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
-                crate::log_error!(
-                    "plugin start failed: cannot read the plugin configuration: {status}"
-                );
+                crate::log_error!("plugin start failed: cannot read the plugin configuration: {status}");
                 return false;
             }
         };
         match self.parse(&bytes) {
             Ok(parsed) => {
                 log::set_plugin_id(parsed.plugin_id);
-                self.roots
-                    .entry(root_id)
-                    .or_insert(RootState { rules: None })
-                    .rules = Some(Rc::new(parsed.rules));
+                self.roots.entry(root_id).or_insert(RootState { rules: None }).rules = Some(Rc::new(parsed.rules));
                 crate::log_info!("plugin start successfully");
                 true
             }
@@ -232,11 +198,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         let Some(rules) = s.rules.clone() else {
             return HeaderAction::Continue;
         };
-        if hostcalls::get_map_value(higress_abi::MapType::HttpRequestHeaders, ":authority")
-            .ok()
-            .flatten()
-            .is_none()
-        {
+        if hostcalls::get_map_value(higress_abi::MapType::HttpRequestHeaders, ":authority").ok().flatten().is_none() {
             crate::log_debug!("request has no :authority; plugin skipped");
             return HeaderAction::Continue;
         }
@@ -245,11 +207,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         } else {
             let route = s.http.route_name();
             let cluster = s.http.cluster_name();
-            rules.select(&MatchInput {
-                authority: &s.http.host,
-                route_name: &route,
-                cluster_name: &cluster,
-            })
+            rules.select(&MatchInput { authority: &s.http.host, route_name: &route, cluster_name: &cluster })
         };
         s.selected = selected;
         let Some(config) = selected.and_then(|sel| rules.get(sel)) else {

@@ -58,16 +58,12 @@ pub extern "C" fn proxy_on_configure(root_id: u32, size: usize) -> u32 {
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_headers(id: u32, _headers: usize, end_of_stream: u32) -> u32 {
-    header_result(with_handler(HeaderAction::Continue, |h| {
-        h.on_request_headers(id, end_of_stream != 0)
-    }))
+    header_result(with_handler(HeaderAction::Continue, |h| h.on_request_headers(id, end_of_stream != 0)))
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_body(id: u32, size: usize, end_of_stream: u32) -> u32 {
-    data_result(with_handler(DataAction::Continue, |h| {
-        h.on_request_body(id, size, end_of_stream != 0)
-    }))
+    data_result(with_handler(DataAction::Continue, |h| h.on_request_body(id, size, end_of_stream != 0)))
 }
 
 #[no_mangle]
@@ -77,16 +73,12 @@ pub extern "C" fn proxy_on_request_trailers(id: u32, _trailers: usize) -> u32 {
 
 #[no_mangle]
 pub extern "C" fn proxy_on_response_headers(id: u32, _headers: usize, end_of_stream: u32) -> u32 {
-    header_result(with_handler(HeaderAction::Continue, |h| {
-        h.on_response_headers(id, end_of_stream != 0)
-    }))
+    header_result(with_handler(HeaderAction::Continue, |h| h.on_response_headers(id, end_of_stream != 0)))
 }
 
 #[no_mangle]
 pub extern "C" fn proxy_on_response_body(id: u32, size: usize, end_of_stream: u32) -> u32 {
-    data_result(with_handler(DataAction::Continue, |h| {
-        h.on_response_body(id, size, end_of_stream != 0)
-    }))
+    data_result(with_handler(DataAction::Continue, |h| h.on_response_body(id, size, end_of_stream != 0)))
 }
 
 #[no_mangle]

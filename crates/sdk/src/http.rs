@@ -70,11 +70,7 @@ pub struct Http {
 }
 
 impl Http {
-    pub(crate) fn new(
-        context_id: u32,
-        request_body_mode: BodyMode,
-        response_body_mode: BodyMode,
-    ) -> Self {
+    pub(crate) fn new(context_id: u32, request_body_mode: BodyMode, response_body_mode: BodyMode) -> Self {
         Http {
             context_id,
             phase: Phase::Created,
@@ -106,8 +102,8 @@ impl Http {
         self.host = get(":authority");
         self.path = get(":path");
         self.method = get(":method");
-        self.websocket = get("connection").eq_ignore_ascii_case("upgrade")
-            && get("upgrade").eq_ignore_ascii_case("websocket");
+        self.websocket =
+            get("connection").eq_ignore_ascii_case("upgrade") && get("upgrade").eq_ignore_ascii_case("websocket");
         self.request_content_type = get("content-type");
         self.request_content_encoding = get("content-encoding");
         let request_id = get("x-request-id");
@@ -169,17 +165,12 @@ impl Http {
 
     /// First value of a request header (names are case-insensitive).
     pub fn request_header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
-            .map(|v| lossy(&v))
+        hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten().map(|v| lossy(&v))
     }
 
     /// First value of a request header, as raw bytes.
     pub fn request_header_bytes(&self, name: &str) -> Option<Vec<u8>> {
-        hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
+        hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten()
     }
 
     /// Every request header, in order (repeated names appear repeatedly).
@@ -203,10 +194,7 @@ impl Http {
     }
 
     /// Replaces all request headers.
-    pub fn set_request_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
-        &mut self,
-        headers: &[(K, V)],
-    ) -> HostResult<()> {
+    pub fn set_request_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) -> HostResult<()> {
         hostcalls::set_map(MapType::HttpRequestHeaders, headers)
     }
 
@@ -214,10 +202,7 @@ impl Http {
 
     /// First value of a response header.
     pub fn response_header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
-            .ok()
-            .flatten()
-            .map(|v| lossy(&v))
+        hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten().map(|v| lossy(&v))
     }
 
     /// Every response header, in order.
@@ -241,10 +226,7 @@ impl Http {
     }
 
     /// Replaces all response headers.
-    pub fn set_response_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(
-        &mut self,
-        headers: &[(K, V)],
-    ) -> HostResult<()> {
+    pub fn set_response_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) -> HostResult<()> {
         hostcalls::set_map(MapType::HttpResponseHeaders, headers)
     }
 
@@ -274,9 +256,7 @@ impl Http {
 
     /// The request body buffered so far (during a request body phase).
     pub fn request_body(&self) -> Option<Vec<u8>> {
-        hostcalls::get_buffer(BufferType::HttpRequestBody, 0, WHOLE)
-            .ok()
-            .flatten()
+        hostcalls::get_buffer(BufferType::HttpRequestBody, 0, WHOLE).ok().flatten()
     }
 
     /// Replaces the request body (or, in streaming mode, the current chunk).
@@ -296,9 +276,7 @@ impl Http {
 
     /// The response body buffered so far (during a response body phase).
     pub fn response_body(&self) -> Option<Vec<u8>> {
-        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, WHOLE)
-            .ok()
-            .flatten()
+        hostcalls::get_buffer(BufferType::HttpResponseBody, 0, WHOLE).ok().flatten()
     }
 
     /// Replaces the response body (or, in streaming mode, the current chunk).
@@ -438,9 +416,7 @@ impl Http {
 
     /// Stores a value for the rest of this request, under `key`.
     pub fn set_context<T: Any>(&mut self, key: &str, value: T) {
-        self.values
-            .get_or_insert_with(HashMap::new)
-            .insert(key.to_string(), Box::new(value));
+        self.values.get_or_insert_with(HashMap::new).insert(key.to_string(), Box::new(value));
     }
 
     /// A value stored with [`Http::set_context`], if it has type `T`.
@@ -475,9 +451,7 @@ impl Http {
     /// The property holds a JSON object, string-escaped, as wasm-go writes it.
     pub fn write_user_attributes_to(&mut self, key: &str) -> HostResult<()> {
         let mut merged = match hostcalls::get_property(&[key]) {
-            Ok(Some(previous)) if !previous.is_empty() => {
-                unescape_object(&previous).ok_or(Status::ParseFailure)?
-            }
+            Ok(Some(previous)) if !previous.is_empty() => unescape_object(&previous).ok_or(Status::ParseFailure)?,
             _ => Map::new(),
         };
         for (k, v) in &self.attributes {
@@ -489,26 +463,17 @@ impl Http {
 }
 
 fn header_string(map: MapType, name: &str) -> String {
-    hostcalls::get_map_value(map, name)
-        .ok()
-        .flatten()
-        .map(|v| lossy(&v))
-        .unwrap_or_default()
+    hostcalls::get_map_value(map, name).ok().flatten().map(|v| lossy(&v)).unwrap_or_default()
 }
 
 fn is_binary(content_type: &str, content_encoding: &str) -> bool {
-    content_type.contains("octet-stream")
-        || content_type.contains("grpc")
-        || !content_encoding.is_empty()
+    content_type.contains("octet-stream") || content_type.contains("grpc") || !content_encoding.is_empty()
 }
 
 /// JSON-escapes `raw` without the surrounding quotes (wasm-go's `MarshalStr`).
 pub(crate) fn escape_json_string(raw: &str) -> String {
     let quoted = Value::String(raw.to_string()).to_string();
-    quoted
-        .get(1..quoted.len().saturating_sub(1))
-        .unwrap_or_default()
-        .to_string()
+    quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string()
 }
 
 /// Reads a string-escaped JSON object (wasm-go's `UnmarshalStr` then `json.Unmarshal`).

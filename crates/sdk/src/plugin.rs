@@ -50,12 +50,7 @@ pub trait HttpPlugin: Default + 'static {
     }
 
     /// The whole request body (`REQUEST_BODY = Buffered`).
-    fn on_request_body(
-        &mut self,
-        http: &mut Http,
-        config: &Self::Config,
-        body: &[u8],
-    ) -> DataAction {
+    fn on_request_body(&mut self, http: &mut Http, config: &Self::Config, body: &[u8]) -> DataAction {
         let _ = (http, config, body);
         DataAction::Continue
     }
@@ -85,12 +80,7 @@ pub trait HttpPlugin: Default + 'static {
     }
 
     /// The whole response body (`RESPONSE_BODY = Buffered`).
-    fn on_response_body(
-        &mut self,
-        http: &mut Http,
-        config: &Self::Config,
-        body: &[u8],
-    ) -> DataAction {
+    fn on_response_body(&mut self, http: &mut Http, config: &Self::Config, body: &[u8]) -> DataAction {
         let _ = (http, config, body);
         DataAction::Continue
     }

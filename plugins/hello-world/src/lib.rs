@@ -2,12 +2,7 @@
 //!
 //! It is the template to fork: a typed config, the request-header phase, and the two body
 //! modes (a buffered request body, a streamed response body).
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_sdk::prelude::*;
 
@@ -48,15 +43,10 @@ impl HttpPlugin for HelloWorld {
 
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
         if let Some(header) = &config.header {
-            let valid = !header.is_empty()
-                && header
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let valid =
+                !header.is_empty() && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !valid {
-                return Err(ConfigError::at(
-                    "header",
-                    format!("`{header}` is not a valid header name"),
-                ));
+                return Err(ConfigError::at("header", format!("`{header}` is not a valid header name")));
             }
         }
         Ok(())
@@ -69,18 +59,11 @@ impl HttpPlugin for HelloWorld {
             return HeaderAction::Continue;
         }
         if let Some(reply) = &config.reply {
-            let _ = http.send_local_response(
-                200,
-                "hello-world.reply",
-                &[("content-type", "text/plain")],
-                reply.as_bytes(),
-            );
+            let _ =
+                http.send_local_response(200, "hello-world.reply", &[("content-type", "text/plain")], reply.as_bytes());
             return HeaderAction::StopIteration;
         }
-        let _ = http.add_request_header(
-            config.header.as_deref().unwrap_or(DEFAULT_HEADER),
-            "hello world",
-        );
+        let _ = http.add_request_header(config.header.as_deref().unwrap_or(DEFAULT_HEADER), "hello world");
         if config.response_suffix.is_none() {
             http.dont_read_response_body();
         }

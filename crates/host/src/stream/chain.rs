@@ -11,9 +11,7 @@
 //!
 //! No `RefCell` borrow of the stream is held while a VM runs: hostcalls borrow it.
 
-use super::state::{
-    Action, Deferred, Dir, FilterDir, HeadersState, LocalResponse, OutEvent, StreamCell,
-};
+use super::state::{Action, Deferred, Dir, FilterDir, HeadersState, LocalResponse, OutEvent, StreamCell};
 use crate::error::HostError;
 use crate::headers::HeaderMap;
 use crate::vm::{Abi, Called, Vm};
@@ -196,11 +194,7 @@ impl<'a> Chain<'a> {
             let s = self.cell.borrow();
             let Some(slot) = s.slots.get(i) else { return };
             let fd = slot.dir(dir);
-            (
-                fd.headers,
-                fd.held_action,
-                slot.context_id.is_some() && !slot.failure_reply_sent,
-            )
+            (fd.headers, fd.held_action, slot.context_id.is_some() && !slot.failure_reply_sent)
         };
         match state {
             HeadersState::EndedStream => return,
@@ -329,15 +323,7 @@ impl<'a> Chain<'a> {
             self.forward(dir, pos, i, Event::Headers { eos: false });
         }
         if !data.is_empty() {
-            self.forward(
-                dir,
-                pos,
-                i,
-                Event::Data {
-                    bytes: data,
-                    eos: data_end && !trailers,
-                },
-            );
+            self.forward(dir, pos, i, Event::Data { bytes: data, eos: data_end && !trailers });
         }
         if trailers {
             self.forward(dir, pos, i, Event::Trailers);
@@ -365,20 +351,13 @@ impl<'a> Chain<'a> {
                 fd.forwarded_end,
             )
         };
-        let (headers, buffering, empty, trailers_held, data_end, headers_eos, forwarded_end) =
-            snapshot;
+        let (headers, buffering, empty, trailers_held, data_end, headers_eos, forwarded_end) = snapshot;
         let headers_held = matches!(headers, HeadersState::Held | HeadersState::HeldAll);
         let stopped_all = headers == HeadersState::HeldAll;
         if headers == HeadersState::NotReached
-            || (!headers_held
-                && !buffering
-                && empty
-                && !trailers_held
-                && (forwarded_end || !data_end))
+            || (!headers_held && !buffering && empty && !trailers_held && (forwarded_end || !data_end))
         {
-            self.cell.borrow_mut().host_notes.push(format!(
-                "filter {i}: continue_stream ignored, nothing was paused"
-            ));
+            self.cell.borrow_mut().host_notes.push(format!("filter {i}: continue_stream ignored, nothing was paused"));
             return;
         }
         if headers_held {
@@ -424,23 +403,9 @@ impl<'a> Chain<'a> {
                 self.forward(dir, pos, i, Event::Trailers);
             }
         } else if data_end && empty && !headers_eos {
-            let already = self
-                .cell
-                .borrow()
-                .slots
-                .get(i)
-                .map(|s| s.dir(dir).forwarded_end)
-                .unwrap_or(true);
+            let already = self.cell.borrow().slots.get(i).map(|s| s.dir(dir).forwarded_end).unwrap_or(true);
             if !already {
-                self.forward(
-                    dir,
-                    pos,
-                    i,
-                    Event::Data {
-                        bytes: Vec::new(),
-                        eos: true,
-                    },
-                );
+                self.forward(dir, pos, i, Event::Data { bytes: Vec::new(), eos: true });
             }
         }
     }
@@ -449,9 +414,7 @@ impl<'a> Chain<'a> {
         let s = self.cell.borrow();
         s.slots.get(i).map(|slot| {
             let fd = slot.dir(dir);
-            fd.buffering
-                || fd.trailers_held
-                || matches!(fd.headers, HeadersState::Held | HeadersState::HeldAll)
+            fd.buffering || fd.trailers_held || matches!(fd.headers, HeadersState::Held | HeadersState::HeldAll)
         }) == Some(true)
     }
 
@@ -513,8 +476,10 @@ impl<'a> Chain<'a> {
             return;
         }
         match vm.create_stream_context(Rc::downgrade(self.cell), i) {
-            Ok(ctx) => {
-                if let Some(slot) = self.cell.borrow_mut().slots.get_mut(i) {
+            Ok((ctx, stats)) => {
+                let mut s = self.cell.borrow_mut();
+                s.calls.push(stats);
+                if let Some(slot) = s.slots.get_mut(i) {
                     slot.context_id = Some(ctx);
                 }
             }
@@ -529,30 +494,25 @@ impl<'a> Chain<'a> {
             let Some(slot) = s.slots.get(i) else {
                 return Outcome::Bypass;
             };
-            (
-                slot.vm.clone(),
-                slot.context_id,
-                slot.fail_open,
-                slot.failure_reply_sent,
-            )
-        };
-        let Some(ctx) = ctx else {
-            return Outcome::Bypass;
+            (slot.vm.clone(), slot.context_id, slot.fail_open, slot.failure_reply_sent)
         };
         if failure_sent {
             return Outcome::Bypass;
         }
         if vm.is_failed() {
+            // Envoy's CHECK_FAIL: a failed VM is skipped (fail open) or fails the stream.
             if fail_open {
                 return Outcome::Bypass;
             }
             self.fail_stream(i);
             return Outcome::Action(Action::StopAllIterationAndWatermark);
         }
+        let Some(ctx) = ctx else {
+            return Outcome::Bypass;
+        };
         match f(&vm, ctx) {
             Ok(called) => {
-                let touched: Vec<StreamCell> =
-                    called.touched.iter().filter_map(|w| w.upgrade()).collect();
+                let touched: Vec<StreamCell> = called.touched.iter().filter_map(|w| w.upgrade()).collect();
                 self.cell.borrow_mut().calls.push(called.stats.clone());
                 for other in touched {
                     if !Rc::ptr_eq(&other, self.cell) {
@@ -627,11 +587,7 @@ impl<'a> Chain<'a> {
     }
 
     fn local_reply(&self, i: usize, mut reply: LocalResponse) {
-        reply.details = reply
-            .details
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join("_");
+        reply.details = reply.details.split_whitespace().collect::<Vec<_>>().join("_");
         reply.filter = i;
         let (downstream_started, response_started) = {
             let mut s = self.cell.borrow_mut();
@@ -639,10 +595,7 @@ impl<'a> Chain<'a> {
                 return;
             }
             s.local_response = Some(reply.clone());
-            s.properties.insert(
-                b"response\0code_details".to_vec(),
-                reply.details.clone().into_bytes(),
-            );
+            s.properties.insert(b"response\0code_details".to_vec(), reply.details.clone().into_bytes());
             (s.downstream.headers.is_some(), s.response_started)
         };
         self.stop(i, Action::StopAllIterationAndWatermark);
@@ -684,14 +637,7 @@ impl<'a> Chain<'a> {
         } else {
             self.deliver(Dir::Response, 0, Event::Headers { eos });
             if !eos {
-                self.deliver(
-                    Dir::Response,
-                    0,
-                    Event::Data {
-                        bytes: reply.body,
-                        eos: true,
-                    },
-                );
+                self.deliver(Dir::Response, 0, Event::Data { bytes: reply.body, eos: true });
             }
         }
     }
@@ -702,14 +648,7 @@ impl<'a> Chain<'a> {
         let n = self.len();
         self.deliver(Dir::Response, n, Event::Headers { eos });
         if !eos {
-            self.deliver(
-                Dir::Response,
-                n,
-                Event::Data {
-                    bytes: body,
-                    eos: true,
-                },
-            );
+            self.deliver(Dir::Response, n, Event::Data { bytes: body, eos: true });
         }
         self.cell.borrow_mut().response_aborted = true;
     }
@@ -744,13 +683,8 @@ impl<'a> Chain<'a> {
                 return;
             }
             s.complete = true;
-            if !s
-                .properties
-                .contains_key(b"response\0code_details".as_slice())
-                && s.downstream.headers.is_some()
-            {
-                s.properties
-                    .insert(b"response\0code_details".to_vec(), b"via_upstream".to_vec());
+            if !s.properties.contains_key(b"response\0code_details".as_slice()) && s.downstream.headers.is_some() {
+                s.properties.insert(b"response\0code_details".to_vec(), b"via_upstream".to_vec());
             }
         }
         let n = self.len();
@@ -766,9 +700,7 @@ impl<'a> Chain<'a> {
             self.lifecycle(i, |vm, ctx| vm.call_delete(ctx));
             let released = {
                 let mut s = self.cell.borrow_mut();
-                s.slots
-                    .get_mut(i)
-                    .and_then(|slot| slot.context_id.take().map(|ctx| (slot.vm.clone(), ctx)))
+                s.slots.get_mut(i).and_then(|slot| slot.context_id.take().map(|ctx| (slot.vm.clone(), ctx)))
             };
             if let Some((vm, ctx)) = released {
                 vm.release_context(ctx);
@@ -816,30 +748,12 @@ mod tests {
 
     #[test]
     fn conversions_follow_cpp_host() {
-        assert_eq!(
-            convert_headers(1, Dir::Request, Abi::V0_2_100, false),
-            Action::StopIteration
-        );
-        assert_eq!(
-            convert_headers(1, Dir::Request, Abi::V0_2_1, false),
-            Action::StopAllIterationAndWatermark
-        );
-        assert_eq!(
-            convert_headers(1, Dir::Response, Abi::V0_2_100, false),
-            Action::StopAllIterationAndWatermark
-        );
-        assert_eq!(
-            convert_headers(0, Dir::Request, Abi::V0_2_100, true),
-            Action::StopAllIterationAndWatermark
-        );
-        assert_eq!(
-            convert_headers(9, Dir::Request, Abi::V0_2_100, false),
-            Action::StopAllIterationAndWatermark
-        );
-        assert_eq!(
-            convert_headers(3, Dir::Request, Abi::V0_2_100, false),
-            Action::StopAllIterationAndBuffer
-        );
+        assert_eq!(convert_headers(1, Dir::Request, Abi::V0_2_100, false), Action::StopIteration);
+        assert_eq!(convert_headers(1, Dir::Request, Abi::V0_2_1, false), Action::StopAllIterationAndWatermark);
+        assert_eq!(convert_headers(1, Dir::Response, Abi::V0_2_100, false), Action::StopAllIterationAndWatermark);
+        assert_eq!(convert_headers(0, Dir::Request, Abi::V0_2_100, true), Action::StopAllIterationAndWatermark);
+        assert_eq!(convert_headers(9, Dir::Request, Abi::V0_2_100, false), Action::StopAllIterationAndWatermark);
+        assert_eq!(convert_headers(3, Dir::Request, Abi::V0_2_100, false), Action::StopAllIterationAndBuffer);
         assert_eq!(convert_data(1, false), Action::StopIterationAndBuffer);
         assert_eq!(convert_data(0, true), Action::StopIterationNoBuffer);
         assert_eq!(convert_data(7, false), Action::StopIterationNoBuffer);

@@ -21,10 +21,7 @@ pub struct Filter {
 impl Filter {
     /// A filter running `vm`, failing closed (503) when the VM traps, as Envoy defaults.
     pub fn new(vm: &Vm) -> Self {
-        Filter {
-            vm: vm.clone(),
-            fail_open: false,
-        }
+        Filter { vm: vm.clone(), fail_open: false }
     }
 
     /// When the VM traps: `true` skips the filter (FAIL_OPEN), `false` answers 503.
@@ -43,23 +40,15 @@ pub struct Stream {
 impl Stream {
     /// A stream through `filters`, in request order.
     pub fn new(filters: impl IntoIterator<Item = Filter>) -> Stream {
-        let slots = filters
-            .into_iter()
-            .map(|f| FilterSlot::new(f.vm, f.fail_open))
-            .collect();
-        Stream {
-            cell: Rc::new(RefCell::new(StreamState::new(slots))),
-        }
+        let slots = filters.into_iter().map(|f| FilterSlot::new(f.vm, f.fail_open)).collect();
+        Stream { cell: Rc::new(RefCell::new(StreamState::new(slots))) }
     }
 
     /// Sets a property the plugins can read (`route_name`, `cluster_name`,
     /// `source.address`...). Dots separate path segments.
     pub fn set_property(&self, path: &str, value: impl AsRef<[u8]>) {
         let key = higress_abi::property::encode_path(&higress_abi::property::dotted(path));
-        self.cell
-            .borrow_mut()
-            .properties
-            .insert(key, value.as_ref().to_vec());
+        self.cell.borrow_mut().properties.insert(key, value.as_ref().to_vec());
     }
 
     /// A property, as set by the host or a plugin (dotted path; a single segment that itself
@@ -67,30 +56,19 @@ impl Stream {
     pub fn property(&self, path: &str) -> Option<Vec<u8>> {
         let s = self.cell.borrow();
         let dotted = higress_abi::property::encode_path(&higress_abi::property::dotted(path));
-        s.properties
-            .get(&dotted)
-            .or_else(|| s.properties.get(path.as_bytes()))
-            .cloned()
+        s.properties.get(&dotted).or_else(|| s.properties.get(path.as_bytes())).cloned()
     }
 
     /// A property as UTF-8.
     pub fn property_string(&self, path: &str) -> Option<String> {
-        self.property(path)
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
+        self.property(path).map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
-    fn input(
-        &self,
-        dir: Dir,
-        event: Event,
-        setup: impl FnOnce(&mut StreamState),
-    ) -> Result<Action, HostError> {
+    fn input(&self, dir: Dir, event: Event, setup: impl FnOnce(&mut StreamState)) -> Result<Action, HostError> {
         let traps_before = {
             let mut s = self.cell.borrow_mut();
             if s.aborted(dir) {
-                return Err(HostError::Usage(
-                    "the stream was answered or reset; input ignored".into(),
-                ));
+                return Err(HostError::Usage("the stream was answered or reset; input ignored".into()));
             }
             s.stopped_by = None;
             setup(&mut s);
@@ -113,36 +91,18 @@ impl Stream {
         end_of_stream: bool,
     ) -> Result<Action, HostError> {
         let headers = headers.into();
-        self.input(Dir::Request, Event::Headers { eos: end_of_stream }, |s| {
-            s.request_headers = headers
-        })
+        self.input(Dir::Request, Event::Headers { eos: end_of_stream }, |s| s.request_headers = headers)
     }
 
     /// The client sends a request body chunk.
-    pub fn send_request_body(
-        &self,
-        chunk: impl AsRef<[u8]>,
-        end_of_stream: bool,
-    ) -> Result<Action, HostError> {
-        self.input(
-            Dir::Request,
-            Event::Data {
-                bytes: chunk.as_ref().to_vec(),
-                eos: end_of_stream,
-            },
-            |_| {},
-        )
+    pub fn send_request_body(&self, chunk: impl AsRef<[u8]>, end_of_stream: bool) -> Result<Action, HostError> {
+        self.input(Dir::Request, Event::Data { bytes: chunk.as_ref().to_vec(), eos: end_of_stream }, |_| {})
     }
 
     /// The client sends request trailers (ending the request).
-    pub fn send_request_trailers(
-        &self,
-        trailers: impl Into<HeaderMap>,
-    ) -> Result<Action, HostError> {
+    pub fn send_request_trailers(&self, trailers: impl Into<HeaderMap>) -> Result<Action, HostError> {
         let trailers = trailers.into();
-        self.input(Dir::Request, Event::Trailers, |s| {
-            s.request_trailers = Some(trailers)
-        })
+        self.input(Dir::Request, Event::Trailers, |s| s.request_trailers = Some(trailers))
     }
 
     /// The upstream sends response headers.
@@ -159,30 +119,14 @@ impl Stream {
     }
 
     /// The upstream sends a response body chunk.
-    pub fn send_response_body(
-        &self,
-        chunk: impl AsRef<[u8]>,
-        end_of_stream: bool,
-    ) -> Result<Action, HostError> {
-        self.input(
-            Dir::Response,
-            Event::Data {
-                bytes: chunk.as_ref().to_vec(),
-                eos: end_of_stream,
-            },
-            |_| {},
-        )
+    pub fn send_response_body(&self, chunk: impl AsRef<[u8]>, end_of_stream: bool) -> Result<Action, HostError> {
+        self.input(Dir::Response, Event::Data { bytes: chunk.as_ref().to_vec(), eos: end_of_stream }, |_| {})
     }
 
     /// The upstream sends response trailers (ending the response).
-    pub fn send_response_trailers(
-        &self,
-        trailers: impl Into<HeaderMap>,
-    ) -> Result<Action, HostError> {
+    pub fn send_response_trailers(&self, trailers: impl Into<HeaderMap>) -> Result<Action, HostError> {
         let trailers = trailers.into();
-        self.input(Dir::Response, Event::Trailers, |s| {
-            s.response_trailers = Some(trailers)
-        })
+        self.input(Dir::Response, Event::Trailers, |s| s.response_trailers = Some(trailers))
     }
 
     /// The client went away: the stream ends (access log, done, delete).
@@ -227,12 +171,7 @@ impl Stream {
 
     /// Wasm instructions executed for this stream so far, over all filters.
     pub fn instructions(&self) -> u64 {
-        self.cell
-            .borrow()
-            .calls
-            .iter()
-            .map(|c| c.instructions)
-            .sum()
+        self.cell.borrow().calls.iter().map(|c| c.instructions).sum()
     }
 
     /// Traps that happened on this stream.
@@ -248,11 +187,7 @@ impl Stream {
 
     /// Context id filter `index` got for this stream (`None` before it saw the request).
     pub fn context_id(&self, index: usize) -> Option<u32> {
-        self.cell
-            .borrow()
-            .slots
-            .get(index)
-            .and_then(|s| s.context_id)
+        self.cell.borrow().slots.get(index).and_then(|s| s.context_id)
     }
 }
 

@@ -10,18 +10,12 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about the config as a whole.
     pub fn new(message: impl Into<String>) -> Self {
-        ConfigError {
-            path: String::new(),
-            message: message.into(),
-        }
+        ConfigError { path: String::new(), message: message.into() }
     }
 
     /// An error about the field at `path` (`consumers[1].credential`).
     pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            path: path.into(),
-            message: message.into(),
-        }
+        ConfigError { path: path.into(), message: message.into() }
     }
 
     /// The same error seen from a container: `prefix` is prepended to the path.
@@ -64,18 +58,9 @@ mod tests {
 
     #[test]
     fn within_prefixes_paths() {
-        assert_eq!(
-            ConfigError::at("a.b", "bad").within("_rules_[2]").path(),
-            "_rules_[2].a.b"
-        );
-        assert_eq!(
-            ConfigError::at("[3]", "bad").within("keys").path(),
-            "keys[3]"
-        );
-        assert_eq!(
-            ConfigError::new("bad").within("_rules_[0]").path(),
-            "_rules_[0]"
-        );
+        assert_eq!(ConfigError::at("a.b", "bad").within("_rules_[2]").path(), "_rules_[2].a.b");
+        assert_eq!(ConfigError::at("[3]", "bad").within("keys").path(), "keys[3]");
+        assert_eq!(ConfigError::new("bad").within("_rules_[0]").path(), "_rules_[0]");
         assert_eq!(ConfigError::at("x", "bad").within("").path(), "x");
         assert_eq!(ConfigError::new("whole").to_string(), "whole");
     }

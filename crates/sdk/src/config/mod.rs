@@ -9,9 +9,7 @@ mod error;
 mod rules;
 
 pub use error::ConfigError;
-pub use rules::{
-    parse_rules, HostPattern, MatchInput, Matcher, ParsedConfig, Rule, RuleSet, Selected,
-};
+pub use rules::{parse_rules, HostPattern, MatchInput, Matcher, ParsedConfig, Rule, RuleSet, Selected};
 
 use serde::de::DeserializeOwned;
 
@@ -76,8 +74,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let err = from_value::<Conf>(json!({"consumers": [{"name": "a", "credential": "x"}, {"name": "b", "credential": 5}]}))
-            .unwrap_err();
+        let err = from_value::<Conf>(
+            json!({"consumers": [{"name": "a", "credential": "x"}, {"name": "b", "credential": 5}]}),
+        )
+        .unwrap_err();
         assert_eq!(err.path(), "consumers[1].credential");
         assert!(err.message().contains("expected a string"), "{err}");
         assert!(err.to_string().starts_with("consumers[1].credential: "));

@@ -82,17 +82,14 @@ impl Matcher {
         match self {
             Matcher::Route(routes) => routes.iter().any(|r| r == input.route_name),
             Matcher::RouteAndService(routes, services) => {
-                routes.iter().any(|r| r == input.route_name)
-                    && service_matches(services, input.cluster_name)
+                routes.iter().any(|r| r == input.route_name) && service_matches(services, input.cluster_name)
             }
             Matcher::Domain(patterns) => {
                 let host = strip_port(input.authority).to_ascii_lowercase();
                 patterns.iter().any(|p| p.matches(&host))
             }
             Matcher::Service(services) => service_matches(services, input.cluster_name),
-            Matcher::RoutePrefix(prefixes) => prefixes
-                .iter()
-                .any(|p| input.route_name.starts_with(p.as_str())),
+            Matcher::RoutePrefix(prefixes) => prefixes.iter().any(|p| input.route_name.starts_with(p.as_str())),
         }
     }
 }
@@ -110,13 +107,9 @@ fn strip_port(authority: &str) -> &str {
 
 fn service_matches(services: &[String], cluster_name: &str) -> bool {
     let mut parts = cluster_name.split('|');
-    let (Some(_), Some(port), Some(_), Some(fqdn), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let (Some(_), Some(port), Some(_), Some(fqdn), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     services.iter().any(|entry| match entry.rsplit_once(':') {
@@ -196,8 +189,7 @@ pub fn parse_rules<C>(
     let root: Value = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(bytes)
-            .map_err(|e| ConfigError::new(format!("configuration is not valid JSON: {e}")))?
+        serde_json::from_slice(bytes).map_err(|e| ConfigError::new(format!("configuration is not valid JSON: {e}")))?
     };
     let Value::Object(mut object) = root else {
         return Err(ConfigError::new("configuration must be a JSON object"));
@@ -217,17 +209,11 @@ pub fn parse_rules<C>(
     // made only of `_rules_` has no global config.
     let has_global = !global_object.is_empty() || !rules_key;
     if !has_global && !has_rules {
-        return Err(ConfigError::at(
-            RULES_KEY,
-            "no rules and no global configuration",
-        ));
+        return Err(ConfigError::at(RULES_KEY, "no rules and no global configuration"));
     }
 
     let global = if has_global {
-        let cx = ConfigContext {
-            scope: Scope::Global,
-            has_rules,
-        };
+        let cx = ConfigContext { scope: Scope::Global, has_rules };
         Some(parse_one(Value::Object(global_object.clone()), &cx)?)
     } else {
         None
@@ -247,17 +233,11 @@ pub fn parse_rules<C>(
         } else {
             rule_object
         };
-        let cx = ConfigContext {
-            scope: Scope::Rule(i),
-            has_rules,
-        };
+        let cx = ConfigContext { scope: Scope::Rule(i), has_rules };
         let config = parse_one(Value::Object(body), &cx).map_err(|e| e.within(&prefix))?;
         rules.push(Rule { matcher, config });
     }
-    Ok(ParsedConfig {
-        rules: RuleSet { global, rules },
-        plugin_id,
-    })
+    Ok(ParsedConfig { rules: RuleSet { global, rules }, plugin_id })
 }
 
 fn take_strings(object: &mut Map<String, Value>, key: &str) -> Result<Vec<String>, ConfigError> {
@@ -315,11 +295,7 @@ mod tests {
     }
 
     fn input<'a>(authority: &'a str, route: &'a str, cluster: &'a str) -> MatchInput<'a> {
-        MatchInput {
-            authority,
-            route_name: route,
-            cluster_name: cluster,
-        }
+        MatchInput { authority, route_name: route, cluster_name: cluster }
     }
 
     #[test]
@@ -328,10 +304,7 @@ mod tests {
         assert_eq!(parsed.rules.global.as_ref().unwrap().0, "{}");
         let empty = parse_rules(b"", false, |v, _| Ok(v.to_string())).unwrap();
         assert_eq!(empty.rules.global.as_deref(), Some("{}"));
-        assert_eq!(
-            parsed.rules.select(&input("a.com", "", "")),
-            Some(Selected::Global)
-        );
+        assert_eq!(parsed.rules.select(&input("a.com", "", "")), Some(Selected::Global));
     }
 
     #[test]
@@ -343,16 +316,9 @@ mod tests {
 
     #[test]
     fn rules_only_has_no_global_and_skips_unmatched() {
-        let parsed = parse(
-            json!({"_rules_": [{"_match_route_": ["r1"], "x": 1}]}),
-            false,
-        )
-        .unwrap();
+        let parsed = parse(json!({"_rules_": [{"_match_route_": ["r1"], "x": 1}]}), false).unwrap();
         assert!(parsed.rules.global.is_none());
-        assert_eq!(
-            parsed.rules.select(&input("a.com", "r1", "")),
-            Some(Selected::Rule(0))
-        );
+        assert_eq!(parsed.rules.select(&input("a.com", "r1", "")), Some(Selected::Rule(0)));
         assert_eq!(parsed.rules.select(&input("a.com", "r2", "")), None);
         assert_eq!(parsed.rules.get(Selected::Rule(0)).unwrap().0, r#"{"x":1}"#);
     }
@@ -367,18 +333,9 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!(
-            parsed.rules.select(&input("api.example.com", "r1", "")),
-            Some(Selected::Rule(0))
-        );
-        assert_eq!(
-            parsed.rules.select(&input("other.com", "r1", "")),
-            Some(Selected::Rule(1))
-        );
-        assert_eq!(
-            parsed.rules.select(&input("other.com", "r9", "")),
-            Some(Selected::Global)
-        );
+        assert_eq!(parsed.rules.select(&input("api.example.com", "r1", "")), Some(Selected::Rule(0)));
+        assert_eq!(parsed.rules.select(&input("other.com", "r1", "")), Some(Selected::Rule(1)));
+        assert_eq!(parsed.rules.select(&input("other.com", "r9", "")), Some(Selected::Global));
     }
 
     #[test]
@@ -394,34 +351,13 @@ mod tests {
         )
         .unwrap();
         let rs = &parsed.rules;
-        assert_eq!(
-            rs.select(&input("exact.com", "", "")),
-            Some(Selected::Rule(0))
-        );
-        assert_eq!(
-            rs.select(&input("exact.com:8080", "", "")),
-            Some(Selected::Rule(0))
-        );
-        assert_eq!(
-            rs.select(&input("EXACT.com", "", "")),
-            Some(Selected::Rule(0))
-        );
-        assert_eq!(
-            rs.select(&input("a.suffix.com", "", "")),
-            Some(Selected::Rule(1))
-        );
-        assert_eq!(
-            rs.select(&input("prefix.net", "", "")),
-            Some(Selected::Rule(2))
-        );
-        assert_eq!(
-            rs.select(&input("anything.org", "", "")),
-            Some(Selected::Rule(3))
-        );
-        assert_eq!(
-            rs.select(&input("[::1]:80", "", "")),
-            Some(Selected::Rule(3))
-        );
+        assert_eq!(rs.select(&input("exact.com", "", "")), Some(Selected::Rule(0)));
+        assert_eq!(rs.select(&input("exact.com:8080", "", "")), Some(Selected::Rule(0)));
+        assert_eq!(rs.select(&input("EXACT.com", "", "")), Some(Selected::Rule(0)));
+        assert_eq!(rs.select(&input("a.suffix.com", "", "")), Some(Selected::Rule(1)));
+        assert_eq!(rs.select(&input("prefix.net", "", "")), Some(Selected::Rule(2)));
+        assert_eq!(rs.select(&input("anything.org", "", "")), Some(Selected::Rule(3)));
+        assert_eq!(rs.select(&input("[::1]:80", "", "")), Some(Selected::Rule(3)));
     }
 
     #[test]
@@ -444,70 +380,40 @@ mod tests {
         )
         .unwrap();
         let rs = &parsed.rules;
-        assert_eq!(
-            rs.select(&input("h", "", "outbound|8080||svc.static")),
-            Some(Selected::Rule(0))
-        );
+        assert_eq!(rs.select(&input("h", "", "outbound|8080||svc.static")), Some(Selected::Rule(0)));
         assert_eq!(rs.select(&input("h", "", "outbound|80||svc.static")), None);
-        assert_eq!(
-            rs.select(&input("h", "", "outbound|443||other.dns")),
-            Some(Selected::Rule(1))
-        );
+        assert_eq!(rs.select(&input("h", "", "outbound|443||other.dns")), Some(Selected::Rule(1)));
         assert_eq!(rs.select(&input("h", "", "other.dns")), None);
         assert_eq!(rs.select(&input("h", "", "")), None);
     }
 
     #[test]
     fn route_and_service_both_required() {
-        let parsed = parse(
-            json!({"_rules_": [{"_match_route_": ["r"], "_match_service_": ["s.static"]}]}),
-            false,
-        )
-        .unwrap();
+        let parsed =
+            parse(json!({"_rules_": [{"_match_route_": ["r"], "_match_service_": ["s.static"]}]}), false).unwrap();
         let rs = &parsed.rules;
-        assert_eq!(
-            rs.select(&input("h", "r", "outbound|80||s.static")),
-            Some(Selected::Rule(0))
-        );
+        assert_eq!(rs.select(&input("h", "r", "outbound|80||s.static")), Some(Selected::Rule(0)));
         assert_eq!(rs.select(&input("h", "r", "outbound|80||t.static")), None);
         assert_eq!(rs.select(&input("h", "q", "outbound|80||s.static")), None);
     }
 
     #[test]
     fn route_wins_over_domain_in_one_rule() {
-        let parsed = parse(
-            json!({"_rules_": [{"_match_route_": ["r"], "_match_domain_": ["a.com"]}]}),
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            parsed.rules.rules[0].matcher,
-            Matcher::Route(vec!["r".into()])
-        );
+        let parsed = parse(json!({"_rules_": [{"_match_route_": ["r"], "_match_domain_": ["a.com"]}]}), false).unwrap();
+        assert_eq!(parsed.rules.rules[0].matcher, Matcher::Route(vec!["r".into()]));
         assert_eq!(parsed.rules.select(&input("a.com", "x", "")), None);
     }
 
     #[test]
     fn route_prefix() {
-        let parsed = parse(
-            json!({"_rules_": [{"_match_route_prefix_": ["api-"]}]}),
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            parsed.rules.select(&input("h", "api-v1", "")),
-            Some(Selected::Rule(0))
-        );
+        let parsed = parse(json!({"_rules_": [{"_match_route_prefix_": ["api-"]}]}), false).unwrap();
+        assert_eq!(parsed.rules.select(&input("h", "api-v1", "")), Some(Selected::Rule(0)));
         assert_eq!(parsed.rules.select(&input("h", "web", "")), None);
     }
 
     #[test]
     fn merge_applies_rule_keys_over_global() {
-        let parsed = parse(
-            json!({"a": 1, "b": 2, "_rules_": [{"_match_route_": ["r"], "b": 3}]}),
-            true,
-        )
-        .unwrap();
+        let parsed = parse(json!({"a": 1, "b": 2, "_rules_": [{"_match_route_": ["r"], "b": 3}]}), true).unwrap();
         assert_eq!(parsed.rules.rules[0].config.0, r#"{"a":1,"b":3}"#);
         assert_eq!(parsed.rules.rules[0].config.1, Scope::Rule(0));
         assert_eq!(parsed.rules.global.unwrap().1, Scope::Global);
@@ -515,11 +421,8 @@ mod tests {
 
     #[test]
     fn errors_name_rule_and_field() {
-        let err = parse(
-            json!({"_rules_": [{"_match_route_": ["r"]}, {"_match_route_": ["s"], "fail": 1}]}),
-            false,
-        )
-        .unwrap_err();
+        let err = parse(json!({"_rules_": [{"_match_route_": ["r"]}, {"_match_route_": ["s"], "fail": 1}]}), false)
+            .unwrap_err();
         assert_eq!(err.to_string(), "_rules_[1].fail: asked to fail");
         let err = parse(json!({"_rules_": [{"x": 1}]}), false).unwrap_err();
         assert_eq!(err.path(), "_rules_[0]");
@@ -532,31 +435,20 @@ mod tests {
         assert_eq!(err.path(), "_rules_");
         let err = parse(json!({"_rules_": [7]}), false).unwrap_err();
         assert_eq!(err.to_string(), "_rules_[0]: expected an object");
-        let err = parse(
-            json!({"fail": true, "_rules_": [{"_match_route_": ["r"]}]}),
-            false,
-        )
-        .unwrap_err();
+        let err = parse(json!({"fail": true, "_rules_": [{"_match_route_": ["r"]}]}), false).unwrap_err();
         assert_eq!(err.path(), "fail");
     }
 
     #[test]
     fn invalid_json_and_non_objects() {
-        assert!(parse_rules(b"{", false, |v, _| Ok(v))
-            .unwrap_err()
-            .message()
-            .contains("not valid JSON"));
-        assert!(parse_rules(b"[1]", false, |v, _| Ok(v))
-            .unwrap_err()
-            .message()
-            .contains("JSON object"));
+        assert!(parse_rules(b"{", false, |v, _| Ok(v)).unwrap_err().message().contains("not valid JSON"));
+        assert!(parse_rules(b"[1]", false, |v, _| Ok(v)).unwrap_err().message().contains("JSON object"));
     }
 
     #[test]
     fn has_rules_is_reported() {
         let mut seen = Vec::new();
-        let bytes =
-            serde_json::to_vec(&json!({"a": 1, "_rules_": [{"_match_route_": ["r"]}]})).unwrap();
+        let bytes = serde_json::to_vec(&json!({"a": 1, "_rules_": [{"_match_route_": ["r"]}]})).unwrap();
         parse_rules(&bytes, false, |_, cx| {
             seen.push(cx.has_rules);
             Ok(())
@@ -568,10 +460,7 @@ mod tests {
     #[test]
     fn empty_rules_without_global_is_an_error() {
         let err = parse(json!({"_rules_": []}), false).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "_rules_: no rules and no global configuration"
-        );
+        assert_eq!(err.to_string(), "_rules_: no rules and no global configuration");
         let parsed = parse(json!({"a": 1, "_rules_": []}), false).unwrap();
         assert!(parsed.rules.global.is_some());
         assert!(parsed.rules.rules.is_empty());

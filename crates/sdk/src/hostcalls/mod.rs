@@ -6,9 +6,7 @@
 mod raw;
 
 use alloc_helpers::{take, Out};
-use higress_abi::{
-    header_map, property, BufferType, LogLevel, MapType, MetricType, Status, StreamType,
-};
+use higress_abi::{header_map, property, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 
 /// Result of a hostcall.
 pub type HostResult<T> = Result<T, Status>;
@@ -39,10 +37,7 @@ mod alloc_helpers {
 
     impl Out {
         pub fn new() -> Self {
-            Out {
-                ptr: core::ptr::null_mut(),
-                len: 0,
-            }
+            Out { ptr: core::ptr::null_mut(), len: 0 }
         }
     }
 
@@ -84,18 +79,14 @@ pub fn set_tick_period_ms(period: u32) -> HostResult<()> {
 /// Reads `max` bytes from `start` of a buffer; `None` when the buffer does not exist.
 pub fn get_buffer(buffer: BufferType, start: usize, max: usize) -> HostResult<Option<Vec<u8>>> {
     let mut out = Out::new();
-    let code = unsafe {
-        raw::proxy_get_buffer_bytes(buffer.wire(), start, max, &mut out.ptr, &mut out.len)
-    };
+    let code = unsafe { raw::proxy_get_buffer_bytes(buffer.wire(), start, max, &mut out.ptr, &mut out.len) };
     optional(check(code).map(|_| take(out)))
 }
 
 /// Replaces `size` bytes at `start` of a buffer with `data` (Envoy: `start == 0` drains `size`
 /// bytes and prepends; `start >=` length appends).
 pub fn set_buffer(buffer: BufferType, start: usize, size: usize, data: &[u8]) -> HostResult<()> {
-    check(unsafe {
-        raw::proxy_set_buffer_bytes(buffer.wire(), start, size, data.as_ptr(), data.len())
-    })
+    check(unsafe { raw::proxy_set_buffer_bytes(buffer.wire(), start, size, data.as_ptr(), data.len()) })
 }
 
 /// All pairs of a header map, as raw bytes.
@@ -104,10 +95,7 @@ pub fn get_map_bytes(map: MapType) -> HostResult<Vec<(Vec<u8>, Vec<u8>)>> {
     check(unsafe { raw::proxy_get_header_map_pairs(map.wire(), &mut out.ptr, &mut out.len) })?;
     let bytes = take(out);
     let pairs = header_map::decode(&bytes).map_err(|_| Status::SerializationFailure)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_vec(), v.to_vec()))
-        .collect())
+    Ok(pairs.into_iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
 }
 
 /// All pairs of a header map, decoded as UTF-8 (invalid sequences replaced).
@@ -116,10 +104,7 @@ pub fn get_map(map: MapType) -> HostResult<Vec<(String, String)>> {
     check(unsafe { raw::proxy_get_header_map_pairs(map.wire(), &mut out.ptr, &mut out.len) })?;
     let bytes = take(out);
     let pairs = header_map::decode(&bytes).map_err(|_| Status::SerializationFailure)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| (lossy(k), lossy(v)))
-        .collect())
+    Ok(pairs.into_iter().map(|(k, v)| (lossy(k), lossy(v))).collect())
 }
 
 /// Replaces a whole header map.
@@ -131,28 +116,15 @@ pub fn set_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(map: MapType, pairs: &[(K, V)]) -
 /// The first value of a header; `None` when absent.
 pub fn get_map_value(map: MapType, key: &str) -> HostResult<Option<Vec<u8>>> {
     let mut out = Out::new();
-    let code = unsafe {
-        raw::proxy_get_header_map_value(
-            map.wire(),
-            key.as_ptr(),
-            key.len(),
-            &mut out.ptr,
-            &mut out.len,
-        )
-    };
+    let code =
+        unsafe { raw::proxy_get_header_map_value(map.wire(), key.as_ptr(), key.len(), &mut out.ptr, &mut out.len) };
     optional(check(code).map(|_| take(out)))
 }
 
 /// Sets a header, replacing every existing value.
 pub fn replace_map_value(map: MapType, key: &str, value: &[u8]) -> HostResult<()> {
     check(unsafe {
-        raw::proxy_replace_header_map_value(
-            map.wire(),
-            key.as_ptr(),
-            key.len(),
-            value.as_ptr(),
-            value.len(),
-        )
+        raw::proxy_replace_header_map_value(map.wire(), key.as_ptr(), key.len(), value.as_ptr(), value.len())
     })
 }
 
@@ -163,47 +135,28 @@ pub fn remove_map_value(map: MapType, key: &str) -> HostResult<()> {
 
 /// Adds a value to a header, keeping existing ones.
 pub fn add_map_value(map: MapType, key: &str, value: &[u8]) -> HostResult<()> {
-    check(unsafe {
-        raw::proxy_add_header_map_value(
-            map.wire(),
-            key.as_ptr(),
-            key.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    })
+    check(unsafe { raw::proxy_add_header_map_value(map.wire(), key.as_ptr(), key.len(), value.as_ptr(), value.len()) })
 }
 
 /// Reads a property (`["route_name"]`, `["source", "address"]`); `None` when absent.
 pub fn get_property(path: &[&str]) -> HostResult<Option<Vec<u8>>> {
     let wire = property::encode_path(path);
     let mut out = Out::new();
-    let code =
-        unsafe { raw::proxy_get_property(wire.as_ptr(), wire.len(), &mut out.ptr, &mut out.len) };
+    let code = unsafe { raw::proxy_get_property(wire.as_ptr(), wire.len(), &mut out.ptr, &mut out.len) };
     optional(check(code).map(|_| take(out)))
 }
 
 /// Writes a property (filter state visible to other plugins and the access log).
 pub fn set_property(path: &[&str], value: &[u8]) -> HostResult<()> {
     let wire = property::encode_path(path);
-    check(unsafe {
-        raw::proxy_set_property(wire.as_ptr(), wire.len(), value.as_ptr(), value.len())
-    })
+    check(unsafe { raw::proxy_set_property(wire.as_ptr(), wire.len(), value.as_ptr(), value.len()) })
 }
 
 /// Reads shared data: the value (`None` when absent) and its CAS token.
 pub fn get_shared_data(key: &str) -> HostResult<(Option<Vec<u8>>, u32)> {
     let mut out = Out::new();
     let mut cas = 0u32;
-    let code = unsafe {
-        raw::proxy_get_shared_data(
-            key.as_ptr(),
-            key.len(),
-            &mut out.ptr,
-            &mut out.len,
-            &mut cas,
-        )
-    };
+    let code = unsafe { raw::proxy_get_shared_data(key.as_ptr(), key.len(), &mut out.ptr, &mut out.len, &mut cas) };
     match check(code) {
         Ok(()) => Ok((Some(take(out)), cas)),
         Err(Status::NotFound) => Ok((None, cas)),
@@ -214,9 +167,7 @@ pub fn get_shared_data(key: &str) -> HostResult<(Option<Vec<u8>>, u32)> {
 /// Writes shared data; with a non-zero `cas` the write fails with `CasMismatch` when the
 /// value changed since it was read.
 pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> HostResult<()> {
-    check(unsafe {
-        raw::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
-    })
+    check(unsafe { raw::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) })
 }
 
 /// Registers (or finds) a shared queue owned by this VM.
@@ -229,15 +180,8 @@ pub fn register_shared_queue(name: &str) -> HostResult<u32> {
 /// Finds a queue registered by the VM `vm_id`; `None` when it does not exist.
 pub fn resolve_shared_queue(vm_id: &str, name: &str) -> HostResult<Option<u32>> {
     let mut id = 0u32;
-    let code = unsafe {
-        raw::proxy_resolve_shared_queue(
-            vm_id.as_ptr(),
-            vm_id.len(),
-            name.as_ptr(),
-            name.len(),
-            &mut id,
-        )
-    };
+    let code =
+        unsafe { raw::proxy_resolve_shared_queue(vm_id.as_ptr(), vm_id.len(), name.as_ptr(), name.len(), &mut id) };
     optional(check(code).map(|_| id))
 }
 
@@ -298,11 +242,7 @@ pub fn http_call<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     timeout_ms: u32,
 ) -> HostResult<u32> {
     let headers = header_map::encode(headers);
-    let trailers = if trailers.is_empty() {
-        Vec::new()
-    } else {
-        header_map::encode(trailers)
-    };
+    let trailers = if trailers.is_empty() { Vec::new() } else { header_map::encode(trailers) };
     let mut token = 0u32;
     check(unsafe {
         raw::proxy_http_call(
@@ -358,9 +298,7 @@ pub fn done() -> HostResult<()> {
 /// Defines a metric and returns its id.
 pub fn define_metric(metric_type: MetricType, name: &str) -> HostResult<u32> {
     let mut id = 0u32;
-    check(unsafe {
-        raw::proxy_define_metric(metric_type.wire(), name.as_ptr(), name.len(), &mut id)
-    })?;
+    check(unsafe { raw::proxy_define_metric(metric_type.wire(), name.as_ptr(), name.len(), &mut id) })?;
     Ok(id)
 }
 
@@ -399,27 +337,13 @@ pub fn redis_init(cluster: &str, user: &str, password: &str, timeout_ms: u32) ->
 /// Higress: sends one RESP-encoded command to `cluster`; returns its token.
 pub fn redis_call(cluster: &str, query: &[u8]) -> HostResult<u32> {
     let mut token = 0u32;
-    check(unsafe {
-        raw::proxy_redis_call(
-            cluster.as_ptr(),
-            cluster.len(),
-            query.as_ptr(),
-            query.len(),
-            &mut token,
-        )
-    })?;
+    check(unsafe { raw::proxy_redis_call(cluster.as_ptr(), cluster.len(), query.as_ptr(), query.len(), &mut token) })?;
     Ok(token)
 }
 
 /// Higress: injects encoded body data into the filter chain after this filter.
 pub fn inject_encoded_data_to_filter_chain(body: &[u8], end_stream: bool) -> HostResult<()> {
-    check(unsafe {
-        raw::proxy_inject_encoded_data_to_filter_chain(
-            body.as_ptr(),
-            body.len(),
-            u32::from(end_stream),
-        )
-    })
+    check(unsafe { raw::proxy_inject_encoded_data_to_filter_chain(body.as_ptr(), body.len(), u32::from(end_stream)) })
 }
 
 /// Higress: the upstream hosts of the current cluster, as a header-map encoded list.
@@ -428,10 +352,7 @@ pub fn get_upstream_hosts() -> HostResult<Vec<(String, String)>> {
     check(unsafe { raw::proxy_get_upstream_hosts(&mut out.ptr, &mut out.len) })?;
     let bytes = take(out);
     let pairs = header_map::decode(&bytes).map_err(|_| Status::SerializationFailure)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| (lossy(k), lossy(v)))
-        .collect())
+    Ok(pairs.into_iter().map(|(k, v)| (lossy(k), lossy(v))).collect())
 }
 
 /// Higress: forces the upstream host (`ip:port`) for this request.
