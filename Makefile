@@ -9,14 +9,19 @@ WASM_DIR := target/$(WASM_TARGET)/release
 .PHONY: help setup build test lint fmt run clean-dist
 
 help:
-	@echo "make setup   install what the build needs (wasm32-wasip1 target)"
+	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server)"
 	@echo "make build   compile every plugin to dist/<plugin>/plugin.wasm"
 	@echo "make test    build, then run every test (unit, SDK, host, plugin)"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
 	@echo "make run     start the local gateway with a demo config"
 
+# Root installs directly; other users go through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@command -v redis-server >/dev/null || { echo "installing redis-server (tests run a real one)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 
 build: setup
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS))

@@ -12,6 +12,7 @@ extern crate alloc;
 mod enums;
 pub mod header_map;
 pub mod property;
+pub mod resp;
 
 pub use enums::*;
 

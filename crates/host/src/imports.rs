@@ -370,13 +370,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         let password = read_string(&mut c, p, p_len)?;
         let state = c.data_mut();
         state.env.upstream(redis_cluster_name(&cluster)).ok_or(Status::BadArgument)?;
-        state.redis_inits.retain(|i| i.cluster != cluster);
-        state.redis_inits.push(RedisInit {
-            cluster,
-            user,
-            password,
-            timeout: Duration::from_millis(timeout as u32 as u64),
-        });
+        let base = redis_cluster_name(&cluster).to_string();
+        state.redis_inits.retain(|i| redis_cluster_name(&i.cluster) != base);
+        state.redis_init_count += 1;
+        let timeout = Duration::from_millis(timeout as u32 as u64);
+        state.redis_inits.push(RedisInit { cluster, user, password, timeout, generation: state.redis_init_count });
         Ok(())
     });
     hostcall!(linker, "proxy_redis_call", |c, cl: i32, cl_len: i32, q: i32, q_len: i32, token_out: i32| {

@@ -18,6 +18,7 @@
 
 mod env;
 mod error;
+pub mod forward;
 mod headers;
 mod imports;
 mod memory;

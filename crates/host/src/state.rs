@@ -84,6 +84,15 @@ pub struct RedisInit {
     pub password: String,
     /// Timeout.
     pub timeout: Duration,
+    /// How many inits this VM made before this one (a new init reopens the connection).
+    pub generation: u64,
+}
+
+impl RedisInit {
+    /// An init record (generation 0).
+    pub fn new(cluster: &str, user: &str, password: &str, timeout: Duration) -> Self {
+        RedisInit { cluster: cluster.into(), user: user.into(), password: password.into(), timeout, generation: 0 }
+    }
 }
 
 /// A small non-cryptographic generator for `random_get` (SplitMix64).
@@ -138,6 +147,7 @@ pub(crate) struct HostState {
     pub next_http_token: u32,
     pub http_response: Option<HttpResponse>,
     pub redis_inits: Vec<RedisInit>,
+    pub redis_init_count: u64,
     pub redis_calls: BTreeMap<u32, RedisCallout>,
     pub next_redis_token: u32,
     pub redis_response: Option<Vec<u8>>,
@@ -182,6 +192,7 @@ impl HostState {
             next_http_token: 0,
             http_response: None,
             redis_inits: Vec::new(),
+            redis_init_count: 0,
             redis_calls: BTreeMap::new(),
             next_redis_token: 3,
             redis_response: None,

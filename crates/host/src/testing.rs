@@ -78,7 +78,241 @@ pub fn plugin(package: &str) -> Plugin {
         return p.clone();
     }
     let path = build_plugin(package);
-    let plugin = Plugin::load(&path).unwrap_or_else(|e: HostError| panic!("{e}"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let plugin = Plugin::from_bytes(package, &bytes).unwrap_or_else(|e: HostError| panic!("{e}"));
     loaded.insert(package.to_string(), plugin.clone());
     plugin
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// A real `redis-server` on a free loopback port, stopped (and its files removed) on drop.
+pub struct RedisServer {
+    child: Option<std::process::Child>,
+    port: u16,
+    dir: PathBuf,
+    admin: Option<(String, String)>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` with no password.
+    pub fn start() -> RedisServer {
+        Self::start_with(&[], None)
+    }
+
+    /// Starts `redis-server` with extra config lines (`requirepass x`, `user app on >pw ~* +@all`).
+    /// `admin` is the user/password [`RedisServer::command`] authenticates with.
+    pub fn start_with(config: &[&str], admin: Option<(&str, &str)>) -> RedisServer {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("higress-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let mut conf = format!("port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n", dir.display());
+        for line in config {
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        std::fs::write(dir.join("redis.conf"), conf).unwrap_or_else(|e| panic!("cannot write redis.conf: {e}"));
+        let mut server =
+            RedisServer { child: None, port, dir, admin: admin.map(|(u, p)| (u.to_string(), p.to_string())) };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .arg(self.dir.join("redis.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it with `make setup` (Debian package redis-server)")
+            });
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Runs one command on a fresh admin connection and returns the reply.
+    pub fn command(&self, args: &[&str]) -> higress_abi::resp::Value {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap_or_else(|e| panic!("redis: {e}"));
+        let mut commands = Vec::new();
+        if let Some((user, password)) = &self.admin {
+            commands.push(higress_abi::resp::encode_command(&["AUTH", user.as_str(), password.as_str()]));
+        }
+        commands.push(higress_abi::resp::encode_command(args));
+        let mut reply = higress_abi::resp::Value::Nil;
+        let mut buffer = Vec::new();
+        for command in commands {
+            stream.write_all(&command).unwrap_or_else(|e| panic!("redis: {e}"));
+            loop {
+                if let Ok(Some(n)) = higress_abi::resp::frame_len(&buffer) {
+                    let frame: Vec<u8> = buffer.drain(..n).collect();
+                    reply = higress_abi::resp::decode_exact(&frame).unwrap_or_else(|e| panic!("redis: {e}"));
+                    break;
+                }
+                let mut chunk = [0u8; 4096];
+                let n = stream.read(&mut chunk).unwrap_or_else(|e| panic!("redis: {e}"));
+                assert!(n > 0, "redis closed the admin connection");
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+        }
+        reply
+    }
+
+    /// Kills the server (SIGKILL), as a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port with the same config.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A request an [`HttpServer`] received.
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    /// Method.
+    pub method: String,
+    /// Path with query.
+    pub path: String,
+    /// Headers (names lower-cased).
+    pub headers: crate::HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// A small HTTP/1.1 server on a free loopback port, answering every request with `handler`
+/// (status, headers, body). For tests of callouts and upstreams; stops on drop.
+pub struct HttpServer {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    requests: std::sync::Arc<Mutex<Vec<ReceivedRequest>>>,
+}
+
+type Handler = dyn Fn(&ReceivedRequest) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync;
+
+impl HttpServer {
+    /// Starts the server.
+    pub fn start(
+        handler: impl Fn(&ReceivedRequest) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync + 'static,
+    ) -> HttpServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+        let _ = listener.set_nonblocking(true);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let requests = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let handler: std::sync::Arc<Handler> = std::sync::Arc::new(handler);
+        let (stop2, requests2) = (stop.clone(), requests.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (handler, requests) = (handler.clone(), requests2.clone());
+                        std::thread::spawn(move || serve(stream, &*handler, &requests));
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(2)),
+                }
+            }
+        });
+        HttpServer { port, stop, requests }
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn serve(mut stream: std::net::TcpStream, handler: &Handler, requests: &Mutex<Vec<ReceivedRequest>>) {
+    use std::io::{Read, Write};
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head_len, request) = loop {
+        let Ok(n) = stream.read(&mut chunk) else { return };
+        if n == 0 {
+            return;
+        }
+        raw.extend_from_slice(&chunk[..n]);
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Request::new(&mut slots);
+        if let Ok(httparse::Status::Complete(len)) = parsed.parse(&raw) {
+            let mut headers = crate::HeaderMap::new();
+            for h in parsed.headers.iter() {
+                headers.add(h.name.as_bytes(), h.value);
+            }
+            let request = ReceivedRequest {
+                method: parsed.method.unwrap_or_default().to_string(),
+                path: parsed.path.unwrap_or_default().to_string(),
+                headers,
+                body: Vec::new(),
+            };
+            break (len, request);
+        }
+    };
+    let mut request = request;
+    let length: usize = request.headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = raw[head_len..].to_vec();
+    while body.len() < length {
+        let Ok(n) = stream.read(&mut chunk) else { break };
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    request.body = body;
+    let (status, headers, body) = handler(&request);
+    if let Ok(mut r) = requests.lock() {
+        r.push(request);
+    }
+    let mut response = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        response.push_str(&format!("{k}: {v}\r\n"));
+    }
+    response.push_str("\r\n");
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.write_all(&body);
 }

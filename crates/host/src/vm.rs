@@ -99,6 +99,7 @@ struct VmInner {
     plugin: Plugin,
     env: Env,
     fuel: u64,
+    redis: RefCell<crate::forward::RedisConnections>,
 }
 
 /// A running plugin VM. Cheap to clone (a handle); not `Send`: a VM belongs to one thread.
@@ -215,6 +216,7 @@ impl VmBuilder {
                 plugin: self.plugin,
                 env,
                 fuel: self.fuel,
+                redis: RefCell::default(),
             }),
         };
         let root = vm.root_context_id() as i32;
@@ -574,6 +576,7 @@ impl Vm {
             let root = self.root_context_id() as i32;
             note(self.root_call("proxy_on_queue_ready", |e| &e.queue_ready, (root, queue as i32)).map(|_| ()));
         }
+        note(self.forward_callouts());
         let (expired_http, expired_redis) = {
             let core = self.inner.core.borrow();
             let state = core.store.data();
@@ -607,6 +610,57 @@ impl Vm {
         }
         for token in expired_redis {
             note(self.respond_redis_call(token, RedisReply::NetworkError));
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Serves pending callouts whose cluster maps to an address ([`crate::Upstream::Address`]):
+    /// Redis commands go to the Redis server, HTTP calls to the HTTP server, and the answers
+    /// (or network errors) reach the plugin. Repeats while callbacks make new calls.
+    pub fn forward_callouts(&self) -> Result<(), HostError> {
+        use crate::env::Upstream;
+        let mut first_error = None;
+        for _round in 0..64 {
+            let (http, redis) = {
+                let core = self.inner.core.borrow();
+                let state = core.store.data();
+                let address = |cluster: &str| match state.env.upstream(cluster) {
+                    Some(Upstream::Address(a)) => Some(a),
+                    _ => None,
+                };
+                let http: Vec<(String, HttpCallout)> =
+                    state.http_calls.values().filter_map(|c| Some((address(&c.cluster)?, c.clone()))).collect();
+                let redis: Vec<(String, RedisInit, RedisCallout)> = state
+                    .redis_calls
+                    .values()
+                    .filter_map(|c| {
+                        let base = crate::imports::redis_cluster_name(&c.cluster);
+                        let init = state
+                            .redis_inits
+                            .iter()
+                            .find(|i| crate::imports::redis_cluster_name(&i.cluster) == base)?;
+                        Some((address(base)?, init.clone(), c.clone()))
+                    })
+                    .collect();
+                (http, redis)
+            };
+            if http.is_empty() && redis.is_empty() {
+                break;
+            }
+            for (address, call) in http {
+                let response = crate::forward::http_call(&address, &call);
+                if let Err(e) = self.respond_http_call(call.token, response) {
+                    first_error.get_or_insert(e);
+                }
+            }
+            for (address, init, call) in redis {
+                let base = crate::imports::redis_cluster_name(&call.cluster).to_string();
+                let reply = self.inner.redis.borrow_mut().call(&base, &address, &init, init.generation, &call.query);
+                let reply = reply.map_or(RedisReply::NetworkError, RedisReply::Data);
+                if let Err(e) = self.respond_redis_call(call.token, reply) {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
         first_error.map_or(Ok(()), Err)
     }

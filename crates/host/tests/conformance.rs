@@ -142,7 +142,7 @@ fn shared_data_is_shared_between_vms_with_cas() {
     assert_eq!(get(&a, "/shared").upstream().header("x-shared-count"), Some("1"));
     assert_eq!(get(&b, "/shared").upstream().header("x-shared-count"), Some("2"));
     assert_eq!(get(&a, "/shared").upstream().header("x-shared-count"), Some("3"));
-    assert_eq!(env.shared_data("proxy_wasm_conformance", "conformance_started").unwrap().0, b"yes");
+    assert_eq!(env.shared_data("proxy-wasm-conformance", "conformance_started").unwrap().0, b"yes");
 }
 
 #[test]

@@ -6,10 +6,14 @@
 //! hostcall runs, and SDK services used inside callbacks (logging, callouts) keep their own
 //! state.
 
+use crate::callout::{self, Pending, StreamCallback, Target};
 use crate::config::{self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected};
 use crate::http::{Http, Phase};
+use crate::http_client::HttpResponse;
 use crate::plugin::{BodyMode, HttpPlugin};
-use crate::{hostcalls, log};
+use crate::redis::{self, RedisError, RedisResult};
+use crate::root::{self, Root};
+use crate::{hostcalls, log, tick};
 use higress_abi::{BufferType, DataAction, HeaderAction, LogLevel, TrailersAction};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -29,6 +33,10 @@ pub(crate) trait Handler {
     fn on_log(&mut self, id: u32);
     fn on_done(&mut self, id: u32) -> bool;
     fn on_delete(&mut self, id: u32);
+    fn on_tick(&mut self, root_id: u32);
+    fn on_queue_ready(&mut self, root_id: u32, queue_id: u32);
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body_size: usize, trailers: usize);
+    fn on_redis_call_response(&mut self, token: u32, status: u32, size: usize);
 }
 
 thread_local! {
@@ -174,18 +182,30 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
                 return false;
             }
         };
-        match self.parse(&bytes) {
-            Ok(parsed) => {
-                log::set_plugin_id(parsed.plugin_id);
-                self.roots.entry(root_id).or_insert(RootState { rules: None }).rules = Some(Rc::new(parsed.rules));
-                crate::log_info!("plugin start successfully");
-                true
-            }
+        let parsed = match self.parse(&bytes) {
+            Ok(parsed) => parsed,
             Err(err) => {
                 crate::log_error!("plugin start failed: {} config error: {err}", self.name);
-                false
+                return false;
+            }
+        };
+        log::set_plugin_id(parsed.plugin_id);
+        let rules = Rc::new(parsed.rules);
+        tick::clear();
+        root::clear_queue_handlers();
+        if let Err(err) = P::on_plugin_start(&mut Root::new(root_id), &rules) {
+            crate::log_error!("plugin start failed: {} config error: {err}", self.name);
+            return false;
+        }
+        if let Some(period) = tick::base_period_ms() {
+            if let Err(status) = hostcalls::set_tick_period_ms(period) {
+                crate::log_error!("plugin start failed: cannot set the tick period: {status}");
+                return false;
             }
         }
+        self.roots.entry(root_id).or_insert(RootState { rules: None }).rules = Some(rules);
+        crate::log_info!("plugin start successfully");
+        true
     }
 
     fn on_request_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction {
@@ -282,6 +302,72 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     fn on_delete(&mut self, id: u32) {
         self.streams.remove(&id);
         self.roots.remove(&id);
+        callout::forget_context(id);
         log::set_request_id(None);
+    }
+
+    fn on_tick(&mut self, _root_id: u32) {
+        let now_ms = hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000;
+        tick::run(now_ms);
+    }
+
+    fn on_queue_ready(&mut self, _root_id: u32, queue_id: u32) {
+        root::queue_ready(queue_id);
+    }
+
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+        let Some(Pending::Http(target)) = callout::take(token) else {
+            crate::log_debug!("http call {token}: no callback waits for it (its stream ended)");
+            return;
+        };
+        let response = HttpResponse::read(body_size);
+        self.deliver(target, response);
+    }
+
+    fn on_redis_call_response(&mut self, token: u32, status: u32, size: usize) {
+        let Some(Pending::Redis(target, retry)) = callout::take(token) else {
+            crate::log_debug!("redis call {token}: no callback waits for it (its stream ended)");
+            return;
+        };
+        let reply = if status == 0 {
+            hostcalls::get_buffer(higress_abi::BufferType::RedisCallResponse, 0, size).ok().flatten()
+        } else {
+            None
+        };
+        let result = redis::decode_reply(status, reply.as_deref());
+        if let Err(RedisError::Server(message)) = &result {
+            if message.contains("NOAUTH") {
+                let Some(target) = redis::retry_after_noauth(target, retry) else { return };
+                self.deliver(target, result);
+                return;
+            }
+        }
+        if let Err(e) = &result {
+            crate::log_warn!("redis call {token} failed: {e}");
+        }
+        self.deliver::<RedisResult>(target, result);
+    }
+}
+
+impl<P: HttpPlugin> Dispatcher<P> {
+    /// Runs a callout's callback: at the root, or in the stream that made the call (made
+    /// effective first). A callback whose stream is gone is dropped.
+    fn deliver<R: 'static>(&mut self, target: Target<R>, value: R) {
+        match target {
+            Target::Root(callback) => callback(value),
+            Target::Stream(ctx, callback) => {
+                if hostcalls::set_effective_context(ctx).is_err() {
+                    crate::log_debug!("callout answer for context {ctx} dropped: the stream is gone");
+                    return;
+                }
+                let Some((s, rules, selected)) = self.selected(ctx) else { return };
+                let Some(config) = rules.get(selected) else { return };
+                let Ok(callback) = callback.downcast::<StreamCallback<P, R>>() else {
+                    crate::log_error!("callout callback of an unexpected type dropped");
+                    return;
+                };
+                callback(&mut s.plugin, &mut s.http, config, value);
+            }
+        }
     }
 }

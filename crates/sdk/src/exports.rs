@@ -100,3 +100,29 @@ pub extern "C" fn proxy_on_done(id: u32) -> u32 {
 pub extern "C" fn proxy_on_delete(id: u32) {
     with_handler((), |h| h.on_delete(id));
 }
+
+#[no_mangle]
+pub extern "C" fn proxy_on_tick(root_id: u32) {
+    with_handler((), |h| h.on_tick(root_id));
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_queue_ready(root_id: u32, queue_id: u32) {
+    with_handler((), |h| h.on_queue_ready(root_id, queue_id));
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_http_call_response(
+    _root_id: u32,
+    token: u32,
+    headers: usize,
+    body_size: usize,
+    trailers: usize,
+) {
+    with_handler((), |h| h.on_http_call_response(token, headers, body_size, trailers));
+}
+
+#[no_mangle]
+pub extern "C" fn proxy_on_redis_call_response(_root_id: u32, token: u32, status: u32, size: usize) {
+    with_handler((), |h| h.on_redis_call_response(token, status, size));
+}

@@ -27,24 +27,40 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 #![warn(missing_docs)]
 
+mod callout;
+pub mod cluster;
 pub mod config;
 mod dispatch;
 mod exports;
 pub mod hostcalls;
 pub mod http;
+pub mod http_client;
+pub mod leader;
 pub mod log;
+pub mod metrics;
 mod plugin;
+pub mod redis;
+mod root;
+pub mod shared;
+pub mod sse;
+mod tick;
 
+pub use callout::pending_count as pending_callouts;
 pub use higress_abi as abi;
 pub use http::Http;
 pub use plugin::{BodyMode, HttpPlugin};
+pub use root::Root;
 
 /// What a plugin file usually needs.
 pub mod prelude {
     pub use crate::abi::{DataAction, HeaderAction, LogLevel, TrailersAction};
-    pub use crate::config::{ConfigContext, ConfigError};
+    pub use crate::cluster::{Cluster, ServiceConfig};
+    pub use crate::config::{ConfigContext, ConfigError, RuleSet};
     pub use crate::http::Http;
+    pub use crate::http_client::{HttpClient, HttpResponse};
     pub use crate::plugin::{BodyMode, HttpPlugin};
+    pub use crate::redis::{RedisClient, RedisError, RedisOptions, RedisResult};
+    pub use crate::root::Root;
     pub use crate::{log_critical, log_debug, log_error, log_info, log_trace, log_warn};
     pub use serde::Deserialize;
 }

@@ -4,10 +4,12 @@
 //! select, so its fields are the request's state; the parsed config is shared and passed
 //! by reference to every phase.
 
-use crate::config::{ConfigContext, ConfigError};
+use crate::config::{ConfigContext, ConfigError, RuleSet};
 use crate::http::Http;
+use crate::root::Root;
 use higress_abi::{DataAction, HeaderAction, TrailersAction};
 use serde::de::DeserializeOwned;
+use std::rc::Rc;
 
 /// How a plugin wants a body delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,14 @@ pub trait HttpPlugin: Default + 'static {
     /// depend on each other. An error fails plugin start and is logged with its path.
     fn validate_config(config: &mut Self::Config, cx: &ConfigContext) -> Result<(), ConfigError> {
         let _ = (config, cx);
+        Ok(())
+    }
+
+    /// Runs once per configuration, after every config parsed: register tick functions
+    /// (health checks, leader election) and queue handlers. `rules` can be cloned into them.
+    /// An error fails plugin start.
+    fn on_plugin_start(root: &mut Root, rules: &Rc<RuleSet<Self::Config>>) -> Result<(), ConfigError> {
+        let _ = (root, rules);
         Ok(())
     }
 

@@ -1,0 +1,82 @@
+//! Pending callouts: token -> the context that made the call and its callback.
+//!
+//! Envoy runs every callout on the root context, so the SDK remembers which stream made
+//! each call. When the answer arrives it switches the host to that stream
+//! (`proxy_set_effective_context`) and runs the callback with the stream's plugin value,
+//! HTTP context and config. Entries of a stream are dropped when it ends, so an answer that
+//! arrives later is ignored.
+
+use crate::http::Http;
+use crate::http_client::HttpResponse;
+use crate::plugin::HttpPlugin;
+use crate::redis::{RedisClient, RedisResult};
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// A callback that runs in a stream's context.
+pub(crate) type StreamCallback<P, R> = Box<dyn FnOnce(&mut P, &mut Http, &<P as HttpPlugin>::Config, R)>;
+
+/// Who gets the answer.
+pub(crate) enum Target<R> {
+    /// A stream: a type-erased [`StreamCallback`] of the VM's plugin type.
+    Stream(u32, Box<dyn Any>),
+    /// The root context (ticks, health checks).
+    Root(Box<dyn FnOnce(R)>),
+}
+
+/// What to re-send when a Redis reply says `NOAUTH`.
+pub(crate) struct RedisRetry {
+    pub client: RedisClient,
+    pub query: Vec<u8>,
+    pub retried: bool,
+}
+
+pub(crate) enum Pending {
+    Http(Target<HttpResponse>),
+    Redis(Target<RedisResult>, RedisRetry),
+}
+
+thread_local! {
+    static PENDING: RefCell<HashMap<u32, Pending>> = RefCell::new(HashMap::new());
+}
+
+pub(crate) fn register(token: u32, pending: Pending) {
+    PENDING.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            p.insert(token, pending);
+        }
+    });
+}
+
+pub(crate) fn take(token: u32) -> Option<Pending> {
+    PENDING.with(|p| p.try_borrow_mut().ok()?.remove(&token))
+}
+
+/// Forgets the callouts of a finished stream: their answers will be dropped.
+pub(crate) fn forget_context(context_id: u32) {
+    PENDING.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            p.retain(|_, pending| {
+                let target = match pending {
+                    Pending::Http(Target::Stream(ctx, _)) | Pending::Redis(Target::Stream(ctx, _), _) => Some(*ctx),
+                    _ => None,
+                };
+                target != Some(context_id)
+            });
+        }
+    });
+}
+
+/// Number of callouts waiting for an answer (all contexts).
+pub fn pending_count() -> usize {
+    PENDING.with(|p| p.try_borrow().map(|p| p.len()).unwrap_or(0))
+}
+
+/// Boxes a stream callback for the registry.
+pub(crate) fn stream_callback<P: HttpPlugin, R: 'static>(
+    f: impl FnOnce(&mut P, &mut Http, &P::Config, R) + 'static,
+) -> Box<dyn Any> {
+    let boxed: StreamCallback<P, R> = Box::new(f);
+    Box::new(boxed)
+}
