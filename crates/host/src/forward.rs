@@ -167,7 +167,13 @@ fn try_http_call(address: &str, call: &HttpCallout) -> io::Result<HttpResponse> 
     stream.write_all(&call.body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
-    parse_response(&raw)
+    let mut response = parse_response(&raw)?;
+    // Responses to HEAD, and 1xx/204/304 responses, have no body whatever follows them.
+    let status = response.headers.get(":status").and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+    if get(":method").eq_ignore_ascii_case("HEAD") || status < 200 || status == 204 || status == 304 {
+        response.body.clear();
+    }
+    Ok(response)
 }
 
 fn parse_response(raw: &[u8]) -> io::Result<HttpResponse> {

@@ -1,13 +1,9 @@
 //! HTTP callouts to any cluster (wasm-go's `ClusterClient`).
 //!
-//! ```ignore
-//! let client = HttpClient::new(Cluster::Static { service: "auth".into(), port: 80, host: None });
-//! client.get("/check?user=1").header("x-key", "k").send(http, |me: &mut MyPlugin, http, config, resp| {
-//!     if resp.status == 200 { let _ = http.resume_request(); }
-//!     else { let _ = http.send_local_response(403, "my-plugin.denied", &[], b"denied"); }
-//! })?;
-//! return HeaderAction::StopAllIterationAndWatermark;
-//! ```
+//! Build the client once (in `validate_config`), then from a phase:
+//! `client.get("/check").header("x-user", id).send(http, |me: &mut MyPlugin, http, config, resp| ..)`
+//! and return `HeaderAction::StopAllIterationAndWatermark`; the callback resumes the request
+//! (`http.resume_request()`) or answers it. `plugins/redis-counter` shows the whole pattern.
 
 use crate::callout::{self, Pending, Target};
 use crate::cluster::Cluster;

@@ -6,7 +6,7 @@
 //! Higress sends (global config plus `_rules_`) into the plugin's typed `Config`, and picks
 //! the config for each request exactly as Higress's Go SDK does.
 //!
-//! ```ignore
+//! ```no_run
 //! use higress_sdk::prelude::*;
 //!
 //! #[derive(Deserialize)]

@@ -176,3 +176,42 @@ fn root_context_callouts_from_a_tick() {
     assert_eq!(server.requests()[0].path, "/health");
     assert_eq!(env.shared_data("sdk-probe", "probe-health").unwrap().0, b"204");
 }
+
+#[test]
+fn every_method_reaches_the_server_with_its_body() {
+    let server = HttpServer::start(|req| {
+        (200, vec![], format!("{}:{}", req.method, String::from_utf8_lossy(&req.body)).into_bytes())
+    });
+    let env = Env::new();
+    env.add_cluster(CLUSTER, Upstream::Address(server.address()));
+    let vm = vm(&env);
+    for (method, expected) in [
+        ("GET", "GET:"),
+        ("HEAD", ""),
+        ("OPTIONS", "OPTIONS:"),
+        ("POST", "POST:payload"),
+        ("PUT", "PUT:payload"),
+        ("PATCH", "PATCH:payload"),
+        ("DELETE", "DELETE:"),
+        ("PURGE", "PURGE:payload"),
+    ] {
+        let s = vm.stream();
+        s.send_request_headers(
+            [
+                (":authority", "c"),
+                (":path", "/"),
+                (":method", "GET"),
+                ("x-probe", "http-method"),
+                ("x-method", method),
+                ("x-body", "payload"),
+            ],
+            true,
+        )
+        .unwrap();
+        vm.poll().unwrap();
+        assert_eq!(s.upstream().header("x-callout-status"), Some("200"), "{method}");
+        assert_eq!(s.upstream().header("x-callout-body"), Some(expected), "{method}");
+    }
+    let post = server.requests().into_iter().find(|r| r.method == "POST").unwrap();
+    assert_eq!(post.headers.get("content-length"), Some("7"));
+}

@@ -192,3 +192,26 @@ fn replies_answered_by_hand_malformed_and_timed_out() {
     assert_eq!(s.upstream().header("x-redis-reply"), Some("network"));
     assert!(!vm.is_failed());
 }
+
+#[test]
+fn a_redis_that_never_answers_times_out_as_a_network_error() {
+    // Accepts connections and never replies.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let held = std::thread::spawn(move || {
+        let connections: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(2));
+        drop(connections);
+    });
+    let env = Env::new();
+    env.add_cluster(CLUSTER, Upstream::Address(address));
+    let vm = Vm::builder(&testing::plugin("sdk-probe"))
+        .env(&env)
+        .config_json(&json!({"redis": {"service_name": "redis.static", "service_port": 6379, "timeout": 200}}))
+        .start()
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(call(&vm, "get", "k"), "network");
+    assert!(started.elapsed() < Duration::from_secs(2), "the host gave up after the plugin's timeout");
+    drop(held);
+}
