@@ -316,3 +316,83 @@ fn serve(mut stream: std::net::TcpStream, handler: &Handler, requests: &Mutex<Ve
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.write_all(&body);
 }
+
+/// A request to send through a VM or a chain, built step by step:
+/// `testing::request("GET", "a.com", "/x").header("k", "v").route("r1").send(&vm)`.
+pub struct Request {
+    headers: crate::HeaderMap,
+    properties: Vec<(String, Vec<u8>)>,
+    body: Option<Vec<u8>>,
+}
+
+/// Starts a request with `:method`, `:authority`, `:path` and `:scheme: http`.
+pub fn request(method: &str, authority: &str, path: &str) -> Request {
+    let mut headers = crate::HeaderMap::new();
+    headers.add(b":authority", authority.as_bytes());
+    headers.add(b":path", path.as_bytes());
+    headers.add(b":method", method.as_bytes());
+    headers.add(b":scheme", b"http");
+    Request { headers, properties: Vec::new(), body: None }
+}
+
+impl Request {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.add(name.as_bytes(), value.as_bytes());
+        self
+    }
+
+    /// Adds a header with a raw (possibly non-UTF-8) value.
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.headers.add(name.as_bytes(), value);
+        self
+    }
+
+    /// Removes a header (to test requests without `:authority`, ...).
+    pub fn without(mut self, name: &str) -> Self {
+        self.headers.remove(name.as_bytes());
+        self
+    }
+
+    /// Sets the `route_name` property.
+    pub fn route(self, route: &str) -> Self {
+        self.property("route_name", route)
+    }
+
+    /// Sets the `cluster_name` property.
+    pub fn cluster(self, cluster: &str) -> Self {
+        self.property("cluster_name", cluster)
+    }
+
+    /// Sets a property (dotted path).
+    pub fn property(mut self, path: &str, value: &str) -> Self {
+        self.properties.push((path.to_string(), value.as_bytes().to_vec()));
+        self
+    }
+
+    /// A body, sent in one chunk after the headers.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sends it through `vm` alone; panics on a trap (for tests).
+    pub fn send(self, vm: &crate::Vm) -> crate::Stream {
+        self.send_through(crate::Stream::new([crate::Filter::new(vm)]))
+    }
+
+    /// Sends it through a prepared stream (a chain).
+    pub fn send_through(self, stream: crate::Stream) -> crate::Stream {
+        for (path, value) in &self.properties {
+            stream.set_property(path, value);
+        }
+        let end = self.body.is_none();
+        stream.send_request_headers(self.headers, end).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(body) = self.body {
+            if let Err(e) = stream.send_request_body(body, true) {
+                assert!(matches!(e, HostError::Usage(_)), "{e}");
+            }
+        }
+        stream
+    }
+}

@@ -44,6 +44,7 @@ mod root;
 pub mod shared;
 pub mod sse;
 mod tick;
+pub mod url;
 
 pub use callout::pending_count as pending_callouts;
 pub use higress_abi as abi;

@@ -1,0 +1,113 @@
+//! basic-auth: authenticates requests by HTTP Basic credentials (RFC 7617), as Higress's Go
+//! plugin of the same name (same config, replies and headers).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use base64::Engine;
+use higress_auth::{accept, allowed, check_unique, deny, secret_eq, AuthScope, Decision};
+use higress_sdk::prelude::*;
+
+const SCHEME: &str = "Basic";
+const NO_AUTH: &str = "Request denied by Basic Auth check. No Basic Authentication information found.";
+const INVALID: &str = "Request denied by Basic Auth check. Invalid username and/or password.";
+const UNAUTHORIZED: &str = "Request denied by Basic Auth check. Unauthorized consumer.";
+
+#[derive(Deserialize)]
+struct Consumer {
+    name: String,
+    /// `user:password`.
+    credential: String,
+    #[serde(skip)]
+    user: String,
+    #[serde(skip)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct Config {
+    #[serde(flatten)]
+    scope: AuthScope,
+    consumers: Vec<Consumer>,
+}
+
+#[derive(Default)]
+struct BasicAuth;
+
+fn reject(http: &mut Http, status: u32, details: &str, body: &str) -> HeaderAction {
+    deny(http, status, details, SCHEME, body, &[]);
+    HeaderAction::StopIteration
+}
+
+/// `user:password` from an `Authorization` value; `Err(true)` when it is not Basic at all,
+/// `Err(false)` when it is Basic but malformed.
+fn credentials(authorization: &str) -> Result<(Vec<u8>, Vec<u8>), bool> {
+    let (scheme, rest) = authorization.trim_start().split_once(' ').ok_or(true)?;
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return Err(true);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| false)?;
+    // RFC 7617: the user-id ends at the first colon; the password may contain colons.
+    let colon = decoded.iter().position(|b| *b == b':').ok_or(false)?;
+    let (user, password) = decoded.split_at(colon);
+    Ok((user.to_vec(), password.get(1..).unwrap_or_default().to_vec()))
+}
+
+impl HttpPlugin for BasicAuth {
+    type Config = Config;
+    const MERGE_GLOBAL_INTO_RULES: bool = true;
+
+    fn validate_config(config: &mut Config, cx: &ConfigContext) -> Result<(), ConfigError> {
+        config.scope.validate(cx)?;
+        if config.consumers.is_empty() {
+            return Err(ConfigError::at("consumers", "cannot be empty"));
+        }
+        check_unique(&config.consumers, "consumers", "credential", |c| c.credential.as_str())?;
+        for (i, consumer) in config.consumers.iter_mut().enumerate() {
+            if consumer.name.is_empty() {
+                return Err(ConfigError::at(format!("consumers[{i}].name"), "cannot be empty"));
+            }
+            let Some((user, password)) = consumer.credential.split_once(':') else {
+                return Err(ConfigError::at(format!("consumers[{i}].credential"), "must be `user:password`"));
+            };
+            if user.is_empty() {
+                return Err(ConfigError::at(format!("consumers[{i}].credential"), "the user name is empty"));
+            }
+            consumer.user = user.to_string();
+            consumer.password = password.to_string();
+        }
+        Ok(())
+    }
+
+    fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
+        let decision = config.scope.decision();
+        if decision == Decision::Skip {
+            return HeaderAction::Continue;
+        }
+        let authorization = http.request_header("authorization").unwrap_or_default();
+        let (user, password) = match credentials(&authorization) {
+            Ok(pair) => pair,
+            Err(true) => return reject(http, 401, "basic-auth.no_auth_data", NO_AUTH),
+            Err(false) => return reject(http, 401, "basic-auth.bad_credential", INVALID),
+        };
+        // Every consumer is compared, in constant time, whatever matches.
+        let mut found = None;
+        for consumer in &config.consumers {
+            let matches =
+                secret_eq(consumer.user.as_bytes(), &user) & secret_eq(consumer.password.as_bytes(), &password);
+            if matches && found.is_none() {
+                found = Some(consumer);
+            }
+        }
+        let Some(consumer) = found else {
+            log_warn!("invalid basic credentials");
+            return reject(http, 401, "basic-auth.bad_credential", INVALID);
+        };
+        if !allowed(decision, &consumer.name) {
+            log_warn!("consumer {:?} is not allowed", consumer.name);
+            return reject(http, 403, "basic-auth.unauthorized", UNAUTHORIZED);
+        }
+        accept(http, &consumer.name);
+        HeaderAction::Continue
+    }
+}
+
+higress_sdk::export_plugin!("basic-auth", BasicAuth);
