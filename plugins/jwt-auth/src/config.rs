@@ -1,0 +1,175 @@
+//! jwt-auth configuration: consumers with their JWKS (parsed into verifying keys once, at
+//! configuration time), token sources and claim mappings.
+
+use higress_auth::{check_unique, AuthScope};
+use higress_sdk::prelude::*;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+
+#[derive(Deserialize)]
+pub(crate) struct Config {
+    #[serde(flatten)]
+    pub scope: AuthScope,
+    pub consumers: Vec<Consumer>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ClaimToHeader {
+    pub claim: String,
+    pub header: String,
+    #[serde(default = "yes", rename = "override")]
+    pub override_header: bool,
+}
+
+#[derive(Deserialize, Clone)]
+pub(crate) struct FromHeader {
+    pub name: String,
+    #[serde(default)]
+    pub value_prefix: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_skew() -> u64 {
+    60
+}
+
+/// A key of a consumer's JWKS, ready to verify.
+pub(crate) struct VerifyKey {
+    pub kid: Option<String>,
+    pub algorithms: Vec<Algorithm>,
+    pub key: DecodingKey,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Consumer {
+    pub name: String,
+    /// The JWKS, as a JSON string (as Higress) or an object.
+    jwks: Value,
+    #[serde(default)]
+    pub issuer: String,
+    #[serde(default)]
+    pub claims_to_headers: Vec<ClaimToHeader>,
+    #[serde(default)]
+    pub from_headers: Option<Vec<FromHeader>>,
+    #[serde(default)]
+    pub from_params: Option<Vec<String>>,
+    #[serde(default)]
+    pub from_cookies: Option<Vec<String>>,
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: u64,
+    #[serde(default = "yes")]
+    pub keep_token: bool,
+    #[serde(skip)]
+    pub keys: Vec<VerifyKey>,
+}
+
+impl Config {
+    pub(crate) fn validate(&mut self, cx: &ConfigContext) -> Result<(), ConfigError> {
+        self.scope.validate(cx)?;
+        if self.consumers.is_empty() {
+            return Err(ConfigError::at("consumers", "at least one consumer must be configured"));
+        }
+        check_unique(&self.consumers, "consumers", "name", |c| c.name.as_str())?;
+        for (i, consumer) in self.consumers.iter_mut().enumerate() {
+            consumer.prepare().map_err(|e| e.within(&format!("consumers[{i}]")))?;
+        }
+        Ok(())
+    }
+}
+
+impl Consumer {
+    fn prepare(&mut self) -> Result<(), ConfigError> {
+        let set: JwkSet = match &self.jwks {
+            Value::String(text) => serde_json::from_str(text),
+            other => serde_json::from_value(other.clone()),
+        }
+        .map_err(|e| ConfigError::at("jwks", format!("invalid JWKS: {e}")))?;
+        if set.keys.is_empty() {
+            return Err(ConfigError::at("jwks", "the JWKS has no keys"));
+        }
+        self.keys = set
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, jwk)| verify_key(jwk).map_err(|e| ConfigError::at(format!("jwks.keys[{i}]"), e)))
+            .collect::<Result<_, _>>()?;
+        // Without any source configured: `Authorization: Bearer`, then `?access_token=`.
+        if self.from_headers.is_none() && self.from_params.is_none() && self.from_cookies.is_none() {
+            self.from_headers = Some(vec![FromHeader { name: "Authorization".into(), value_prefix: "Bearer ".into() }]);
+            self.from_params = Some(vec!["access_token".into()]);
+        }
+        for (i, header) in self.from_headers.iter().flatten().enumerate() {
+            if header.name.trim().is_empty() {
+                return Err(ConfigError::at(format!("from_headers[{i}].name"), "cannot be empty"));
+            }
+        }
+        check_unique(&self.claims_to_headers, "claims_to_headers", "header", |c| c.header.as_str())?;
+        if let Some(i) = self.claims_to_headers.iter().position(|c| c.claim.is_empty()) {
+            return Err(ConfigError::at(format!("claims_to_headers[{i}].claim"), "cannot be empty"));
+        }
+        Ok(())
+    }
+}
+
+/// The key and the algorithms it may verify: the JWK's `alg` when given, else every
+/// algorithm of its key type. A token whose `alg` is not among them is rejected, so an
+/// RSA public key can never be used as an HMAC secret.
+fn verify_key(jwk: &Jwk) -> Result<VerifyKey, String> {
+    let by_type = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => {
+            vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+            ]
+        }
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => vec![Algorithm::ES256],
+            EllipticCurve::P384 => vec![Algorithm::ES384],
+            ref other => return Err(format!("unsupported EC curve {other:?} (P-256 and P-384 are)")),
+        },
+        AlgorithmParameters::OctetKeyPair(okp) => match okp.curve {
+            EllipticCurve::Ed25519 => vec![Algorithm::EdDSA],
+            ref other => return Err(format!("unsupported OKP curve {other:?} (Ed25519 is)")),
+        },
+        AlgorithmParameters::OctetKey(_) => vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512],
+        _ => return Err("unsupported key type".into()),
+    };
+    let algorithms = match jwk.common.key_algorithm {
+        None => by_type,
+        Some(alg) => {
+            let alg = signing_algorithm(alg).ok_or_else(|| format!("`alg` {alg:?} is not a signature algorithm"))?;
+            if !by_type.contains(&alg) {
+                return Err(format!("`alg` {alg:?} does not fit the key type"));
+            }
+            vec![alg]
+        }
+    };
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("invalid key: {e}"))?;
+    Ok(VerifyKey { kid: jwk.common.key_id.clone(), algorithms, key })
+}
+
+fn signing_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match alg {
+        KeyAlgorithm::HS256 => Algorithm::HS256,
+        KeyAlgorithm::HS384 => Algorithm::HS384,
+        KeyAlgorithm::HS512 => Algorithm::HS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}

@@ -1,0 +1,142 @@
+//! Finding a consumer's token in the request and verifying it.
+
+use crate::config::Consumer;
+use higress_sdk::{url, Http};
+use jsonwebtoken::{decode, decode_header, Validation};
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// Longest token considered (bigger ones are rejected unparsed).
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Why a consumer did not authenticate the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denial {
+    Missing,
+    Expired,
+    Invalid,
+    Unauthorized,
+    NotAllowed,
+}
+
+/// Where a token was found (to remove it with `keep_token: false`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    Header(String),
+    Param(String),
+    Cookie(String),
+}
+
+/// The consumer's token: from its headers (the first present; a wrong prefix stops the
+/// header search), then its query parameters, then its cookies.
+pub(crate) fn extract(http: &Http, consumer: &Consumer) -> Option<(String, Source)> {
+    if let Some(headers) = &consumer.from_headers {
+        for header in headers {
+            let Some(value) = http.request_header(&header.name).filter(|v| !v.is_empty()) else { continue };
+            if let Some(token) = value.strip_prefix(header.value_prefix.as_str()) {
+                return Some((token.to_string(), Source::Header(header.name.to_ascii_lowercase())));
+            }
+            break;
+        }
+    }
+    for param in consumer.from_params.iter().flatten() {
+        if let Some(token) = url::query_values(http.path(), param).into_iter().find(|v| !v.is_empty()) {
+            return Some((token, Source::Param(param.clone())));
+        }
+    }
+    if let Some(cookies) = &consumer.from_cookies {
+        let header = http.request_header("cookie").unwrap_or_default();
+        for name in cookies {
+            if let Some(token) = cookie(&header, name).filter(|v| !v.is_empty()) {
+                return Some((token.to_string(), Source::Cookie(name.clone())));
+            }
+        }
+    }
+    None
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// A `Cookie` header without cookie `name` (exact name; other cookies kept).
+pub(crate) fn cookie_without(header: &str, name: &str) -> String {
+    header
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split_once('=').map_or(*pair, |(k, _)| k) != name)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Consumer {
+    /// Verifies `jwt` for this consumer at `now` (seconds): signature with the key its `kid`
+    /// names (the first key without a `kid`), issuer, then `exp`/`nbf`/`iat` with the skew.
+    pub(crate) fn verify(&self, jwt: &str, now: u64) -> Result<Value, Denial> {
+        if jwt.len() > MAX_TOKEN_BYTES {
+            return Err(Denial::Invalid);
+        }
+        let header = decode_header(jwt).map_err(|_| Denial::Invalid)?;
+        let key = match &header.kid {
+            Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
+            None => self.keys.first(),
+        }
+        .ok_or(Denial::Invalid)?;
+        if !key.algorithms.contains(&header.alg) {
+            return Err(Denial::Invalid);
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.required_spec_claims = HashSet::new();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        let claims = decode::<Value>(jwt, &key.key, &validation).map_err(|_| Denial::Invalid)?.claims;
+        if !claims.is_object() {
+            return Err(Denial::Invalid);
+        }
+        let issuer = match claims.get("iss") {
+            None => "",
+            Some(Value::String(iss)) => iss.as_str(),
+            Some(_) => return Err(Denial::Invalid),
+        };
+        if issuer != self.issuer {
+            return Err(Denial::Invalid);
+        }
+        let time = |name: &str| -> Result<Option<i64>, Denial> {
+            match claims.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => {
+                    n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(Some).ok_or(Denial::Invalid)
+                }
+                Some(_) => Err(Denial::Invalid),
+            }
+        };
+        let (now, skew) =
+            (i64::try_from(now).unwrap_or(i64::MAX), i64::try_from(self.clock_skew_seconds).unwrap_or(i64::MAX));
+        let (exp, nbf, iat) = (time("exp")?, time("nbf")?, time("iat")?);
+        if exp.is_some_and(|exp| now.saturating_sub(skew) > exp) {
+            return Err(Denial::Expired);
+        }
+        if nbf.is_some_and(|nbf| now.saturating_add(skew) < nbf)
+            || iat.is_some_and(|iat| now.saturating_add(skew) < iat)
+        {
+            return Err(Denial::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies() {
+        assert_eq!(cookie("a=1; token=abc; tokenX=zzz", "token"), Some("abc"));
+        assert_eq!(cookie("flag; token=abc=def", "token"), Some("abc=def"));
+        assert_eq!(cookie("", "token"), None);
+        assert_eq!(cookie_without("a=1; token=abc; tokenX=zzz", "token"), "a=1; tokenX=zzz");
+        assert_eq!(cookie_without("token=abc", "token"), "");
+    }
+}
