@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build test lint fmt run clean-dist
+.PHONY: help setup build test lint fmt run bench clean-dist
 
 help:
 	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test    build, then run every test (unit, SDK, host, plugin)"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
 	@echo "make run     start the local gateway with a demo config"
+	@echo "make bench   report sizes, wasm instructions and memory per plugin; host time (criterion)"
 
 # Root installs directly; other users go through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -38,6 +39,11 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --exclude proxy-wasm-conformance -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p higress-sdk -p higress-abi $(addprefix -p ,$(PLUGINS)) -- -D warnings
+
+# Instruction counts come from wasmtime fuel: exact and repeatable on a noisy machine.
+bench: build
+	$(CARGO) run -q -p higress-bench
+	$(CARGO) bench -p higress-bench
 
 fmt:
 	$(CARGO) fmt --all

@@ -65,6 +65,8 @@ pub(crate) struct Consumer {
     pub keep_token: bool,
     #[serde(skip)]
     pub keys: Vec<VerifyKey>,
+    #[serde(skip)]
+    pub verified: crate::cache::VerifiedTokens,
 }
 
 impl Config {

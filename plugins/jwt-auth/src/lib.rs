@@ -2,6 +2,7 @@
 //! Higress's Go plugin of the same name (same config, replies and headers).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod cache;
 mod config;
 mod token;
 

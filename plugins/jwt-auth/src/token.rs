@@ -1,10 +1,12 @@
 //! Finding a consumer's token in the request and verifying it.
 
+use crate::cache;
 use crate::config::Consumer;
 use higress_sdk::{url, Http};
 use jsonwebtoken::{decode, decode_header, Validation};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 /// Longest token considered (bigger ones are rejected unparsed).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -73,10 +75,25 @@ pub(crate) fn cookie_without(header: &str, name: &str) -> String {
 impl Consumer {
     /// Verifies `jwt` for this consumer at `now` (seconds): signature with the key its `kid`
     /// names (the first key without a `kid`), issuer, then `exp`/`nbf`/`iat` with the skew.
-    pub(crate) fn verify(&self, jwt: &str, now: u64) -> Result<Value, Denial> {
+    pub(crate) fn verify(&self, jwt: &str, now: u64) -> Result<Rc<Value>, Denial> {
         if jwt.len() > MAX_TOKEN_BYTES {
             return Err(Denial::Invalid);
         }
+        let key = cache::key(jwt);
+        let claims = match self.verified.get(&key) {
+            Some(claims) => claims,
+            None => {
+                let claims = Rc::new(self.verify_signature(jwt)?);
+                self.verified.insert(key, claims.clone());
+                claims
+            }
+        };
+        self.check_times(&claims, now)?;
+        Ok(claims)
+    }
+
+    /// Signature and issuer: what does not change with time.
+    fn verify_signature(&self, jwt: &str) -> Result<Value, Denial> {
         let header = decode_header(jwt).map_err(|_| Denial::Invalid)?;
         let key = match &header.kid {
             Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
@@ -103,6 +120,11 @@ impl Consumer {
         if issuer != self.issuer {
             return Err(Denial::Invalid);
         }
+        Ok(claims)
+    }
+
+    /// `exp`, `nbf` and `iat` against `now` (seconds), with the consumer's clock skew.
+    fn check_times(&self, claims: &Value, now: u64) -> Result<(), Denial> {
         let time = |name: &str| -> Result<Option<i64>, Denial> {
             match claims.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -123,7 +145,7 @@ impl Consumer {
         {
             return Err(Denial::Expired);
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

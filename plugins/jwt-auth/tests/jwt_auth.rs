@@ -363,3 +363,25 @@ proptest! {
         prop_assert_eq!(up.header("x-mse-consumer"), Some("c1"));
     }
 }
+
+#[test]
+fn a_verified_token_is_cached_but_still_expires() {
+    let env = Env::with_manual_clock(Duration::from_secs(NOW));
+    let vm = Vm::builder(&testing::plugin("jwt-auth"))
+        .env(&env)
+        .config_json(&json!({"consumers": [consumer("c1", json!({}))]}))
+        .start()
+        .unwrap();
+    let jwt = token(Algorithm::RS256, "rsa-1", Some("rsa-1"), claims(json!({"exp": NOW + 100})));
+    let cost = |s: &Stream| s.calls().iter().find(|c| c.callback == "proxy_on_request_headers").unwrap().instructions;
+    let first = bearer(&vm, "x", &jwt);
+    let second = bearer(&vm, "x", &jwt);
+    assert_eq!(consumer_of(&first).as_deref(), Some("c1"));
+    assert_eq!(consumer_of(&second).as_deref(), Some("c1"));
+    assert!(cost(&first) > 10 * cost(&second), "first {} vs cached {}", cost(&first), cost(&second));
+    env.advance(Duration::from_secs(100 + 61));
+    denied(&bearer(&vm, "x", &jwt), NOT_ALLOWED);
+    // A different token with the same claims is verified on its own.
+    let other = token(Algorithm::RS256, "rsa-2", Some("rsa-1"), claims(json!({"exp": NOW + 1000})));
+    denied(&bearer(&vm, "x", &other), NOT_ALLOWED);
+}

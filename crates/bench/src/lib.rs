@@ -1,0 +1,142 @@
+//! Scenarios that measure each plugin the same way every time: one accepted and one
+//! rejected request, with a fixed configuration and a fixed clock. Used by the report
+//! (`make bench`: wasm instructions from wasmtime fuel, exact and repeatable) and by the
+//! criterion benches (host wall time).
+
+use base64::Engine;
+use higress_host::testing::{self, request, Request};
+use higress_host::{Env, Plugin, Stream, Vm};
+use hmac::Mac;
+use serde_json::json;
+use std::time::Duration;
+
+/// Clock of every scenario (tokens and signatures are made for it).
+pub const NOW: u64 = 1_700_000_000;
+
+/// One plugin, configured, with an accepted and a rejected request.
+pub struct Scenario {
+    /// Plugin (package) name.
+    pub plugin: &'static str,
+    config: serde_json::Value,
+    accepted: fn() -> Request,
+    /// A request the plugin denies (`None` for plugins that deny nothing).
+    rejected: Option<fn() -> Request>,
+}
+
+fn workspace_file(path: &str) -> Vec<u8> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    std::fs::read(format!("{root}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The JWT test keys (`plugins/jwt-auth/tests/keys`), by kid.
+pub fn jwt_signing_key(kid: &str) -> jsonwebtoken::EncodingKey {
+    let file = |name: &str| workspace_file(&format!("plugins/jwt-auth/tests/keys/{name}"));
+    let key = match kid {
+        k if k.starts_with("rsa") => jsonwebtoken::EncodingKey::from_rsa_pem(&file(&format!("{k}.pem"))),
+        k if k.starts_with("ec") => jsonwebtoken::EncodingKey::from_ec_pem(&file(&format!("{k}.pem"))),
+        "ed-1" => jsonwebtoken::EncodingKey::from_ed_pem(&file("ed-1.pem")),
+        _ => Ok(jsonwebtoken::EncodingKey::from_secret(&file("hs-1.secret"))),
+    };
+    key.unwrap_or_else(|e| panic!("{kid}: {e}"))
+}
+
+/// A token for the scenarios' clock, signed by test key `kid` with `alg`.
+pub fn jwt_with(kid: &str, alg: jsonwebtoken::Algorithm) -> String {
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = Some(kid.into());
+    let claims = json!({"iss": "bench", "sub": "u", "exp": NOW + 3600});
+    jsonwebtoken::encode(&header, &claims, &jwt_signing_key(kid)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The JWKS of the test keys.
+pub fn jwks() -> String {
+    String::from_utf8(workspace_file("plugins/jwt-auth/tests/keys/jwks.json")).unwrap_or_default()
+}
+
+fn jwt() -> String {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| jwt_with("rsa-1", jsonwebtoken::Algorithm::RS256)).clone()
+}
+
+fn hmac_request(secret: &str) -> Request {
+    let sts = "GET\napplication/json\n\n\n\nx-ca-key:bench-key\n/orders?page=1";
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    mac.update(sts.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    request("GET", "api.example.com", "/orders?page=1")
+        .header("accept", "application/json")
+        .header("x-ca-key", "bench-key")
+        .header("x-ca-signature-headers", "x-ca-key")
+        .header("x-ca-signature", &signature)
+}
+
+/// The scenarios, one per shipped plugin that needs no external service.
+pub fn scenarios() -> Vec<Scenario> {
+    let jwks = jwks();
+    vec![
+        Scenario {
+            plugin: "hello-world",
+            config: json!({"header": "x-hello"}),
+            accepted: || request("GET", "api.example.com", "/orders"),
+            rejected: None,
+        },
+        Scenario {
+            plugin: "key-auth",
+            config: json!({"keys": ["x-api-key"], "consumers": [{"name": "c1", "credential": "k1"}, {"name": "c2", "credential": "k2"}]}),
+            accepted: || request("GET", "api.example.com", "/orders").header("x-api-key", "k2"),
+            rejected: Some(|| request("GET", "api.example.com", "/orders").header("x-api-key", "nope")),
+        },
+        Scenario {
+            plugin: "basic-auth",
+            config: json!({"consumers": [{"name": "c1", "credential": "admin:123456"}, {"name": "c2", "credential": "guest:abc"}]}),
+            accepted: || request("GET", "api.example.com", "/orders").header("authorization", "Basic Z3Vlc3Q6YWJj"),
+            rejected: Some(|| {
+                request("GET", "api.example.com", "/orders").header("authorization", "Basic Z3Vlc3Q6eHl6")
+            }),
+        },
+        Scenario {
+            plugin: "jwt-auth",
+            config: json!({"consumers": [{"name": "c1", "issuer": "bench", "jwks": jwks}]}),
+            accepted: || {
+                request("GET", "api.example.com", "/orders").header("authorization", &format!("Bearer {}", jwt()))
+            },
+            rejected: Some(|| request("GET", "api.example.com", "/orders")),
+        },
+        Scenario {
+            plugin: "hmac-auth",
+            config: json!({"consumers": [{"key": "bench-key", "secret": "bench-secret", "name": "c1"}]}),
+            accepted: || hmac_request("bench-secret"),
+            rejected: Some(|| hmac_request("wrong-secret")),
+        },
+    ]
+}
+
+impl Scenario {
+    /// The compiled plugin (built if needed).
+    pub fn load(&self) -> Plugin {
+        testing::plugin(self.plugin)
+    }
+
+    /// A started VM on the scenario's clock.
+    pub fn vm(&self, plugin: &Plugin) -> Vm {
+        let env = Env::with_manual_clock(Duration::from_secs(NOW));
+        Vm::builder(plugin).env(&env).config_json(&self.config).start().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends the accepted request and a 200 response; panics if it was not accepted.
+    pub fn accept(&self, vm: &Vm) -> Stream {
+        let s = (self.accepted)().send(vm);
+        assert!(s.upstream().headers.is_some(), "{}: the accepted request was denied", self.plugin);
+        s.send_response_headers([(":status", "200")], true).unwrap_or_else(|e| panic!("{e}"));
+        s
+    }
+
+    /// Sends the rejected request (a denial for auth plugins), if the plugin has one.
+    pub fn reject(&self, vm: &Vm) -> Option<Stream> {
+        self.rejected.map(|r| {
+            let s = r().send(vm);
+            assert!(s.local_response().is_some(), "{}: the rejected request was accepted", self.plugin);
+            s
+        })
+    }
+}

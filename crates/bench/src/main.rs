@@ -1,0 +1,61 @@
+//! `make bench` report: per plugin, the module size, the wasm instructions of one accepted
+//! and one rejected request (all callbacks of the stream, from wasmtime fuel: exact and
+//! repeatable on any machine), and the VM's linear memory after 1 and after N requests.
+
+use higress_bench::{jwks, jwt_with, scenarios, NOW};
+use higress_host::testing::{self, request};
+use higress_host::{Env, Vm};
+use jsonwebtoken::Algorithm;
+use std::time::Duration;
+
+fn main() {
+    let requests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    println!("| plugin | .wasm bytes | instructions, accepted | instructions, rejected | memory after 1 | memory after {requests} |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for scenario in scenarios() {
+        let plugin = scenario.load();
+        let vm = scenario.vm(&plugin);
+        let accepted = scenario.accept(&vm).instructions();
+        let rejected = scenario.reject(&vm).map_or("-".to_string(), |s| s.instructions().to_string());
+        let first = vm.memory_bytes();
+        for _ in 1..requests {
+            let _ = scenario.accept(&vm);
+        }
+        let last = vm.memory_bytes();
+        println!("| {} | {} | {accepted} | {rejected} | {first} | {last} |", scenario.plugin, plugin.size());
+    }
+    jwt_algorithms();
+}
+
+/// jwt-auth per algorithm: the first request with a token verifies its signature; later
+/// requests with the same token hit the VM's cache of verified tokens.
+fn jwt_algorithms() {
+    println!();
+    println!("| jwt-auth algorithm | instructions, first use of a token | instructions, same token again |");
+    println!("|---|---:|---:|");
+    let env = Env::with_manual_clock(Duration::from_secs(NOW));
+    let config = serde_json::json!({"consumers": [{"name": "c", "issuer": "bench", "jwks": jwks()}]});
+    let vm = Vm::builder(&testing::plugin("jwt-auth"))
+        .env(&env)
+        .config_json(&config)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        ("rsa-1", Algorithm::RS256),
+        ("rsa-1", Algorithm::PS256),
+        ("ec-256", Algorithm::ES256),
+        ("ec-384", Algorithm::ES384),
+        ("ed-1", Algorithm::EdDSA),
+        ("hs-1", Algorithm::HS256),
+    ];
+    for (kid, alg) in cases {
+        let token = jwt_with(kid, alg);
+        let cost = || {
+            let s = request("GET", "h", "/").header("authorization", &format!("Bearer {token}")).send(&vm);
+            assert!(s.upstream().headers.is_some(), "{alg:?} denied");
+            s.instructions()
+        };
+        let (first, again) = (cost(), cost());
+        println!("| {alg:?} | {first} | {again} |");
+    }
+}
