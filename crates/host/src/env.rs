@@ -99,7 +99,11 @@ struct Metrics {
     list: Vec<Metric>,
 }
 
+/// Where plugin log lines go when not kept in memory: `(plugin name, level, message)`.
+pub type LogSink = Arc<dyn Fn(&str, higress_abi::LogLevel, &str) + Send + Sync>;
+
 struct Inner {
+    log_sink: Mutex<Option<LogSink>>,
     clock: Clock,
     shared: Mutex<SharedData>,
     queues: Mutex<Queues>,
@@ -140,6 +144,7 @@ impl Env {
     fn with_clock(clock: Clock) -> Self {
         Env {
             inner: Arc::new(Inner {
+                log_sink: Mutex::new(None),
                 clock,
                 shared: Mutex::default(),
                 queues: Mutex::default(),
@@ -149,6 +154,15 @@ impl Env {
                 next_vm: AtomicU64::new(1),
             }),
         }
+    }
+
+    /// Sends every VM's log lines to `sink` instead of keeping them (a long-running proxy).
+    pub fn set_log_sink(&self, sink: LogSink) {
+        *lock(&self.inner.log_sink) = Some(sink);
+    }
+
+    pub(crate) fn log_sink(&self) -> Option<LogSink> {
+        lock(&self.inner.log_sink).clone()
     }
 
     /// The clock.

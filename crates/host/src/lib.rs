@@ -29,7 +29,7 @@ pub mod testing;
 mod vm;
 mod wasi;
 
-pub use env::{Clock, Env, Metric, Upstream};
+pub use env::{Clock, Env, LogSink, Metric, Upstream};
 pub use error::{HostError, LogRecord};
 pub use headers::HeaderMap;
 pub use higress_abi::{LogLevel, MetricType, Status};

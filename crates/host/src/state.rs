@@ -127,6 +127,7 @@ pub(crate) struct StreamRef {
 
 pub(crate) struct HostState {
     pub env: Env,
+    log_sink: Option<crate::env::LogSink>,
     pub vm_key: u64,
     pub vm_id: String,
     pub plugin_name: String,
@@ -171,6 +172,7 @@ impl HostState {
         let vm_key = env.next_vm_key();
         let seed = env.clock().now_nanos() ^ vm_key.rotate_left(32);
         HostState {
+            log_sink: env.log_sink(),
             env,
             vm_key,
             vm_id,
@@ -206,6 +208,10 @@ impl HostState {
     }
 
     pub(crate) fn push_log(&mut self, level: LogLevel, message: String) {
+        if let Some(sink) = &self.log_sink {
+            sink(&self.plugin_name, level, &message);
+            return;
+        }
         if self.logs.len() >= LOG_LIMIT {
             self.logs.drain(..LOG_LIMIT / 2);
         }

@@ -520,6 +520,10 @@ impl Vm {
     fn drive(touched: Vec<Weak<RefCell<StreamState>>>) {
         for stream in touched.iter().filter_map(Weak::upgrade) {
             Chain::new(&stream).process_deferred();
+            let waker = stream.try_borrow().ok().and_then(|s| s.waker.clone());
+            if let Some(wake) = waker {
+                wake();
+            }
         }
     }
 

@@ -129,6 +129,12 @@ impl Stream {
         self.input(Dir::Response, Event::Trailers, |s| s.response_trailers = Some(trailers))
     }
 
+    /// Registers `wake`, called when the stream moves without input from its owner: a
+    /// callout's answer resumed it, a plugin answered it from a callback. A proxy waits on it.
+    pub fn set_waker(&self, wake: impl Fn() + 'static) {
+        self.cell.borrow_mut().waker = Some(Rc::new(wake));
+    }
+
     /// The client went away: the stream ends (access log, done, delete).
     pub fn reset(&self) {
         Chain::new(&self.cell).reset();

@@ -230,6 +230,8 @@ pub(crate) struct StreamState {
     pub calls: Vec<CallStats>,
     pub stopped_by: Option<(usize, Action)>,
     pub host_notes: Vec<String>,
+    /// Called when the stream moved on its own (a callout answer resumed it, ...).
+    pub waker: Option<std::rc::Rc<dyn Fn()>>,
 }
 
 impl StreamState {
@@ -255,6 +257,7 @@ impl StreamState {
             calls: Vec::new(),
             stopped_by: None,
             host_notes: Vec::new(),
+            waker: None,
         }
     }
 

@@ -1,0 +1,162 @@
+//! Serving the plugins' callouts asynchronously: HTTP calls through the worker's client,
+//! Redis calls over one connection per cluster per VM (opened with the plugin's AUTH and
+//! SELECT, reopened after a new init or an error). Answers go back to the VM, which resumes
+//! the streams waiting for them.
+
+use crate::body::GwBody;
+use crate::worker::{Slot, Worker};
+use bytes::Bytes;
+use higress_abi::resp;
+use higress_host::forward::redis_handshake;
+use higress_host::{HeaderMap, HttpCallout, HttpResponse, RedisCallout, RedisInit, RedisReply, Vm};
+use http_body_util::BodyExt;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Timeout of a callout that set none (Envoy's async client has none; this keeps a hung
+/// upstream from holding a request forever).
+const DEFAULT_CALLOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Worker {
+    /// Starts serving every callout the VMs made that is not being served yet.
+    pub fn pump(self: &Rc<Self>) {
+        for (index, slot) in self.slots.iter().enumerate() {
+            let Slot::Running { vm, .. } = slot else { continue };
+            for call in vm.http_calls() {
+                if self.inflight.borrow_mut().insert((index, call.token)) {
+                    tokio::task::spawn_local(http_callout(self.clone(), index, vm.clone(), call));
+                }
+            }
+            for call in vm.redis_calls() {
+                if self.inflight.borrow_mut().insert((index, call.token)) {
+                    tokio::task::spawn_local(redis_callout(self.clone(), index, vm.clone(), call));
+                }
+            }
+        }
+    }
+}
+
+async fn http_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: HttpCallout) {
+    let response = match worker.config.service_by_cluster(&call.cluster) {
+        None => HttpResponse::new(503, &[], "no healthy upstream"),
+        Some(service) => {
+            let timeout = call.timeout.unwrap_or(DEFAULT_CALLOUT_TIMEOUT);
+            match tokio::time::timeout(timeout, send(&worker, &service.address, &call)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(reason)) => HttpResponse::new(
+                    503,
+                    &[],
+                    format!("upstream connect error or disconnect/reset before headers. reset reason: {reason}"),
+                ),
+                Err(_) => HttpResponse::new(504, &[], "upstream request timeout"),
+            }
+        }
+    };
+    // The host may have timed the call out already: then the token is gone, which is fine.
+    let _ = vm.respond_http_call(call.token, response);
+    worker.inflight.borrow_mut().remove(&(index, call.token));
+    worker.pump();
+}
+
+async fn send(worker: &Worker, address: &str, call: &HttpCallout) -> Result<HttpResponse, String> {
+    let header = |name: &str| call.headers.get(name).unwrap_or_default().to_string();
+    let mut request = hyper::Request::builder()
+        .method(header(":method").as_str())
+        .uri(format!("http://{address}{}", header(":path")));
+    request = request.header("host", header(":authority"));
+    for (k, v) in call.headers.iter() {
+        if !k.starts_with(b":") && !k.eq_ignore_ascii_case(b"host") {
+            request = request.header(k, v);
+        }
+    }
+    let body = if call.body.is_empty() { GwBody::Empty } else { GwBody::full(Bytes::from(call.body.clone())) };
+    let request = request.body(body).map_err(|e| e.to_string())?;
+    let response = worker.client.request(request).await.map_err(|e| e.to_string())?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let mut headers = HeaderMap::new();
+    headers.set(b":status", parts.status.as_u16().to_string().as_bytes());
+    for (k, v) in &parts.headers {
+        headers.add(k.as_str().as_bytes(), v.as_bytes());
+    }
+    Ok(HttpResponse { headers, body: body.to_vec(), trailers: HeaderMap::new() })
+}
+
+/// A VM's connection to one Redis cluster, opened lazily, shared by its calls in turn.
+pub(crate) type SharedRedis = Rc<tokio::sync::Mutex<Option<RedisConnection>>>;
+
+/// One Redis connection.
+pub(crate) struct RedisConnection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    generation: u64,
+}
+
+impl RedisConnection {
+    async fn open(address: &str, init: &RedisInit) -> std::io::Result<RedisConnection> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let mut conn = RedisConnection { stream, buffer: Vec::new(), generation: init.generation };
+        for command in redis_handshake(init) {
+            conn.call(&command).await?;
+        }
+        Ok(conn)
+    }
+
+    async fn call(&mut self, query: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.stream.write_all(query).await?;
+        loop {
+            match resp::frame_len(&self.buffer) {
+                Ok(Some(n)) => return Ok(self.buffer.drain(..n).collect()),
+                Ok(None) => {}
+                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "redis closed the connection"));
+            }
+            self.buffer.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        }
+    }
+}
+
+fn base(cluster: &str) -> &str {
+    cluster.split('?').next().unwrap_or(cluster)
+}
+
+async fn redis_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: RedisCallout) {
+    let cluster = base(&call.cluster).to_string();
+    let init = vm.redis_inits().into_iter().find(|i| base(&i.cluster) == cluster);
+    let address = worker.config.service_by_cluster(&cluster).map(|s| s.address.clone());
+    let reply = match (init, address) {
+        (Some(init), Some(address)) => {
+            let cell = worker.redis.borrow_mut().entry((index, cluster.clone())).or_default().clone();
+            let mut conn = cell.lock().await;
+            let timeout = if init.timeout.is_zero() { Duration::from_secs(1) } else { init.timeout };
+            let attempt = tokio::time::timeout(timeout, async {
+                if conn.as_ref().is_none_or(|c| c.generation != init.generation) {
+                    *conn = Some(RedisConnection::open(&address, &init).await?);
+                }
+                match conn.as_mut() {
+                    Some(c) => c.call(&call.query).await,
+                    None => Err(std::io::Error::other("no connection")),
+                }
+            })
+            .await;
+            match attempt {
+                Ok(Ok(bytes)) => RedisReply::Data(bytes),
+                _ => {
+                    *conn = None;
+                    RedisReply::NetworkError
+                }
+            }
+        }
+        _ => RedisReply::NetworkError,
+    };
+    let _ = vm.respond_redis_call(call.token, reply);
+    worker.inflight.borrow_mut().remove(&(index, call.token));
+    worker.pump();
+}

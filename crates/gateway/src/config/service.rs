@@ -1,0 +1,32 @@
+//! Services: Higress-style names with a port (their cluster is `outbound|<port>||<name>`, as
+//! plugins compute it from `service_name`/`service_port`) and the address they really live at.
+
+use serde::Deserialize;
+
+/// A service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Service {
+    /// `echo.static`, `redis.dns`, `auth.default.svc.cluster.local`...
+    pub name: String,
+    /// The service port in cluster names.
+    pub port: u16,
+    /// Where it is: `host:port`.
+    pub address: String,
+}
+
+impl Service {
+    /// The Envoy cluster name.
+    pub fn cluster(&self) -> String {
+        format!("outbound|{}||{}", self.port, self.name)
+    }
+
+    pub(super) fn check(&self) -> Result<(), (String, String)> {
+        if self.name.trim().is_empty() {
+            return Err(("name".into(), "cannot be empty".into()));
+        }
+        match self.address.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+            _ => Err(("address".into(), format!("`{}` is not host:port", self.address))),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! `hgw`, a local gateway for Higress plugins: an HTTP reverse proxy (hyper on tokio) that runs
+//! each request through the plugin chain in [`higress_host`], configured with Higress's own
+//! `WasmPlugin` YAML plus routes and services. The same configuration generates an Envoy
+//! bootstrap for Higress's gateway image ([`envoy`]).
+//!
+//! Threading follows Envoy: every worker thread has its own event loop and its own VM of each
+//! plugin; the VMs of all workers share one [`higress_host::Env`] (shared data, queues,
+//! metrics), so leader election and shared counters behave as on a real gateway.
+
+mod access_log;
+mod body;
+mod callouts;
+pub mod config;
+pub mod envoy;
+mod pipe;
+mod proxy;
+mod worker;
+
+pub use access_log::AccessLog;
+
+use higress_host::{Env, LogLevel, Plugin, Upstream};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// How `serve` runs.
+pub struct ServeOptions {
+    /// Address to listen on (port 0 picks a free one, printed at start).
+    pub listen: SocketAddr,
+    /// Worker threads (at least one).
+    pub workers: usize,
+    /// Log level plugins see.
+    pub log_level: LogLevel,
+    /// Where access-log lines go.
+    pub access_log: AccessLog,
+}
+
+/// A loaded configuration with every module compiled.
+pub struct Prepared {
+    /// The configuration.
+    pub config: config::GatewayConfig,
+    /// Each plugin of the chain with its compiled module, in chain order.
+    pub plugins: Vec<(config::PluginSpec, Plugin)>,
+}
+
+/// Loads the configuration at `path` (a file or a directory) and compiles every module.
+pub fn prepare(path: &Path) -> Result<Prepared, String> {
+    let config = config::load(path).map_err(|e| e.to_string())?;
+    let plugins = config
+        .plugins
+        .iter()
+        .map(|spec| {
+            Plugin::load(&spec.wasm).map(|p| (spec.clone(), p)).map_err(|e| format!("plugin {}: {e}", spec.name))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Prepared { config, plugins })
+}
+
+/// The environment every VM shares: the configured clusters only (a callout to another is
+/// refused, as Envoy refuses an unknown cluster), plugin logs to standard error.
+fn environment(config: &config::GatewayConfig) -> Env {
+    let env = Env::new();
+    env.set_accept_unknown_clusters(false);
+    for service in &config.services {
+        env.add_cluster(&service.cluster(), Upstream::Manual);
+    }
+    env.set_log_sink(Arc::new(|plugin: &str, level: LogLevel, message: &str| {
+        eprintln!("{} {level:?} [{plugin}] {message}", access_log::timestamp(std::time::SystemTime::now()));
+    }));
+    env
+}
+
+/// Starts every plugin once with its configuration; `Err` lists those that failed.
+pub fn check(prepared: &Prepared) -> Result<String, String> {
+    let env = environment(&prepared.config);
+    let config = Arc::new(config::GatewayConfig::clone(&prepared.config));
+    let worker = worker::Worker::new(0, config, &prepared.plugins, &env, LogLevel::Info, AccessLog::Off);
+    let failed = worker.failures();
+    if failed.is_empty() {
+        Ok(format!(
+            "configuration OK: {} plugins, {} routes, {} services",
+            prepared.plugins.len(),
+            prepared.config.routes.all().len(),
+            prepared.config.services.len()
+        ))
+    } else {
+        Err(format!("plugins failed to start:\n  {}", failed.join("\n  ")))
+    }
+}
+
+/// Serves until the process ends. Prints `hgw listening on http://<address> ...` once every
+/// worker is ready, so a supervisor that started it with port 0 learns the port.
+pub fn serve(prepared: Prepared, options: ServeOptions) -> Result<(), String> {
+    let Prepared { config, plugins } = prepared;
+    let env = environment(&config);
+    let config = Arc::new(config);
+    let listener =
+        std::net::TcpListener::bind(options.listen).map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let workers = options.workers.max(1);
+    let plugins = Arc::new(plugins);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut threads = Vec::new();
+    for id in 0..workers {
+        let listener = listener.try_clone().map_err(|e| e.to_string())?;
+        let (config, plugins, env, access, ready) =
+            (config.clone(), plugins.clone(), env.clone(), options.access_log.clone(), ready_tx.clone());
+        let level = options.log_level;
+        let thread = std::thread::Builder::new()
+            .name(format!("hgw-worker-{id}"))
+            .spawn(move || run_worker(id, listener, local, config, &plugins, env, level, access, ready))
+            .map_err(|e| e.to_string())?;
+        threads.push(thread);
+    }
+    drop(ready_tx);
+    let started = ready_rx.iter().take(workers).count();
+    if started < workers {
+        return Err("a worker thread failed to start".into());
+    }
+    println!(
+        "hgw listening on http://{local} with {workers} workers, {} plugins, {} routes",
+        plugins.len(),
+        config.routes.all().len()
+    );
+    for thread in threads {
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_worker(
+    id: usize,
+    listener: std::net::TcpListener,
+    local: SocketAddr,
+    config: Arc<config::GatewayConfig>,
+    plugins: &[(config::PluginSpec, Plugin)],
+    env: Env,
+    level: LogLevel,
+    access: AccessLog,
+    ready: std::sync::mpsc::Sender<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hgw: worker {id}: {e}");
+            return;
+        }
+    };
+    let tasks = tokio::task::LocalSet::new();
+    tasks.block_on(&runtime, async move {
+        let worker = Rc::new(worker::Worker::new(id, config, plugins, &env, level, access));
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("hgw: worker {id}: {e}");
+                return;
+            }
+        };
+        tokio::task::spawn_local(worker.clone().tick_forever());
+        let _ = ready.send(());
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    eprintln!("hgw: worker {id}: accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let worker = worker.clone();
+            tokio::task::spawn_local(async move {
+                let service = hyper::service::service_fn(move |req| proxy::handle(worker.clone(), req, peer, local));
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+}

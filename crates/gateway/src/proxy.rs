@@ -1,0 +1,510 @@
+//! One request through the gateway: client -> plugin chain -> upstream -> plugin chain ->
+//! client, streamed chunk by chunk in both directions.
+//!
+//! Headers from the client become the pseudo-headers plugins expect (`:authority`, `:path`,
+//! `:method`, `:scheme`) plus the rest; `x-request-id` is added when missing, and
+//! `x-forwarded-for`/`x-forwarded-proto` as Envoy does. What leaves the chain toward the
+//! upstream starts the upstream request; what leaves it toward the client is the response.
+//! Router answers (no route, upstream unreachable or too slow) go through the response
+//! phases of the chain, as Envoy's router replies do.
+
+use crate::access_log::Entry;
+use crate::body::GwBody;
+use crate::pipe::Pipe;
+use crate::worker::Worker;
+use bytes::Bytes;
+use higress_host::{HeaderMap, OutEvent, Stream};
+use http_body::{Body as _, Frame};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Notify};
+
+/// Connection-level headers that are not forwarded.
+const HOP_BY_HOP: &[&str] =
+    &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"];
+
+/// The upstream exchange runs as its own task, so connecting and sending the request body
+/// go on while this request's driver waits for something else.
+type UpstreamTask = tokio::task::JoinHandle<Result<Response<Incoming>, hyper_util::client::legacy::Error>>;
+
+fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
+fn plain(status: u16, body: &str) -> Response<GwBody> {
+    let mut response = Response::new(GwBody::full(Bytes::copy_from_slice(body.as_bytes())));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain"));
+    response
+}
+
+fn request_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut id = String::with_capacity(32);
+    for i in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        id.push_str(&format!("{:016x}", h.finish()));
+    }
+    id
+}
+
+/// Serves one request.
+pub async fn handle(
+    worker: Rc<Worker>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Result<Response<GwBody>, Infallible> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let authority = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let path = parts.uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+    let method = parts.method.as_str().to_string();
+
+    let mut headers = HeaderMap::new();
+    headers.add(b":authority", authority.as_bytes());
+    headers.add(b":path", path.as_bytes());
+    headers.add(b":method", method.as_bytes());
+    headers.add(b":scheme", b"http");
+    for (name, value) in &parts.headers {
+        if name != hyper::header::HOST && !is_hop_by_hop(name.as_str()) {
+            headers.add(name.as_str().as_bytes(), value.as_bytes());
+        }
+    }
+    let id = headers.get("x-request-id").map(str::to_string).unwrap_or_else(request_id);
+    headers.set(b"x-request-id", id.as_bytes());
+    let forwarded = match headers.get("x-forwarded-for") {
+        Some(prior) => format!("{prior}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    headers.set(b"x-forwarded-for", forwarded.as_bytes());
+    if !headers.contains("x-forwarded-proto") {
+        headers.set(b"x-forwarded-proto", b"http");
+    }
+
+    if let Some((name, reason)) = worker.failed_closed() {
+        eprintln!("hgw: request {id} refused: plugin {name} failed to start (FAIL_CLOSE): {reason}");
+        let entry = Entry {
+            method: &method,
+            path: &path,
+            status: 503,
+            route: "",
+            cluster: "",
+            duration: started.elapsed(),
+            request_id: &id,
+            custom_log: None,
+        };
+        worker.access_log.write(&entry);
+        return Ok(plain(503, ""));
+    }
+
+    let route = worker.config.routes.find(&authority, &path).cloned();
+    let service = route.as_ref().and_then(|r| worker.config.service(&r.service)).cloned();
+    let stream = Stream::new(worker.filters());
+    stream.set_property("route_name", route.as_ref().map(|r| r.name.as_str()).unwrap_or_default());
+    stream.set_property("cluster_name", service.as_ref().map(|s| s.cluster()).unwrap_or_default());
+    stream.set_property("source.address", peer.to_string());
+    stream.set_property("source.port", peer.port().to_string());
+    stream.set_property("destination.address", local.to_string());
+    let notify = Rc::new(Notify::new());
+    {
+        let notify = notify.clone();
+        stream.set_waker(move || notify.notify_one());
+    }
+    let (respond, response) = oneshot::channel();
+    let driver = Driver {
+        worker,
+        stream,
+        notify,
+        target: service.map(|s| s.address),
+        route: route.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+        timeout: route.as_ref().map_or(Duration::from_secs(15), |r| Duration::from_millis(r.timeout_ms)),
+        respond: Some(respond),
+        downstream: Pipe::default(),
+        downstream_done: false,
+        status: 0,
+        upstream: Pipe::default(),
+        pending: None,
+        upstream_body: None,
+        deadline: None,
+        request_end_sent: false,
+    };
+    tokio::task::spawn_local(driver.run(body, headers, method, path, id, started));
+    Ok(response.await.unwrap_or_else(|_| plain(502, "")))
+}
+
+/// Moves one request along until the response has been sent.
+struct Driver {
+    worker: Rc<Worker>,
+    stream: Stream,
+    notify: Rc<Notify>,
+    target: Option<String>,
+    route: String,
+    timeout: Duration,
+    /// Where the response head goes (taken when sent).
+    respond: Option<oneshot::Sender<Response<GwBody>>>,
+    /// The response body toward the client.
+    downstream: Pipe,
+    /// The response was sent completely (or abandoned).
+    downstream_done: bool,
+    status: u16,
+    /// The request body toward the upstream.
+    upstream: Pipe,
+    pending: Option<UpstreamTask>,
+    upstream_body: Option<Incoming>,
+    deadline: Option<tokio::time::Instant>,
+    request_end_sent: bool,
+}
+
+async fn wait_response(pending: &mut Option<UpstreamTask>) -> Result<Response<Incoming>, String> {
+    match pending {
+        Some(task) => match task.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) if e.is_connect() => Err("connection failure".into()),
+            Ok(Err(e)) => Err(std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())),
+            Err(e) => Err(e.to_string()),
+        },
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_frame(body: &mut Option<Incoming>, paused: bool) -> Option<Result<Frame<Bytes>, hyper::Error>> {
+    match body {
+        Some(body) if !paused => body.frame().await,
+        _ => std::future::pending().await,
+    }
+}
+
+async fn client_gone(respond: &mut Option<oneshot::Sender<Response<GwBody>>>) {
+    match respond {
+        Some(tx) => tx.closed().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn log_trap<T>(result: Result<T, higress_host::HostError>) {
+    if let Err(e) = result {
+        if !matches!(e, higress_host::HostError::Usage(_)) {
+            eprintln!("hgw: {e}");
+        }
+    }
+}
+
+fn header_map(trailers: &hyper::HeaderMap) -> HeaderMap {
+    trailers.iter().map(|(k, v)| (k.as_str().as_bytes().to_vec(), v.as_bytes().to_vec())).collect::<Vec<_>>().into()
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut client: Incoming,
+        headers: HeaderMap,
+        method: String,
+        path: String,
+        id: String,
+        started: Instant,
+    ) {
+        let end = client.is_end_stream();
+        log_trap(self.stream.send_request_headers(headers, end));
+        self.request_end_sent = end;
+        let mut client_done = end;
+        loop {
+            self.worker.pump();
+            self.flush();
+            if self.downstream.is_closed() {
+                self.client_went_away();
+                break;
+            }
+            if self.stream.is_complete()
+                && (self.downstream_done || self.respond.is_none() && !self.downstream.is_open())
+            {
+                break;
+            }
+            let read_client = !client_done && !self.upstream.is_backed_up();
+            let upstream_paused = self.downstream.is_backed_up();
+            tokio::select! {
+                frame = client.frame(), if read_client => match frame {
+                    Some(Ok(frame)) => {
+                        let end = client.is_end_stream();
+                        match frame.into_data() {
+                            Ok(data) => {
+                                log_trap(self.stream.send_request_body(&data, end));
+                                self.request_end_sent |= end;
+                                client_done = end;
+                            }
+                            Err(frame) => {
+                                if let Ok(trailers) = frame.into_trailers() {
+                                    log_trap(self.stream.send_request_trailers(header_map(&trailers)));
+                                    self.request_end_sent = true;
+                                }
+                                client_done = true;
+                            }
+                        }
+                    }
+                    None => {
+                        client_done = true;
+                        if !self.request_end_sent {
+                            log_trap(self.stream.send_request_body(b"", true));
+                            self.request_end_sent = true;
+                        }
+                    }
+                    Some(Err(_)) => {
+                        self.client_went_away();
+                        break;
+                    }
+                },
+                _ = self.notify.notified() => {}
+                response = wait_response(&mut self.pending) => {
+                    self.pending = None;
+                    self.deadline = None;
+                    self.on_upstream_response(response);
+                }
+                frame = next_frame(&mut self.upstream_body, upstream_paused) => self.on_upstream_frame(frame),
+                _ = sleep_until(self.deadline), if self.pending.is_some() => {
+                    self.abort_upstream();
+                    self.router_reply(504, "upstream request timeout");
+                }
+                _ = client_gone(&mut self.respond) => {
+                    self.client_went_away();
+                    break;
+                }
+                _ = self.downstream.wait() => {}
+                _ = self.upstream.wait() => {
+                    if self.upstream.is_closed() {
+                        // The upstream stopped reading the request (it answered early or the
+                        // connection failed): the rest of the body has nowhere to go.
+                        self.upstream.abort();
+                    }
+                }
+            }
+        }
+        for trap in self.stream.traps() {
+            eprintln!("hgw: request {id}: {trap}");
+        }
+        let custom_log = self.stream.property_string("custom_log");
+        let cluster = self.stream.property_string("cluster_name").unwrap_or_default();
+        let entry = Entry {
+            method: &method,
+            path: &path,
+            status: self.status,
+            route: &self.route,
+            cluster: &cluster,
+            duration: started.elapsed(),
+            request_id: &id,
+            custom_log,
+        };
+        self.worker.access_log.write(&entry);
+    }
+
+    /// Applies what left the chain on both sides.
+    fn flush(&mut self) {
+        for event in self.stream.take_upstream_events() {
+            match event {
+                OutEvent::Headers(headers, end) => self.start_upstream(headers, end),
+                OutEvent::Data(data, end) => {
+                    self.upstream.push(Ok(Frame::data(Bytes::from(data))));
+                    if end {
+                        self.upstream.finish();
+                    }
+                }
+                OutEvent::Trailers(trailers) => {
+                    self.upstream.push(Ok(Frame::trailers(to_hyper_headers(&trailers))));
+                    self.upstream.finish();
+                }
+                OutEvent::Reset => self.abort_upstream(),
+            }
+        }
+        for event in self.stream.take_downstream_events() {
+            match event {
+                OutEvent::Headers(headers, end) => {
+                    self.status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(502);
+                    let body = if end {
+                        self.downstream_done = true;
+                        GwBody::Empty
+                    } else {
+                        self.downstream.open()
+                    };
+                    let mut response = Response::new(body);
+                    *response.status_mut() =
+                        hyper::StatusCode::from_u16(self.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+                    *response.headers_mut() = to_hyper_headers(&headers);
+                    if let Some(respond) = self.respond.take() {
+                        let _ = respond.send(response);
+                    }
+                }
+                OutEvent::Data(data, end) => {
+                    self.downstream.push(Ok(Frame::data(Bytes::from(data))));
+                    if end {
+                        self.downstream.finish();
+                        self.downstream_done = true;
+                    }
+                }
+                OutEvent::Trailers(trailers) => {
+                    self.downstream.push(Ok(Frame::trailers(to_hyper_headers(&trailers))));
+                    self.downstream.finish();
+                    self.downstream_done = true;
+                }
+                OutEvent::Reset => {
+                    // The client sees the response cut short (or a bare 502 before any head).
+                    self.downstream.push(Err(std::io::Error::other("stream reset")));
+                    self.downstream.finish();
+                    if let Some(respond) = self.respond.take() {
+                        let _ = respond.send(plain(502, ""));
+                    }
+                    self.downstream_done = true;
+                }
+            }
+        }
+    }
+
+    fn start_upstream(&mut self, headers: HeaderMap, end: bool) {
+        let Some(address) = self.target.clone() else {
+            self.router_reply(404, "");
+            return;
+        };
+        let get = |name: &str| headers.get(name).unwrap_or_default().to_string();
+        let mut request =
+            Request::builder().method(get(":method").as_str()).uri(format!("http://{address}{}", get(":path")));
+        request = request.header("host", get(":authority"));
+        for (name, value) in headers.iter() {
+            if !name.starts_with(b":") && !name.eq_ignore_ascii_case(b"host") {
+                request = request.header(name, value);
+            }
+        }
+        let body = if end { GwBody::Empty } else { self.upstream.open() };
+        match request.body(body) {
+            Ok(request) => {
+                self.pending = Some(tokio::task::spawn_local(self.worker.client.request(request)));
+                self.deadline = Some(tokio::time::Instant::now() + self.timeout);
+            }
+            Err(e) => {
+                self.upstream.abort();
+                self.router_reply(503, &format!("invalid upstream request: {e}"));
+            }
+        }
+    }
+
+    /// Drops the upstream side: the request task, the request body, the response body.
+    fn abort_upstream(&mut self) {
+        if let Some(task) = self.pending.take() {
+            task.abort();
+        }
+        self.upstream.abort();
+        self.upstream_body = None;
+        self.deadline = None;
+    }
+
+    /// The client disconnected: the upstream exchange is abandoned and the plugins see the
+    /// stream reset (their log and done callbacks still run, as on Envoy). The access log
+    /// keeps status 0 when no response was sent, as Envoy's does.
+    fn client_went_away(&mut self) {
+        self.abort_upstream();
+        self.downstream.abort();
+        self.stream.reset();
+    }
+
+    fn on_upstream_response(&mut self, response: Result<Response<Incoming>, String>) {
+        match response {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                let mut headers = HeaderMap::new();
+                headers.set(b":status", parts.status.as_u16().to_string().as_bytes());
+                for (name, value) in &parts.headers {
+                    if !is_hop_by_hop(name.as_str()) {
+                        headers.add(name.as_str().as_bytes(), value.as_bytes());
+                    }
+                }
+                self.stream.set_property("response.code_details", "via_upstream");
+                let end = body.is_end_stream();
+                log_trap(self.stream.send_response_headers(headers, end));
+                if !end {
+                    self.upstream_body = Some(body);
+                }
+            }
+            Err(reason) => {
+                self.upstream.abort();
+                self.router_reply(
+                    503,
+                    &format!("upstream connect error or disconnect/reset before headers. reset reason: {reason}"),
+                );
+            }
+        }
+    }
+
+    fn on_upstream_frame(&mut self, frame: Option<Result<Frame<Bytes>, hyper::Error>>) {
+        let end = self.upstream_body.as_ref().is_none_or(|b| b.is_end_stream());
+        match frame {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => log_trap(self.stream.send_response_body(&data, end)),
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        log_trap(self.stream.send_response_trailers(header_map(&trailers)));
+                    }
+                }
+            },
+            None => {
+                self.upstream_body = None;
+                log_trap(self.stream.send_response_body(b"", true));
+                return;
+            }
+            Some(Err(_)) => {
+                // The upstream broke off mid-body: the client's response is cut short too.
+                self.upstream_body = None;
+                self.stream.reset();
+                return;
+            }
+        }
+        if end {
+            self.upstream_body = None;
+        }
+    }
+
+    /// A reply of the router itself (no route, upstream unreachable or slow): it goes through
+    /// the response phases, as Envoy's router replies do.
+    fn router_reply(&mut self, status: u16, body: &str) {
+        let status_text = status.to_string();
+        let mut headers = vec![(":status", status_text.as_str())];
+        if !body.is_empty() {
+            headers.push(("content-type", "text/plain"));
+        }
+        let end = body.is_empty();
+        log_trap(self.stream.send_response_headers(headers, end));
+        if !end {
+            log_trap(self.stream.send_response_body(body.as_bytes(), true));
+        }
+    }
+}
+
+fn to_hyper_headers(map: &HeaderMap) -> hyper::HeaderMap {
+    let mut out = hyper::HeaderMap::new();
+    for (name, value) in map.iter() {
+        if name.starts_with(b":") || is_hop_by_hop(&String::from_utf8_lossy(name)) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) =
+            (hyper::header::HeaderName::from_bytes(name), hyper::header::HeaderValue::from_bytes(value))
+        {
+            out.append(name, value);
+        }
+    }
+    out
+}

@@ -1,0 +1,150 @@
+//! The requests `make run` prints as curl commands: one or two per plugin, each with the
+//! status it gets. The suite sends every one of them (`demo_commands_work`), so the printed
+//! commands are known to work.
+
+use crate::sign::{http_date, jwt, now, HmacRequest};
+use base64::Engine;
+use serde_json::json;
+
+/// One demo request.
+#[derive(Debug, Clone)]
+pub struct DemoRequest {
+    /// What it shows.
+    pub title: String,
+    /// Method.
+    pub method: &'static str,
+    /// Virtual host (one per plugin in `e2e/config`).
+    pub host: &'static str,
+    /// Path with query.
+    pub path: String,
+    /// Headers besides `Host`.
+    pub headers: Vec<(String, String)>,
+    /// Body, if any.
+    pub body: Option<String>,
+    /// The status it gets.
+    pub status: u16,
+}
+
+impl DemoRequest {
+    fn new(title: &str, method: &'static str, host: &'static str, path: &str, status: u16) -> DemoRequest {
+        DemoRequest { title: title.into(), method, host, path: path.into(), headers: Vec::new(), body: None, status }
+    }
+
+    fn header(mut self, name: &str, value: &str) -> DemoRequest {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    fn body(mut self, body: &str) -> DemoRequest {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The curl command that sends it to the gateway at `address` (`127.0.0.1:8080`).
+    pub fn curl(&self, address: &str) -> String {
+        let mut parts = vec!["curl -sS -i".to_string()];
+        if self.body.is_some() && self.host == "llm.e2e.local" {
+            parts.push("-N".into());
+        }
+        let implied = if self.body.is_some() { "POST" } else { "GET" };
+        if self.method != implied {
+            parts.push(format!("-X {}", self.method));
+        }
+        parts.push(format!("-H {}", quote(&format!("Host: {}", self.host))));
+        for (name, value) in &self.headers {
+            parts.push(format!("-H {}", quote(&format!("{name}: {value}"))));
+        }
+        if let Some(body) = &self.body {
+            parts.push(format!("--data-raw {}", quote(body)));
+        }
+        parts.push(quote(&format!("http://{address}{}", self.path)));
+        parts.join(" ")
+    }
+}
+
+/// Single-quotes `text` for a POSIX shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The demo requests, with fresh credentials (JWTs valid for a day, HMAC dated now).
+pub fn requests() -> Result<Vec<DemoRequest>, String> {
+    let basic = |c: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(c));
+    let token = jwt("ed-1", &json!({"iss": "https://e2e.example", "sub": "demo-user", "exp": now() + 86_400}))?;
+    let signed = HmacRequest {
+        method: "GET".into(),
+        path: "/orders?page=1".into(),
+        headers: vec![("accept".into(), "application/json".into()), ("date".into(), http_date())],
+        signed_headers: Vec::new(),
+    };
+    let mut hmac = DemoRequest::new(
+        "hmac-auth: a signed request (valid for 15 minutes)",
+        "GET",
+        "hmac-auth.e2e.local",
+        "/orders?page=1",
+        200,
+    );
+    for (name, value) in signed.sign("e2e-app-key-1", "e2e-app-secret-1") {
+        hmac = hmac.header(&name, &value);
+    }
+    let chat = r#"{"model":"mock-gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello through the gateway"}]}"#;
+    Ok(vec![
+        DemoRequest::new(
+            "hello-world: the echo upstream sees x-hello-world and x-request-body-bytes",
+            "POST",
+            "hello-world.e2e.local",
+            "/anything",
+            200,
+        )
+        .body("hi"),
+        DemoRequest::new("hello-world: the gateway answers by itself", "GET", "hello-reply.e2e.local", "/", 200),
+        DemoRequest::new("key-auth: no key -> 401", "GET", "key-auth.e2e.local", "/", 401),
+        DemoRequest::new(
+            "key-auth: a key in a header -> 200, X-Mse-Consumer: consumer1 upstream",
+            "GET",
+            "key-auth.e2e.local",
+            "/",
+            200,
+        )
+        .header("x-api-key", "e2e-key-consumer1"),
+        DemoRequest::new(
+            "key-auth: /admin allows consumer2 only -> 403",
+            "GET",
+            "key-auth.e2e.local",
+            "/admin?apikey=e2e-key-consumer1",
+            403,
+        ),
+        DemoRequest::new("basic-auth: user and password -> 200", "GET", "basic-auth.e2e.local", "/", 200)
+            .header("authorization", &basic("admin:123456")),
+        DemoRequest::new("basic-auth: a consumer not allowed here -> 403", "GET", "basic-auth.e2e.local", "/", 403)
+            .header("authorization", &basic("guest:abc")),
+        DemoRequest::new(
+            "jwt-auth: an EdDSA token -> 200, x-user-id from the sub claim",
+            "GET",
+            "jwt-auth.e2e.local",
+            "/profile",
+            200,
+        )
+        .header("authorization", &format!("Bearer {token}")),
+        DemoRequest::new("jwt-auth: no token -> 403", "GET", "jwt-auth.e2e.local", "/profile", 403),
+        hmac,
+        DemoRequest::new(
+            "redis-counter: x-request-count counts in Redis (limit 3 per minute -> 429)",
+            "GET",
+            "redis-counter.e2e.local",
+            "/",
+            200,
+        )
+        .header("x-counter-key", &format!("demo-{}", now())),
+        DemoRequest::new(
+            "LLM mock: a streamed chat completion (SSE passes through chunk by chunk)",
+            "POST",
+            "llm.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("authorization", "Bearer sk-demo")
+        .header("content-type", "application/json")
+        .body(chat),
+    ])
+}

@@ -1,0 +1,13 @@
+//! The end-to-end kit: the upstreams both gateways proxy to (an [`echo`] server and an
+//! OpenAI-compatible [`llm`] mock), a small blocking HTTP [`client`] the suite uses, and the
+//! [`stack`] runner that starts Redis, the upstreams and the local gateway on free loopback
+//! ports for `make e2e-local` and `make run`.
+
+pub mod body;
+pub mod client;
+pub mod demo;
+pub mod echo;
+pub mod llm;
+pub mod server;
+pub mod sign;
+pub mod stack;

@@ -1,0 +1,30 @@
+//! The end-to-end suite: real HTTP to `$GATEWAY_URL`, one virtual host per plugin (see
+//! `e2e/config`). The same tests pass through the local gateway (`make e2e-local`) and
+//! through Higress's gateway in Docker (`make e2e`), so they assert only what both do.
+
+mod basic_auth;
+mod chain;
+mod demo;
+mod hello_world;
+mod hmac_auth;
+mod jwt_auth;
+mod key_auth;
+mod llm;
+mod proxy;
+mod redis_counter;
+
+use higress_e2e::client::Gateway;
+
+/// The gateway under test.
+pub fn gateway() -> Gateway {
+    Gateway::from_env()
+}
+
+/// A value no other test run uses (Redis keys, gates).
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{prefix}-{nanos}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
