@@ -6,14 +6,16 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build test lint fmt run bench clean-dist
+.PHONY: help setup build native test e2e-local e2e lint fmt run bench clean-dist
 
 help:
 	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server)"
 	@echo "make build   compile every plugin to dist/<plugin>/plugin.wasm"
-	@echo "make test    build, then run every test (unit, SDK, host, plugin)"
+	@echo "make test    build, then run every test (unit, SDK, host, plugin, gateway)"
+	@echo "make e2e-local  the e2e suite through the local gateway (Redis, echo, LLM mock on loopback)"
+	@echo "make e2e     the e2e suite through Higress's gateway image in Docker Compose"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
-	@echo "make run     start the local gateway with a demo config"
+	@echo "make run     start the local gateway on 127.0.0.1:8080 with every plugin; prints curl commands"
 	@echo "make bench   report sizes, wasm instructions and memory per plugin; host time (criterion)"
 
 # Root installs directly; other users go through sudo.
@@ -35,6 +37,33 @@ build: setup
 test: build
 	$(CARGO) test --workspace --exclude proxy-wasm-conformance
 
+# The gateway, the e2e upstreams and the stack runner (native, dev profile with optimised
+# dependencies), and the e2e suite's test binary, in one cargo invocation.
+native:
+	$(CARGO) build -p higress-gateway -p higress-e2e --bins
+	$(CARGO) test -p higress-e2e --test suite --no-run -q
+
+# Starts Redis, echo-server, llm-mock and hgw on free loopback ports, runs the suite against
+# them and stops them all, also when it fails. Logs: target/e2e-logs/local/.
+e2e-local: build native
+	target/debug/e2e-stack test
+
+# The same suite through Higress's gateway (Envoy + Higress's wasm extensions) in Docker
+# Compose. The Envoy bootstrap is generated from e2e/config, as the local gateway reads it.
+E2E_PORT ?= 10000
+e2e: build native
+	@command -v docker >/dev/null || { echo "make e2e needs Docker; without it use make e2e-local"; exit 1; }
+	mkdir -p target/e2e
+	target/debug/hgw envoy-config --config e2e/config --plugin-dir /etc/envoy/plugins > target/e2e/envoy.json
+	GATEWAY_PORT=$(E2E_PORT) docker compose up -d --build
+	@status=0; \
+	target/debug/e2e-stack wait --url http://127.0.0.1:$(E2E_PORT) && \
+	GATEWAY_URL=http://127.0.0.1:$(E2E_PORT) $(CARGO) test -p higress-e2e --test suite || status=$$?; \
+	docker compose logs gateway > target/e2e/gateway.log 2>&1; \
+	docker compose down; \
+	echo "gateway log: target/e2e/gateway.log"; \
+	exit $$status
+
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --exclude proxy-wasm-conformance -- -D warnings
@@ -48,8 +77,10 @@ bench: build
 fmt:
 	$(CARGO) fmt --all
 
-run:
-	@echo "make run starts the local gateway; it arrives with the gateway issue (crates/gateway)."
+# The README's main job: every plugin on its own domain behind the local gateway on
+# 127.0.0.1:8080, with Redis, the echo upstream and the LLM mock. Ctrl-C stops everything.
+run: build native
+	target/debug/e2e-stack run --listen 127.0.0.1:8080
 
 clean-dist:
 	rm -rf dist

@@ -71,6 +71,15 @@ impl Gateway {
     }
 }
 
+/// The status of GET `path` on `host`, or `None` when the gateway does not answer (yet):
+/// for waiting until a gateway is up, where failing is expected.
+pub fn probe(gateway: &Gateway, host: &str, path: &str) -> Option<u16> {
+    let request = gateway.get(host, path);
+    block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), request.start()).await.ok()?.ok().map(|r| r.status().as_u16())
+    })
+}
+
 /// A request being built.
 #[derive(Clone, Debug)]
 pub struct RequestBuilder {

@@ -148,3 +148,36 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .body(chat),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curl_commands_are_shell_safe() {
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        let demo = DemoRequest::new("t", "POST", "h.test", "/p?q=1", 200).header("x-a", "b c").body("{\"k\": 'v'}");
+        assert_eq!(
+            demo.curl("127.0.0.1:8080"),
+            r#"curl -sS -i -H 'Host: h.test' -H 'x-a: b c' --data-raw '{"k": '\''v'\''}' 'http://127.0.0.1:8080/p?q=1'"#
+        );
+        let put = DemoRequest::new("t", "PUT", "h.test", "/", 200);
+        assert_eq!(put.curl("a:1"), "curl -sS -i -X PUT -H 'Host: h.test' 'http://a:1/'");
+    }
+
+    #[test]
+    fn every_plugin_has_a_demo() {
+        let hosts: Vec<&str> = requests().unwrap_or_default().iter().map(|r| r.host).collect();
+        for host in [
+            "hello-world.e2e.local",
+            "key-auth.e2e.local",
+            "basic-auth.e2e.local",
+            "jwt-auth.e2e.local",
+            "hmac-auth.e2e.local",
+            "redis-counter.e2e.local",
+            "llm.e2e.local",
+        ] {
+            assert!(hosts.contains(&host), "{host}");
+        }
+    }
+}

@@ -182,3 +182,61 @@ pub fn spawn(chunk_delay: Duration) -> std::net::SocketAddr {
     let mock = LlmMock::new(chunk_delay);
     crate::server::spawn_background(move |req| mock.clone().handle(req))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Gateway;
+
+    #[test]
+    fn replies_are_predictable() {
+        assert_eq!(tokens("  a b\tc\n"), 3);
+        let messages = [
+            json!({"role": "user", "content": "first"}),
+            json!({"role": "assistant", "content": "x"}),
+            json!({"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "part"}]}),
+        ];
+        assert_eq!(reply_to(&messages), "Mock reply to: second part");
+    }
+
+    #[test]
+    fn answers_like_the_openai_api() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi there"}]}).to_string();
+        let reply = mock.post("llm", "/v1/chat/completions", body.clone()).header("authorization", "Bearer k1").send();
+        assert_eq!(reply.status, 200);
+        let value = reply.json();
+        assert_eq!(value["choices"][0]["message"]["content"], "Mock reply to: hi there");
+        assert_eq!(value["usage"], json!({"prompt_tokens": 2, "completion_tokens": 5, "total_tokens": 7}));
+        assert_eq!(reply.header("x-llm-mock-api-key"), Some("k1"));
+
+        let unauthorized = mock.post("llm", "/v1/chat/completions", body).send();
+        assert_eq!(unauthorized.status, 401);
+        assert_eq!(unauthorized.json()["error"]["code"], "invalid_api_key");
+        let no_model =
+            mock.post("llm", "/v1/chat/completions", r#"{"messages": []}"#).header("authorization", "Bearer k").send();
+        assert_eq!((no_model.status, no_model.json()["error"]["code"].clone()), (400, json!("missing_model")));
+        let bad_json = mock.post("llm", "/v1/chat/completions", "{").header("authorization", "Bearer k").send();
+        assert_eq!(bad_json.status, 400);
+        let models = mock.get("llm", "/v1/models").header("authorization", "Bearer k").send();
+        assert_eq!(models.json()["data"].as_array().map(Vec::len), Some(MODELS.len()));
+        assert_eq!(mock.get("llm", "/v2/nothing").header("authorization", "Bearer k").send().status, 404);
+    }
+
+    #[test]
+    fn streams_chunks_then_usage_then_done() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let body = json!({"model": "m", "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "one two"}]});
+        let reply =
+            mock.post("llm", "/v1/chat/completions", body.to_string()).header("authorization", "Bearer k").send();
+        assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+        let text = reply.text();
+        let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+        // role chunk, 5 words, finish chunk, usage chunk, [DONE]
+        assert_eq!(events.len(), 9, "{text}");
+        assert_eq!(events.last(), Some(&"data: [DONE]"));
+        let usage: Value = serde_json::from_str(events[7].trim_start_matches("data: ")).unwrap_or_default();
+        assert_eq!(usage["usage"]["total_tokens"], 7);
+        assert_eq!(usage["choices"], json!([]));
+    }
+}

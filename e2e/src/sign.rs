@@ -121,3 +121,39 @@ pub fn hmac_sha256(secret: &str, text: &str) -> String {
 pub fn http_date() -> String {
     httpdate::fmt_http_date(std::time::SystemTime::now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_to_sign_follows_the_hmac_auth_scheme() {
+        let request = HmacRequest {
+            method: "POST".into(),
+            path: "/p/q?b=2&a=1&a=9&empty=".into(),
+            headers: vec![("Content-Type".into(), "application/json".into()), ("date".into(), "D".into())],
+            signed_headers: vec![("X-Ca-Nonce".into(), "n".into()), ("x-b".into(), "v".into())],
+        };
+        assert_eq!(request.string_to_sign(), "POST\n\n\napplication/json\nD\nx-b:v\nx-ca-nonce:n\n/p/q?a=1&b=2&empty");
+        let headers = request.sign("key", "secret");
+        let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Content-Type", "date", "X-Ca-Nonce", "x-b", "x-ca-key", "x-ca-signature", "x-ca-signature-headers"]
+        );
+        assert_eq!(
+            hmac_sha256("key", "The quick brown fox jumps over the lazy dog"),
+            "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="
+        );
+    }
+
+    #[test]
+    fn tokens_carry_the_key_id() {
+        let token = jwt("hs-1", &serde_json::json!({"sub": "s"})).unwrap_or_default();
+        let header = token.split('.').next().unwrap_or_default();
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap_or_default();
+        let header: Value = serde_json::from_slice(&decoded).unwrap_or_default();
+        assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("HS256"), Some("hs-1")));
+        assert!(jwt("nope", &serde_json::json!({})).is_err());
+    }
+}

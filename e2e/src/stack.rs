@@ -14,7 +14,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// Directory of `hgw`, `echo` and `llm-mock` (the cargo target directory).
+    /// Directory of `hgw`, `echo-server` and `llm-mock` (the cargo target directory).
     pub bin_dir: PathBuf,
     /// The gateway configuration (`e2e/config`).
     pub config: PathBuf,
@@ -76,7 +76,7 @@ impl Stack {
         redis.args(["--port", &redis_port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
         stack.spawn("redis", redis, &stack.redis.clone())?;
 
-        let mut echo = Command::new(options.bin_dir.join("echo"));
+        let mut echo = Command::new(options.bin_dir.join("echo-server"));
         echo.args(["--listen", &stack.echo]);
         stack.spawn("echo", echo, &stack.echo.clone())?;
 

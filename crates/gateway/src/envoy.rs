@@ -50,30 +50,30 @@ pub fn bootstrap(config: &GatewayConfig, options: &EnvoyOptions<'_>) -> Value {
         .collect();
     filters.push(json!({"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}));
 
-    // One virtual host per distinct domain list, in first-seen order.
-    let mut hosts: Vec<(Vec<String>, Vec<Value>)> = Vec::new();
-    for route in config.routes.all() {
-        let domains = if route.domains.is_empty() { vec!["*".to_string()] } else { route.domains.clone() };
-        let cluster = config.service(&route.service).map(|s| s.cluster()).unwrap_or_default();
-        let matcher = match &route.path {
-            PathMatch::Prefix(p) => json!({"prefix": p}),
-            PathMatch::Exact(p) => json!({"path": p}),
-            PathMatch::Regex(r) => json!({"safe_regex": {"regex": r}}),
-        };
-        let entry = json!({
-            "name": route.name,
-            "match": matcher,
-            "route": {"cluster": cluster, "timeout": format!("{}s", route.timeout_ms as f64 / 1000.0)}
-        });
-        match hosts.iter_mut().find(|(d, _)| *d == domains) {
-            Some((_, routes)) => routes.push(entry),
-            None => hosts.push((domains, vec![entry])),
-        }
-    }
-    let virtual_hosts: Vec<Value> = hosts
-        .into_iter()
+    // The local gateway's virtual hosts, one per domain, each with its routes in order.
+    let virtual_hosts: Vec<Value> = config
+        .routes
+        .virtual_hosts()
         .enumerate()
-        .map(|(i, (domains, routes))| json!({"name": format!("vhost-{i}"), "domains": domains, "routes": routes}))
+        .map(|(i, (domain, routes))| {
+            let routes: Vec<Value> = routes
+                .into_iter()
+                .map(|route| {
+                    let cluster = config.service(&route.service).map(|s| s.cluster()).unwrap_or_default();
+                    let matcher = match &route.path {
+                        PathMatch::Prefix(p) => json!({"prefix": p}),
+                        PathMatch::Exact(p) => json!({"path": p}),
+                        PathMatch::Regex(r) => json!({"safe_regex": {"regex": r}}),
+                    };
+                    json!({
+                        "name": route.name,
+                        "match": matcher,
+                        "route": {"cluster": cluster, "timeout": format!("{}s", route.timeout_ms as f64 / 1000.0)}
+                    })
+                })
+                .collect();
+            json!({"name": format!("vhost-{i}"), "domains": [domain], "routes": routes})
+        })
         .collect();
 
     let clusters: Vec<Value> = config
@@ -86,6 +86,7 @@ pub fn bootstrap(config: &GatewayConfig, options: &EnvoyOptions<'_>) -> Value {
                 "name": service.cluster(),
                 "connect_timeout": "5s",
                 "type": "STRICT_DNS",
+                "dns_lookup_family": "V4_ONLY",
                 "lb_policy": "ROUND_ROBIN",
                 "load_assignment": {
                     "cluster_name": service.cluster(),
@@ -107,6 +108,7 @@ pub fn bootstrap(config: &GatewayConfig, options: &EnvoyOptions<'_>) -> Value {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "ingress_http",
                         "generate_request_id": true,
+                        "strip_any_host_port": true,
                         "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"}}],
                         "route_config": {"name": "local_route", "virtual_hosts": virtual_hosts},
                         "http_filters": filters

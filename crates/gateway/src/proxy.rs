@@ -118,6 +118,9 @@ pub async fn handle(
     stream.set_property("source.address", peer.to_string());
     stream.set_property("source.port", peer.port().to_string());
     stream.set_property("destination.address", local.to_string());
+    stream.set_property("destination.port", local.port().to_string());
+    stream.set_property("x_request_id", &id);
+    stream.set_property("request.id", &id);
     let notify = Rc::new(Notify::new());
     {
         let notify = notify.clone();
@@ -201,18 +204,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn log_trap<T>(result: Result<T, higress_host::HostError>) {
-    if let Err(e) = result {
-        if !matches!(e, higress_host::HostError::Usage(_)) {
-            eprintln!("hgw: {e}");
-        }
-    }
-}
-
 fn header_map(trailers: &hyper::HeaderMap) -> HeaderMap {
     trailers.iter().map(|(k, v)| (k.as_str().as_bytes().to_vec(), v.as_bytes().to_vec())).collect::<Vec<_>>().into()
 }
 
+// The results of `send_*` are ignored: input the chain refuses (a stream already answered)
+// needs no handling, and traps are reported with the plugin's name when the request ends.
 impl Driver {
     async fn run(
         mut self,
@@ -224,7 +221,7 @@ impl Driver {
         started: Instant,
     ) {
         let end = client.is_end_stream();
-        log_trap(self.stream.send_request_headers(headers, end));
+        let _ = self.stream.send_request_headers(headers, end);
         self.request_end_sent = end;
         let mut client_done = end;
         loop {
@@ -247,13 +244,13 @@ impl Driver {
                         let end = client.is_end_stream();
                         match frame.into_data() {
                             Ok(data) => {
-                                log_trap(self.stream.send_request_body(&data, end));
+                                let _ = self.stream.send_request_body(&data, end);
                                 self.request_end_sent |= end;
                                 client_done = end;
                             }
                             Err(frame) => {
                                 if let Ok(trailers) = frame.into_trailers() {
-                                    log_trap(self.stream.send_request_trailers(header_map(&trailers)));
+                                    let _ = self.stream.send_request_trailers(header_map(&trailers));
                                     self.request_end_sent = true;
                                 }
                                 client_done = true;
@@ -263,7 +260,7 @@ impl Driver {
                     None => {
                         client_done = true;
                         if !self.request_end_sent {
-                            log_trap(self.stream.send_request_body(b"", true));
+                            let _ = self.stream.send_request_body(b"", true);
                             self.request_end_sent = true;
                         }
                     }
@@ -297,8 +294,10 @@ impl Driver {
                 }
             }
         }
-        for trap in self.stream.traps() {
-            eprintln!("hgw: request {id}: {trap}");
+        for (plugin, trap) in self.stream.traps_by_plugin() {
+            let strategy =
+                if self.worker.fails_open(&plugin) { "skipped it (FAIL_OPEN)" } else { "answered 503 (FAIL_CLOSE)" };
+            eprintln!("hgw: request {id}: plugin {plugin} failed, {strategy}: {}", one_line(&trap.to_string()));
         }
         let custom_log = self.stream.property_string("custom_log");
         let cluster = self.stream.property_string("cluster_name").unwrap_or_default();
@@ -435,7 +434,7 @@ impl Driver {
                 }
                 self.stream.set_property("response.code_details", "via_upstream");
                 let end = body.is_end_stream();
-                log_trap(self.stream.send_response_headers(headers, end));
+                let _ = self.stream.send_response_headers(headers, end);
                 if !end {
                     self.upstream_body = Some(body);
                 }
@@ -454,16 +453,18 @@ impl Driver {
         let end = self.upstream_body.as_ref().is_none_or(|b| b.is_end_stream());
         match frame {
             Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => log_trap(self.stream.send_response_body(&data, end)),
+                Ok(data) => {
+                    let _ = self.stream.send_response_body(&data, end);
+                }
                 Err(frame) => {
                     if let Ok(trailers) = frame.into_trailers() {
-                        log_trap(self.stream.send_response_trailers(header_map(&trailers)));
+                        let _ = self.stream.send_response_trailers(header_map(&trailers));
                     }
                 }
             },
             None => {
                 self.upstream_body = None;
-                log_trap(self.stream.send_response_body(b"", true));
+                let _ = self.stream.send_response_body(b"", true);
                 return;
             }
             Some(Err(_)) => {
@@ -487,11 +488,16 @@ impl Driver {
             headers.push(("content-type", "text/plain"));
         }
         let end = body.is_empty();
-        log_trap(self.stream.send_response_headers(headers, end));
+        let _ = self.stream.send_response_headers(headers, end);
         if !end {
-            log_trap(self.stream.send_response_body(body.as_bytes(), true));
+            let _ = self.stream.send_response_body(body.as_bytes(), true);
         }
     }
+}
+
+/// A multi-line error (wasm backtraces) on one log line.
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
 }
 
 fn to_hyper_headers(map: &HeaderMap) -> hyper::HeaderMap {

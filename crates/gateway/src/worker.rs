@@ -107,6 +107,11 @@ impl Worker {
             .collect()
     }
 
+    /// Whether plugin `name` is FAIL_OPEN.
+    pub fn fails_open(&self, name: &str) -> bool {
+        self.slots.iter().any(|slot| matches!(slot, Slot::Running { name: n, fail_open: true, .. } if n == name))
+    }
+
     /// `name: reason` of every plugin that failed to start.
     pub fn failures(&self) -> Vec<String> {
         self.slots

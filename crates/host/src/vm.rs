@@ -275,6 +275,11 @@ impl Vm {
         self.inner.core.borrow().store.data().root_id
     }
 
+    /// The plugin's name (its `plugin_name` property), for messages about it.
+    pub fn name(&self) -> String {
+        self.inner.core.borrow().store.data().plugin_name.clone()
+    }
+
     /// Every line logged so far (the most recent 10 000 at most).
     pub fn logs(&self) -> Vec<LogRecord> {
         self.inner.core.borrow().store.data().logs.clone()

@@ -38,6 +38,16 @@ enum Mode {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Wait until a gateway started elsewhere (`make e2e`: Docker Compose) proxies to the
+    /// echo upstream: GET / with `Host: echo.e2e.local` answers 200.
+    Wait {
+        /// The gateway.
+        #[arg(long, default_value = "http://127.0.0.1:10000")]
+        url: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 180)]
+        timeout_secs: u64,
+    },
 }
 
 fn bin_dir() -> Result<PathBuf, String> {
@@ -101,11 +111,27 @@ fn run(cli: &Cli, listen: SocketAddr) -> Result<bool, String> {
     Ok(true)
 }
 
+fn wait(url: &str, timeout: u64) -> Result<bool, String> {
+    let gateway = higress_e2e::client::Gateway::new(url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+    loop {
+        if higress_e2e::client::probe(&gateway, "echo.e2e.local", "/") == Some(200) {
+            println!("e2e: {url} is up");
+            return Ok(true);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{url} did not answer 200 for Host: echo.e2e.local within {timeout} s"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Mode::Test { args } => test(&cli, args),
         Mode::Run { listen } => run(&cli, *listen),
+        Mode::Wait { url, timeout_secs } => wait(url, *timeout_secs),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

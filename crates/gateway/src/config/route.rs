@@ -1,8 +1,10 @@
 //! Routes: which service a request goes to, and the `route_name` plugins see.
 //!
-//! Matching follows Envoy's virtual hosts: an exact domain beats the longest `*.suffix`,
-//! which beats a `prefix*`, which beats `*` (or no domains); within the same domain class,
-//! routes are tried in configuration order, first path match wins.
+//! Matching follows Envoy's virtual hosts: every domain a route lists is a virtual host
+//! holding the routes that list it. An exact domain beats the longest `*suffix`, which
+//! beats the longest `prefix*`, which beats `*` (routes without domains); within the chosen
+//! virtual host the first route (configuration order) whose path matches wins, and none is
+//! a 404.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -76,38 +78,53 @@ impl Route {
             PathMatch::Regex(_) => self.regex.as_ref().is_some_and(|r| r.is_match(path)),
         }
     }
+}
 
-    /// How well the route's domains match `host`: higher is more specific; `None` if not.
-    fn domain_rank(&self, host: &str) -> Option<usize> {
-        if self.domains.is_empty() {
-            return Some(0);
-        }
-        self.domains
-            .iter()
-            .filter_map(|d| {
-                if d == "*" {
-                    Some(0)
-                } else if let Some(suffix) = d.strip_prefix('*') {
-                    host.ends_with(suffix).then(|| 1_000 + suffix.len())
-                } else if let Some(prefix) = d.strip_suffix('*') {
-                    host.starts_with(prefix).then(|| 1 + prefix.len())
-                } else {
-                    (host == d).then_some(1_000_000)
-                }
-            })
-            .max()
+/// How well `domain` (an Envoy virtual-host domain) matches `host`: higher is more
+/// specific; `None` if it does not. Envoy's order: exact, then the longest `*suffix`, then
+/// the longest `prefix*`, then `*`.
+fn domain_rank(domain: &str, host: &str) -> Option<usize> {
+    if domain == "*" {
+        Some(0)
+    } else if let Some(suffix) = domain.strip_prefix('*') {
+        (host.len() > suffix.len() && host.ends_with(suffix)).then(|| 1_000_000 + suffix.len())
+    } else if let Some(prefix) = domain.strip_suffix('*') {
+        (host.len() > prefix.len() && host.starts_with(prefix)).then(|| 1_000 + prefix.len())
+    } else {
+        (host == domain).then_some(usize::MAX)
     }
 }
 
-/// All routes.
+/// A virtual host: one domain and the routes that list it, in configuration order.
+#[derive(Debug, Clone)]
+pub struct VirtualHost {
+    /// The domain (`*` for routes that name none).
+    pub domain: String,
+    routes: Vec<usize>,
+}
+
+/// All routes, grouped into virtual hosts exactly as the generated Envoy config groups
+/// them, so both gateways route a request the same way.
 #[derive(Debug, Default, Clone)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    hosts: Vec<VirtualHost>,
 }
 
 impl RouteTable {
     pub(super) fn new(routes: Vec<Route>) -> Self {
-        RouteTable { routes }
+        let mut hosts: Vec<VirtualHost> = Vec::new();
+        for (i, route) in routes.iter().enumerate() {
+            let domains = if route.domains.is_empty() { vec!["*".to_string()] } else { route.domains.clone() };
+            for domain in domains {
+                match hosts.iter_mut().find(|h| h.domain == domain) {
+                    Some(host) if !host.routes.contains(&i) => host.routes.push(i),
+                    Some(_) => {}
+                    None => hosts.push(VirtualHost { domain, routes: vec![i] }),
+                }
+            }
+        }
+        RouteTable { routes, hosts }
     }
 
     /// Every route, in configuration order.
@@ -115,20 +132,23 @@ impl RouteTable {
         &self.routes
     }
 
-    /// The route for `authority` and `path`.
+    /// The virtual hosts, in first-seen order, each with its routes.
+    pub fn virtual_hosts(&self) -> impl Iterator<Item = (&str, Vec<&Route>)> {
+        self.hosts.iter().map(|h| (h.domain.as_str(), h.routes.iter().filter_map(|&i| self.routes.get(i)).collect()))
+    }
+
+    /// The route for `authority` and `path`, as Envoy finds it: the most specific virtual
+    /// host for the host (port ignored), then its first route whose path matches. No
+    /// fallback to a less specific virtual host: that is a 404, as on Envoy.
     pub fn find(&self, authority: &str, path: &str) -> Option<&Route> {
         let host = strip_port(authority).to_ascii_lowercase();
-        let mut best: Option<(usize, &Route)> = None;
-        for route in &self.routes {
-            let Some(rank) = route.domain_rank(&host) else { continue };
-            if !route.path_matches(path) {
-                continue;
-            }
-            if best.is_none_or(|(r, _)| rank > r) {
-                best = Some((rank, route));
-            }
-        }
-        best.map(|(_, r)| r)
+        let best = self
+            .hosts
+            .iter()
+            .filter_map(|h| domain_rank(&h.domain, &host).map(|rank| (rank, h)))
+            .max_by_key(|(rank, _)| *rank);
+        let (_, vhost) = best?;
+        vhost.routes.iter().filter_map(|&i| self.routes.get(i)).find(|r| r.path_matches(path))
     }
 }
 
@@ -170,11 +190,13 @@ mod tests {
         ]);
         let name = |h: &str, p: &str| table.find(h, p).map(|r| r.name.clone());
         assert_eq!(name("API.example.com:8080", "/v1/x?q=1").as_deref(), Some("api-v1"));
-        assert_eq!(name("api.example.com", "/health").as_deref(), Some("api"), "first in order within a class");
+        assert_eq!(name("api.example.com", "/health").as_deref(), Some("api"), "first in order within a host");
         assert_eq!(name("web.example.com", "/").as_deref(), Some("wild"));
+        assert_eq!(name("example.com", "/").as_deref(), Some("any"), "`*.example.com` needs a label before the dot");
         assert_eq!(name("other.org", "/").as_deref(), Some("any"));
         assert_eq!(name("re.local", "/items/42").as_deref(), Some("re"));
-        assert_eq!(name("re.local", "/items/x").as_deref(), Some("any"));
+        // The most specific virtual host is chosen first; no fallback (Envoy answers 404).
+        assert_eq!(name("re.local", "/items/x"), None);
         let strict = RouteTable::new(vec![route("only", &["a.com"], PathMatch::Exact("/x".into()))]);
         assert!(strict.find("a.com", "/y").is_none());
         assert!(strict.find("b.com", "/x").is_none());

@@ -46,7 +46,8 @@ pub enum FailStrategy {
 /// A plugin ready to load: its module, its JSON configuration, its place in the chain.
 #[derive(Debug, Clone)]
 pub struct PluginSpec {
-    /// `namespace/name` of the resource (or `name` without a namespace).
+    /// `<namespace>.<name>` of the resource (or `name` without a namespace): Istio names the
+    /// filter config so, and plugins see it as the `plugin_name` property.
     pub name: String,
     /// The `.wasm` file.
     pub wasm: PathBuf,
@@ -130,7 +131,7 @@ impl WasmPlugin {
     /// The plugin to load, or `None` when the resource disables it entirely.
     pub(super) fn into_spec(self, base: &Path) -> Result<Option<PluginSpec>, Failure> {
         let name = match &self.metadata.namespace {
-            Some(ns) if !ns.is_empty() => format!("{ns}/{}", self.metadata.name),
+            Some(ns) if !ns.is_empty() => format!("{ns}.{}", self.metadata.name),
             _ => self.metadata.name.clone(),
         };
         if self.metadata.name.is_empty() {
@@ -227,7 +228,7 @@ mod tests {
         }))
         .unwrap()
         .unwrap();
-        assert_eq!(s.name, "higress-system/p");
+        assert_eq!(s.name, "higress-system.p");
         assert_eq!(
             s.config.unwrap(),
             json!({"a": 1, "_rules_": [

@@ -535,7 +535,7 @@ impl<'a> Chain<'a> {
     fn failed_call(&self, i: usize, err: HostError) {
         let fail_open = {
             let mut s = self.cell.borrow_mut();
-            s.traps.push(err);
+            s.traps.push((i, err));
             s.slots.get(i).map(|slot| slot.fail_open).unwrap_or(true)
         };
         if !fail_open {
@@ -721,7 +721,7 @@ impl<'a> Chain<'a> {
         }
         match f(&vm, ctx) {
             Ok(called) => self.cell.borrow_mut().calls.push(called.stats),
-            Err(err) => self.cell.borrow_mut().traps.push(err),
+            Err(err) => self.cell.borrow_mut().traps.push((i, err)),
         }
     }
 }

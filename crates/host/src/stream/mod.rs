@@ -76,7 +76,7 @@ impl Stream {
         };
         Chain::new(&self.cell).deliver(dir, 0, event);
         let s = self.cell.borrow();
-        if let Some(trap) = s.traps.get(traps_before) {
+        if let Some((_, trap)) = s.traps.get(traps_before) {
             return Err(trap.clone());
         }
         Ok(s.stopped_by.map_or(Action::Continue, |(_, a)| a))
@@ -182,7 +182,17 @@ impl Stream {
 
     /// Traps that happened on this stream.
     pub fn traps(&self) -> Vec<HostError> {
-        self.cell.borrow().traps.clone()
+        self.cell.borrow().traps.iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    /// Traps that happened on this stream, each with the name of the plugin that trapped
+    /// (what a proxy logs).
+    pub fn traps_by_plugin(&self) -> Vec<(String, HostError)> {
+        let s = self.cell.borrow();
+        s.traps
+            .iter()
+            .map(|(i, e)| (s.slots.get(*i).map(|slot| slot.vm.name()).unwrap_or_default(), e.clone()))
+            .collect()
     }
 
     /// Notes the host made about plugin behaviour it ignored (a resume of a stream that was

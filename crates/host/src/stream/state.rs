@@ -226,7 +226,8 @@ pub(crate) struct StreamState {
     pub response_aborted: bool,
     pub response_started: bool,
     pub complete: bool,
-    pub traps: Vec<HostError>,
+    /// Traps, with the index of the filter that trapped.
+    pub traps: Vec<(usize, HostError)>,
     pub calls: Vec<CallStats>,
     pub stopped_by: Option<(usize, Action)>,
     pub host_notes: Vec<String>,

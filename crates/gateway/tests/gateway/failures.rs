@@ -1,0 +1,124 @@
+//! When things go wrong: a plugin traps or fails to start (FAIL_OPEN / FAIL_CLOSE), the
+//! upstream is slow or gone, the client disconnects mid-body.
+
+use crate::{echo_routes, Gw};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn probe(name: &str, host: &str, strategy: &str, config: &str) -> String {
+    format!(
+        "---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: {name}}}\nspec:\n  url: file://{{plugin:sdk-probe}}\n  failStrategy: {strategy}\n  defaultConfigDisable: true\n  matchRules: [{{domain: [{host}], config: {config}}}]\n"
+    )
+}
+
+#[test]
+fn a_trap_fails_open_or_closed_as_configured() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let config = format!(
+        "{}{}{}",
+        echo_routes(&["open.test", "closed.test", "fine.test"]),
+        probe("open", "open.test", "FAIL_OPEN", "{tag: open}"),
+        probe("closed", "closed.test", "FAIL_CLOSE", "{tag: closed}")
+    );
+    let gw = Gw::start(&config, &echo, 1);
+
+    let open = gw.client().get("open.test", "/").header("x-probe", "panic").send();
+    assert_eq!(open.status, 200, "FAIL_OPEN skips the plugin that trapped: {}", open.text());
+    let log = gw
+        .wait_for(Gw::stderr, "plugin open failed, skipped it (FAIL_OPEN): plugin trapped in proxy_on_request_headers");
+    assert!(log.contains("index out of bounds"), "the plugin's panic message is logged:\n{log}");
+    // The VM that trapped stays failed (as on Envoy): FAIL_OPEN keeps skipping it.
+    assert_eq!(gw.client().get("open.test", "/").send().status, 200);
+    assert_eq!(gw.client().get("fine.test", "/").send().status, 200);
+
+    let closed = gw.client().get("closed.test", "/").header("x-probe", "panic").send();
+    assert_eq!(closed.status, 503, "FAIL_CLOSE answers 503: {}", closed.text());
+    // A failed FAIL_CLOSE plugin refuses every request it sees - and, like an Envoy filter,
+    // it is in every request's chain, whatever its match rules say.
+    for host in ["closed.test", "fine.test", "open.test"] {
+        assert_eq!(gw.client().get(host, "/").send().status, 503, "{host}");
+    }
+    gw.wait_for(Gw::stderr, "plugin closed failed, answered 503 (FAIL_CLOSE)");
+}
+
+#[test]
+fn a_plugin_that_fails_to_start_is_skipped_or_refuses_everything() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let open = format!("{}{}", echo_routes(&["a.test"]), probe("bad-open", "a.test", "FAIL_OPEN", "{limit: -1}"));
+    let gw = Gw::start(&open, &echo, 2);
+    assert_eq!(gw.client().get("a.test", "/").send().status, 200);
+    let log = gw.wait_for(Gw::stderr, "failed to start");
+    assert!(log.contains("plugin bad-open failed to start, skipped (FAIL_OPEN)"), "{log}");
+    assert!(log.contains("limit: must be positive"), "{log}");
+    drop(gw);
+
+    let closed = format!("{}{}", echo_routes(&["a.test"]), probe("bad-closed", "a.test", "FAIL_CLOSE", "{limit: -1}"));
+    let gw = Gw::start(&closed, &echo, 2);
+    assert_eq!(gw.client().get("a.test", "/").send().status, 503);
+    let log = gw.wait_for(Gw::stderr, "refused");
+    assert!(log.contains("plugin bad-closed failed to start (FAIL_CLOSE)"), "{log}");
+    assert!(log.contains("limit: must be positive"), "{log}");
+}
+
+#[test]
+fn a_slow_upstream_gets_504_and_a_missing_one_503() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let dead = format!("127.0.0.1:{}", higress_e2e::stack::free_port().unwrap_or(1));
+    let config = format!(
+        "kind: Service\nname: echo.static\nport: 80\naddress: {{echo}}\n---\nkind: Service\nname: dead.static\nport: 80\naddress: {dead}\n\
+         ---\nkind: Route\nname: slow\ndomains: [slow.test]\nservice: echo.static\ntimeout_ms: 300\n\
+         ---\nkind: Route\nname: dead\ndomains: [dead.test]\nservice: dead.static\n{}",
+        probe("p", "slow.test", "FAIL_CLOSE", "{tag: t}")
+    );
+    let gw = Gw::start(&config, &echo, 1);
+    let slow = gw.client().get("slow.test", "/slow/5000").send();
+    assert_eq!(slow.status, 504);
+    assert_eq!(slow.text(), "upstream request timeout");
+    // Within the timeout all is well.
+    assert_eq!(gw.client().get("slow.test", "/slow/10").send().status, 200);
+    let dead = gw.client().get("dead.test", "/").send();
+    assert_eq!(dead.status, 503);
+    assert!(dead.text().starts_with("upstream connect error or disconnect/reset before headers"), "{}", dead.text());
+    let log = gw.wait_for(Gw::access_log, "/slow/10");
+    assert!(log.contains("\"GET /slow/5000\" 504 route=slow"), "{log}");
+}
+
+#[test]
+fn a_client_that_disconnects_mid_body_leaves_the_gateway_serving() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    // hello-world holds the request headers until the body is complete.
+    let config = format!(
+        "{}---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: hello}}\nspec:\n  url: file://{{plugin:hello-world}}\n  defaultConfig: {{count_request_body: true}}\n",
+        echo_routes(&["upload.test"])
+    );
+    let gw = Gw::start(&config, &echo, 1);
+    for path in ["/gone-1", "/gone-2"] {
+        let mut socket = std::net::TcpStream::connect(&gw.address).unwrap_or_else(|e| panic!("{e}"));
+        let head = format!("POST {path} HTTP/1.1\r\nhost: upload.test\r\ncontent-length: 1000000\r\n\r\n");
+        socket.write_all(head.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        socket.write_all(&[b'a'; 4096]).unwrap_or_else(|e| panic!("{e}"));
+        socket.flush().unwrap_or_else(|e| panic!("{e}"));
+        drop(socket);
+    }
+    // Both are logged as abandoned (status 0, as Envoy logs them) ...
+    let log = gw.wait_for(Gw::access_log, "/gone-2");
+    let log = if log.contains("/gone-1") { log } else { gw.wait_for(Gw::access_log, "/gone-1") };
+    assert!(log.contains("\"POST /gone-1\" 0 "), "{log}");
+    assert!(log.contains("\"POST /gone-2\" 0 "), "{log}");
+    // ... and the plugin and the gateway go on.
+    let reply = gw.client().post("upload.test", "/after", "complete body").send();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.echo().header("x-request-body-bytes").as_deref(), Some("13"));
+
+    // A client that leaves while the response streams.
+    let mut socket = std::net::TcpStream::connect(&gw.address).unwrap_or_else(|e| panic!("{e}"));
+    socket.write_all(b"GET /sse/3?gate=never HTTP/1.1\r\nhost: upload.test\r\n\r\n").unwrap_or_else(|e| panic!("{e}"));
+    socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap_or_else(|e| panic!("{e}"));
+    let mut first = [0u8; 64];
+    let n = socket.read(&mut first).unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    drop(socket);
+    let log = gw.wait_for(Gw::access_log, "/sse/3?gate=never");
+    assert!(log.contains("\"GET /sse/3?gate=never\" 200 "), "{log}");
+    assert_eq!(gw.client().get("upload.test", "/").send().status, 200);
+}
