@@ -16,7 +16,7 @@ help:
 	@echo "make e2e     the e2e suite through Higress's gateway image in Docker Compose"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
 	@echo "make run     start the local gateway on 127.0.0.1:8080 with every plugin; prints curl commands"
-	@echo "make bench   report sizes, wasm instructions and memory per plugin; host time (criterion)"
+	@echo "make bench   sizes, wasm instructions and memory per plugin; host time (criterion); gateway load (wrk)"
 
 # Root installs directly; other users go through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -69,10 +69,14 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets --exclude proxy-wasm-conformance -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p higress-sdk -p higress-abi $(addprefix -p ,$(PLUGINS)) -- -D warnings
 
-# Instruction counts come from wasmtime fuel: exact and repeatable on a noisy machine.
-bench: build
+# Instruction counts come from wasmtime fuel: exact and repeatable on a noisy machine. The
+# load test (wrk through the local gateway) depends on the machine: compare runs on one.
+bench: build native
 	$(CARGO) run -q -p higress-bench
 	$(CARGO) bench -p higress-bench
+	@command -v wrk >/dev/null || { echo "installing wrk (the gateway load test)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+	target/debug/e2e-stack load
 
 fmt:
 	$(CARGO) fmt --all

@@ -8,6 +8,7 @@ pub mod client;
 pub mod demo;
 pub mod echo;
 pub mod llm;
+pub mod load;
 pub mod server;
 pub mod sign;
 pub mod stack;

@@ -26,6 +26,8 @@ pub struct StackOptions {
     pub llm_chunk_delay_ms: u64,
     /// Gateway worker threads.
     pub workers: usize,
+    /// Write the gateway's access log (`<log_dir>/access.log`).
+    pub access_log: bool,
 }
 
 /// The running stack.
@@ -95,7 +97,7 @@ impl Stack {
             .arg(&options.config)
             .args(["--listen", &stack.gateway, "--workers", &options.workers.to_string()])
             .arg("--access-log")
-            .arg(options.log_dir.join("access.log"))
+            .arg(if options.access_log { options.log_dir.join("access.log") } else { PathBuf::from("off") })
             .env("ECHO_ADDRESS", &stack.echo)
             .env("LLM_ADDRESS", &stack.llm)
             .env("REDIS_ADDRESS", &stack.redis);
@@ -136,6 +138,11 @@ impl Stack {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The process id of `name` (`hgw`, `echo`, `llm-mock`, `redis`).
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.children.iter().find(|(n, _)| n == name).map(|(_, c)| c.id())
     }
 
     /// `Err` naming any process that has exited.

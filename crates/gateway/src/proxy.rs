@@ -133,7 +133,7 @@ pub async fn handle(
         notify,
         target: service.map(|s| s.address),
         route: route.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
-        timeout: route.as_ref().map_or(Duration::from_secs(15), |r| Duration::from_millis(r.timeout_ms)),
+        timeout: route.as_ref().map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis),
         respond: Some(respond),
         downstream: Pipe::default(),
         downstream_done: false,
@@ -155,7 +155,8 @@ struct Driver {
     notify: Rc<Notify>,
     target: Option<String>,
     route: String,
-    timeout: Duration,
+    /// The route's upstream timeout (`None`: disabled, as Envoy's `0s`).
+    timeout: Option<Duration>,
     /// Where the response head goes (taken when sent).
     respond: Option<oneshot::Sender<Response<GwBody>>>,
     /// The response body toward the client.
@@ -393,7 +394,7 @@ impl Driver {
         match request.body(body) {
             Ok(request) => {
                 self.pending = Some(tokio::task::spawn_local(self.worker.client.request(request)));
-                self.deadline = Some(tokio::time::Instant::now() + self.timeout);
+                self.deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
             }
             Err(e) => {
                 self.upstream.abort();

@@ -87,6 +87,19 @@ fn http_callout_resumes_the_request() {
 }
 
 #[test]
+fn the_waker_runs_when_a_callout_moves_the_stream() {
+    let vm = vm(&Env::new());
+    let s = get(&vm, "/callout");
+    let woken = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = woken.clone();
+    s.set_waker(move || counter.set(counter.get() + 1));
+    let token = vm.http_calls()[0].token;
+    vm.respond_http_call(token, HttpResponse::new(200, &[], "granted")).unwrap();
+    assert!(woken.get() >= 1, "a proxy waiting on the stream learns it moved");
+    assert_eq!(s.upstream().header("x-callout"), Some("granted"));
+}
+
+#[test]
 fn http_callout_denial_answers_locally() {
     let vm = vm(&Env::new());
     let s = get(&vm, "/callout");

@@ -80,6 +80,35 @@ fn a_trap_is_an_error_value_with_the_plugin_logs() {
     assert_eq!(logs.last().map(|l| l.message.as_str()), Some("about to die"));
     assert!(vm.is_failed());
     assert_eq!(s.response().status(), Some(503));
+    let by_plugin = s.traps_by_plugin();
+    assert_eq!(by_plugin.len(), 1);
+    assert_eq!(by_plugin[0].0, vm.name(), "a proxy can say which plugin trapped");
+}
+
+#[test]
+fn a_log_sink_receives_every_line_instead_of_the_vm() {
+    let env = Env::new();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    env.set_log_sink(std::sync::Arc::new(move |plugin: &str, level: LogLevel, message: &str| {
+        sink.lock().unwrap().push((plugin.to_string(), level, message.to_string()));
+    }));
+    let wat = module(
+        "",
+        r#"(func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+             (drop (call $log (i32.const 2) (i32.const 16) (i32.const 5)))
+             (i32.const 0))
+           (data (i32.const 16) "hello")"#,
+    );
+    let vm = Vm::builder(&Plugin::from_bytes("sink-test", wat.as_bytes()).unwrap())
+        .env(&env)
+        .name("ns.sink")
+        .start()
+        .unwrap();
+    let (_, result) = get(&vm);
+    result.unwrap();
+    assert_eq!(lines.lock().unwrap().as_slice(), [("ns.sink".to_string(), LogLevel::Info, "hello".to_string())]);
+    assert!(vm.logs().is_empty(), "lines went to the sink only");
 }
 
 #[test]

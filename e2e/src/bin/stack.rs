@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 use higress_e2e::stack::{Stack, StackOptions};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Runs the local stack: redis-server, echo, llm-mock and hgw on loopback ports.
@@ -14,9 +14,6 @@ use std::process::{Command, ExitCode};
 struct Cli {
     #[command(subcommand)]
     command: Mode,
-    /// Gateway configuration (a YAML file or directory).
-    #[arg(long, global = true, default_value = "e2e/config")]
-    config: PathBuf,
     /// Directory for the logs (default: target/e2e-logs/<mode>).
     #[arg(long, global = true)]
     log_dir: Option<PathBuf>,
@@ -27,6 +24,9 @@ enum Mode {
     /// Start the stack on free ports, run `cargo test -p higress-e2e --test suite` against
     /// it (GATEWAY_URL set), stop everything; the exit status is the suite's.
     Test {
+        /// Gateway configuration (a YAML file or directory).
+        #[arg(long, default_value = "e2e/config")]
+        config: PathBuf,
         /// Extra arguments for the test binary (a test name filter, --nocapture...).
         #[arg(last = true)]
         args: Vec<String>,
@@ -34,9 +34,29 @@ enum Mode {
     /// Start the stack with the gateway on --listen, print curl commands that show every
     /// plugin at work, and serve until Ctrl-C.
     Run {
+        /// Gateway configuration (a YAML file or directory).
+        #[arg(long, default_value = "e2e/config")]
+        config: PathBuf,
         /// Gateway address.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+    },
+    /// Measure the gateway under load with wrk: requests per second and p50/p99 latency for
+    /// the echo upstream alone, through the gateway without plugins, and through the four
+    /// auth plugins at once (e2e/bench/gateway.yaml); then the gateway's peak memory.
+    Load {
+        /// Gateway configuration: `plain.bench` without plugins, `auth.bench` with the chain.
+        #[arg(long, default_value = "e2e/bench")]
+        config: PathBuf,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+        /// Gateway worker threads.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
     },
     /// Wait until a gateway started elsewhere (`make e2e`: Docker Compose) proxies to the
     /// echo upstream: GET / with `Host: echo.e2e.local` answers 200.
@@ -55,22 +75,29 @@ fn bin_dir() -> Result<PathBuf, String> {
     exe.parent().map(PathBuf::from).ok_or_else(|| "cannot locate the binaries".into())
 }
 
-fn options(cli: &Cli, gateway: Option<SocketAddr>, mode: &str, delay: u64) -> Result<StackOptions, String> {
-    if !cli.config.exists() {
-        return Err(format!("{} does not exist (run from the workspace root)", cli.config.display()));
+fn options(
+    cli: &Cli,
+    config: &Path,
+    gateway: Option<SocketAddr>,
+    mode: &str,
+    delay: u64,
+) -> Result<StackOptions, String> {
+    if !config.exists() {
+        return Err(format!("{} does not exist (run from the workspace root)", config.display()));
     }
     Ok(StackOptions {
         bin_dir: bin_dir()?,
-        config: cli.config.clone(),
+        config: config.to_path_buf(),
         gateway,
         log_dir: cli.log_dir.clone().unwrap_or_else(|| PathBuf::from("target/e2e-logs").join(mode)),
         llm_chunk_delay_ms: delay,
         workers: 2,
+        access_log: true,
     })
 }
 
-fn test(cli: &Cli, args: &[String]) -> Result<bool, String> {
-    let options = options(cli, None, "local", 0)?;
+fn test(cli: &Cli, config: &Path, args: &[String]) -> Result<bool, String> {
+    let options = options(cli, config, None, "local", 0)?;
     let mut stack = Stack::start(&options)?;
     println!(
         "e2e: gateway http://{} (echo {}, llm-mock {}, redis {})",
@@ -90,8 +117,8 @@ fn test(cli: &Cli, args: &[String]) -> Result<bool, String> {
     Ok(status.success())
 }
 
-fn run(cli: &Cli, listen: SocketAddr) -> Result<bool, String> {
-    let options = options(cli, Some(listen), "run", 60)?;
+fn run(cli: &Cli, config: &Path, listen: SocketAddr) -> Result<bool, String> {
+    let options = options(cli, config, Some(listen), "run", 60)?;
     let requests = higress_e2e::demo::requests()?;
     let stack = Stack::start(&options)?;
     println!("\nThe local gateway is up at http://{} with every plugin of e2e/config:", stack.gateway);
@@ -108,6 +135,76 @@ fn run(cli: &Cli, listen: SocketAddr) -> Result<bool, String> {
     });
     println!("\nstopping");
     drop(stack);
+    Ok(true)
+}
+
+/// Headers that pass key-auth, basic-auth, jwt-auth and hmac-auth of e2e/bench/gateway.yaml.
+fn auth_chain_headers() -> Result<Vec<(String, String)>, String> {
+    use base64::Engine;
+    let token = higress_e2e::sign::jwt(
+        "ed-1",
+        &serde_json::json!({"iss": "https://e2e.example", "sub": "bench", "exp": higress_e2e::sign::now() + 86_400}),
+    )?;
+    let mut headers = vec![
+        ("x-api-key".to_string(), "bench-key-1".to_string()),
+        (
+            "authorization".to_string(),
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("admin:123456")),
+        ),
+        ("x-jwt".to_string(), token),
+    ];
+    let signed = higress_e2e::sign::HmacRequest { method: "GET".into(), path: "/".into(), ..Default::default() };
+    headers.extend(signed.sign("bench-app-key", "bench-app-secret"));
+    Ok(headers)
+}
+
+fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize) -> Result<bool, String> {
+    use higress_e2e::load::{memory_kib, wrk};
+    let mut options = options(cli, config, None, "load", 0)?;
+    options.access_log = false;
+    options.workers = workers;
+    let stack = Stack::start(&options)?;
+    let gateway = higress_e2e::client::Gateway::new(&stack.gateway);
+    let auth = auth_chain_headers()?;
+    // Fail fast (and warm every VM's token cache) before measuring.
+    for (host, headers) in [("plain.bench", &Vec::new()), ("auth.bench", &auth)] {
+        for _ in 0..4 {
+            let mut request = gateway.get(host, "/");
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let reply = request.send();
+            if reply.status != 200 {
+                return Err(format!("{host} answered {}: {}", reply.status, reply.text()));
+            }
+        }
+    }
+    let pid = stack.pid("hgw").ok_or("no gateway process")?;
+    let (_, idle) = memory_kib(pid).unwrap_or_default();
+    println!(
+        "wrk -t2 -c{connections} -d{seconds}s, gateway with {workers} workers ({} CPUs here)
+",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    println!("| path | requests/s | p50 | p99 |");
+    println!("|---|---:|---:|---:|");
+    let runs = [
+        ("echo upstream alone (no gateway)", stack.echo.clone(), "echo", Vec::new()),
+        ("gateway, no plugin", stack.gateway.clone(), "plain.bench", Vec::new()),
+        ("gateway, key-auth + basic-auth + hmac-auth + jwt-auth", stack.gateway.clone(), "auth.bench", auth),
+    ];
+    for (name, address, host, headers) in runs {
+        let m = wrk(&address, host, &headers, seconds, connections)?;
+        println!("| {name} | {:.0} | {} | {} |", m.rps, m.p50, m.p99);
+    }
+    let (peak, now) = memory_kib(pid).unwrap_or_default();
+    println!(
+        "
+gateway memory: {} MiB idle after start, {} MiB now, {} MiB peak (VmHWM)",
+        idle / 1024,
+        now / 1024,
+        peak / 1024
+    );
     Ok(true)
 }
 
@@ -129,9 +226,10 @@ fn wait(url: &str, timeout: u64) -> Result<bool, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Mode::Test { args } => test(&cli, args),
-        Mode::Run { listen } => run(&cli, *listen),
+        Mode::Test { config, args } => test(&cli, config, args),
+        Mode::Run { config, listen } => run(&cli, config, *listen),
         Mode::Wait { url, timeout_secs } => wait(url, *timeout_secs),
+        Mode::Load { config, seconds, connections, workers } => load(&cli, config, *seconds, *connections, *workers),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -33,7 +33,11 @@ fn default_timeout_ms() -> u64 {
 
 /// A route.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Route {
+    /// `Route` (checked by the loader).
+    #[serde(default, rename = "kind")]
+    _kind: String,
     /// The route name (`route_name` property; `ingress:` in WasmPlugin match rules).
     pub name: String,
     /// Hosts (`api.example.com`, `*.example.com`, `api.*`, `*`); empty matches every host.
@@ -44,7 +48,8 @@ pub struct Route {
     pub path: PathMatch,
     /// Target service name.
     pub service: String,
-    /// Upstream timeout in milliseconds (default 15000, as Envoy's route timeout).
+    /// Upstream timeout in milliseconds: how long the upstream may take to send its response
+    /// headers (default 15000, Envoy's default route timeout; 0 disables it).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
     #[serde(skip)]
@@ -165,6 +170,7 @@ mod tests {
 
     fn route(name: &str, domains: &[&str], path: PathMatch) -> Route {
         let mut r = Route {
+            _kind: "Route".into(),
             name: name.into(),
             domains: domains.iter().map(|d| d.to_string()).collect(),
             path,

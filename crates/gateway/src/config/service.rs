@@ -5,7 +5,11 @@ use serde::Deserialize;
 
 /// A service.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
+    /// `Service` (checked by the loader).
+    #[serde(default, rename = "kind")]
+    _kind: String,
     /// `echo.static`, `redis.dns`, `auth.default.svc.cluster.local`...
     pub name: String,
     /// The service port in cluster names.

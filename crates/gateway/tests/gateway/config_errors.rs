@@ -29,6 +29,8 @@ fn errors_name_the_file_document_path_and_reason() {
             "FILE (document 2): service: route `r` targets unknown service `missing`",
         ),
         ("kind: Route\nname: r\npath: {regex: '('}\nservice: s\n", "FILE (document 1): path.regex:"),
+        ("kind: Route\nname: r\ndomian: [a.test]\nservice: s\n", "FILE (document 1): domian: unknown field `domian`, expected one of `kind`, `name`, `domains`"),
+        ("kind: Route\nname: r\npath: {suffix: /x}\nservice: s\n", "FILE (document 1): path: unknown variant `suffix`"),
         (
             "kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: file://{plugin:hello-world}\n  matchRules: [{config: {a: 1}}]\n",
             "FILE (document 1): spec.matchRules[0]: a match rule needs ingress, domain or service",
