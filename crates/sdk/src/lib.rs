@@ -60,7 +60,7 @@ pub mod prelude {
     pub use crate::http::Http;
     pub use crate::http_client::{HttpClient, HttpResponse};
     pub use crate::plugin::{BodyMode, HttpPlugin};
-    pub use crate::redis::{RedisClient, RedisError, RedisOptions, RedisResult};
+    pub use crate::redis::{RedisClient, RedisConfig, RedisError, RedisOptions, RedisResult};
     pub use crate::root::Root;
     pub use crate::{log_critical, log_debug, log_error, log_info, log_trace, log_warn};
     pub use serde::Deserialize;

@@ -2,7 +2,7 @@
 //! loopback port), through the compiled `sdk-probe`. The host forwards the RESP bytes.
 
 use higress_host::testing::{self, RedisServer};
-use higress_host::{Env, LogLevel, RedisReply, Upstream, Vm};
+use higress_host::{Env, LogLevel, RedisReply, Stream, Upstream, Vm};
 use serde_json::json;
 use std::time::Duration;
 
@@ -25,21 +25,24 @@ fn start(server: Option<&RedisServer>, redis: serde_json::Value) -> (Env, Vm) {
     (env, vm)
 }
 
+/// Sends a request that makes the probe run Redis helper `op` with `args`.
+fn send_op(vm: &Vm, op: &str, args: &str) -> Stream {
+    let s = vm.stream();
+    let headers = [
+        (":authority", "h"),
+        (":path", "/"),
+        (":method", "GET"),
+        ("x-probe", "redis"),
+        ("x-redis-op", op),
+        ("x-redis-args", args),
+    ];
+    s.send_request_headers(headers, true).unwrap();
+    s
+}
+
 /// Runs one helper through the plugin and returns the rendered reply.
 fn call(vm: &Vm, op: &str, args: &str) -> String {
-    let s = vm.stream();
-    s.send_request_headers(
-        [
-            (":authority", "h"),
-            (":path", "/"),
-            (":method", "GET"),
-            ("x-probe", "redis"),
-            ("x-redis-op", op),
-            ("x-redis-args", args),
-        ],
-        true,
-    )
-    .unwrap();
+    let s = send_op(vm, op, args);
     vm.poll().unwrap();
     let up = s.upstream();
     assert!(up.headers.is_some(), "{op}: the request was not resumed");
@@ -159,22 +162,7 @@ fn replies_answered_by_hand_malformed_and_timed_out() {
         .config_json(&json!({"redis": {"service_name": "redis.static", "service_port": 6379, "timeout": 200}}))
         .start()
         .unwrap();
-    let ask = || {
-        let s = vm.stream();
-        s.send_request_headers(
-            [
-                (":authority", "h"),
-                (":path", "/"),
-                (":method", "GET"),
-                ("x-probe", "redis"),
-                ("x-redis-op", "get"),
-                ("x-redis-args", "k"),
-            ],
-            true,
-        )
-        .unwrap();
-        s
-    };
+    let ask = || send_op(&vm, "get", "k");
     let s = ask();
     let call = vm.redis_calls()[0].clone();
     assert_eq!(call.cluster, CLUSTER);

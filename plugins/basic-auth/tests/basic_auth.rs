@@ -46,18 +46,11 @@ fn send(vm: &Vm, authorization: Option<&str>) -> Stream {
 }
 
 fn assert_denied(s: &Stream, status: u16, details: &str, body: &str) {
-    let r = s.response();
-    assert_eq!(r.status(), Some(status), "{}", r.body_text());
-    assert_eq!(r.body_text(), body);
-    assert_eq!(r.header("www-authenticate"), Some("Basic realm=MSE Gateway"));
-    assert_eq!(s.local_response().unwrap().details, details);
-    assert!(s.upstream().headers.is_none());
+    testing::assert_auth_denied(s, "Basic", status, details, body);
 }
 
 fn consumer(s: &Stream) -> Option<String> {
-    let up = s.upstream();
-    assert!(up.headers.is_some(), "denied: {:?}", s.response());
-    up.header("x-mse-consumer").map(str::to_string)
+    testing::upstream_consumer(s)
 }
 
 #[test]
@@ -139,13 +132,7 @@ fn config_errors_name_the_field() {
         ),
     ];
     for (config, expected) in cases {
-        let err = Vm::builder(&plugin).config_json(&config).start().err().unwrap_or_else(|| panic!("{config} started"));
-        let line = err
-            .logs()
-            .iter()
-            .map(|l| l.message.clone())
-            .find(|m| m.contains("plugin start failed"))
-            .unwrap_or_default();
+        let line = testing::config_error(&plugin, &config);
         assert!(line.contains(&format!("basic-auth config error: {expected}")), "{line}\n  expected: {expected}");
     }
 }

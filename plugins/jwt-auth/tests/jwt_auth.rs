@@ -75,17 +75,11 @@ fn bearer(vm: &Vm, route: &str, jwt: &str) -> Stream {
 }
 
 fn consumer_of(s: &Stream) -> Option<String> {
-    let up = s.upstream();
-    assert!(up.headers.is_some(), "denied: {} {}", s.response().status().unwrap_or(0), s.response().body_text());
-    up.header("x-mse-consumer").map(str::to_string)
+    testing::upstream_consumer(s)
 }
 
 fn assert_denied(s: &Stream, status: u16, details: &str, body: &str) {
-    let r = s.response();
-    assert_eq!((r.status(), r.body_text().as_str()), (Some(status), body));
-    assert_eq!(r.header("www-authenticate"), Some("JWT realm=MSE Gateway"));
-    assert_eq!(s.local_response().unwrap().details, details);
-    assert!(s.upstream().headers.is_none());
+    testing::assert_auth_denied(s, "JWT", status, details, body);
 }
 
 const MISSING: (u16, &str, &str) = (401, "jwt-auth.token_missing", "Request denied by JWT Auth check. JWT is missing.");
@@ -333,13 +327,7 @@ fn config_errors_name_the_field() {
         ),
     ];
     for (config, expected) in cases {
-        let err = Vm::builder(&plugin).config_json(&config).start().err().unwrap_or_else(|| panic!("{config} started"));
-        let line = err
-            .logs()
-            .iter()
-            .map(|l| l.message.clone())
-            .find(|m| m.contains("plugin start failed"))
-            .unwrap_or_default();
+        let line = testing::config_error(&plugin, &config);
         assert!(line.contains(&format!("jwt-auth config error: {expected}")), "{line}\n  expected: {expected}");
     }
 }

@@ -30,18 +30,11 @@ fn conformance() -> Vm {
 }
 
 fn assert_denied(s: &Stream, status: u16, details: &str, body: &str) {
-    let r = s.response();
-    assert_eq!(r.status(), Some(status), "{}", r.body_text());
-    assert_eq!(r.body_text(), body);
-    assert_eq!(r.header("www-authenticate"), Some("Key realm=MSE Gateway"));
-    assert_eq!(s.local_response().unwrap().details, details);
-    assert!(s.upstream().headers.is_none());
+    testing::assert_auth_denied(s, "Key", status, details, body);
 }
 
 fn passed(s: &Stream) -> Option<String> {
-    let up = s.upstream();
-    assert!(up.headers.is_some(), "the request was denied: {:?}", s.response());
-    up.header("x-mse-consumer").map(str::to_string)
+    testing::upstream_consumer(s)
 }
 
 #[test]
@@ -197,13 +190,7 @@ fn config_errors_name_the_field() {
         (json!({"keys": ["k"], "consumers": consumers(), "allow": ["consumer1"]}), "allow: only valid in rules"),
     ];
     for (config, expected) in cases {
-        let err = Vm::builder(&plugin).config_json(&config).start().err().unwrap_or_else(|| panic!("{config} started"));
-        let line = err
-            .logs()
-            .iter()
-            .map(|l| l.message.clone())
-            .find(|m| m.contains("plugin start failed"))
-            .unwrap_or_default();
+        let line = testing::config_error(&plugin, &config);
         assert!(line.contains(&format!("key-auth config error: {expected}")), "{line}\n  expected: {expected}");
     }
 }

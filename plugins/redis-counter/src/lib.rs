@@ -6,7 +6,6 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_sdk::prelude::*;
-use std::time::Duration;
 
 /// INCR, and set the window's expiry on the first hit: one round trip per request.
 const SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
@@ -14,26 +13,8 @@ const SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
     return n";
 
 #[derive(Deserialize)]
-struct RedisSettings {
-    #[serde(flatten)]
-    service: ServiceConfig,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default = "default_timeout")]
-    timeout: u64,
-    #[serde(default)]
-    database: u32,
-}
-
-fn default_timeout() -> u64 {
-    1000
-}
-
-#[derive(Deserialize)]
 struct Config {
-    redis: RedisSettings,
+    redis: RedisConfig,
     /// Request header whose value keys the count (default: one count per route).
     #[serde(default)]
     key_header: Option<String>,
@@ -70,15 +51,7 @@ impl HttpPlugin for RedisCounter {
         if config.window_seconds == 0 {
             return Err(ConfigError::at("window_seconds", "must be at least 1"));
         }
-        let cluster = config.redis.service.cluster(6379).map_err(|e| e.within("redis"))?;
-        let r = &config.redis;
-        let (client, _) = RedisClient::init(
-            &cluster,
-            &r.username,
-            &r.password,
-            Duration::from_millis(r.timeout),
-            RedisOptions { database: r.database, ..RedisOptions::default() },
-        );
+        let client = config.redis.client("redis")?;
         config.client = Some(client);
         Ok(())
     }

@@ -1,14 +1,13 @@
 //! When things go wrong: a plugin traps or fails to start (FAIL_OPEN / FAIL_CLOSE), the
 //! upstream is slow or gone, the client disconnects mid-body.
 
-use crate::{echo_routes, Gw};
+use crate::{echo_routes, wasm_plugin, Gw};
 use std::io::{Read, Write};
 use std::time::Duration;
 
 fn probe(name: &str, host: &str, strategy: &str, config: &str) -> String {
-    format!(
-        "---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: {name}}}\nspec:\n  url: file://{{plugin:sdk-probe}}\n  failStrategy: {strategy}\n  defaultConfigDisable: true\n  matchRules: [{{domain: [{host}], config: {config}}}]\n"
-    )
+    let spec = format!("  failStrategy: {strategy}\n  defaultConfigDisable: true\n  matchRules: [{{domain: [{host}], config: {config}}}]\n");
+    wasm_plugin(name, "sdk-probe", &spec)
 }
 
 #[test]
@@ -87,10 +86,8 @@ fn a_slow_upstream_gets_504_and_a_missing_one_503() {
 fn a_client_that_disconnects_mid_body_leaves_the_gateway_serving() {
     let echo = higress_e2e::echo::spawn().to_string();
     // hello-world holds the request headers until the body is complete.
-    let config = format!(
-        "{}---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: hello}}\nspec:\n  url: file://{{plugin:hello-world}}\n  defaultConfig: {{count_request_body: true}}\n",
-        echo_routes(&["upload.test"])
-    );
+    let config = echo_routes(&["upload.test"])
+        + &wasm_plugin("hello", "hello-world", "  defaultConfig: {count_request_body: true}\n");
     let gw = Gw::start(&config, &echo, 1);
     for path in ["/gone-1", "/gone-2"] {
         let mut socket = std::net::TcpStream::connect(&gw.address).unwrap_or_else(|e| panic!("{e}"));

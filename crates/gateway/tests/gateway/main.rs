@@ -130,6 +130,12 @@ impl Drop for Gw {
     }
 }
 
+/// A WasmPlugin document (with its leading `---`) named `name` for workspace package
+/// `package`; `spec` adds spec lines, each indented by two spaces.
+pub fn wasm_plugin(name: &str, package: &str, spec: &str) -> String {
+    format!("---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: {name}}}\nspec:\n  url: file://{{plugin:{package}}}\n{spec}")
+}
+
 /// The echo service, a route per host in `hosts` to it.
 pub fn echo_routes(hosts: &[&str]) -> String {
     let mut out = String::from("kind: Service\nname: echo.static\nport: 80\naddress: {echo}\n");

@@ -1,16 +1,14 @@
 //! Bodies stream through the chain chunk by chunk, also through a plugin that rewrites
 //! the response body as it goes.
 
-use crate::{echo_routes, Gw};
+use crate::{echo_routes, wasm_plugin, Gw};
 use std::time::Duration;
 
 #[test]
 fn server_sent_events_stream_through_a_body_rewriting_plugin() {
     let echo = higress_e2e::echo::spawn().to_string();
-    let config = format!(
-        "{}---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: hello}}\nspec:\n  url: file://{{plugin:hello-world}}\n  defaultConfig: {{response_suffix: \"data: bye\\n\\n\"}}\n",
-        echo_routes(&["sse.test"])
-    );
+    let spec = "  defaultConfig: {response_suffix: \"data: bye\\n\\n\"}\n";
+    let config = echo_routes(&["sse.test"]) + &wasm_plugin("hello", "hello-world", spec);
     let gw = Gw::start(&config, &echo, 1);
     let mut stream = gw.client().get("sse.test", "/sse/3?gate=g1").stream();
     assert_eq!(stream.head.status, 200);

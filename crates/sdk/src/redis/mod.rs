@@ -6,9 +6,11 @@
 //! client initialise again and retry the command once.
 
 mod client;
+mod config;
 
 pub(crate) use client::retry_after_noauth;
 pub use client::{RedisClient, RedisCommand, RedisOptions, SetOptions};
+pub use config::RedisConfig;
 pub use higress_abi::resp::Value;
 
 use higress_abi::Status;
