@@ -227,3 +227,31 @@ fn shared_data_is_shared_by_every_worker_and_custom_log_reaches_the_access_log()
     assert!(line.contains("\"GET /attributes\" 200 route=shared.test upstream=outbound|80||echo.static"), "{line}");
     assert!(line.contains(r#"attributes={"n":5,"probe":"yes"}"#), "{line}");
 }
+
+#[test]
+fn leader_election_picks_one_vm_across_the_workers() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let spec = "  defaultConfig: {leader_lease_secs: 30}\n";
+    let gw = Gw::start(&(echo_routes(&["leader.test"]) + &crate::wasm_plugin("probe", "sdk-probe", spec)), &echo, 2);
+    // Many requests at once, so both workers' VMs answer some.
+    let answers: Vec<(String, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..40)
+            .map(|_| {
+                scope.spawn(|| {
+                    let echo = gw.client().get("leader.test", "/").header("x-probe", "leader").send().echo();
+                    (echo.header("x-vm-id").unwrap_or_default(), echo.header("x-leader").unwrap_or_default())
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    assert_eq!(answers.len(), 40);
+    let leaders: BTreeSet<&str> = answers.iter().filter(|(_, l)| l == "true").map(|(vm, _)| vm.as_str()).collect();
+    let others: BTreeSet<&str> = answers.iter().filter(|(_, l)| l != "true").map(|(vm, _)| vm.as_str()).collect();
+    assert!(leaders.len() <= 1, "one leader at most: {leaders:?}");
+    assert!(leaders.is_disjoint(&others), "a VM is leader or not, consistently: {answers:?}");
+    // The VM that started first took the lease at once; every VM that answered agrees on it.
+    if leaders.is_empty() {
+        assert!(others.len() == 1, "the only VM that answered is not the leader, so the other worker's is: {others:?}");
+    }
+}
