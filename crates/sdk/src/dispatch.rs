@@ -218,7 +218,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         let Some(rules) = s.rules.clone() else {
             return HeaderAction::Continue;
         };
-        if hostcalls::get_map_value(higress_abi::MapType::HttpRequestHeaders, ":authority").ok().flatten().is_none() {
+        if !s.http.has_authority {
             crate::log_debug!("request has no :authority; plugin skipped");
             return HeaderAction::Continue;
         }

@@ -52,6 +52,8 @@ pub struct Http {
     pub(crate) phase: Phase,
     pub(crate) scheme: String,
     pub(crate) host: String,
+    /// The request had an `:authority` header (a stream without one skips the plugin).
+    pub(crate) has_authority: bool,
     pub(crate) path: String,
     pub(crate) method: String,
     pub(crate) request_id: Option<Rc<str>>,
@@ -76,6 +78,7 @@ impl Http {
             phase: Phase::Created,
             scheme: String::new(),
             host: String::new(),
+            has_authority: false,
             path: String::new(),
             method: String::new(),
             request_id: None,
@@ -99,7 +102,9 @@ impl Http {
         let get = |name: &str| header_string(MapType::HttpRequestHeaders, name);
         self.request_headers_end_stream = end_of_stream;
         self.scheme = get(":scheme");
-        self.host = get(":authority");
+        let authority = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":authority").ok().flatten();
+        self.has_authority = authority.is_some();
+        self.host = authority.map(|v| lossy(&v)).unwrap_or_default();
         self.path = get(":path");
         self.method = get(":method");
         self.websocket =
