@@ -4,6 +4,7 @@
 //! the streams waiting for them.
 
 use crate::body::GwBody;
+use crate::convert;
 use crate::worker::{Slot, Worker};
 use bytes::Bytes;
 use higress_abi::resp;
@@ -20,25 +21,24 @@ use tokio::net::TcpStream;
 const DEFAULT_CALLOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Worker {
-    /// Starts serving every callout the VMs made that is not being served yet.
+    /// Starts serving every callout the VMs made since the last pump, each once.
     pub fn pump(self: &Rc<Self>) {
         for (index, slot) in self.slots.iter().enumerate() {
             let Slot::Running { vm, .. } = slot else { continue };
-            for call in vm.http_calls() {
-                if self.inflight.borrow_mut().insert((index, call.token)) {
-                    tokio::task::spawn_local(http_callout(self.clone(), index, vm.clone(), call));
-                }
+            for call in vm.take_new_http_calls() {
+                tokio::task::spawn_local(http_callout(self.clone(), vm.clone(), call));
             }
-            for call in vm.redis_calls() {
-                if self.inflight.borrow_mut().insert((index, call.token)) {
-                    tokio::task::spawn_local(redis_callout(self.clone(), index, vm.clone(), call));
-                }
+            for (call, init) in vm.take_new_redis_calls() {
+                tokio::task::spawn_local(redis_callout(self.clone(), index, vm.clone(), call, init));
             }
         }
     }
 }
 
-async fn http_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: HttpCallout) {
+/// Serves one HTTP callout. The host also answers 504 when the call's own timeout passes
+/// (`Vm::poll`); the bound here ends the outbound request then, or after
+/// [`DEFAULT_CALLOUT_TIMEOUT`] for a call without one.
+async fn http_callout(worker: Rc<Worker>, vm: Vm, call: HttpCallout) {
     let response = match worker.config.service_by_cluster(&call.cluster) {
         None => HttpResponse::new(503, &[], "no healthy upstream"),
         Some(service) => {
@@ -56,32 +56,16 @@ async fn http_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: HttpCallou
     };
     // The host may have timed the call out already: then the token is gone, which is fine.
     let _ = vm.respond_http_call(call.token, response);
-    worker.inflight.borrow_mut().remove(&(index, call.token));
     worker.pump();
 }
 
 async fn send(worker: &Worker, address: &str, call: &HttpCallout) -> Result<HttpResponse, String> {
-    let header = |name: &str| call.headers.get(name).unwrap_or_default().to_string();
-    let mut request = hyper::Request::builder()
-        .method(header(":method").as_str())
-        .uri(format!("http://{address}{}", header(":path")));
-    request = request.header("host", header(":authority"));
-    for (k, v) in call.headers.iter() {
-        if !k.starts_with(b":") && !k.eq_ignore_ascii_case(b"host") {
-            request = request.header(k, v);
-        }
-    }
     let body = if call.body.is_empty() { GwBody::Empty } else { GwBody::full(Bytes::from(call.body.clone())) };
-    let request = request.body(body).map_err(|e| e.to_string())?;
+    let request = convert::upstream_request(address, &call.headers, body).map_err(|e| e.to_string())?;
     let response = worker.client.request(request).await.map_err(|e| e.to_string())?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    let mut headers = HeaderMap::new();
-    headers.set(b":status", parts.status.as_u16().to_string().as_bytes());
-    for (k, v) in &parts.headers {
-        headers.add(k.as_str().as_bytes(), v.as_bytes());
-    }
-    Ok(HttpResponse { headers, body: body.to_vec(), trailers: HeaderMap::new() })
+    Ok(HttpResponse { headers: convert::response_head(&parts), body: body.to_vec(), trailers: HeaderMap::new() })
 }
 
 /// A VM's connection to one Redis cluster, opened lazily, shared by its calls in turn.
@@ -123,17 +107,12 @@ impl RedisConnection {
     }
 }
 
-fn base(cluster: &str) -> &str {
-    cluster.split('?').next().unwrap_or(cluster)
-}
-
-async fn redis_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: RedisCallout) {
-    let cluster = base(&call.cluster).to_string();
-    let init = vm.redis_inits().into_iter().find(|i| base(&i.cluster) == cluster);
-    let address = worker.config.service_by_cluster(&cluster).map(|s| s.address.clone());
+async fn redis_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: RedisCallout, init: Option<RedisInit>) {
+    let address =
+        init.as_ref().and_then(|i| worker.config.service_by_cluster(i.base_cluster())).map(|s| s.address.clone());
     let reply = match (init, address) {
         (Some(init), Some(address)) => {
-            let cell = worker.redis.borrow_mut().entry((index, cluster.clone())).or_default().clone();
+            let cell = worker.redis.borrow_mut().entry((index, init.base_cluster().to_string())).or_default().clone();
             let mut conn = cell.lock().await;
             let timeout = if init.timeout.is_zero() { Duration::from_secs(1) } else { init.timeout };
             let attempt = tokio::time::timeout(timeout, async {
@@ -149,6 +128,7 @@ async fn redis_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: RedisCall
             match attempt {
                 Ok(Ok(bytes)) => RedisReply::Data(bytes),
                 _ => {
+                    // A reply that came too late would answer the next command: start over.
                     *conn = None;
                     RedisReply::NetworkError
                 }
@@ -157,6 +137,5 @@ async fn redis_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: RedisCall
         _ => RedisReply::NetworkError,
     };
     let _ = vm.respond_redis_call(call.token, reply);
-    worker.inflight.borrow_mut().remove(&(index, call.token));
     worker.pump();
 }

@@ -14,6 +14,7 @@ mod access_log;
 mod body;
 mod callouts;
 pub mod config;
+mod convert;
 pub mod envoy;
 mod pipe;
 mod proxy;
@@ -67,7 +68,7 @@ fn environment(config: &config::GatewayConfig) -> Env {
     let env = Env::new();
     env.set_accept_unknown_clusters(false);
     for service in &config.services {
-        env.add_cluster(&service.cluster(), Upstream::Manual);
+        env.add_cluster(service.cluster(), Upstream::Manual);
     }
     env.set_log_sink(Arc::new(|plugin: &str, level: LogLevel, message: &str| {
         eprintln!("{} {level:?} [{plugin}] {message}", access_log::timestamp(std::time::SystemTime::now()));

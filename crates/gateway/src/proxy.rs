@@ -10,6 +10,7 @@
 
 use crate::access_log::Entry;
 use crate::body::GwBody;
+use crate::convert::{header_map, is_hop_by_hop, response_head, to_hyper_headers, upstream_request};
 use crate::pipe::Pipe;
 use crate::worker::Worker;
 use bytes::Bytes;
@@ -24,17 +25,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
-/// Connection-level headers that are not forwarded.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"];
-
 /// The upstream exchange runs as its own task, so connecting and sending the request body
 /// go on while this request's driver waits for something else.
 type UpstreamTask = tokio::task::JoinHandle<Result<Response<Incoming>, hyper_util::client::legacy::Error>>;
-
-fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-}
 
 fn plain(status: u16, body: &str) -> Response<GwBody> {
     let mut response = Response::new(GwBody::full(Bytes::copy_from_slice(body.as_bytes())));
@@ -79,7 +72,7 @@ pub async fn handle(
     headers.add(b":method", method.as_bytes());
     headers.add(b":scheme", b"http");
     for (name, value) in &parts.headers {
-        if name != hyper::header::HOST && !is_hop_by_hop(name.as_str()) {
+        if name != hyper::header::HOST && !is_hop_by_hop(name.as_str().as_bytes()) {
             headers.add(name.as_str().as_bytes(), value.as_bytes());
         }
     }
@@ -110,11 +103,14 @@ pub async fn handle(
         return Ok(plain(503, ""));
     }
 
-    let route = worker.config.routes.find(&authority, &path).cloned();
-    let service = route.as_ref().and_then(|r| worker.config.service(&r.service)).cloned();
+    let route = worker.config.routes.find(&authority, &path);
+    let service = route.and_then(|r| worker.config.service(&r.service));
+    let route_name = route.map(|r| r.name.clone()).unwrap_or_default();
+    let target = service.map(|s| s.address.clone());
+    let timeout = route.map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
     let stream = Stream::new(worker.filters());
-    stream.set_property("route_name", route.as_ref().map(|r| r.name.as_str()).unwrap_or_default());
-    stream.set_property("cluster_name", service.as_ref().map(|s| s.cluster()).unwrap_or_default());
+    stream.set_property("route_name", &route_name);
+    stream.set_property("cluster_name", service.map(|s| s.cluster()).unwrap_or_default());
     stream.set_property("source.address", peer.to_string());
     stream.set_property("source.port", peer.port().to_string());
     stream.set_property("destination.address", local.to_string());
@@ -131,9 +127,9 @@ pub async fn handle(
         worker,
         stream,
         notify,
-        target: service.map(|s| s.address),
-        route: route.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
-        timeout: route.as_ref().map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis),
+        target,
+        route: route_name,
+        timeout,
         respond: Some(respond),
         downstream: Pipe::default(),
         downstream_done: false,
@@ -203,10 +199,6 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
-}
-
-fn header_map(trailers: &hyper::HeaderMap) -> HeaderMap {
-    trailers.iter().map(|(k, v)| (k.as_str().as_bytes().to_vec(), v.as_bytes().to_vec())).collect::<Vec<_>>().into()
 }
 
 // The results of `send_*` are ignored: input the chain refuses (a stream already answered)
@@ -381,17 +373,8 @@ impl Driver {
             self.router_reply(404, "");
             return;
         };
-        let get = |name: &str| headers.get(name).unwrap_or_default().to_string();
-        let mut request =
-            Request::builder().method(get(":method").as_str()).uri(format!("http://{address}{}", get(":path")));
-        request = request.header("host", get(":authority"));
-        for (name, value) in headers.iter() {
-            if !name.starts_with(b":") && !name.eq_ignore_ascii_case(b"host") {
-                request = request.header(name, value);
-            }
-        }
         let body = if end { GwBody::Empty } else { self.upstream.open() };
-        match request.body(body) {
+        match upstream_request(&address, &headers, body) {
             Ok(request) => {
                 self.pending = Some(tokio::task::spawn_local(self.worker.client.request(request)));
                 self.deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -426,13 +409,7 @@ impl Driver {
         match response {
             Ok(response) => {
                 let (parts, body) = response.into_parts();
-                let mut headers = HeaderMap::new();
-                headers.set(b":status", parts.status.as_u16().to_string().as_bytes());
-                for (name, value) in &parts.headers {
-                    if !is_hop_by_hop(name.as_str()) {
-                        headers.add(name.as_str().as_bytes(), value.as_bytes());
-                    }
-                }
+                let headers = response_head(&parts);
                 self.stream.set_property("response.code_details", "via_upstream");
                 let end = body.is_end_stream();
                 let _ = self.stream.send_response_headers(headers, end);
@@ -499,19 +476,4 @@ impl Driver {
 /// A multi-line error (wasm backtraces) on one log line.
 fn one_line(text: &str) -> String {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
-}
-
-fn to_hyper_headers(map: &HeaderMap) -> hyper::HeaderMap {
-    let mut out = hyper::HeaderMap::new();
-    for (name, value) in map.iter() {
-        if name.starts_with(b":") || is_hop_by_hop(&String::from_utf8_lossy(name)) {
-            continue;
-        }
-        if let (Ok(name), Ok(value)) =
-            (hyper::header::HeaderName::from_bytes(name), hyper::header::HeaderValue::from_bytes(value))
-        {
-            out.append(name, value);
-        }
-    }
-    out
 }

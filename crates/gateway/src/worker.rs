@@ -8,7 +8,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +46,6 @@ pub struct Worker {
     pub slots: Vec<Slot>,
     /// HTTP client for upstreams and callouts.
     pub client: Client<HttpConnector, GwBody>,
-    /// Callouts being served: (slot, token).
-    pub(crate) inflight: RefCell<HashSet<(usize, u32)>>,
     /// Redis connections: (slot, cluster).
     pub(crate) redis: RefCell<HashMap<(usize, String), crate::callouts::SharedRedis>>,
     /// Where access-log lines go.
@@ -93,7 +91,7 @@ impl Worker {
             .set_host(false)
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Worker { config, slots, client, inflight: RefCell::default(), redis: RefCell::default(), access_log }
+        Worker { config, slots, client, redis: RefCell::default(), access_log }
     }
 
     /// The filters of a new stream (failed FAIL_OPEN plugins left out).

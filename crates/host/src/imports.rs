@@ -271,6 +271,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             started_at: state.env.clock().monotonic_nanos(),
         };
         state.http_calls.insert(token, call);
+        state.new_http_calls.push(token);
         Ok(write_u32(&mut c, token_out, token)?)
     });
     for (name, arity) in [
@@ -371,7 +372,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         let state = c.data_mut();
         state.env.upstream(redis_cluster_name(&cluster)).ok_or(Status::BadArgument)?;
         let base = redis_cluster_name(&cluster).to_string();
-        state.redis_inits.retain(|i| redis_cluster_name(&i.cluster) != base);
+        state.redis_inits.retain(|i| i.base_cluster() != base);
         state.redis_init_count += 1;
         let timeout = Duration::from_millis(timeout as u32 as u64);
         state.redis_inits.push(RedisInit { cluster, user, password, timeout, generation: state.redis_init_count });
@@ -381,8 +382,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         let cluster = read_string(&mut c, cl, cl_len)?;
         let query = read(&mut c, q, q_len)?;
         let state = c.data_mut();
-        let base = redis_cluster_name(&cluster);
-        if !state.redis_inits.iter().any(|i| redis_cluster_name(&i.cluster) == base) {
+        if state.redis_init(&cluster).is_none() {
             return Err(Status::BadArgument.into());
         }
         state.next_redis_token = state.next_redis_token.wrapping_add(4);
@@ -395,6 +395,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             started_at: state.env.clock().monotonic_nanos(),
         };
         state.redis_calls.insert(token, call);
+        state.new_redis_calls.push(token);
         Ok(write_u32(&mut c, token_out, token)?)
     });
     hostcall!(linker, "proxy_inject_encoded_data_to_filter_chain", |c, body: i32, body_len: i32, end: i32| {

@@ -93,6 +93,11 @@ impl RedisInit {
     pub fn new(cluster: &str, user: &str, password: &str, timeout: Duration) -> Self {
         RedisInit { cluster: cluster.into(), user: user.into(), password: password.into(), timeout, generation: 0 }
     }
+
+    /// The cluster name without its `?db=...` options: what calls and upstreams are keyed by.
+    pub fn base_cluster(&self) -> &str {
+        crate::imports::redis_cluster_name(&self.cluster)
+    }
 }
 
 /// A small non-cryptographic generator for `random_get` (SplitMix64).
@@ -145,11 +150,15 @@ pub(crate) struct HostState {
     pub effective_context: u32,
     pub contexts: HashMap<u32, StreamRef>,
     pub http_calls: BTreeMap<u32, HttpCallout>,
+    /// Tokens of calls made since a proxy last took them (`Vm::take_new_http_calls`).
+    pub new_http_calls: Vec<u32>,
     pub next_http_token: u32,
     pub http_response: Option<HttpResponse>,
     pub redis_inits: Vec<RedisInit>,
     pub redis_init_count: u64,
     pub redis_calls: BTreeMap<u32, RedisCallout>,
+    /// Tokens of calls made since a proxy last took them (`Vm::take_new_redis_calls`).
+    pub new_redis_calls: Vec<u32>,
     pub next_redis_token: u32,
     pub redis_response: Option<Vec<u8>>,
     pub status: (u32, Vec<u8>),
@@ -191,11 +200,13 @@ impl HostState {
             effective_context: 0,
             contexts: HashMap::new(),
             http_calls: BTreeMap::new(),
+            new_http_calls: Vec::new(),
             next_http_token: 0,
             http_response: None,
             redis_inits: Vec::new(),
             redis_init_count: 0,
             redis_calls: BTreeMap::new(),
+            new_redis_calls: Vec::new(),
             next_redis_token: 3,
             redis_response: None,
             status: (0, Vec::new()),
@@ -205,6 +216,12 @@ impl HostState {
             stop_next_iteration: false,
             foreign_calls: Vec::new(),
         }
+    }
+
+    /// The init of the Redis cluster `cluster` names (options ignored; one init per cluster).
+    pub(crate) fn redis_init(&self, cluster: &str) -> Option<&RedisInit> {
+        let base = crate::imports::redis_cluster_name(cluster);
+        self.redis_inits.iter().find(|i| i.base_cluster() == base)
     }
 
     pub(crate) fn push_log(&mut self, level: LogLevel, message: String) {

@@ -599,12 +599,7 @@ impl Vm {
                 .redis_calls
                 .values()
                 .filter(|c| {
-                    let base = crate::imports::redis_cluster_name(&c.cluster);
-                    let timeout = state
-                        .redis_inits
-                        .iter()
-                        .find(|i| crate::imports::redis_cluster_name(&i.cluster) == base)
-                        .map(|i| i.timeout);
+                    let timeout = state.redis_init(&c.cluster).map(|i| i.timeout);
                     timeout.is_some_and(|t| !t.is_zero() && now >= c.started_at.saturating_add(t.as_nanos() as u64))
                 })
                 .map(|c| c.token)
@@ -643,12 +638,8 @@ impl Vm {
                     .redis_calls
                     .values()
                     .filter_map(|c| {
-                        let base = crate::imports::redis_cluster_name(&c.cluster);
-                        let init = state
-                            .redis_inits
-                            .iter()
-                            .find(|i| crate::imports::redis_cluster_name(&i.cluster) == base)?;
-                        Some((address(base)?, init.clone(), c.clone()))
+                        let init = state.redis_init(&c.cluster)?;
+                        Some((address(init.base_cluster())?, init.clone(), c.clone()))
                     })
                     .collect();
                 (http, redis)
@@ -663,8 +654,13 @@ impl Vm {
                 }
             }
             for (address, init, call) in redis {
-                let base = crate::imports::redis_cluster_name(&call.cluster).to_string();
-                let reply = self.inner.redis.borrow_mut().call(&base, &address, &init, init.generation, &call.query);
+                let reply = self.inner.redis.borrow_mut().call(
+                    init.base_cluster(),
+                    &address,
+                    &init,
+                    init.generation,
+                    &call.query,
+                );
                 let reply = reply.map_or(RedisReply::NetworkError, RedisReply::Data);
                 if let Err(e) = self.respond_redis_call(call.token, reply) {
                     first_error.get_or_insert(e);
@@ -679,6 +675,15 @@ impl Vm {
     /// HTTP callouts waiting for an answer, oldest first.
     pub fn http_calls(&self) -> Vec<HttpCallout> {
         self.inner.core.borrow().store.data().http_calls.values().cloned().collect()
+    }
+
+    /// HTTP callouts made since the last call of this function that are still waiting: for
+    /// a proxy that serves each call once, without rescanning the pending ones.
+    pub fn take_new_http_calls(&self) -> Vec<HttpCallout> {
+        let mut core = self.inner.core.borrow_mut();
+        let state = core.store.data_mut();
+        let tokens = std::mem::take(&mut state.new_http_calls);
+        tokens.iter().filter_map(|t| state.http_calls.get(t).cloned()).collect()
     }
 
     /// Answers an HTTP callout: `proxy_on_http_call_response` runs on the root context.
@@ -700,6 +705,8 @@ impl Vm {
                 .http_calls
                 .remove(&token)
                 .ok_or_else(|| HostError::Usage(format!("no pending HTTP call with token {token}")))?;
+            // Keeps the not-yet-taken list within the pending calls when no proxy takes them.
+            state.new_http_calls.retain(|t| *t != token);
             let sizes = match &response {
                 Some(r) => (r.headers.len() as i32, r.body.len() as i32, r.trailers.len() as i32),
                 None => (0, 0, 0),
@@ -737,6 +744,19 @@ impl Vm {
         self.inner.core.borrow().store.data().redis_calls.values().cloned().collect()
     }
 
+    /// Redis calls made since the last call of this function that are still waiting, each
+    /// with the init of its cluster (what a proxy needs to open the connection).
+    pub fn take_new_redis_calls(&self) -> Vec<(RedisCallout, Option<RedisInit>)> {
+        let mut core = self.inner.core.borrow_mut();
+        let state = core.store.data_mut();
+        let tokens = std::mem::take(&mut state.new_redis_calls);
+        tokens
+            .iter()
+            .filter_map(|t| state.redis_calls.get(t))
+            .map(|c| (c.clone(), state.redis_init(&c.cluster).cloned()))
+            .collect()
+    }
+
     /// Answers a Redis call: `proxy_on_redis_call_response` runs on the root context.
     pub fn respond_redis_call(&self, token: u32, reply: RedisReply) -> Result<(), HostError> {
         let (status, size) = {
@@ -746,6 +766,7 @@ impl Vm {
                 .redis_calls
                 .remove(&token)
                 .ok_or_else(|| HostError::Usage(format!("no pending Redis call with token {token}")))?;
+            state.new_redis_calls.retain(|t| *t != token);
             match reply {
                 RedisReply::Data(bytes) => {
                     let size = bytes.len() as i32;

@@ -93,8 +93,11 @@ fn the_waker_runs_when_a_callout_moves_the_stream() {
     let woken = std::rc::Rc::new(std::cell::Cell::new(0));
     let counter = woken.clone();
     s.set_waker(move || counter.set(counter.get() + 1));
-    let token = vm.http_calls()[0].token;
-    vm.respond_http_call(token, HttpResponse::new(200, &[], "granted")).unwrap();
+    let new = vm.take_new_http_calls();
+    assert_eq!(new.len(), 1, "a proxy takes each new call once");
+    assert!(vm.take_new_http_calls().is_empty());
+    assert_eq!(vm.http_calls().len(), 1, "taken calls stay pending until answered");
+    vm.respond_http_call(new[0].token, HttpResponse::new(200, &[], "granted")).unwrap();
     assert!(woken.get() >= 1, "a proxy waiting on the stream learns it moved");
     assert_eq!(s.upstream().header("x-callout"), Some("granted"));
 }

@@ -164,6 +164,10 @@ fn replies_answered_by_hand_malformed_and_timed_out() {
         .unwrap();
     let ask = || send_op(&vm, "get", "k");
     let s = ask();
+    let taken = vm.take_new_redis_calls();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].1.as_ref().map(|i| i.base_cluster()), Some(CLUSTER), "each call comes with its cluster's init");
+    assert!(vm.take_new_redis_calls().is_empty());
     let call = vm.redis_calls()[0].clone();
     assert_eq!(call.cluster, CLUSTER);
     assert_eq!(call.query, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");

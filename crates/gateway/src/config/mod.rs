@@ -157,8 +157,8 @@ fn load_file(file: &Path, config: &mut GatewayConfig, routes: &mut Vec<Route>) -
                 routes.push(route);
             }
             "Service" => {
-                let service: Service = typed(file, doc, value)?;
-                service.check().map_err(|(path, reason)| error(file, Some(doc), &path, reason))?;
+                let mut service: Service = typed(file, doc, value)?;
+                service.prepare().map_err(|(path, reason)| error(file, Some(doc), &path, reason))?;
                 if config.services.iter().any(|s| s.name == service.name && s.port == service.port) {
                     return Err(error(file, Some(doc), "name", format!("duplicate service `{}`", service.name)));
                 }

@@ -16,18 +16,22 @@ pub struct Service {
     pub port: u16,
     /// Where it is: `host:port`.
     pub address: String,
+    /// `outbound|<port>||<name>`, computed once at load (requests and callouts look it up).
+    #[serde(skip)]
+    cluster: String,
 }
 
 impl Service {
     /// The Envoy cluster name.
-    pub fn cluster(&self) -> String {
-        format!("outbound|{}||{}", self.port, self.name)
+    pub fn cluster(&self) -> &str {
+        &self.cluster
     }
 
-    pub(super) fn check(&self) -> Result<(), (String, String)> {
+    pub(super) fn prepare(&mut self) -> Result<(), (String, String)> {
         if self.name.trim().is_empty() {
             return Err(("name".into(), "cannot be empty".into()));
         }
+        self.cluster = format!("outbound|{}||{}", self.port, self.name);
         match self.address.rsplit_once(':') {
             Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
             _ => Err(("address".into(), format!("`{}` is not host:port", self.address))),

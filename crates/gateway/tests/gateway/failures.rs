@@ -62,7 +62,7 @@ fn a_plugin_that_fails_to_start_is_skipped_or_refuses_everything() {
 #[test]
 fn a_slow_upstream_gets_504_and_a_missing_one_503() {
     let echo = higress_e2e::echo::spawn().to_string();
-    let dead = format!("127.0.0.1:{}", higress_e2e::stack::free_port().unwrap_or(1));
+    let dead = format!("127.0.0.1:{}", higress_host::testing::free_port());
     let config = format!(
         "kind: Service\nname: echo.static\nport: 80\naddress: {{echo}}\n---\nkind: Service\nname: dead.static\nport: 80\naddress: {dead}\n\
          ---\nkind: Route\nname: slow\ndomains: [slow.test]\nservice: echo.static\ntimeout_ms: 300\n\
