@@ -9,7 +9,6 @@
 //! - **Success** sets `X-Mse-Consumer: <name>` on the request. **Every denial** carries
 //!   `WWW-Authenticate: <Scheme> realm=MSE Gateway` and a `<plugin>.<reason>` details string.
 //! - **Secrets** are compared in constant time.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 use higress_sdk::config::{ConfigContext, ConfigError};
 use higress_sdk::Http;
@@ -20,6 +19,10 @@ use subtle::ConstantTimeEq;
 pub const CONSUMER_HEADER: &str = "X-Mse-Consumer";
 /// Realm of the `WWW-Authenticate` challenge.
 pub const REALM: &str = "MSE Gateway";
+
+/// Keys of the auth model that only rules carry: an auth plugin sets
+/// `const RULE_ONLY_KEYS: &'static [&'static str] = higress_auth::RULE_ONLY_KEYS;`.
+pub const RULE_ONLY_KEYS: &[&str] = &["allow"];
 
 /// The keys every auth plugin's config shares; `#[serde(flatten)]` it into the config.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -47,12 +50,13 @@ pub enum Decision<'a> {
 }
 
 impl AuthScope {
-    /// Checks the scope keys for where they stand: a rule needs a non-empty `allow`; the
-    /// global config may not have one (merged into every rule, it would hide a missing one).
+    /// Checks the scope keys for where they stand: a rule needs a non-empty `allow`. A global
+    /// `allow` is ignored with a warning, as Higress's Go plugins ignore it (and it is not
+    /// merged into rules: [`RULE_ONLY_KEYS`]).
     pub fn validate(&mut self, cx: &ConfigContext) -> Result<(), ConfigError> {
         self.has_rules = cx.has_rules;
-        if cx.is_global() && self.allow.is_some() {
-            return Err(ConfigError::at("allow", "only valid in rules (_rules_), not in the global config"));
+        if cx.is_global() && self.allow.take().is_some() {
+            higress_sdk::log_warn!("allow in the global config is ignored: it only applies in rules (_rules_)");
         }
         if cx.is_rule() {
             match &self.allow {
@@ -106,7 +110,7 @@ pub fn find_by_secret<'a, T>(items: &'a [T], presented: &[u8], secret: impl Fn(&
 /// Marks the request as authenticated: sets `X-Mse-Consumer` (replacing any value the
 /// client sent, so it cannot be forged).
 pub fn accept(http: &mut Http, consumer: &str) {
-    let _ = http.set_request_header(CONSUMER_HEADER, consumer);
+    http.set_request_header(CONSUMER_HEADER, consumer);
 }
 
 /// Denies the request with the plugin's challenge scheme (`Key`, `Basic`, `JWT`, `HMAC`).
@@ -114,7 +118,7 @@ pub fn deny(http: &mut Http, status: u32, details: &str, scheme: &str, body: &st
     let challenge = format!("{scheme} realm={REALM}");
     let mut headers = vec![("WWW-Authenticate", challenge.as_str())];
     headers.extend_from_slice(extra);
-    let _ = http.send_local_response(status, details, &headers, body.as_bytes());
+    http.send_local_response(status, details, &headers, body.as_bytes());
 }
 
 /// Checks that a list of consumer names has no empty and no duplicate names; `field` names
@@ -169,8 +173,11 @@ mod tests {
         let mut s = scope(None, None, true);
         assert!(s.validate(&cx(Scope::Global, true)).is_ok());
         assert!(s.has_rules);
+        // A global `allow` is ignored (with a warning), as Higress does.
         let mut s = scope(None, Some(&["a"]), false);
-        assert_eq!(s.validate(&cx(Scope::Global, false)).unwrap_err().path(), "allow");
+        assert!(s.validate(&cx(Scope::Global, false)).is_ok());
+        assert_eq!(s.allow, None);
+        assert_eq!(s.decision(), Decision::Authenticate);
     }
 
     #[test]

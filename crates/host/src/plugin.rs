@@ -84,6 +84,12 @@ impl Plugin {
         self.inner.size
     }
 
+    /// The functions the module imports, as `(module, name)`: what a proxy must provide to
+    /// load it.
+    pub fn imports(&self) -> Vec<(String, String)> {
+        self.inner.pre.module().imports().map(|i| (i.module().to_string(), i.name().to_string())).collect()
+    }
+
     pub(crate) fn pre(&self) -> &InstancePre<HostState> {
         &self.inner.pre
     }

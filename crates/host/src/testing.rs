@@ -84,6 +84,12 @@ pub fn plugin(package: &str) -> Plugin {
     plugin
 }
 
+/// Starts a VM of workspace plugin `package` with `config`; panics with the plugin's logs
+/// when it refuses the config (for tests).
+pub fn vm(package: &str, config: &serde_json::Value) -> crate::Vm {
+    crate::Vm::builder(&plugin(package)).config_json(config).start().unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -350,6 +356,7 @@ pub struct Request {
     headers: crate::HeaderMap,
     properties: Vec<(String, Vec<u8>)>,
     body: Option<Vec<u8>>,
+    trailers: Option<crate::HeaderMap>,
 }
 
 /// Starts a request with `:method`, `:authority`, `:path` and `:scheme: http`.
@@ -359,7 +366,7 @@ pub fn request(method: &str, authority: &str, path: &str) -> Request {
     headers.add(b":path", path.as_bytes());
     headers.add(b":method", method.as_bytes());
     headers.add(b":scheme", b"http");
-    Request { headers, properties: Vec::new(), body: None }
+    Request { headers, properties: Vec::new(), body: None, trailers: None }
 }
 
 impl Request {
@@ -403,6 +410,17 @@ impl Request {
         self
     }
 
+    /// Trailers that end the request (after the body, if any): the body chunk then does not
+    /// end the stream.
+    pub fn trailers(mut self, trailers: &[(&str, &str)]) -> Self {
+        let mut map = crate::HeaderMap::new();
+        for (k, v) in trailers {
+            map.add(k.as_bytes(), v.as_bytes());
+        }
+        self.trailers = Some(map);
+        self
+    }
+
     /// Sends it through `vm` alone; panics on a trap (for tests).
     pub fn send(self, vm: &crate::Vm) -> crate::Stream {
         self.send_through(crate::Stream::new([crate::Filter::new(vm)]))
@@ -413,10 +431,15 @@ impl Request {
         for (path, value) in &self.properties {
             stream.set_property(path, value);
         }
-        let end = self.body.is_none();
+        let end = self.body.is_none() && self.trailers.is_none();
         stream.send_request_headers(self.headers, end).unwrap_or_else(|e| panic!("{e}"));
         if let Some(body) = self.body {
-            if let Err(e) = stream.send_request_body(body, true) {
+            if let Err(e) = stream.send_request_body(body, self.trailers.is_none()) {
+                assert!(matches!(e, HostError::Usage(_)), "{e}");
+            }
+        }
+        if let Some(trailers) = self.trailers {
+            if let Err(e) = stream.send_request_trailers(trailers) {
                 assert!(matches!(e, HostError::Usage(_)), "{e}");
             }
         }

@@ -9,7 +9,7 @@
 use crate::http::Http;
 use crate::http_client::HttpResponse;
 use crate::plugin::HttpPlugin;
-use crate::redis::{RedisClient, RedisResult};
+use crate::redis::RedisResult;
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,12 +25,9 @@ pub(crate) enum Target<R> {
     Root(Box<dyn FnOnce(R)>),
 }
 
-/// What to re-send when a Redis reply says `NOAUTH`.
-pub(crate) struct RedisRetry {
-    pub client: RedisClient,
-    pub query: Vec<u8>,
-    pub retried: bool,
-}
+/// What to do when a Redis reply says `NOAUTH`: re-send the command (`Ok`), or give the
+/// target back for the error (`Err`). `None` once the command was retried.
+pub(crate) type RedisRetry = Option<Box<dyn FnOnce(Target<RedisResult>) -> Result<(), Target<RedisResult>>>>;
 
 pub(crate) enum Pending {
     Http(Target<HttpResponse>),

@@ -43,9 +43,11 @@ thread_local! {
     static HANDLER: RefCell<Option<Box<dyn Handler>>> = const { RefCell::new(None) };
 }
 
-/// Installs the dispatcher for plugin type `P` (called by `export_plugin!` at `_initialize`).
-pub fn register<P: HttpPlugin>(name: &'static str) {
-    log::set_plugin(name);
+/// Installs the dispatcher for plugin type `P` (called by `export_plugin!` at `_initialize`)
+/// and the panic hook. `version` is the plugin crate's own version, logged at plugin start.
+pub fn register<P: HttpPlugin>(name: &'static str, version: &'static str) {
+    log::set_plugin(name, version);
+    std::panic::set_hook(Box::new(log::panic_line));
     HANDLER.with(|h| {
         if let Ok(mut slot) = h.try_borrow_mut() {
             if slot.is_none() {
@@ -73,6 +75,58 @@ pub(crate) fn with_handler<R>(default: R, f: impl FnOnce(&mut dyn Handler) -> R)
             default
         }
     })
+}
+
+/// Size argument that reads a whole buffer (the host returns what it has).
+const WHOLE_BUFFER: usize = i32::MAX as usize;
+
+/// Delivers a body callback in the stream's body mode. A chunk that ends the stream marks the
+/// direction's body as delivered, so trailers do not deliver it again.
+fn deliver_body<P: HttpPlugin>(
+    s: &mut StreamState<P>,
+    config: &P::Config,
+    size: usize,
+    end_of_stream: bool,
+    request: bool,
+) -> DataAction {
+    let (mode, buffer) = if request {
+        s.http.phase = Phase::RequestBody;
+        (s.http.request_body_mode, BufferType::HttpRequestBody)
+    } else {
+        s.http.phase = Phase::ResponseBody;
+        (s.http.response_body_mode, BufferType::HttpResponseBody)
+    };
+    if end_of_stream {
+        if request {
+            s.http.request_body_ended = true;
+        } else {
+            s.http.response_body_ended = true;
+        }
+    }
+    match mode {
+        BodyMode::Skip => DataAction::Continue,
+        BodyMode::Buffered if !end_of_stream => DataAction::StopIterationAndBuffer,
+        BodyMode::Buffered => {
+            let body = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
+            if request {
+                s.plugin.on_request_body(&mut s.http, config, &body)
+            } else {
+                s.plugin.on_response_body(&mut s.http, config, &body)
+            }
+        }
+        BodyMode::Streaming => {
+            let chunk = if size == 0 {
+                Vec::new()
+            } else {
+                hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default()
+            };
+            if request {
+                s.plugin.on_request_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+            } else {
+                s.plugin.on_response_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+            }
+        }
+    }
 }
 
 struct RootState<C> {
@@ -107,7 +161,7 @@ impl<P: HttpPlugin> Dispatcher<P> {
         let stream = self.streams.get_mut(&id)?;
         let selected = stream.selected?;
         let rules = stream.rules.clone()?;
-        log::set_request_id(stream.http.request_id.clone());
+        log::set_stream(Some(id));
         Some((stream, rules, selected))
     }
 
@@ -118,37 +172,46 @@ impl<P: HttpPlugin> Dispatcher<P> {
         let Some(config) = rules.get(selected) else {
             return DataAction::Continue;
         };
-        let (mode, buffer) = if request {
-            s.http.phase = Phase::RequestBody;
-            (s.http.request_body_mode, BufferType::HttpRequestBody)
-        } else {
-            s.http.phase = Phase::ResponseBody;
-            (s.http.response_body_mode, BufferType::HttpResponseBody)
+        deliver_body(s, config, size, end_of_stream, request)
+    }
+
+    /// Trailers end a direction. A body the plugin waits for (the whole buffered body, or the
+    /// last streamed chunk's end of stream) is delivered first: without this, a request that
+    /// ends with trailers would pass a plugin that decides on its body (hmac-auth) unchecked.
+    /// The plugin's trailers callback runs only when the body callback let the stream go on.
+    fn trailers(&mut self, id: u32, request: bool) -> TrailersAction {
+        let Some((s, rules, selected)) = self.selected(id) else {
+            return TrailersAction::Continue;
         };
-        match mode {
-            BodyMode::Skip => DataAction::Continue,
-            BodyMode::Buffered if !end_of_stream => DataAction::StopIterationAndBuffer,
-            BodyMode::Buffered => {
-                let body = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
-                if request {
-                    s.plugin.on_request_body(&mut s.http, config, &body)
-                } else {
-                    s.plugin.on_response_body(&mut s.http, config, &body)
-                }
+        let Some(config) = rules.get(selected) else {
+            return TrailersAction::Continue;
+        };
+        let (mode, ended) = if request {
+            (s.http.request_body_mode, s.http.request_body_ended)
+        } else {
+            (s.http.response_body_mode, s.http.response_body_ended)
+        };
+        if mode != BodyMode::Skip && !ended {
+            // Buffered: the host holds the body and hands it whole; streaming: every chunk
+            // was delivered, what is left is the end of the stream (an empty chunk).
+            let size = if mode == BodyMode::Buffered { WHOLE_BUFFER } else { 0 };
+            let action = deliver_body(s, config, size, true, request);
+            if action != DataAction::Continue || s.http.local_response_sent {
+                return TrailersAction::StopIteration;
             }
-            BodyMode::Streaming => {
-                let chunk = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
-                if request {
-                    s.plugin.on_request_body_chunk(&mut s.http, config, &chunk, end_of_stream)
-                } else {
-                    s.plugin.on_response_body_chunk(&mut s.http, config, &chunk, end_of_stream)
-                }
-            }
+        }
+        if request {
+            s.http.phase = Phase::RequestTrailers;
+            s.plugin.on_request_trailers(&mut s.http, config)
+        } else {
+            s.http.phase = Phase::ResponseTrailers;
+            s.plugin.on_response_trailers(&mut s.http, config)
         }
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<ParsedConfig<P::Config>, ConfigError> {
-        config::parse_rules(bytes, P::MERGE_GLOBAL_INTO_RULES, |value, cx: &ConfigContext| {
+        let merge = P::MERGE_GLOBAL_INTO_RULES.then_some(P::RULE_ONLY_KEYS);
+        config::parse_rules(bytes, merge, |value, cx: &ConfigContext| {
             let mut parsed: P::Config = config::from_value(value)?;
             P::validate_config(&mut parsed, cx)?;
             Ok(parsed)
@@ -204,7 +267,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
             }
         }
         self.roots.entry(root_id).or_insert(RootState { rules: None }).rules = Some(rules);
-        crate::log_info!("plugin start successfully");
+        crate::log_info!("plugin start successfully, version {}", log::plugin_version());
         true
     }
 
@@ -214,7 +277,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         };
         s.http.phase = Phase::RequestHeaders;
         s.http.capture_request(end_of_stream);
-        log::set_request_id(s.http.request_id.clone());
+        log::set_stream(Some(id));
         let Some(rules) = s.rules.clone() else {
             return HeaderAction::Continue;
         };
@@ -241,14 +304,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     }
 
     fn on_request_trailers(&mut self, id: u32) -> TrailersAction {
-        let Some((s, rules, selected)) = self.selected(id) else {
-            return TrailersAction::Continue;
-        };
-        let Some(config) = rules.get(selected) else {
-            return TrailersAction::Continue;
-        };
-        s.http.phase = Phase::RequestTrailers;
-        s.plugin.on_request_trailers(&mut s.http, config)
+        self.trailers(id, true)
     }
 
     fn on_response_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction {
@@ -268,14 +324,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     }
 
     fn on_response_trailers(&mut self, id: u32) -> TrailersAction {
-        let Some((s, rules, selected)) = self.selected(id) else {
-            return TrailersAction::Continue;
-        };
-        let Some(config) = rules.get(selected) else {
-            return TrailersAction::Continue;
-        };
-        s.http.phase = Phase::ResponseTrailers;
-        s.plugin.on_response_trailers(&mut s.http, config)
+        self.trailers(id, false)
     }
 
     fn on_log(&mut self, id: u32) {
@@ -303,7 +352,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         self.streams.remove(&id);
         self.roots.remove(&id);
         callout::forget_context(id);
-        log::set_request_id(None);
+        log::set_stream(None);
     }
 
     fn on_tick(&mut self, _root_id: u32) {
@@ -335,11 +384,13 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
             None
         };
         let result = redis::decode_reply(status, reply.as_deref());
-        if let Err(RedisError::Server(message)) = &result {
+        let mut target = target;
+        if let (Err(RedisError::Server(message)), Some(retry)) = (&result, retry) {
             if message.contains("NOAUTH") {
-                let Some(target) = redis::retry_after_noauth(target, retry) else { return };
-                self.deliver(target, result);
-                return;
+                match retry(target) {
+                    Ok(()) => return,
+                    Err(back) => target = back,
+                }
             }
         }
         if let Err(e) = &result {

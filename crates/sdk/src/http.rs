@@ -11,7 +11,6 @@ use higress_abi::{BufferType, MapType, Status, StreamType};
 use serde_json::{Map, Value};
 use std::any::Any;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 /// Size argument that means "the whole buffer" to `proxy_set_buffer_bytes` (as wasm-go uses).
 const WHOLE: usize = i32::MAX as usize;
@@ -56,7 +55,7 @@ pub struct Http {
     pub(crate) has_authority: bool,
     pub(crate) path: String,
     pub(crate) method: String,
-    pub(crate) request_id: Option<Rc<str>>,
+    request_id: std::cell::OnceCell<Option<String>>,
     pub(crate) websocket: bool,
     pub(crate) request_content_type: String,
     pub(crate) request_content_encoding: String,
@@ -67,6 +66,9 @@ pub struct Http {
     pub(crate) request_body_mode: BodyMode,
     pub(crate) response_body_mode: BodyMode,
     pub(crate) local_response_sent: bool,
+    /// The body callback that ends each direction ran (on the last chunk, or on trailers).
+    pub(crate) request_body_ended: bool,
+    pub(crate) response_body_ended: bool,
     values: Option<HashMap<String, Box<dyn Any>>>,
     attributes: Map<String, Value>,
 }
@@ -81,7 +83,7 @@ impl Http {
             has_authority: false,
             path: String::new(),
             method: String::new(),
-            request_id: None,
+            request_id: std::cell::OnceCell::new(),
             websocket: false,
             request_content_type: String::new(),
             request_content_encoding: String::new(),
@@ -92,6 +94,8 @@ impl Http {
             request_body_mode,
             response_body_mode,
             local_response_sent: false,
+            request_body_ended: false,
+            response_body_ended: false,
             values: None,
             attributes: Map::new(),
         }
@@ -111,8 +115,6 @@ impl Http {
             get("connection").eq_ignore_ascii_case("upgrade") && get("upgrade").eq_ignore_ascii_case("websocket");
         self.request_content_type = get("content-type");
         self.request_content_encoding = get("content-encoding");
-        let request_id = get("x-request-id");
-        self.request_id = (!request_id.is_empty()).then(|| Rc::from(request_id.as_str()));
         if self.is_binary_request_body() || self.websocket {
             self.request_body_mode = BodyMode::Skip;
         }
@@ -161,9 +163,10 @@ impl Http {
         &self.method
     }
 
-    /// `x-request-id` of the request, if it had one.
+    /// The request id (the `x_request_id` property Higress sets from `x-request-id`), read
+    /// on first use.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.request_id.get_or_init(|| self.property_string(&["x_request_id"]).filter(|id| !id.is_empty())).as_deref()
     }
 
     // ----- request headers -----
@@ -184,22 +187,58 @@ impl Http {
     }
 
     /// Sets a request header, replacing its values.
-    pub fn set_request_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_request_header`]
+    /// returns it instead.
+    pub fn set_request_header(&mut self, name: &str, value: &str) {
+        let result = self.try_set_request_header(name, value);
+        self.warn_failed("set_request_header", result);
+    }
+
+    /// Sets a request header, replacing its values.
+    pub fn try_set_request_header(&mut self, name: &str, value: &str) -> HostResult<()> {
         hostcalls::replace_map_value(MapType::HttpRequestHeaders, name, value.as_bytes())
     }
 
     /// Adds a request header value, keeping existing ones.
-    pub fn add_request_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_add_request_header`]
+    /// returns it instead.
+    pub fn add_request_header(&mut self, name: &str, value: &str) {
+        let result = self.try_add_request_header(name, value);
+        self.warn_failed("add_request_header", result);
+    }
+
+    /// Adds a request header value, keeping existing ones.
+    pub fn try_add_request_header(&mut self, name: &str, value: &str) -> HostResult<()> {
         hostcalls::add_map_value(MapType::HttpRequestHeaders, name, value.as_bytes())
     }
 
     /// Removes a request header.
-    pub fn remove_request_header(&mut self, name: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_remove_request_header`]
+    /// returns it instead.
+    pub fn remove_request_header(&mut self, name: &str) {
+        let result = self.try_remove_request_header(name);
+        self.warn_failed("remove_request_header", result);
+    }
+
+    /// Removes a request header.
+    pub fn try_remove_request_header(&mut self, name: &str) -> HostResult<()> {
         hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
     }
 
     /// Replaces all request headers.
-    pub fn set_request_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn;
+    /// [`Http::try_set_request_headers`] returns it instead.
+    pub fn set_request_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) {
+        let result = self.try_set_request_headers(headers);
+        self.warn_failed("set_request_headers", result);
+    }
+
+    /// Replaces all request headers, returning the host's error.
+    pub fn try_set_request_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) -> HostResult<()> {
         hostcalls::set_map(MapType::HttpRequestHeaders, headers)
     }
 
@@ -216,22 +255,58 @@ impl Http {
     }
 
     /// Sets a response header, replacing its values.
-    pub fn set_response_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_response_header`]
+    /// returns it instead.
+    pub fn set_response_header(&mut self, name: &str, value: &str) {
+        let result = self.try_set_response_header(name, value);
+        self.warn_failed("set_response_header", result);
+    }
+
+    /// Sets a response header, replacing its values.
+    pub fn try_set_response_header(&mut self, name: &str, value: &str) -> HostResult<()> {
         hostcalls::replace_map_value(MapType::HttpResponseHeaders, name, value.as_bytes())
     }
 
     /// Adds a response header value.
-    pub fn add_response_header(&mut self, name: &str, value: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_add_response_header`]
+    /// returns it instead.
+    pub fn add_response_header(&mut self, name: &str, value: &str) {
+        let result = self.try_add_response_header(name, value);
+        self.warn_failed("add_response_header", result);
+    }
+
+    /// Adds a response header value.
+    pub fn try_add_response_header(&mut self, name: &str, value: &str) -> HostResult<()> {
         hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value.as_bytes())
     }
 
     /// Removes a response header.
-    pub fn remove_response_header(&mut self, name: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_remove_response_header`]
+    /// returns it instead.
+    pub fn remove_response_header(&mut self, name: &str) {
+        let result = self.try_remove_response_header(name);
+        self.warn_failed("remove_response_header", result);
+    }
+
+    /// Removes a response header.
+    pub fn try_remove_response_header(&mut self, name: &str) -> HostResult<()> {
         hostcalls::remove_map_value(MapType::HttpResponseHeaders, name)
     }
 
     /// Replaces all response headers.
-    pub fn set_response_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn;
+    /// [`Http::try_set_response_headers`] returns it instead.
+    pub fn set_response_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) {
+        let result = self.try_set_response_headers(headers);
+        self.warn_failed("set_response_headers", result);
+    }
+
+    /// Replaces all response headers, returning the host's error.
+    pub fn try_set_response_headers<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, headers: &[(K, V)]) -> HostResult<()> {
         hostcalls::set_map(MapType::HttpResponseHeaders, headers)
     }
 
@@ -243,7 +318,16 @@ impl Http {
     }
 
     /// Sets a request trailer.
-    pub fn set_request_trailer(&mut self, name: &str, value: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_request_trailer`]
+    /// returns it instead.
+    pub fn set_request_trailer(&mut self, name: &str, value: &str) {
+        let result = self.try_set_request_trailer(name, value);
+        self.warn_failed("set_request_trailer", result);
+    }
+
+    /// Sets a request trailer.
+    pub fn try_set_request_trailer(&mut self, name: &str, value: &str) -> HostResult<()> {
         hostcalls::replace_map_value(MapType::HttpRequestTrailers, name, value.as_bytes())
     }
 
@@ -253,7 +337,16 @@ impl Http {
     }
 
     /// Sets a response trailer.
-    pub fn set_response_trailer(&mut self, name: &str, value: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_response_trailer`]
+    /// returns it instead.
+    pub fn set_response_trailer(&mut self, name: &str, value: &str) {
+        let result = self.try_set_response_trailer(name, value);
+        self.warn_failed("set_response_trailer", result);
+    }
+
+    /// Sets a response trailer.
+    pub fn try_set_response_trailer(&mut self, name: &str, value: &str) -> HostResult<()> {
         hostcalls::replace_map_value(MapType::HttpResponseTrailers, name, value.as_bytes())
     }
 
@@ -265,17 +358,44 @@ impl Http {
     }
 
     /// Replaces the request body (or, in streaming mode, the current chunk).
-    pub fn replace_request_body(&mut self, body: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_replace_request_body`]
+    /// returns it instead.
+    pub fn replace_request_body(&mut self, body: &[u8]) {
+        let result = self.try_replace_request_body(body);
+        self.warn_failed("replace_request_body", result);
+    }
+
+    /// Replaces the request body (or, in streaming mode, the current chunk).
+    pub fn try_replace_request_body(&mut self, body: &[u8]) -> HostResult<()> {
         hostcalls::set_buffer(BufferType::HttpRequestBody, 0, WHOLE, body)
     }
 
     /// Appends to the request body.
-    pub fn append_request_body(&mut self, data: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_append_request_body`]
+    /// returns it instead.
+    pub fn append_request_body(&mut self, data: &[u8]) {
+        let result = self.try_append_request_body(data);
+        self.warn_failed("append_request_body", result);
+    }
+
+    /// Appends to the request body.
+    pub fn try_append_request_body(&mut self, data: &[u8]) -> HostResult<()> {
         hostcalls::set_buffer(BufferType::HttpRequestBody, WHOLE, 0, data)
     }
 
     /// Prepends to the request body.
-    pub fn prepend_request_body(&mut self, data: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_prepend_request_body`]
+    /// returns it instead.
+    pub fn prepend_request_body(&mut self, data: &[u8]) {
+        let result = self.try_prepend_request_body(data);
+        self.warn_failed("prepend_request_body", result);
+    }
+
+    /// Prepends to the request body.
+    pub fn try_prepend_request_body(&mut self, data: &[u8]) -> HostResult<()> {
         hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, data)
     }
 
@@ -285,17 +405,44 @@ impl Http {
     }
 
     /// Replaces the response body (or, in streaming mode, the current chunk).
-    pub fn replace_response_body(&mut self, body: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_replace_response_body`]
+    /// returns it instead.
+    pub fn replace_response_body(&mut self, body: &[u8]) {
+        let result = self.try_replace_response_body(body);
+        self.warn_failed("replace_response_body", result);
+    }
+
+    /// Replaces the response body (or, in streaming mode, the current chunk).
+    pub fn try_replace_response_body(&mut self, body: &[u8]) -> HostResult<()> {
         hostcalls::set_buffer(BufferType::HttpResponseBody, 0, WHOLE, body)
     }
 
     /// Appends to the response body.
-    pub fn append_response_body(&mut self, data: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_append_response_body`]
+    /// returns it instead.
+    pub fn append_response_body(&mut self, data: &[u8]) {
+        let result = self.try_append_response_body(data);
+        self.warn_failed("append_response_body", result);
+    }
+
+    /// Appends to the response body.
+    pub fn try_append_response_body(&mut self, data: &[u8]) -> HostResult<()> {
         hostcalls::set_buffer(BufferType::HttpResponseBody, WHOLE, 0, data)
     }
 
     /// Prepends to the response body.
-    pub fn prepend_response_body(&mut self, data: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_prepend_response_body`]
+    /// returns it instead.
+    pub fn prepend_response_body(&mut self, data: &[u8]) {
+        let result = self.try_prepend_response_body(data);
+        self.warn_failed("prepend_response_body", result);
+    }
+
+    /// Prepends to the response body.
+    pub fn try_prepend_response_body(&mut self, data: &[u8]) -> HostResult<()> {
         hostcalls::set_buffer(BufferType::HttpResponseBody, 0, 0, data)
     }
 
@@ -345,12 +492,30 @@ impl Http {
     }
 
     /// Caps how much request body Envoy buffers for this stream (bytes).
-    pub fn set_request_body_buffer_limit(&mut self, bytes: u32) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_request_body_buffer_limit`]
+    /// returns it instead.
+    pub fn set_request_body_buffer_limit(&mut self, bytes: u32) {
+        let result = self.try_set_request_body_buffer_limit(bytes);
+        self.warn_failed("set_request_body_buffer_limit", result);
+    }
+
+    /// Caps how much request body Envoy buffers for this stream (bytes).
+    pub fn try_set_request_body_buffer_limit(&mut self, bytes: u32) -> HostResult<()> {
         hostcalls::set_property(&["set_decoder_buffer_limit"], bytes.to_string().as_bytes())
     }
 
     /// Caps how much response body Envoy buffers for this stream (bytes).
-    pub fn set_response_body_buffer_limit(&mut self, bytes: u32) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_response_body_buffer_limit`]
+    /// returns it instead.
+    pub fn set_response_body_buffer_limit(&mut self, bytes: u32) {
+        let result = self.try_set_response_body_buffer_limit(bytes);
+        self.warn_failed("set_response_body_buffer_limit", result);
+    }
+
+    /// Caps how much response body Envoy buffers for this stream (bytes).
+    pub fn try_set_response_body_buffer_limit(&mut self, bytes: u32) -> HostResult<()> {
         hostcalls::set_property(&["set_encoder_buffer_limit"], bytes.to_string().as_bytes())
     }
 
@@ -359,7 +524,16 @@ impl Http {
     /// Answers the request locally with `status`, `headers` and `body`. `details` (by
     /// convention `<plugin>.<reason>`) shows up as `response.code_details`. The request goes
     /// no further; the reply still passes through the response phases.
-    pub fn send_local_response(
+    ///
+    /// A failure (the stream was already answered or reset) is logged at warn;
+    /// [`Http::try_send_local_response`] returns it instead.
+    pub fn send_local_response(&mut self, status: u32, details: &str, headers: &[(&str, &str)], body: &[u8]) {
+        let result = self.try_send_local_response(status, details, headers, body);
+        self.warn_failed("send_local_response", result);
+    }
+
+    /// Answers the request locally, returning the host's error.
+    pub fn try_send_local_response(
         &mut self,
         status: u32,
         details: &str,
@@ -376,17 +550,44 @@ impl Http {
     }
 
     /// Resumes a request paused by this plugin (after a callout, for instance).
-    pub fn resume_request(&mut self) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_resume_request`]
+    /// returns it instead.
+    pub fn resume_request(&mut self) {
+        let result = self.try_resume_request();
+        self.warn_failed("resume_request", result);
+    }
+
+    /// Resumes a request paused by this plugin (after a callout, for instance).
+    pub fn try_resume_request(&mut self) -> HostResult<()> {
         hostcalls::continue_stream(StreamType::HttpRequest)
     }
 
     /// Resumes a response paused by this plugin.
-    pub fn resume_response(&mut self) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_resume_response`]
+    /// returns it instead.
+    pub fn resume_response(&mut self) {
+        let result = self.try_resume_response();
+        self.warn_failed("resume_response", result);
+    }
+
+    /// Resumes a response paused by this plugin.
+    pub fn try_resume_response(&mut self) -> HostResult<()> {
         hostcalls::continue_stream(StreamType::HttpResponse)
     }
 
     /// Keeps Envoy from picking a new route after this plugin changed headers.
-    pub fn disable_reroute(&mut self) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_disable_reroute`]
+    /// returns it instead.
+    pub fn disable_reroute(&mut self) {
+        let result = self.try_disable_reroute();
+        self.warn_failed("disable_reroute", result);
+    }
+
+    /// Keeps Envoy from picking a new route after this plugin changed headers.
+    pub fn try_disable_reroute(&mut self) -> HostResult<()> {
         hostcalls::set_property(&[CLEAR_ROUTE_CACHE], b"off")
     }
 
@@ -403,7 +604,16 @@ impl Http {
     }
 
     /// Writes a property.
-    pub fn set_property(&mut self, path: &[&str], value: &[u8]) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_set_property`]
+    /// returns it instead.
+    pub fn set_property(&mut self, path: &[&str], value: &[u8]) {
+        let result = self.try_set_property(path, value);
+        self.warn_failed("set_property", result);
+    }
+
+    /// Writes a property.
+    pub fn try_set_property(&mut self, path: &[&str], value: &[u8]) -> HostResult<()> {
         hostcalls::set_property(path, value)
     }
 
@@ -448,13 +658,33 @@ impl Http {
 
     /// Merges the recorded attributes into the `custom_log` property, which Higress's access
     /// log prints. Attributes other plugins wrote are kept.
-    pub fn write_user_attributes_to_log(&mut self) -> HostResult<()> {
-        self.write_user_attributes_to(CUSTOM_LOG_KEY)
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_write_user_attributes_to_log`]
+    /// returns it instead.
+    pub fn write_user_attributes_to_log(&mut self) {
+        let result = self.try_write_user_attributes_to_log();
+        self.warn_failed("write_user_attributes_to_log", result);
+    }
+
+    /// Merges the recorded attributes into the `custom_log` property, which Higress's access
+    /// log prints. Attributes other plugins wrote are kept.
+    pub fn try_write_user_attributes_to_log(&mut self) -> HostResult<()> {
+        self.try_write_user_attributes_to(CUSTOM_LOG_KEY)
     }
 
     /// Merges the recorded attributes into the property `key` (`ai_log` for AI plugins).
     /// The property holds a JSON object, string-escaped, as wasm-go writes it.
-    pub fn write_user_attributes_to(&mut self, key: &str) -> HostResult<()> {
+    ///
+    /// A failure (only possible in the wrong phase) is logged at warn; [`Http::try_write_user_attributes_to`]
+    /// returns it instead.
+    pub fn write_user_attributes_to(&mut self, key: &str) {
+        let result = self.try_write_user_attributes_to(key);
+        self.warn_failed("write_user_attributes_to", result);
+    }
+
+    /// Merges the recorded attributes into the property `key` (`ai_log` for AI plugins).
+    /// The property holds a JSON object, string-escaped, as wasm-go writes it.
+    pub fn try_write_user_attributes_to(&mut self, key: &str) -> HostResult<()> {
         let mut merged = match hostcalls::get_property(&[key]) {
             Ok(Some(previous)) if !previous.is_empty() => unescape_object(&previous).ok_or(Status::ParseFailure)?,
             _ => Map::new(),
@@ -464,6 +694,15 @@ impl Http {
         }
         let json = Value::Object(merged).to_string();
         hostcalls::set_property(&[key], escape_json_string(&json).as_bytes())
+    }
+}
+
+impl Http {
+    /// Logs a failed mutation with the method and the phase, the usual cause.
+    fn warn_failed(&self, method: &str, result: HostResult<()>) {
+        if let Err(status) = result {
+            crate::log_warn!("{method} failed in phase {:?}: {status}", self.phase);
+        }
     }
 }
 

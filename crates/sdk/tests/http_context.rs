@@ -1,5 +1,7 @@
 //! The SDK's HTTP context, exercised through the `sdk-probe` fixture compiled to wasm.
 //! The request header `x-probe` picks the behaviour under test.
+// Helpers outside #[test] functions may panic too: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_host::{testing, Action, HeaderMap, LogLevel, Stream, Vm};
 
@@ -101,6 +103,81 @@ fn buffered_response_body() {
     assert!(s.response().body.is_empty());
     s.send_response_body("part2", true).unwrap();
     assert_eq!(s.response().body_text(), "wrapped(part1-part2)");
+}
+
+fn trailer<'a>(message: &'a higress_host::Message, name: &str) -> Option<&'a str> {
+    message.trailers.as_ref().and_then(|t| t.get(name))
+}
+
+#[test]
+fn buffered_request_body_is_delivered_when_trailers_end_the_stream() {
+    let (_vm, s) = request("buffered", &[], false);
+    assert_eq!(s.send_request_body("abc", false).unwrap(), Action::StopIterationAndBuffer);
+    assert_eq!(s.send_request_body("de", false).unwrap(), Action::StopIterationAndBuffer);
+    assert!(s.upstream().body.is_empty());
+    assert_eq!(s.send_request_trailers([("x-t", "1")]).unwrap(), Action::Continue);
+    let up = s.upstream();
+    assert_eq!(up.body_text(), "buffered:5:abcde");
+    assert_eq!(trailer(&up, "x-t"), Some("1"));
+    assert_eq!(trailer(&up, "x-trailers-seen"), Some("1"));
+    assert!(up.end_of_stream);
+}
+
+#[test]
+fn buffered_request_body_is_delivered_empty_when_trailers_follow_the_headers() {
+    let (_vm, s) = request("buffered", &[], false);
+    s.send_request_trailers([("x-t", "1")]).unwrap();
+    let up = s.upstream();
+    // The body callback ran (with nothing); as on Envoy, there is no body buffer to write.
+    assert_eq!(trailer(&up, "x-body-ended"), Some("true"));
+    assert_eq!(up.body_text(), "");
+    assert_eq!(trailer(&up, "x-trailers-seen"), Some("1"));
+}
+
+#[test]
+fn streamed_request_body_ends_when_trailers_end_the_stream() {
+    let (_vm, s) = request("streaming", &[], false);
+    s.send_request_body("ab", false).unwrap();
+    s.send_request_trailers([("x-t", "1")]).unwrap();
+    let up = s.upstream();
+    // The end of stream came as an empty chunk: there is nothing to append to.
+    assert_eq!(up.body_text(), "AB");
+    assert_eq!(trailer(&up, "x-body-ended"), Some("true"));
+    assert_eq!(trailer(&up, "x-t"), Some("1"));
+}
+
+#[test]
+fn streamed_request_body_ending_with_data_is_not_ended_twice() {
+    let (_vm, s) = request("streaming", &[], false);
+    s.send_request_body("ab", true).unwrap();
+    assert_eq!(s.upstream().body_text(), "AB!");
+    s.send_response_headers([(":status", "200")], true).unwrap();
+    assert_eq!(s.response().header("x-chunks"), Some("1"));
+}
+
+#[test]
+fn buffered_response_body_is_delivered_when_trailers_end_the_stream() {
+    let (_vm, s) = request("response-buffered", &[], true);
+    s.send_response_headers([(":status", "200")], false).unwrap();
+    assert_eq!(s.send_response_body("part1-", false).unwrap(), Action::StopIterationAndBuffer);
+    s.send_response_body("part2", false).unwrap();
+    assert!(s.response().body.is_empty());
+    s.send_response_trailers([("grpc-status", "0")]).unwrap();
+    let r = s.response();
+    assert_eq!(r.body_text(), "wrapped(part1-part2)");
+    assert_eq!(trailer(&r, "grpc-status"), Some("0"));
+    assert!(r.end_of_stream);
+}
+
+#[test]
+fn streamed_response_body_ends_when_trailers_end_the_stream() {
+    let (_vm, s) = request("streaming", &[], true);
+    s.send_response_headers([(":status", "200")], false).unwrap();
+    s.send_response_body("XY", false).unwrap();
+    s.send_response_trailers([("grpc-status", "0")]).unwrap();
+    let r = s.response();
+    assert_eq!(r.body_text(), "xy");
+    assert_eq!(trailer(&r, "x-body-ended"), Some("true"));
 }
 
 #[test]
@@ -233,8 +310,10 @@ fn logs_carry_the_plugin_prefix_and_follow_the_level() {
         .unwrap();
     vm.take_logs();
     let s = vm.stream();
+    // The id comes from the `x_request_id` property (as wasm-go reads it), not the header.
+    s.set_property("x_request_id", "req-9");
     s.send_request_headers(
-        [(":authority", "h"), (":path", "/"), (":method", "GET"), ("x-probe", "log"), ("x-request-id", "req-9")],
+        [(":authority", "h"), (":path", "/"), (":method", "GET"), ("x-probe", "log"), ("x-request-id", "header-id")],
         true,
     )
     .unwrap();
@@ -266,6 +345,23 @@ fn plugin_panic_is_a_trap_with_logs_and_fails_closed() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("proxy_on_request_headers"), "{text}");
+    // The SDK's panic hook says where and why before the module aborts.
+    let panic_line = err
+        .logs()
+        .iter()
+        .find(|l| l.message.contains("panicked"))
+        .unwrap_or_else(|| panic!("no panic line in {:?}", err.logs()));
+    assert_eq!(panic_line.level, LogLevel::Critical);
+    assert!(
+        panic_line.message.starts_with("[sdk-probe] panicked at fixtures/sdk-probe/src/lib.rs:"),
+        "{}",
+        panic_line.message
+    );
+    assert!(
+        panic_line.message.contains(": index out of bounds: the len is 0 but the index is 3"),
+        "{}",
+        panic_line.message
+    );
     assert!(vm.is_failed());
     // Envoy's default (fail closed): the failed VM answers 503 for this and later streams.
     assert_eq!(s.response().status(), Some(503));

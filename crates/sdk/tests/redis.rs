@@ -1,5 +1,7 @@
 //! The SDK's Redis client against a real `redis-server` (started per test on a free
 //! loopback port), through the compiled `sdk-probe`. The host forwards the RESP bytes.
+// Helpers outside #[test] functions may panic too: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_host::testing::{self, RedisServer};
 use higress_host::{Env, LogLevel, RedisReply, Stream, Upstream, Vm};

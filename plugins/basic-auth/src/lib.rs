@@ -1,6 +1,5 @@
 //! basic-auth: authenticates requests by HTTP Basic credentials (RFC 7617), as Higress's Go
 //! plugin of the same name (same config, replies and headers).
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use base64::Engine;
 use higress_auth::{accept, allowed, check_unique, deny, secret_eq, AuthScope, Decision};
@@ -54,6 +53,7 @@ fn credentials(authorization: &str) -> Result<(Vec<u8>, Vec<u8>), bool> {
 impl HttpPlugin for BasicAuth {
     type Config = Config;
     const MERGE_GLOBAL_INTO_RULES: bool = true;
+    const RULE_ONLY_KEYS: &'static [&'static str] = higress_auth::RULE_ONLY_KEYS;
 
     fn validate_config(config: &mut Config, cx: &ConfigContext) -> Result<(), ConfigError> {
         config.scope.validate(cx)?;

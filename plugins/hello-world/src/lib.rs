@@ -1,8 +1,8 @@
 //! hello-world: adds a request header, or answers every request itself.
 //!
-//! It is the template to fork: a typed config, the request-header phase, and the two body
-//! modes (a buffered request body, a streamed response body).
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! A fuller example than `templates/plugin` (which `make new-plugin` copies): a typed config,
+//! the request-header phase, and the two body modes (a buffered request body, a streamed
+//! response body).
 
 use higress_sdk::prelude::*;
 
@@ -59,11 +59,10 @@ impl HttpPlugin for HelloWorld {
             return HeaderAction::Continue;
         }
         if let Some(reply) = &config.reply {
-            let _ =
-                http.send_local_response(200, "hello-world.reply", &[("content-type", "text/plain")], reply.as_bytes());
+            http.send_local_response(200, "hello-world.reply", &[("content-type", "text/plain")], reply.as_bytes());
             return HeaderAction::StopIteration;
         }
-        let _ = http.add_request_header(config.header.as_deref().unwrap_or(DEFAULT_HEADER), "hello world");
+        http.add_request_header(config.header.as_deref().unwrap_or(DEFAULT_HEADER), "hello world");
         if config.response_suffix.is_none() {
             http.dont_read_response_body();
         }
@@ -76,14 +75,14 @@ impl HttpPlugin for HelloWorld {
     }
 
     fn on_request_body(&mut self, http: &mut Http, _config: &Config, body: &[u8]) -> DataAction {
-        let _ = http.set_request_header("x-request-body-bytes", &body.len().to_string());
+        http.set_request_header("x-request-body-bytes", &body.len().to_string());
         DataAction::Continue
     }
 
     fn on_response_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         if config.response_suffix.is_some() {
             // The body grows: the upstream's length no longer holds.
-            let _ = http.remove_response_header("content-length");
+            http.remove_response_header("content-length");
         }
         HeaderAction::Continue
     }
@@ -96,7 +95,7 @@ impl HttpPlugin for HelloWorld {
         end_of_stream: bool,
     ) -> DataAction {
         if let (true, Some(suffix)) = (end_of_stream, &config.response_suffix) {
-            let _ = http.append_response_body(suffix.as_bytes());
+            http.append_response_body(suffix.as_bytes());
         }
         DataAction::Continue
     }

@@ -1,5 +1,7 @@
 //! hmac-auth on the compiled `.wasm`: Higress's C++ test vectors, a client signer written
 //! from the README's spec, replies, rules, config errors and random input.
+// Helpers outside #[test] functions may panic too: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use base64::Engine;
 use higress_host::testing::{self, request, Request};
@@ -251,6 +253,44 @@ fn form_bodies_are_signed_and_content_md5_checked() {
     assert_denied(&s, 400, "hmac-auth.invalid_content_md5", "Invalid Content-MD5");
     let s = Signed::new("GET", "/data").header("content-md5", &md5).sign("key-1", "secret-1").send(&v);
     assert_denied(&s, 400, "hmac-auth.invalid_content_md5", "Invalid Content-MD5");
+}
+
+/// Regression: a request that ends with trailers used to pass with its headers held for the
+/// body check, unverified (the SDK delivered the buffered body only on a data chunk that
+/// ended the stream).
+#[test]
+fn a_body_ending_with_trailers_is_still_checked() {
+    let v = vm(json!({"consumers": consumers()}));
+    let form = || Signed::new("POST", "/login").form(&[("user", "x")]);
+    let bad = form().finish("key-1", "garbage").trailers(&[("x-t", "1")]).send(&v);
+    assert_eq!(bad.response().status(), Some(400));
+    assert_denied(&bad, 400, "hmac-auth.invalid_signature", "Invalid Signature");
+    let tampered = form().sign("key-1", "secret-1");
+    let tampered = tampered.body(b"user=y".to_vec()).trailers(&[("x-t", "1")]).send(&v);
+    assert_denied(&tampered, 400, "hmac-auth.invalid_signature", "Invalid Signature");
+
+    use md5::Digest;
+    let md5 = b64(&md5::Md5::digest(b"payload"));
+    let wrong_md5 = Signed::new("PUT", "/data")
+        .header("content-md5", &md5)
+        .sign("key-1", "secret-1")
+        .body(b"other".to_vec())
+        .trailers(&[("x-t", "1")])
+        .send(&v);
+    assert_denied(&wrong_md5, 400, "hmac-auth.invalid_content_md5", "Invalid Content-MD5");
+    // No body chunk at all, only trailers: the Content-MD5 of nothing does not match.
+    let no_body = Signed::new("PUT", "/data")
+        .header("content-md5", &md5)
+        .sign("key-1", "secret-1")
+        .trailers(&[("x-t", "1")])
+        .send(&v);
+    assert_denied(&no_body, 400, "hmac-auth.invalid_content_md5", "Invalid Content-MD5");
+
+    let good = form().sign("key-1", "secret-1").trailers(&[("x-t", "1")]).send(&v);
+    assert_eq!(passed(&good).as_deref(), Some("consumer1"));
+    let up = good.upstream();
+    assert_eq!(up.body_text(), "user=x");
+    assert_eq!(up.trailers.as_ref().and_then(|t| t.get("x-t")), Some("1"));
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! jwt-auth: authenticates requests by a JWT verified against each consumer's JWKS, as
 //! Higress's Go plugin of the same name (same config, replies and headers).
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod cache;
 mod config;
@@ -50,11 +49,11 @@ fn claims_to_headers(http: &mut Http, consumer: &Consumer, claims: &Value) {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let _ = if mapping.override_header {
-            http.set_request_header(&mapping.header, &text)
+        if mapping.override_header {
+            http.set_request_header(&mapping.header, &text);
         } else {
-            http.add_request_header(&mapping.header, &text)
-        };
+            http.add_request_header(&mapping.header, &text);
+        }
     }
 }
 
@@ -62,20 +61,20 @@ fn claims_to_headers(http: &mut Http, consumer: &Consumer, claims: &Value) {
 fn drop_token(http: &mut Http, source: &Source) {
     match source {
         Source::Header(name) => {
-            let _ = http.remove_request_header(name);
+            http.remove_request_header(name);
         }
         Source::Param(name) => {
             let path = url::remove_query_param(http.path(), name);
-            let _ = http.set_request_header(":path", &path);
+            http.set_request_header(":path", &path);
         }
         Source::Cookie(name) => {
             let cookie = http.request_header("cookie").unwrap_or_default();
             let rest = token::cookie_without(&cookie, name);
-            let _ = if rest.is_empty() {
-                http.remove_request_header("cookie")
+            if rest.is_empty() {
+                http.remove_request_header("cookie");
             } else {
-                http.set_request_header("cookie", &rest)
-            };
+                http.set_request_header("cookie", &rest);
+            }
         }
     }
 }
@@ -83,6 +82,7 @@ fn drop_token(http: &mut Http, source: &Source) {
 impl HttpPlugin for JwtAuth {
     type Config = Config;
     const MERGE_GLOBAL_INTO_RULES: bool = true;
+    const RULE_ONLY_KEYS: &'static [&'static str] = higress_auth::RULE_ONLY_KEYS;
 
     fn validate_config(config: &mut Config, cx: &ConfigContext) -> Result<(), ConfigError> {
         config.validate(cx)

@@ -1,6 +1,5 @@
 //! key-auth: authenticates requests by an API key found in request headers or query
 //! parameters, as Higress's Go plugin of the same name (same config, replies and headers).
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_auth::{accept, allowed, check_unique, deny, find_by_secret, AuthScope, Decision};
 use higress_sdk::prelude::*;
@@ -38,6 +37,7 @@ fn reject(http: &mut Http, status: u32, details: &str, body: &str) -> HeaderActi
 impl HttpPlugin for KeyAuth {
     type Config = Config;
     const MERGE_GLOBAL_INTO_RULES: bool = true;
+    const RULE_ONLY_KEYS: &'static [&'static str] = higress_auth::RULE_ONLY_KEYS;
 
     fn validate_config(config: &mut Config, cx: &ConfigContext) -> Result<(), ConfigError> {
         config.scope.validate(cx)?;

@@ -1,5 +1,7 @@
 //! key-auth on the compiled `.wasm`: Higress's conformance cases, global_auth modes, rules,
 //! config errors, and random input.
+// Helpers outside #[test] functions may panic too: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_host::testing::{self, request};
 use higress_host::{Stream, Vm};
@@ -187,12 +189,30 @@ fn config_errors_name_the_field() {
             json!({"keys": ["k"], "consumers": consumers(), "_rules_": [{"_match_route_": ["r"], "allow": []}]}),
             "_rules_[0].allow: cannot be empty",
         ),
-        (json!({"keys": ["k"], "consumers": consumers(), "allow": ["consumer1"]}), "allow: only valid in rules"),
+        (
+            json!({"keys": ["k"], "consumers": consumers(), "allow": ["consumer1"], "_rules_": [{"_match_route_": ["r"]}]}),
+            "_rules_[0].allow: is required in a rule",
+        ),
     ];
     for (config, expected) in cases {
         let line = testing::config_error(&plugin, &config);
         assert!(line.contains(&format!("key-auth config error: {expected}")), "{line}\n  expected: {expected}");
     }
+}
+
+/// Higress's Go plugin accepts an `allow` in the global config and ignores it: so do we,
+/// with a warning, and it is not merged into rules.
+#[test]
+fn a_global_allow_is_ignored_with_a_warning() {
+    let config = json!({"keys": ["x-api-key"], "in_header": true, "consumers": consumers(), "allow": ["consumer1"]});
+    let vm = Vm::builder(&testing::plugin("key-auth")).config_json(&config).start().unwrap();
+    let logs = vm.take_logs();
+    let warning = logs.iter().find(|l| l.message.contains("allow in the global config is ignored")).unwrap();
+    assert_eq!(warning.level, higress_host::LogLevel::Warn);
+    let s = request("GET", "foo.com", "/").header("x-api-key", "token2").send(&vm);
+    assert_eq!(testing::upstream_consumer(&s).as_deref(), Some("consumer2"));
+    let s = request("GET", "foo.com", "/").send(&vm);
+    assert_eq!(s.response().status(), Some(401));
 }
 
 fn header_name() -> impl Strategy<Value = String> {

@@ -3,7 +3,6 @@
 //! a limit. Redis down means fail open: the request goes on uncounted.
 //!
 //! The example of a callout that pauses a stream and resumes it from the callback.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_sdk::prelude::*;
 
@@ -72,20 +71,15 @@ impl HttpPlugin for RedisCounter {
                         let count_text = count.to_string();
                         if config.limit > 0 && count > i64::try_from(config.limit).unwrap_or(i64::MAX) {
                             let headers = [("x-request-count", count_text.as_str())];
-                            let _ = http.send_local_response(
-                                429,
-                                "redis-counter.over_limit",
-                                &headers,
-                                b"Too many requests",
-                            );
+                            http.send_local_response(429, "redis-counter.over_limit", &headers, b"Too many requests");
                             return;
                         }
-                        let _ = http.set_request_header("x-request-count", &count_text);
+                        http.set_request_header("x-request-count", &count_text);
                     }
                     Ok(None) => log_warn!("unexpected reply from the counting script; request not counted"),
                     Err(e) => log_warn!("redis unavailable ({e}); request not counted"),
                 }
-                let _ = http.resume_request();
+                http.resume_request();
             });
         match sent {
             Ok(_) => HeaderAction::StopAllIterationAndWatermark,
@@ -98,7 +92,7 @@ impl HttpPlugin for RedisCounter {
 
     fn on_response_headers(&mut self, http: &mut Http, _config: &Config) -> HeaderAction {
         if let Some(count) = self.count {
-            let _ = http.set_response_header("x-request-count", &count.to_string());
+            http.set_response_header("x-request-count", &count.to_string());
         }
         HeaderAction::Continue
     }

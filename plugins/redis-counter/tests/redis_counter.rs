@@ -1,4 +1,6 @@
 //! redis-counter on real Redis: the request waits for the count, then resumes.
+// Helpers outside #[test] functions may panic too: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_host::testing::{self, RedisServer};
 use higress_host::{Action, Env, Upstream, Vm};

@@ -177,13 +177,15 @@ pub struct ParsedConfig<C> {
 
 /// Parses a plugin configuration.
 ///
-/// `parse_one` turns one JSON object into a config. With `merge_global`, a rule's object is
-/// the global object with the rule's keys applied on top (wasm-go's override parsers).
+/// `parse_one` turns one JSON object into a config. With `merge_global: Some(rule_only)`, a
+/// rule's object is the global object, less the `rule_only` keys, with the rule's keys
+/// applied on top (wasm-go's override parsers, which never read rule-only keys such as an
+/// auth plugin's `allow` from the global config).
 /// Unlike wasm-go, a global config that fails to parse is an error even when rules exist:
 /// silently dropping it hides mistakes.
 pub fn parse_rules<C>(
     bytes: &[u8],
-    merge_global: bool,
+    merge_global: Option<&[&str]>,
     mut parse_one: impl FnMut(Value, &ConfigContext) -> Result<C, ConfigError>,
 ) -> Result<ParsedConfig<C>, ConfigError> {
     let root: Value = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -226,12 +228,16 @@ pub fn parse_rules<C>(
             return Err(ConfigError::at(prefix, "expected an object"));
         };
         let matcher = take_matcher(&mut rule_object).map_err(|e| e.within(&prefix))?;
-        let body = if merge_global {
-            let mut merged = global_object.clone();
-            merged.extend(rule_object);
-            merged
-        } else {
-            rule_object
+        let body = match merge_global {
+            Some(rule_only) => {
+                let mut merged = global_object.clone();
+                for key in rule_only {
+                    merged.remove(*key);
+                }
+                merged.extend(rule_object);
+                merged
+            }
+            None => rule_object,
         };
         let cx = ConfigContext { scope: Scope::Rule(i), has_rules };
         let config = parse_one(Value::Object(body), &cx).map_err(|e| e.within(&prefix))?;
@@ -286,7 +292,7 @@ mod tests {
     /// Parses each object into its JSON text, with the scope recorded.
     fn parse(config: Value, merge: bool) -> Result<ParsedConfig<(String, Scope)>, ConfigError> {
         let bytes = serde_json::to_vec(&config).unwrap();
-        parse_rules(&bytes, merge, |v, cx| {
+        parse_rules(&bytes, merge.then_some(&[][..]), |v, cx| {
             if v.get("fail").is_some() {
                 return Err(ConfigError::at("fail", "asked to fail"));
             }
@@ -302,7 +308,7 @@ mod tests {
     fn empty_config_is_enabled_globally() {
         let parsed = parse(json!({}), false).unwrap();
         assert_eq!(parsed.rules.global.as_ref().unwrap().0, "{}");
-        let empty = parse_rules(b"", false, |v, _| Ok(v.to_string())).unwrap();
+        let empty = parse_rules(b"", None, |v, _| Ok(v.to_string())).unwrap();
         assert_eq!(empty.rules.global.as_deref(), Some("{}"));
         assert_eq!(parsed.rules.select(&input("a.com", "", "")), Some(Selected::Global));
     }
@@ -441,15 +447,15 @@ mod tests {
 
     #[test]
     fn invalid_json_and_non_objects() {
-        assert!(parse_rules(b"{", false, |v, _| Ok(v)).unwrap_err().message().contains("not valid JSON"));
-        assert!(parse_rules(b"[1]", false, |v, _| Ok(v)).unwrap_err().message().contains("JSON object"));
+        assert!(parse_rules(b"{", None, |v, _| Ok(v)).unwrap_err().message().contains("not valid JSON"));
+        assert!(parse_rules(b"[1]", None, |v, _| Ok(v)).unwrap_err().message().contains("JSON object"));
     }
 
     #[test]
     fn has_rules_is_reported() {
         let mut seen = Vec::new();
         let bytes = serde_json::to_vec(&json!({"a": 1, "_rules_": [{"_match_route_": ["r"]}]})).unwrap();
-        parse_rules(&bytes, false, |_, cx| {
+        parse_rules(&bytes, None, |_, cx| {
             seen.push(cx.has_rules);
             Ok(())
         })

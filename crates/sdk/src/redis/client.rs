@@ -294,7 +294,7 @@ impl RedisCommand {
         callback: impl FnOnce(&mut P, &mut Http, &P::Config, RedisResult) + 'static,
     ) -> Result<u32, RedisError> {
         let token = self.client.dispatch(&self.query)?;
-        let retry = RedisRetry { client: self.client, query: self.query, retried: false };
+        let retry = retry_once(self.client, self.query);
         callout::register(
             token,
             Pending::Redis(Target::Stream(http.context_id(), callout::stream_callback::<P, _>(callback)), retry),
@@ -305,29 +305,28 @@ impl RedisCommand {
     /// Sends the command from the root context.
     pub fn send_from_root(self, callback: impl FnOnce(RedisResult) + 'static) -> Result<u32, RedisError> {
         let token = self.client.dispatch(&self.query)?;
-        let retry = RedisRetry { client: self.client, query: self.query, retried: false };
+        let retry = retry_once(self.client, self.query);
         callout::register(token, Pending::Redis(Target::Root(Box::new(callback)), retry));
         Ok(token)
     }
 }
 
-/// Handles a `NOAUTH` reply: initialise again and re-send once. Gives the target back when
-/// no retry was made (the callback must then get the error).
-pub(crate) fn retry_after_noauth(target: Target<RedisResult>, mut retry: RedisRetry) -> Option<Target<RedisResult>> {
-    if retry.retried {
-        return Some(target);
-    }
-    retry.client.mark_unready();
-    match retry.client.dispatch(&retry.query) {
-        Ok(token) => {
-            log_info!("redis NOAUTH on {}: initialised again, retrying as call {token}", retry.client.cluster_name());
-            retry.retried = true;
-            callout::register(token, Pending::Redis(target, retry));
-            None
+/// The `NOAUTH` handler of a command sent once: initialise again and re-send, with no further
+/// retry. Boxed into the pending entry, so the dispatcher reaches the Redis hostcalls only
+/// through a client the plugin built (a plugin without Redis imports none of them).
+fn retry_once(client: RedisClient, query: Vec<u8>) -> RedisRetry {
+    Some(Box::new(move |target| {
+        client.mark_unready();
+        match client.dispatch(&query) {
+            Ok(token) => {
+                log_info!("redis NOAUTH on {}: initialised again, retrying as call {token}", client.cluster_name());
+                callout::register(token, Pending::Redis(target, None));
+                Ok(())
+            }
+            Err(e) => {
+                log_warn!("redis NOAUTH on {}: retry failed: {e}", client.cluster_name());
+                Err(target)
+            }
         }
-        Err(e) => {
-            log_warn!("redis NOAUTH on {}: retry failed: {e}", retry.client.cluster_name());
-            Some(target)
-        }
-    }
+    }))
 }

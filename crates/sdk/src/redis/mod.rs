@@ -8,7 +8,6 @@
 mod client;
 mod config;
 
-pub(crate) use client::retry_after_noauth;
 pub use client::{RedisClient, RedisCommand, RedisOptions, SetOptions};
 pub use config::RedisConfig;
 pub use higress_abi::resp::Value;
