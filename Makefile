@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build native test e2e-local e2e lint fmt run bench clean-dist
+.PHONY: help setup build native test e2e-local e2e lint fmt run bench clean-dist new-plugin
 
 help:
 	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server)"
@@ -16,6 +16,7 @@ help:
 	@echo "make e2e     the e2e suite through Higress's gateway image in Docker Compose"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
 	@echo "make run     start the local gateway on 127.0.0.1:8080 with every plugin; prints curl commands"
+	@echo "make new-plugin NAME=my-plugin [DIR=../my-plugin]  a plugin from templates/plugin (in the workspace, or standalone in DIR)"
 	@echo "make bench   sizes, wasm instructions and memory per plugin; host time (criterion); gateway load (wrk)"
 
 # Root installs directly; other users go through sudo.
@@ -30,7 +31,7 @@ build: setup
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS))
 	@for p in $(PLUGINS); do \
 		mkdir -p dist/$$p; \
-		cp $(WASM_DIR)/$$(echo $$p | tr - _).wasm dist/$$p/plugin.wasm; \
+		python3 scripts/wasm-strip.py $(WASM_DIR)/$$(echo $$p | tr - _).wasm dist/$$p/plugin.wasm; \
 		printf '  %-28s %8d bytes\n' "dist/$$p/plugin.wasm" $$(stat -c %s dist/$$p/plugin.wasm); \
 	done
 
@@ -85,6 +86,12 @@ fmt:
 # 127.0.0.1:8080, with Redis, the echo upstream and the LLM mock. Ctrl-C stops everything.
 run: build native
 	target/debug/e2e-stack run --listen 127.0.0.1:8080
+
+# A plugin from templates/plugin: in the workspace and registered everywhere (NAME only), or
+# a standalone crate in DIR that depends on this checkout's SDK by path.
+new-plugin:
+	@[ -n "$(NAME)" ] || { echo "usage: make new-plugin NAME=my-plugin [DIR=../my-plugin]"; exit 2; }
+	python3 scripts/new-plugin.py $(NAME) $(DIR)
 
 clean-dist:
 	rm -rf dist

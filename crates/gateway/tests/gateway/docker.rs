@@ -66,18 +66,20 @@ fn the_envoy_bootstrap_has_every_plugin_route_and_cluster() {
     // Filters: the plugins in chain order (AUTHN by priority, then the rest), router last.
     let filters = hcm["http_filters"].as_array().cloned().unwrap_or_default();
     let names: Vec<&str> = filters.iter().filter_map(|f| f["name"].as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "higress-system.jwt-auth",
-            "higress-system.hmac-auth",
-            "higress-system.basic-auth",
-            "higress-system.key-auth",
-            "higress-system.hello-world",
-            "higress-system.redis-counter",
-            "envoy.filters.http.router"
-        ]
-    );
+    // Every e2e plugin (however many there are), in the gateway's chain order, router last.
+    let chain = higress_gateway::config::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    let mut expected: Vec<&str> = chain.plugins.iter().map(|p| p.name.as_str()).collect();
+    expected.push("envoy.filters.http.router");
+    assert_eq!(names, expected);
+    let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or_else(|| panic!("{name} missing: {names:?}"));
+    for (earlier, later) in [
+        ("higress-system.jwt-auth", "higress-system.hmac-auth"),
+        ("higress-system.hmac-auth", "higress-system.basic-auth"),
+        ("higress-system.basic-auth", "higress-system.key-auth"),
+        ("higress-system.key-auth", "higress-system.hello-world"),
+    ] {
+        assert!(at(earlier) < at(later), "AUTHN by priority, then the rest: {names:?}");
+    }
     let mut modules = BTreeSet::new();
     for filter in filters.iter().filter(|f| f["name"] != "envoy.filters.http.router") {
         let wasm = &filter["typed_config"]["config"];

@@ -1,0 +1,7 @@
+        DemoRequest::new(
+            "{{name}}: the echo upstream sees x-{{name}}",
+            "GET",
+            "{{name}}.e2e.local",
+            "/",
+            200,
+        ),
