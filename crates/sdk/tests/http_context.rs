@@ -345,6 +345,9 @@ fn plugin_panic_is_a_trap_with_logs_and_fails_closed() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("proxy_on_request_headers"), "{text}");
+    // The modules the tests load keep their name section: the wasm backtrace names functions.
+    assert!(text.contains("sdk_probe.wasm!core") && text.contains("panic_bounds_check"), "{text}");
+    assert!(text.contains("higress_sdk::dispatch::Handler>::on_request_headers"), "{text}");
     // The SDK's panic hook says where and why before the module aborts.
     let panic_line = err
         .logs()
