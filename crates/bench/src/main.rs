@@ -22,7 +22,11 @@ fn main() {
             let _ = scenario.accept(&vm);
         }
         let last = vm.memory_bytes();
-        println!("| {} | {} | {accepted} | {rejected} | {first} | {last} |", scenario.plugin, shipped_size(scenario.plugin));
+        println!(
+            "| {} | {} | {accepted} | {rejected} | {first} | {last} |",
+            scenario.plugin,
+            shipped_size(scenario.plugin)
+        );
     }
     jwt_algorithms();
 }

@@ -111,7 +111,7 @@ impl Cluster {
             Cluster::Route { .. } => hostcalls::get_property(&["cluster_name"])
                 .ok()
                 .flatten()
-                .map(|v| hostcalls::lossy(&v))
+                .map(hostcalls::into_string)
                 .unwrap_or_default(),
             Cluster::Target { cluster, .. } => cluster.clone(),
         }

@@ -5,7 +5,7 @@
 //! host, path, method - are cached when the request headers arrive and stay valid in every
 //! phase.
 
-use crate::hostcalls::{self, lossy, HostResult};
+use crate::hostcalls::{self, HostResult};
 use crate::plugin::BodyMode;
 use higress_abi::{BufferType, MapType, Status, StreamType};
 use serde_json::{Map, Value};
@@ -108,7 +108,7 @@ impl Http {
         self.scheme = get(":scheme");
         let authority = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":authority").ok().flatten();
         self.has_authority = authority.is_some();
-        self.host = authority.map(|v| lossy(&v)).unwrap_or_default();
+        self.host = authority.map(hostcalls::into_string).unwrap_or_default();
         self.path = get(":path");
         self.method = get(":method");
         self.websocket =
@@ -173,7 +173,7 @@ impl Http {
 
     /// First value of a request header (names are case-insensitive).
     pub fn request_header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten().map(|v| lossy(&v))
+        hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten().map(hostcalls::into_string)
     }
 
     /// First value of a request header, as raw bytes.
@@ -246,7 +246,7 @@ impl Http {
 
     /// First value of a response header.
     pub fn response_header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten().map(|v| lossy(&v))
+        hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten().map(hostcalls::into_string)
     }
 
     /// Every response header, in order.
@@ -600,7 +600,7 @@ impl Http {
 
     /// Reads a property as a string (invalid UTF-8 replaced).
     pub fn property_string(&self, path: &[&str]) -> Option<String> {
-        self.property(path).map(|v| lossy(&v))
+        self.property(path).map(hostcalls::into_string)
     }
 
     /// Writes a property.
@@ -707,7 +707,7 @@ impl Http {
 }
 
 fn header_string(map: MapType, name: &str) -> String {
-    hostcalls::get_map_value(map, name).ok().flatten().map(|v| lossy(&v)).unwrap_or_default()
+    hostcalls::get_map_value(map, name).ok().flatten().map(hostcalls::into_string).unwrap_or_default()
 }
 
 fn is_binary(content_type: &str, content_encoding: &str) -> bool {

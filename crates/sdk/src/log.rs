@@ -39,7 +39,7 @@ pub fn write(level: LogLevel, args: fmt::Arguments<'_>) {
         if let Some(stream) = s.stream {
             if s.request_id.as_ref().map(|(id, _)| *id) != Some(stream) {
                 let id = crate::hostcalls::get_property(&[REQUEST_ID_PROPERTY]).ok().flatten();
-                s.request_id = Some((stream, id.map(|v| crate::hostcalls::lossy(&v)).filter(|v| !v.is_empty())));
+                s.request_id = Some((stream, id.filter(|v| !v.is_empty()).map(crate::hostcalls::into_string)));
             }
         }
         let request_id = match (&s.stream, &s.request_id) {

@@ -140,15 +140,24 @@ pub fn add_map_value(map: MapType, key: &str, value: &[u8]) -> HostResult<()> {
 
 /// Reads a property (`["route_name"]`, `["source", "address"]`); `None` when absent.
 pub fn get_property(path: &[&str]) -> HostResult<Option<Vec<u8>>> {
-    let wire = property::encode_path(path);
+    let wire = wire_path(path);
     let mut out = Out::new();
     let code = unsafe { raw::proxy_get_property(wire.as_ptr(), wire.len(), &mut out.ptr, &mut out.len) };
     optional(check(code).map(|_| take(out)))
 }
 
+/// A property path on the wire: one segment is its own encoding (no allocation: `route_name`,
+/// `cluster_name` and `x_request_id` are read on hot paths).
+fn wire_path<'a>(path: &[&'a str]) -> std::borrow::Cow<'a, [u8]> {
+    match path {
+        [single] => std::borrow::Cow::Borrowed(single.as_bytes()),
+        _ => std::borrow::Cow::Owned(property::encode_path(path)),
+    }
+}
+
 /// Writes a property (filter state visible to other plugins and the access log).
 pub fn set_property(path: &[&str], value: &[u8]) -> HostResult<()> {
-    let wire = property::encode_path(path);
+    let wire = wire_path(path);
     check(unsafe { raw::proxy_set_property(wire.as_ptr(), wire.len(), value.as_ptr(), value.len()) })
 }
 
@@ -363,4 +372,9 @@ pub fn set_upstream_override_host(address: &str) -> HostResult<()> {
 /// Converts bytes to a `String`, replacing invalid UTF-8.
 pub fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Bytes the host returned as a `String`, without a copy when they are valid UTF-8.
+pub fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| lossy(e.as_bytes()))
 }
