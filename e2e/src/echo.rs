@@ -12,9 +12,8 @@
 //!
 //! A request header `x-echo-set-<name>: <value>` makes the answer carry `<name>: <value>`.
 
-use crate::body::OutBody;
+use crate::body::{self, OutBody};
 use crate::server::json;
-use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -68,7 +67,7 @@ impl Echo {
             }
             ["bytes", n] => {
                 let n: usize = n.parse().unwrap_or(0).min(64 << 20);
-                let mut response = Response::new(OutBody::full(vec![b'x'; n]));
+                let mut response = Response::new(body::full(vec![b'x'; n]));
                 response
                     .headers_mut()
                     .insert("content-type", hyper::header::HeaderValue::from_static("application/octet-stream"));
@@ -77,7 +76,7 @@ impl Echo {
             ["sse", n] => self.events(n.parse().unwrap_or(1), gate_of(&query)),
             ["release", id] => {
                 self.gate(id).notify_one();
-                Response::new(OutBody::full("released"))
+                Response::new(body::full("released"))
             }
             _ => json(200, &report),
         };
@@ -92,11 +91,11 @@ impl Echo {
     }
 
     fn events(&self, count: usize, gate: Option<String>) -> Response<OutBody> {
-        let (tx, body) = OutBody::channel();
+        let (tx, body) = body::channel();
         let gate = gate.map(|id| self.gate(&id));
         tokio::spawn(async move {
             for i in 0..count {
-                if tx.send(Bytes::from(format!("data: event {i}\n\n"))).await.is_err() {
+                if tx.send(body::data(format!("data: event {i}\n\n"))).await.is_err() {
                     return;
                 }
                 if i == 0 {

@@ -9,7 +9,7 @@
 //! Streams send one chunk per word; `x-mock-chunk-delay-ms` (or the server's default)
 //! spaces them out.
 
-use crate::body::OutBody;
+use crate::body::{self, OutBody};
 use crate::server::json;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -158,17 +158,17 @@ impl LlmMock {
             last["usage"] = usage;
             events.push(last);
         }
-        let (tx, out) = OutBody::channel();
+        let (tx, out) = body::channel();
         tokio::spawn(async move {
             for event in events {
-                if tx.send(Bytes::from(format!("data: {event}\n\n"))).await.is_err() {
+                if tx.send(body::data(format!("data: {event}\n\n"))).await.is_err() {
                     return;
                 }
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
             }
-            let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+            let _ = tx.send(body::data(Bytes::from_static(b"data: [DONE]\n\n"))).await;
         });
         let mut response = Response::new(out);
         response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/event-stream"));

@@ -1,6 +1,6 @@
 //! A tiny HTTP/1.1 server loop shared by the echo upstream and the LLM mock.
 
-use crate::body::OutBody;
+use crate::body::{self, OutBody};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -77,7 +77,7 @@ where
 
 /// A JSON response.
 pub fn json(status: u16, value: &serde_json::Value) -> Response<OutBody> {
-    let mut response = Response::new(OutBody::full(value.to_string()));
+    let mut response = Response::new(body::full(value.to_string()));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
     response

@@ -3,15 +3,20 @@
 //! SELECT, reopened after a new init or an error). Answers go back to the VM, which resumes
 //! the streams waiting for them.
 
-use crate::body::GwBody;
+use crate::body::{self, GwBody};
+use crate::config::GatewayConfig;
 use crate::convert;
-use crate::worker::{Slot, Worker};
 use bytes::Bytes;
 use higress_abi::resp;
 use higress_host::forward::redis_handshake;
 use higress_host::{HeaderMap, HttpCallout, HttpResponse, RedisCallout, RedisInit, RedisReply, Vm};
 use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -20,16 +25,30 @@ use tokio::net::TcpStream;
 /// upstream from holding a request forever).
 const DEFAULT_CALLOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
-impl Worker {
+/// What serves a worker's callouts: the running VMs (by their chain index), the services
+/// they call, the HTTP client and the Redis connections.
+pub struct Callouts {
+    config: Arc<GatewayConfig>,
+    vms: Vec<(usize, Vm)>,
+    client: Client<HttpConnector, GwBody>,
+    /// Redis connections: (chain index, cluster).
+    redis: RefCell<HashMap<(usize, String), SharedRedis>>,
+}
+
+impl Callouts {
+    /// Callouts of `vms` (chain index, VM) to the services of `config`.
+    pub fn new(config: Arc<GatewayConfig>, vms: Vec<(usize, Vm)>, client: Client<HttpConnector, GwBody>) -> Self {
+        Callouts { config, vms, client, redis: RefCell::default() }
+    }
+
     /// Starts serving every callout the VMs made since the last pump, each once.
     pub fn pump(self: &Rc<Self>) {
-        for (index, slot) in self.slots.iter().enumerate() {
-            let Slot::Running { vm, .. } = slot else { continue };
+        for (index, vm) in &self.vms {
             for call in vm.take_new_http_calls() {
                 tokio::task::spawn_local(http_callout(self.clone(), vm.clone(), call));
             }
             for (call, init) in vm.take_new_redis_calls() {
-                tokio::task::spawn_local(redis_callout(self.clone(), index, vm.clone(), call, init));
+                tokio::task::spawn_local(redis_callout(self.clone(), *index, vm.clone(), call, init));
             }
         }
     }
@@ -38,7 +57,7 @@ impl Worker {
 /// Serves one HTTP callout. The host also answers 504 when the call's own timeout passes
 /// (`Vm::poll`); the bound here ends the outbound request then, or after
 /// [`DEFAULT_CALLOUT_TIMEOUT`] for a call without one.
-async fn http_callout(worker: Rc<Worker>, vm: Vm, call: HttpCallout) {
+async fn http_callout(worker: Rc<Callouts>, vm: Vm, call: HttpCallout) {
     let response = match worker.config.service_by_cluster(&call.cluster) {
         None => HttpResponse::new(503, &[], "no healthy upstream"),
         Some(service) => {
@@ -59,8 +78,8 @@ async fn http_callout(worker: Rc<Worker>, vm: Vm, call: HttpCallout) {
     worker.pump();
 }
 
-async fn send(worker: &Worker, address: &str, call: &HttpCallout) -> Result<HttpResponse, String> {
-    let body = if call.body.is_empty() { GwBody::Empty } else { GwBody::full(Bytes::from(call.body.clone())) };
+async fn send(worker: &Callouts, address: &str, call: &HttpCallout) -> Result<HttpResponse, String> {
+    let body = if call.body.is_empty() { body::empty() } else { body::full(Bytes::from(call.body.clone())) };
     let request = convert::upstream_request(address, &call.headers, body).map_err(|e| e.to_string())?;
     let response = worker.client.request(request).await.map_err(|e| e.to_string())?;
     let (parts, body) = response.into_parts();
@@ -69,10 +88,10 @@ async fn send(worker: &Worker, address: &str, call: &HttpCallout) -> Result<Http
 }
 
 /// A VM's connection to one Redis cluster, opened lazily, shared by its calls in turn.
-pub(crate) type SharedRedis = Rc<tokio::sync::Mutex<Option<RedisConnection>>>;
+type SharedRedis = Rc<tokio::sync::Mutex<Option<RedisConnection>>>;
 
 /// One Redis connection.
-pub(crate) struct RedisConnection {
+struct RedisConnection {
     stream: TcpStream,
     buffer: Vec<u8>,
     generation: u64,
@@ -107,7 +126,7 @@ impl RedisConnection {
     }
 }
 
-async fn redis_callout(worker: Rc<Worker>, index: usize, vm: Vm, call: RedisCallout, init: Option<RedisInit>) {
+async fn redis_callout(worker: Rc<Callouts>, index: usize, vm: Vm, call: RedisCallout, init: Option<RedisInit>) {
     let address =
         init.as_ref().and_then(|i| worker.config.service_by_cluster(i.base_cluster())).map(|s| s.address.clone());
     let reply = match (init, address) {

@@ -3,7 +3,7 @@
 //! wait in a short queue otherwise; the driver stops reading from the source while the queue
 //! is full and keeps serving timeouts, callouts and disconnects meanwhile.
 
-use crate::body::{Chunk, GwBody};
+use crate::body::{self, Chunk, GwBody};
 use std::collections::VecDeque;
 use tokio::sync::mpsc;
 
@@ -22,7 +22,7 @@ pub struct Pipe {
 impl Pipe {
     /// Opens the pipe; the returned body is what hyper sends.
     pub fn open(&mut self) -> GwBody {
-        let (tx, body) = GwBody::channel();
+        let (tx, body) = body::channel();
         *self = Pipe { tx: Some(tx), ..Pipe::default() };
         body
     }

@@ -9,7 +9,7 @@
 //! phases of the chain, as Envoy's router replies do.
 
 use crate::access_log::Entry;
-use crate::body::GwBody;
+use crate::body::{self, GwBody};
 use crate::convert::{header_map, is_hop_by_hop, response_head, to_hyper_headers, upstream_request};
 use crate::pipe::Pipe;
 use crate::worker::Worker;
@@ -30,7 +30,7 @@ use tokio::sync::{oneshot, Notify};
 type UpstreamTask = tokio::task::JoinHandle<Result<Response<Incoming>, hyper_util::client::legacy::Error>>;
 
 fn plain(status: u16, body: &str) -> Response<GwBody> {
-    let mut response = Response::new(GwBody::full(Bytes::copy_from_slice(body.as_bytes())));
+    let mut response = Response::new(body::full(Bytes::copy_from_slice(body.as_bytes())));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
     response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain"));
     response
@@ -331,7 +331,7 @@ impl Driver {
                     self.status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(502);
                     let body = if end {
                         self.downstream_done = true;
-                        GwBody::Empty
+                        body::empty()
                     } else {
                         self.downstream.open()
                     };
@@ -373,7 +373,7 @@ impl Driver {
             self.router_reply(404, "");
             return;
         };
-        let body = if end { GwBody::Empty } else { self.upstream.open() };
+        let body = if end { body::empty() } else { self.upstream.open() };
         match upstream_request(&address, &headers, body) {
             Ok(request) => {
                 self.pending = Some(tokio::task::spawn_local(self.worker.client.request(request)));

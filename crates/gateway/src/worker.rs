@@ -2,13 +2,12 @@
 //! event loop, callouts served asynchronously, and ticks.
 
 use crate::body::GwBody;
+use crate::callouts::Callouts;
 use crate::config::{FailStrategy, GatewayConfig, PluginSpec};
 use higress_host::{Env, Filter, LogLevel, Plugin, Vm};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +45,8 @@ pub struct Worker {
     pub slots: Vec<Slot>,
     /// HTTP client for upstreams and callouts.
     pub client: Client<HttpConnector, GwBody>,
-    /// Redis connections: (slot, cluster).
-    pub(crate) redis: RefCell<HashMap<(usize, String), crate::callouts::SharedRedis>>,
+    /// Serves the VMs' HTTP and Redis callouts.
+    callouts: Rc<Callouts>,
     /// Where access-log lines go.
     pub access_log: crate::access_log::AccessLog,
 }
@@ -62,7 +61,7 @@ impl Worker {
         level: LogLevel,
         access_log: crate::access_log::AccessLog,
     ) -> Worker {
-        let slots = plugins
+        let slots: Vec<Slot> = plugins
             .iter()
             .map(|(spec, plugin)| {
                 let fail_open = spec.fail_strategy == FailStrategy::FailOpen;
@@ -91,7 +90,21 @@ impl Worker {
             .set_host(false)
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Worker { config, slots, client, redis: RefCell::default(), access_log }
+        let running = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| match slot {
+                Slot::Running { vm, .. } => Some((i, vm.clone())),
+                Slot::Failed { .. } => None,
+            })
+            .collect();
+        let callouts = Rc::new(Callouts::new(config.clone(), running, client.clone()));
+        Worker { config, slots, client, callouts, access_log }
+    }
+
+    /// Starts serving every callout the VMs made since the last pump, each once.
+    pub fn pump(&self) {
+        self.callouts.pump();
     }
 
     /// The filters of a new stream (failed FAIL_OPEN plugins left out).

@@ -7,7 +7,7 @@
 //! arrives later is ignored.
 
 use crate::http::Http;
-use crate::http_client::HttpResponse;
+use crate::http_response::HttpResponse;
 use crate::plugin::HttpPlugin;
 use crate::redis::RedisResult;
 use std::any::Any;

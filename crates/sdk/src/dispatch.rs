@@ -9,7 +9,7 @@
 use crate::callout::{self, Pending, StreamCallback, Target};
 use crate::config::{self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected};
 use crate::http::{Http, Phase};
-use crate::http_client::HttpResponse;
+use crate::http_response::HttpResponse;
 use crate::plugin::{BodyMode, HttpPlugin};
 use crate::redis::{self, RedisError, RedisResult};
 use crate::root::{self, Root};

@@ -5,8 +5,8 @@
 //! host, path, method - are cached when the request headers arrive and stay valid in every
 //! phase.
 
+use crate::body_mode::BodyMode;
 use crate::hostcalls::{self, HostResult};
-use crate::plugin::BodyMode;
 use higress_abi::{BufferType, MapType, Status, StreamType};
 use serde_json::{Map, Value};
 use std::any::Any;

@@ -26,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod body_mode;
 mod callout;
 pub mod cluster;
 pub mod config;
@@ -34,6 +35,7 @@ mod exports;
 pub mod hostcalls;
 pub mod http;
 pub mod http_client;
+mod http_response;
 pub mod leader;
 pub mod log;
 pub mod metrics;

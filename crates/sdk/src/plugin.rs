@@ -4,29 +4,13 @@
 //! select, so its fields are the request's state; the parsed config is shared and passed
 //! by reference to every phase.
 
+pub use crate::body_mode::BodyMode;
 use crate::config::{ConfigContext, ConfigError, RuleSet};
 use crate::http::Http;
 use crate::root::Root;
 use higress_abi::{DataAction, HeaderAction, TrailersAction};
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
-
-/// How a plugin wants a body delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyMode {
-    /// Do not look at the body: it streams through untouched (the default).
-    Skip,
-    /// The whole body, once, when the stream ends (`on_request_body` / `on_response_body`):
-    /// on the last data chunk, or when trailers end the stream. Earlier chunks are held and
-    /// buffered by the host.
-    Buffered,
-    /// Every chunk as it arrives (`on_request_body_chunk` / `on_response_body_chunk`); a chunk
-    /// can be replaced with [`Http::replace_request_body`] / [`Http::replace_response_body`].
-    /// The end of the stream always arrives as `end_of_stream = true`: when trailers end the
-    /// stream, as an empty chunk just before the trailers callback (Envoy has no body buffer
-    /// to write into then).
-    Streaming,
-}
 
 /// An HTTP plugin. Every method has a default that lets the request through, so a plugin
 /// implements only the phases it needs.
