@@ -10,6 +10,9 @@
 //!   `WWW-Authenticate: <Scheme> realm=MSE Gateway` and a `<plugin>.<reason>` details string.
 //! - **Secrets** are compared in constant time.
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use higress_sdk::config::{ConfigContext, ConfigError};
 use higress_sdk::Http;
 use serde::Deserialize;

@@ -6,7 +6,7 @@ use higress_host::{testing, Action, HostError, Stream, Vm};
 use serde_json::json;
 
 fn vm(config: serde_json::Value) -> Vm {
-    Vm::builder(&testing::plugin("hello-world")).config_json(&config).start().unwrap_or_else(|e| panic!("{e}"))
+    testing::vm("hello-world", &config)
 }
 
 fn get(vm: &Vm, host: &str, route: &str) -> Stream {
