@@ -370,8 +370,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         let user = read_string(&mut c, u, u_len)?;
         let password = read_string(&mut c, p, p_len)?;
         let state = c.data_mut();
-        state.env.upstream(redis_cluster_name(&cluster)).ok_or(Status::BadArgument)?;
-        let base = redis_cluster_name(&cluster).to_string();
+        state.env.upstream(crate::state::redis_cluster_name(&cluster)).ok_or(Status::BadArgument)?;
+        let base = crate::state::redis_cluster_name(&cluster).to_string();
         state.redis_inits.retain(|i| i.base_cluster() != base);
         state.redis_init_count += 1;
         let timeout = Duration::from_millis(timeout as u32 as u64);
@@ -414,11 +414,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         Ok(())
     });
     Ok(())
-}
-
-/// The cluster part of a Redis cluster string (`name?db=1` -> `name`).
-pub(crate) fn redis_cluster_name(cluster: &str) -> &str {
-    cluster.split('?').next().unwrap_or(cluster)
 }
 
 fn stream_dir(kind: u32) -> Result<Dir, Status> {

@@ -96,7 +96,7 @@ impl RedisInit {
 
     /// The cluster name without its `?db=...` options: what calls and upstreams are keyed by.
     pub fn base_cluster(&self) -> &str {
-        crate::imports::redis_cluster_name(&self.cluster)
+        redis_cluster_name(&self.cluster)
     }
 }
 
@@ -220,7 +220,7 @@ impl HostState {
 
     /// The init of the Redis cluster `cluster` names (options ignored; one init per cluster).
     pub(crate) fn redis_init(&self, cluster: &str) -> Option<&RedisInit> {
-        let base = crate::imports::redis_cluster_name(cluster);
+        let base = redis_cluster_name(cluster);
         self.redis_inits.iter().find(|i| i.base_cluster() == base)
     }
 
@@ -262,4 +262,9 @@ impl HostState {
             self.touched.push(std::rc::Rc::downgrade(stream));
         }
     }
+}
+
+/// The cluster part of a Redis cluster string (`name?db=1` -> `name`).
+pub(crate) fn redis_cluster_name(cluster: &str) -> &str {
+    cluster.split('?').next().unwrap_or(cluster)
 }

@@ -11,10 +11,13 @@
 //!
 //! No `RefCell` borrow of the stream is held while a VM runs: hostcalls borrow it.
 
-use super::state::{Action, Deferred, Dir, FilterDir, HeadersState, LocalResponse, OutEvent, StreamCell};
+use super::state::{
+    Action, Called, Deferred, Dir, FilterDir, FilterVm, HeadersState, LocalResponse, OutEvent, StreamCell,
+};
 use crate::error::HostError;
 use crate::headers::HeaderMap;
-use crate::vm::{Abi, Called, Vm};
+use crate::plugin::Abi;
+use higress_abi::{DataAction, HeaderAction, TrailersAction};
 use std::rc::Rc;
 
 /// Envoy's details for the reply sent when a failed VM closes a stream.
@@ -48,38 +51,40 @@ fn position(dir: Dir, index: usize, n: usize) -> usize {
 }
 
 fn convert_headers(raw: u32, dir: Dir, abi: Abi, stop_next: bool) -> Action {
-    if stop_next || raw > 4 {
+    if stop_next {
         return Action::StopAllIterationAndWatermark;
     }
-    match raw {
-        0 => Action::Continue,
+    match HeaderAction::from_wire(raw) {
+        Some(HeaderAction::Continue) => Action::Continue,
         // proxy-wasm-cpp-host turns StopIteration into StopAllIterationAndWatermark for
         // 0.2.1 modules, and for response headers under every ABI version.
-        1 if abi == Abi::V0_2_1 || dir == Dir::Response => Action::StopAllIterationAndWatermark,
-        1 => Action::StopIteration,
-        2 => Action::ContinueAndEndStream,
-        3 => Action::StopAllIterationAndBuffer,
-        _ => Action::StopAllIterationAndWatermark,
+        Some(HeaderAction::StopIteration) if abi == Abi::V0_2_1 || dir == Dir::Response => {
+            Action::StopAllIterationAndWatermark
+        }
+        Some(HeaderAction::StopIteration) => Action::StopIteration,
+        Some(HeaderAction::ContinueAndEndStream) => Action::ContinueAndEndStream,
+        Some(HeaderAction::StopAllIterationAndBuffer) => Action::StopAllIterationAndBuffer,
+        // An unknown value stops everything, as the C++ host's default branch does.
+        Some(HeaderAction::StopAllIterationAndWatermark) | None => Action::StopAllIterationAndWatermark,
     }
 }
 
 fn convert_data(raw: u32, stop_next: bool) -> Action {
-    if stop_next || raw > 3 {
+    if stop_next {
         return Action::StopIterationNoBuffer;
     }
-    match raw {
-        0 => Action::Continue,
-        1 => Action::StopIterationAndBuffer,
-        2 => Action::StopIterationAndWatermark,
-        _ => Action::StopIterationNoBuffer,
+    match DataAction::from_wire(raw) {
+        Some(DataAction::Continue) => Action::Continue,
+        Some(DataAction::StopIterationAndBuffer) => Action::StopIterationAndBuffer,
+        Some(DataAction::StopIterationAndWatermark) => Action::StopIterationAndWatermark,
+        Some(DataAction::StopIterationNoBuffer) | None => Action::StopIterationNoBuffer,
     }
 }
 
 fn convert_trailers(raw: u32, stop_next: bool) -> Action {
-    if stop_next || raw != 0 {
-        Action::StopIteration
-    } else {
-        Action::Continue
+    match TrailersAction::from_wire(raw) {
+        Some(TrailersAction::Continue) if !stop_next => Action::Continue,
+        _ => Action::StopIteration,
     }
 }
 
@@ -153,7 +158,7 @@ impl<'a> Chain<'a> {
                 fd.data_end = true;
             }
         }
-        let action = match self.call(i, |vm, ctx| vm.call_headers(dir, ctx, eos)) {
+        let action = match self.call(i, |vm, ctx| vm.on_headers(dir, ctx, eos)) {
             Outcome::Bypass => Action::Continue,
             Outcome::Action(raw) => raw,
         };
@@ -223,7 +228,7 @@ impl<'a> Chain<'a> {
             fd.body_visible = true;
             fd.buffer.len()
         };
-        let action = match self.call(i, |vm, ctx| vm.call_body(dir, ctx, size, eos)) {
+        let action = match self.call(i, |vm, ctx| vm.on_body(dir, ctx, size, eos)) {
             Outcome::Bypass => Action::Continue,
             Outcome::Action(a) => a,
         };
@@ -289,7 +294,7 @@ impl<'a> Chain<'a> {
         if let Some(fd) = self.cell.borrow_mut().fd(i, dir) {
             fd.trailers_visible = true;
         }
-        let action = match self.call(i, |vm, ctx| vm.call_trailers(dir, ctx)) {
+        let action = match self.call(i, |vm, ctx| vm.on_trailers(dir, ctx)) {
             Outcome::Bypass => Action::Continue,
             Outcome::Action(a) => a,
         };
@@ -475,7 +480,7 @@ impl<'a> Chain<'a> {
         if existing.is_some() || vm.is_failed() {
             return;
         }
-        match vm.create_stream_context(Rc::downgrade(self.cell), i) {
+        match vm.create_context(Rc::downgrade(self.cell), i) {
             Ok((ctx, stats)) => {
                 let mut s = self.cell.borrow_mut();
                 s.calls.push(stats);
@@ -488,7 +493,7 @@ impl<'a> Chain<'a> {
     }
 
     /// Calls filter `i`'s VM, applying the host's conversions and the fail strategy.
-    fn call(&self, i: usize, f: impl FnOnce(&Vm, u32) -> Result<Called, HostError>) -> Outcome {
+    fn call(&self, i: usize, f: impl FnOnce(&dyn FilterVm, u32) -> Result<Called, HostError>) -> Outcome {
         let (vm, ctx, fail_open, failure_sent) = {
             let s = self.cell.borrow();
             let Some(slot) = s.slots.get(i) else {
@@ -510,7 +515,7 @@ impl<'a> Chain<'a> {
         let Some(ctx) = ctx else {
             return Outcome::Bypass;
         };
-        match f(&vm, ctx) {
+        match f(&*vm, ctx) {
             Ok(called) => {
                 let touched: Vec<StreamCell> = called.touched.iter().filter_map(|w| w.upgrade()).collect();
                 self.cell.borrow_mut().calls.push(called.stats.clone());
@@ -693,11 +698,11 @@ impl<'a> Chain<'a> {
             if let Some(slot) = self.cell.borrow_mut().slots.get_mut(i) {
                 slot.in_log = true;
             }
-            self.lifecycle(i, |vm, ctx| vm.call_log(ctx));
+            self.lifecycle(i, |vm, ctx| vm.on_log(ctx));
         }
         for i in 0..n {
-            self.lifecycle(i, |vm, ctx| vm.call_done(ctx));
-            self.lifecycle(i, |vm, ctx| vm.call_delete(ctx));
+            self.lifecycle(i, |vm, ctx| vm.on_done(ctx));
+            self.lifecycle(i, |vm, ctx| vm.on_delete(ctx));
             let released = {
                 let mut s = self.cell.borrow_mut();
                 s.slots.get_mut(i).and_then(|slot| slot.context_id.take().map(|ctx| (slot.vm.clone(), ctx)))
@@ -709,7 +714,7 @@ impl<'a> Chain<'a> {
         self.cell.borrow_mut().deferred.clear();
     }
 
-    fn lifecycle(&self, i: usize, f: impl FnOnce(&Vm, u32) -> Result<Called, HostError>) {
+    fn lifecycle(&self, i: usize, f: impl FnOnce(&dyn FilterVm, u32) -> Result<Called, HostError>) {
         let (vm, ctx) = {
             let s = self.cell.borrow();
             let Some(slot) = s.slots.get(i) else { return };
@@ -719,7 +724,7 @@ impl<'a> Chain<'a> {
         if vm.is_failed() {
             return;
         }
-        match f(&vm, ctx) {
+        match f(&*vm, ctx) {
             Ok(called) => self.cell.borrow_mut().calls.push(called.stats),
             Err(err) => self.cell.borrow_mut().traps.push((i, err)),
         }

@@ -2,26 +2,26 @@
 
 pub(crate) mod chain;
 pub(crate) mod state;
+mod types;
 
 use crate::error::HostError;
 use crate::headers::HeaderMap;
-use crate::vm::{CallStats, Vm};
 use chain::{Chain, Event};
-pub use state::{Action, LocalResponse, Message, OutEvent};
-use state::{Dir, FilterSlot, StreamCell, StreamState};
+pub use state::{Action, CallStats, LocalResponse, Message, OutEvent};
+use state::{Dir, FilterSlot, FilterVm, StreamCell, StreamState};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// One filter of a chain: a VM and what to do when it fails.
+/// One filter of a chain: what runs it (a VM: [`Filter::new`]) and what to do when it fails.
 pub struct Filter {
-    vm: Vm,
+    vm: Rc<dyn FilterVm>,
     fail_open: bool,
 }
 
 impl Filter {
-    /// A filter running `vm`, failing closed (503) when the VM traps, as Envoy defaults.
-    pub fn new(vm: &Vm) -> Self {
-        Filter { vm: vm.clone(), fail_open: false }
+    /// A filter run by `vm`, failing closed (503) when it traps, as Envoy defaults.
+    pub(crate) fn from_port(vm: Rc<dyn FilterVm>) -> Self {
+        Filter { vm, fail_open: false }
     }
 
     /// When the VM traps: `true` skips the filter (FAIL_OPEN), `false` answers 503.

@@ -1,34 +1,15 @@
 //! The state of one HTTP stream: what every filter of the chain shares (headers, trailers,
 //! properties) and what each filter holds on its own (its iteration state and body buffer).
 
+pub use super::types::{Action, CallStats, LocalResponse, Message, OutEvent};
+pub(crate) use super::types::{Deferred, Dir, HeadersState};
 use crate::error::HostError;
 use crate::headers::HeaderMap;
-use crate::vm::{CallStats, Vm};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 pub(crate) type StreamCell = Rc<RefCell<StreamState>>;
-
-/// A direction of an HTTP stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dir {
-    Request,
-    Response,
-}
-
-/// What a filter did with the headers of one direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HeadersState {
-    NotReached,
-    /// `StopIteration`: headers wait, body callbacks continue.
-    Held,
-    /// `StopAllIteration*`: everything waits until the filter resumes.
-    HeldAll,
-    Passed,
-    /// `ContinueAndEndStream`: headers went on as the end; the rest is dropped.
-    EndedStream,
-}
 
 /// One filter's state in one direction.
 #[derive(Debug)]
@@ -68,9 +49,45 @@ impl FilterDir {
     }
 }
 
-/// One filter of the chain: a VM and its context for this stream.
+/// What the stream layer needs of whatever runs a filter: the narrow port between Envoy's
+/// filter-chain rules (this module and `chain`) and a wasm VM - or a scripted fake in the
+/// chain's unit tests. Callbacks report the raw action already converted to [`Action`].
+pub(crate) trait FilterVm {
+    /// The plugin's name, for messages.
+    fn name(&self) -> String;
+    /// Whether the VM trapped and is no longer called.
+    fn is_failed(&self) -> bool;
+    /// Creates the filter's context for a stream (`proxy_on_context_create`).
+    fn create_context(&self, stream: Weak<RefCell<StreamState>>, filter: usize) -> Result<(u32, CallStats), HostError>;
+    /// Forgets a context after `proxy_on_delete`.
+    fn release_context(&self, ctx: u32);
+    /// `proxy_on_{request,response}_headers`.
+    fn on_headers(&self, dir: Dir, ctx: u32, eos: bool) -> Result<Called, HostError>;
+    /// `proxy_on_{request,response}_body`.
+    fn on_body(&self, dir: Dir, ctx: u32, size: usize, eos: bool) -> Result<Called, HostError>;
+    /// `proxy_on_{request,response}_trailers`.
+    fn on_trailers(&self, dir: Dir, ctx: u32) -> Result<Called, HostError>;
+    /// `proxy_on_log`.
+    fn on_log(&self, ctx: u32) -> Result<Called, HostError>;
+    /// `proxy_on_done`.
+    fn on_done(&self, ctx: u32) -> Result<Called, HostError>;
+    /// `proxy_on_delete`.
+    fn on_delete(&self, ctx: u32) -> Result<Called, HostError>;
+}
+
+/// What a callback did.
+pub(crate) struct Called {
+    pub action: Action,
+    pub stats: CallStats,
+    /// Other streams the callback asked something of (resumed, answered...).
+    pub touched: Vec<Weak<RefCell<StreamState>>>,
+    /// The plugin sent a local reply: Envoy stops iteration whatever the callback returned.
+    pub stop_next: bool,
+}
+
+/// One filter of the chain: what runs it and its context for this stream.
 pub(crate) struct FilterSlot {
-    pub vm: Vm,
+    pub vm: Rc<dyn FilterVm>,
     pub context_id: Option<u32>,
     pub fail_open: bool,
     pub request: FilterDir,
@@ -81,7 +98,7 @@ pub(crate) struct FilterSlot {
 }
 
 impl FilterSlot {
-    pub(crate) fn new(vm: Vm, fail_open: bool) -> Self {
+    pub(crate) fn new(vm: Rc<dyn FilterVm>, fail_open: bool) -> Self {
         FilterSlot {
             vm,
             context_id: None,
@@ -106,106 +123,6 @@ impl FilterSlot {
             Dir::Response => &mut self.response,
         }
     }
-}
-
-/// The action a filter returned, after the host's conversions (Envoy's filter statuses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Passed on (for a whole chain: reached its end).
-    Continue,
-    /// Headers passed on as the end of the stream.
-    ContinueAndEndStream,
-    /// Headers held; body still delivered to the filter.
-    StopIteration,
-    /// Everything held and buffered until the filter resumes.
-    StopAllIterationAndBuffer,
-    /// Everything held until the filter resumes.
-    StopAllIterationAndWatermark,
-    /// Body held and buffered.
-    StopIterationAndBuffer,
-    /// Body held and buffered, with flow control.
-    StopIterationAndWatermark,
-    /// Body chunk held and not buffered (dropped unless the filter kept it).
-    StopIterationNoBuffer,
-}
-
-/// A request or response as it left the chain (toward the upstream or the client).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Message {
-    /// Headers, once they passed the chain.
-    pub headers: Option<HeaderMap>,
-    /// Body bytes, concatenated.
-    pub body: Vec<u8>,
-    /// Trailers, if any passed.
-    pub trailers: Option<HeaderMap>,
-    /// Whether the end of the message passed.
-    pub end_of_stream: bool,
-    /// Whether it was cut short (a local reply or a reset).
-    pub reset: bool,
-}
-
-impl Message {
-    /// A header of the message, if it has headers.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.as_ref()?.get(name)
-    }
-
-    /// The `:status` of a response.
-    pub fn status(&self) -> Option<u16> {
-        self.header(":status")?.parse().ok()
-    }
-
-    /// The body as UTF-8 (invalid sequences replaced).
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One piece of a message leaving the chain, in order (for a proxy that streams).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutEvent {
-    /// Headers; `true` when nothing follows.
-    Headers(HeaderMap, bool),
-    /// A body chunk; `true` when it ends the message.
-    Data(Vec<u8>, bool),
-    /// Trailers (end the message).
-    Trailers(HeaderMap),
-    /// The message was cut short.
-    Reset,
-}
-
-/// A local reply as the plugin sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalResponse {
-    /// Status code.
-    pub status: u32,
-    /// Headers the plugin added.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Vec<u8>,
-    /// Details string (`<plugin>.<reason>`), spaces replaced by `_` as Envoy does.
-    pub details: String,
-    /// gRPC status, when one was given.
-    pub grpc_status: Option<u32>,
-    /// Index of the filter that sent it.
-    pub filter: usize,
-}
-
-impl LocalResponse {
-    /// The body as UTF-8 (invalid sequences replaced).
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// An action a plugin asked for during a callback; applied when the callback returns.
-#[derive(Debug, Clone)]
-pub(crate) enum Deferred {
-    Continue(Dir),
-    LocalReply(LocalResponse),
-    Close,
-    /// Higress: response body data injected after the filter that asked.
-    Inject(Vec<u8>, bool),
 }
 
 pub(crate) struct StreamState {
