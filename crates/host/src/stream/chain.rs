@@ -748,21 +748,4 @@ pub(crate) enum CallbackKind {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conversions_follow_cpp_host() {
-        assert_eq!(convert_headers(1, Dir::Request, Abi::V0_2_100, false), Action::StopIteration);
-        assert_eq!(convert_headers(1, Dir::Request, Abi::V0_2_1, false), Action::StopAllIterationAndWatermark);
-        assert_eq!(convert_headers(1, Dir::Response, Abi::V0_2_100, false), Action::StopAllIterationAndWatermark);
-        assert_eq!(convert_headers(0, Dir::Request, Abi::V0_2_100, true), Action::StopAllIterationAndWatermark);
-        assert_eq!(convert_headers(9, Dir::Request, Abi::V0_2_100, false), Action::StopAllIterationAndWatermark);
-        assert_eq!(convert_headers(3, Dir::Request, Abi::V0_2_100, false), Action::StopAllIterationAndBuffer);
-        assert_eq!(convert_data(1, false), Action::StopIterationAndBuffer);
-        assert_eq!(convert_data(0, true), Action::StopIterationNoBuffer);
-        assert_eq!(convert_data(7, false), Action::StopIterationNoBuffer);
-        assert_eq!(convert_trailers(0, false), Action::Continue);
-        assert_eq!(convert_trailers(5, false), Action::StopIteration);
-    }
-}
+mod tests;
