@@ -26,6 +26,14 @@ fn global_config_adds_the_header() {
 }
 
 #[test]
+fn plugin_start_logs_the_plugins_own_version() {
+    let vm = vm(json!({}));
+    let logs = vm.take_logs();
+    let line = format!("[hello-world] [nil] [nil] plugin start successfully, version {}", env!("CARGO_PKG_VERSION"));
+    assert!(logs.iter().any(|l| l.message == line), "{logs:?}");
+}
+
+#[test]
 fn empty_config_means_enabled_with_defaults() {
     let vm = vm(json!({}));
     assert_eq!(get(&vm, "a.com", "").upstream().header("x-hello-world"), Some("hello world"));
