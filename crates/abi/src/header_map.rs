@@ -67,8 +67,16 @@ fn len_u32(n: usize) -> u32 {
 /// An empty buffer is an empty map (hosts return size 0 for an absent map).
 /// Never panics and never allocates more than the input can justify.
 pub fn decode(bytes: &[u8]) -> Result<Pairs<'_>, DecodeError> {
+    let mut pairs = Vec::with_capacity(pair_count(bytes));
+    for_each(bytes, |key, value| pairs.push((key, value)))?;
+    Ok(pairs)
+}
+
+/// Calls `f` with each pair in order, borrowing from `bytes`, without allocating; the whole
+/// buffer is validated (an error may come after some pairs were seen).
+pub fn for_each<'a>(bytes: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])) -> Result<(), DecodeError> {
     if bytes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let count = read_u32(bytes, 0)? as usize;
     // Each pair needs at least 8 size bytes and 2 terminators: reject absurd counts early.
@@ -76,7 +84,6 @@ pub fn decode(bytes: &[u8]) -> Result<Pairs<'_>, DecodeError> {
     if sizes_end > bytes.len() || count.saturating_mul(10) > bytes.len() {
         return Err(DecodeError::Truncated);
     }
-    let mut pairs = Vec::with_capacity(count);
     let mut data = sizes_end;
     for i in 0..count {
         let key_len = read_u32(bytes, 4 + i * 8)? as usize;
@@ -84,12 +91,18 @@ pub fn decode(bytes: &[u8]) -> Result<Pairs<'_>, DecodeError> {
         let (key, next) = take_terminated(bytes, data, key_len)?;
         let (value, next) = take_terminated(bytes, next, value_len)?;
         data = next;
-        pairs.push((key, value));
+        f(key, value);
     }
     if data != bytes.len() {
         return Err(DecodeError::TrailingBytes);
     }
-    Ok(pairs)
+    Ok(())
+}
+
+/// The pair count a buffer announces, bounded by what its size can hold.
+fn pair_count(bytes: &[u8]) -> usize {
+    let count = read_u32(bytes, 0).map_or(0, |c| c as usize);
+    count.min(bytes.len() / 10)
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Result<u32, DecodeError> {

@@ -111,9 +111,10 @@ pub fn find_by_secret<'a, T>(items: &'a [T], presented: &[u8], secret: impl Fn(&
 }
 
 /// Marks the request as authenticated: sets `X-Mse-Consumer` (replacing any value the
-/// client sent, so it cannot be forged).
+/// client sent, so it cannot be forged). The plugin is then done with the request.
 pub fn accept(http: &mut Http, consumer: &str) {
     http.set_request_header(CONSUMER_HEADER, consumer);
+    http.skip_rest();
 }
 
 /// Denies the request with the plugin's challenge scheme (`Key`, `Basic`, `JWT`, `HMAC`).
@@ -122,6 +123,7 @@ pub fn deny(http: &mut Http, status: u32, details: &str, scheme: &str, body: &st
     let mut headers = vec![("WWW-Authenticate", challenge.as_str())];
     headers.extend_from_slice(extra);
     http.send_local_response(status, details, &headers, body.as_bytes());
+    http.skip_rest();
 }
 
 /// Checks that a list of consumer names has no empty and no duplicate names; `field` names

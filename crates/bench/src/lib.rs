@@ -123,6 +123,27 @@ impl Scenario {
         Vm::builder(plugin).env(&env).config_json(&self.config).start().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// For an auth plugin: a VM whose rules protect only the route `protected` (`global_auth`
+    /// false), where [`Scenario::skip`] sends a request the plugin lets through untouched.
+    pub fn skipping_vm(&self, plugin: &Plugin) -> Option<Vm> {
+        let mut config = self.config.clone();
+        let object = config.as_object_mut()?;
+        object.get("consumers")?;
+        object.insert("global_auth".into(), json!(false));
+        object.insert("_rules_".into(), json!([{"_match_route_": ["protected"], "allow": ["c1"]}]));
+        let env = Env::with_manual_clock(Duration::from_secs(NOW));
+        Some(Vm::builder(plugin).env(&env).config_json(&config).start().unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// A request on a route the plugin does not protect, and a 200 response: every callback of
+    /// a stream the plugin only lets through.
+    pub fn skip(&self, vm: &Vm) -> Stream {
+        let s = request("GET", "api.example.com", "/public").route("public").send(vm);
+        assert!(s.upstream().headers.is_some(), "{}: the skipped request was denied", self.plugin);
+        s.send_response_headers([(":status", "200")], true).unwrap_or_else(|e| panic!("{e}"));
+        s
+    }
+
     /// Sends the accepted request and a 200 response; panics if it was not accepted.
     pub fn accept(&self, vm: &Vm) -> Stream {
         let s = (self.accepted)().send(vm);

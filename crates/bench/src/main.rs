@@ -29,6 +29,33 @@ fn main() {
         );
     }
     jwt_algorithms();
+    targets();
+}
+
+/// The per-request targets: hello-world <= 3,000 instructions, key-auth accepted <= 6,000,
+/// an auth plugin on a route where it skips <= 1,500 (each >= 10x fewer than Higress's Go
+/// modules in the same host).
+fn targets() {
+    println!();
+    println!("| request | instructions | target | ratio to target |");
+    println!("|---|---:|---:|---:|");
+    let row = |what: &str, instructions: u64, target: u64| {
+        println!("| {what} | {instructions} | {target} | {:.2} |", instructions as f64 / target as f64);
+    };
+    for scenario in scenarios() {
+        let plugin = scenario.load();
+        match scenario.plugin {
+            "hello-world" => {
+                row("hello-world, one header added", scenario.accept(&scenario.vm(&plugin)).instructions(), 3_000)
+            }
+            "key-auth" => row("key-auth, accepted", scenario.accept(&scenario.vm(&plugin)).instructions(), 6_000),
+            _ => {}
+        }
+        if let Some(vm) = scenario.skipping_vm(&plugin) {
+            let _ = scenario.skip(&vm);
+            row(&format!("{}, on a route where it skips", scenario.plugin), scenario.skip(&vm).instructions(), 1_500);
+        }
+    }
 }
 
 /// The size of the module `make build` ships (`dist/`, without custom sections); the build

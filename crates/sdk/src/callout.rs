@@ -8,11 +8,11 @@
 
 use crate::http::Http;
 use crate::http_response::HttpResponse;
+use crate::id_map::IdMap;
 use crate::plugin::HttpPlugin;
 use crate::redis::RedisResult;
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// A callback that runs in a stream's context.
 pub(crate) type StreamCallback<P, R> = Box<dyn FnOnce(&mut P, &mut Http, &<P as HttpPlugin>::Config, R)>;
@@ -35,7 +35,7 @@ pub(crate) enum Pending {
 }
 
 thread_local! {
-    static PENDING: RefCell<HashMap<u32, Pending>> = RefCell::new(HashMap::new());
+    static PENDING: RefCell<IdMap<Pending>> = RefCell::new(IdMap::default());
 }
 
 pub(crate) fn register(token: u32, pending: Pending) {
@@ -54,6 +54,9 @@ pub(crate) fn take(token: u32) -> Option<Pending> {
 pub(crate) fn forget_context(context_id: u32) {
     PENDING.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
+            if p.is_empty() {
+                return;
+            }
             p.retain(|_, pending| {
                 let target = match pending {
                     Pending::Http(Target::Stream(ctx, _)) | Pending::Redis(Target::Stream(ctx, _), _) => Some(*ctx),

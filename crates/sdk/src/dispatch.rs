@@ -10,13 +10,13 @@ use crate::callout::{self, Pending, StreamCallback, Target};
 use crate::config::{self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected};
 use crate::http::{Http, Phase};
 use crate::http_response::HttpResponse;
+use crate::id_map::IdMap;
 use crate::plugin::{BodyMode, HttpPlugin};
 use crate::redis::{self, RedisError, RedisResult};
 use crate::root::{self, Root};
 use crate::{hostcalls, log, tick};
 use higress_abi::{BufferType, DataAction, HeaderAction, LogLevel, TrailersAction};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// What the exports call. Implemented once, by [`Dispatcher`].
@@ -133,11 +133,22 @@ struct RootState<C> {
     rules: Option<Rc<RuleSet<C>>>,
 }
 
+/// A stream the rules selected: the plugin's value for it, its HTTP context, and which
+/// config applies.
 struct StreamState<P: HttpPlugin> {
     plugin: P,
     http: Http,
-    rules: Option<Rc<RuleSet<P::Config>>>,
-    selected: Option<Selected>,
+    rules: Rc<RuleSet<P::Config>>,
+    selected: Selected,
+}
+
+/// A stream as the dispatcher keeps it. Until its request headers it is only its root; one
+/// the rules skip keeps nothing more, so each later callback finds it and returns at once.
+/// Selected streams are boxed, which keeps the map small and cheap to probe.
+enum Stream<P: HttpPlugin> {
+    Created { root: u32 },
+    Skipped,
+    Active(Box<StreamState<P>>),
 }
 
 /// A selected stream: its state, its rule set and which config of it applies.
@@ -146,22 +157,27 @@ type Active<'a, P> = (&'a mut StreamState<P>, Rc<RuleSet<<P as HttpPlugin>::Conf
 /// The dispatcher of plugin type `P`.
 pub(crate) struct Dispatcher<P: HttpPlugin> {
     name: &'static str,
-    roots: HashMap<u32, RootState<P::Config>>,
-    streams: HashMap<u32, StreamState<P>>,
+    roots: IdMap<RootState<P::Config>>,
+    streams: IdMap<Stream<P>>,
 }
 
 impl<P: HttpPlugin> Dispatcher<P> {
     fn new(name: &'static str) -> Self {
-        Dispatcher { name, roots: HashMap::new(), streams: HashMap::new() }
+        Dispatcher { name, roots: IdMap::default(), streams: IdMap::default() }
     }
 
     /// The stream's state and its config, when the rules selected it; the request id is
     /// made current for log lines.
     fn selected(&mut self, id: u32) -> Option<Active<'_, P>> {
-        let stream = self.streams.get_mut(&id)?;
-        let selected = stream.selected?;
-        let rules = stream.rules.clone()?;
+        let entry = self.streams.get_mut(&id)?;
+        if matches!(entry, Stream::Active(s) if s.http.rest_skipped) {
+            // The plugin called `skip_rest` in an earlier callback.
+            *entry = Stream::Skipped;
+        }
+        let Stream::Active(stream) = entry else { return None };
         log::set_stream(Some(id));
+        let rules = stream.rules.clone();
+        let selected = stream.selected;
         Some((stream, rules, selected))
     }
 
@@ -225,10 +241,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
             self.roots.insert(context_id, RootState { rules: None });
             return;
         }
-        log::refresh_level();
-        let rules = self.roots.get(&parent_id).and_then(|r| r.rules.clone());
-        let http = Http::new(context_id, P::REQUEST_BODY, P::RESPONSE_BODY);
-        self.streams.insert(context_id, StreamState { plugin: P::default(), http, rules, selected: None });
+        self.streams.insert(context_id, Stream::Created { root: parent_id });
     }
 
     fn on_vm_start(&mut self, _root_id: u32, _size: usize) -> bool {
@@ -272,31 +285,54 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     }
 
     fn on_request_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction {
-        let Some(s) = self.streams.get_mut(&id) else {
+        let Some(stream) = self.streams.get_mut(&id) else {
             return HeaderAction::Continue;
         };
-        s.http.phase = Phase::RequestHeaders;
-        s.http.capture_request(end_of_stream);
+        let Stream::Created { root } = *stream else {
+            return HeaderAction::Continue;
+        };
+        // Skipped unless the rules select it; then it becomes active below.
+        *stream = Stream::Skipped;
         log::set_stream(Some(id));
-        let Some(rules) = s.rules.clone() else {
+        let Some(rules) = self.roots.get(&root).and_then(|r| r.rules.clone()) else {
             return HeaderAction::Continue;
         };
-        if !s.http.has_authority {
-            crate::log_debug!("request has no :authority; plugin skipped");
-            return HeaderAction::Continue;
-        }
+        let mut http = Http::new(id, P::REQUEST_BODY, P::RESPONSE_BODY);
+        http.phase = Phase::RequestHeaders;
+        http.request_headers_end_stream = end_of_stream;
+        // Read only what the rules need to decide: a skipped stream costs little.
         let selected = if rules.rules.is_empty() {
             rules.global.as_ref().map(|_| Selected::Global)
         } else {
-            let route = s.http.route_name();
-            let cluster = s.http.cluster_name();
-            rules.select(&MatchInput { authority: &s.http.host, route_name: &route, cluster_name: &cluster })
+            let authority = if rules.reads_domain() { http.host() } else { "" };
+            let route = if rules.reads_route() { http.route_name() } else { String::new() };
+            let cluster = if rules.reads_cluster() { http.cluster_name() } else { String::new() };
+            rules.select(&MatchInput { authority, route_name: &route, cluster_name: &cluster })
         };
-        s.selected = selected;
-        let Some(config) = selected.and_then(|sel| rules.get(sel)) else {
+        let Some(selected) = selected else {
             return HeaderAction::Continue;
         };
-        s.plugin.on_request_headers(&mut s.http, config)
+        if !http.has_authority() {
+            crate::log_debug!("request has no :authority; plugin skipped");
+            return HeaderAction::Continue;
+        }
+        let Some(config) = rules.get(selected) else {
+            return HeaderAction::Continue;
+        };
+        if P::REQUEST_BODY != BodyMode::Skip || P::RESPONSE_BODY != BodyMode::Skip {
+            http.skip_undeliverable_bodies();
+        }
+        let mut plugin = P::default();
+        let action = plugin.on_request_headers(&mut http, config);
+        if http.rest_skipped {
+            return action;
+        }
+        // Later phases read these values, and the headers are gone after this callback.
+        http.keep_request_line();
+        if let Some(stream) = self.streams.get_mut(&id) {
+            *stream = Stream::Active(Box::new(StreamState { plugin, http, rules: rules.clone(), selected }));
+        }
+        action
     }
 
     fn on_request_body(&mut self, id: u32, size: usize, end_of_stream: bool) -> DataAction {

@@ -7,6 +7,7 @@
 
 use crate::body_mode::BodyMode;
 use crate::hostcalls::{self, HostResult};
+use crate::request_line::{Field, RequestLine};
 use higress_abi::{BufferType, MapType, Status, StreamType};
 use serde_json::{Map, Value};
 use std::any::Any;
@@ -49,18 +50,14 @@ pub enum Phase {
 pub struct Http {
     context_id: u32,
     pub(crate) phase: Phase,
-    pub(crate) scheme: String,
-    pub(crate) host: String,
-    /// The request had an `:authority` header (a stream without one skips the plugin).
-    pub(crate) has_authority: bool,
-    pub(crate) path: String,
-    pub(crate) method: String,
+    /// Values of the request headers kept for every phase, read on first use (and by the
+    /// SDK before the headers leave, for a stream the plugin still follows).
+    request: std::cell::OnceCell<RequestLine>,
     request_id: std::cell::OnceCell<Option<String>>,
-    pub(crate) websocket: bool,
-    pub(crate) request_content_type: String,
-    pub(crate) request_content_encoding: String,
-    pub(crate) response_content_type: String,
-    pub(crate) response_content_encoding: String,
+    /// The plugin is done with this stream ([`Http::skip_rest`]).
+    pub(crate) rest_skipped: bool,
+    /// Whether the response body is binary, read from the response headers when needed.
+    response_binary: std::cell::Cell<Option<bool>>,
     pub(crate) request_headers_end_stream: bool,
     pub(crate) response_headers_end_stream: bool,
     pub(crate) request_body_mode: BodyMode,
@@ -78,17 +75,10 @@ impl Http {
         Http {
             context_id,
             phase: Phase::Created,
-            scheme: String::new(),
-            host: String::new(),
-            has_authority: false,
-            path: String::new(),
-            method: String::new(),
+            request: std::cell::OnceCell::new(),
             request_id: std::cell::OnceCell::new(),
-            websocket: false,
-            request_content_type: String::new(),
-            request_content_encoding: String::new(),
-            response_content_type: String::new(),
-            response_content_encoding: String::new(),
+            rest_skipped: false,
+            response_binary: std::cell::Cell::new(None),
             request_headers_end_stream: false,
             response_headers_end_stream: false,
             request_body_mode,
@@ -101,34 +91,55 @@ impl Http {
         }
     }
 
-    /// Reads the request line headers once, at the start of the request-header phase.
-    pub(crate) fn capture_request(&mut self, end_of_stream: bool) {
-        let get = |name: &str| header_string(MapType::HttpRequestHeaders, name);
-        self.request_headers_end_stream = end_of_stream;
-        self.scheme = get(":scheme");
-        let authority = hostcalls::get_map_value(MapType::HttpRequestHeaders, ":authority").ok().flatten();
-        self.has_authority = authority.is_some();
-        self.host = authority.map(hostcalls::into_string).unwrap_or_default();
-        self.path = get(":path");
-        self.method = get(":method");
-        self.websocket =
-            get("connection").eq_ignore_ascii_case("upgrade") && get("upgrade").eq_ignore_ascii_case("websocket");
-        self.request_content_type = get("content-type");
-        self.request_content_encoding = get("content-encoding");
-        if self.is_binary_request_body() || self.websocket {
+    /// The kept request-header values, read on first use (valid in the request-header phase).
+    fn line(&self) -> &RequestLine {
+        self.request.get_or_init(RequestLine::capture)
+    }
+
+    /// Keeps the request-header values for later phases (before the headers leave).
+    pub(crate) fn keep_request_line(&self) {
+        self.line();
+    }
+
+    /// Binary bodies and WebSocket upgrades are never delivered (as in wasm-go): called
+    /// before the plugin sees the request headers when a body mode would deliver one.
+    pub(crate) fn skip_undeliverable_bodies(&mut self) {
+        let websocket = self.is_websocket();
+        // Without a body to come, its type does not matter.
+        let binary = !self.request_headers_end_stream && self.is_binary_request_body();
+        if binary || websocket {
             self.request_body_mode = BodyMode::Skip;
         }
-        if self.websocket {
+        if websocket {
             self.response_body_mode = BodyMode::Skip;
         }
     }
 
+    /// Whether the request had an `:authority` header (a stream without one skips the plugin).
+    pub(crate) fn has_authority(&self) -> bool {
+        match self.request.get() {
+            Some(line) => line.get(Field::Authority).is_some(),
+            None => hostcalls::get_map_value(MapType::HttpRequestHeaders, ":authority").ok().flatten().is_some(),
+        }
+    }
+
+    /// A request-header value: from the kept values when they were read, else one header
+    /// read (an absent header costs no allocation), so deciding costs little.
+    fn request_value(&self, field: Field) -> Option<std::borrow::Cow<'_, str>> {
+        match self.request.get() {
+            Some(line) => line.get(field).map(std::borrow::Cow::Borrowed),
+            None => hostcalls::get_map_value(MapType::HttpRequestHeaders, field.name())
+                .ok()
+                .flatten()
+                .map(|v| std::borrow::Cow::Owned(hostcalls::into_string(v))),
+        }
+    }
+
+    /// At response headers: a binary response body is never delivered. The headers are read
+    /// only when the plugin reads the response body.
     pub(crate) fn capture_response(&mut self, end_of_stream: bool) {
-        let get = |name: &str| header_string(MapType::HttpResponseHeaders, name);
         self.response_headers_end_stream = end_of_stream;
-        self.response_content_type = get("content-type");
-        self.response_content_encoding = get("content-encoding");
-        if self.is_binary_response_body() {
+        if self.response_body_mode != BodyMode::Skip && self.is_binary_response_body() {
             self.response_body_mode = BodyMode::Skip;
         }
     }
@@ -145,22 +156,22 @@ impl Http {
 
     /// `:scheme` of the request (cached; valid in every phase).
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        self.line().get(Field::Scheme).unwrap_or_default()
     }
 
     /// `:authority` of the request (cached; valid in every phase).
     pub fn host(&self) -> &str {
-        &self.host
+        self.line().get(Field::Authority).unwrap_or_default()
     }
 
     /// `:path` of the request, with its query (cached; valid in every phase).
     pub fn path(&self) -> &str {
-        &self.path
+        self.line().get(Field::Path).unwrap_or_default()
     }
 
     /// `:method` of the request (cached; valid in every phase).
     pub fn method(&self) -> &str {
-        &self.method
+        self.line().get(Field::Method).unwrap_or_default()
     }
 
     /// The request id (the `x_request_id` property Higress sets from `x-request-id`), read
@@ -456,6 +467,14 @@ impl Http {
         !self.response_headers_end_stream
     }
 
+    /// This plugin is done with the request: no later callback runs for it, and the SDK keeps
+    /// nothing of it - the cheapest way to let a request through (an auth plugin that
+    /// accepted or skipped it, a plugin whose rules do not apply to it). Callouts of this
+    /// stream still pending are not answered to it.
+    pub fn skip_rest(&mut self) {
+        self.rest_skipped = true;
+    }
+
     /// Stop delivering the request body to this plugin; it streams through.
     pub fn dont_read_request_body(&mut self) {
         self.request_body_mode = BodyMode::Skip;
@@ -478,17 +497,26 @@ impl Http {
 
     /// Whether this is a WebSocket upgrade (bodies are never delivered for those).
     pub fn is_websocket(&self) -> bool {
-        self.websocket
+        let is = |field, expected: &str| self.request_value(field).is_some_and(|v| v.eq_ignore_ascii_case(expected));
+        is(Field::Upgrade, "websocket") && is(Field::Connection, "upgrade")
     }
 
     /// Whether the request body is binary (octet-stream, gRPC, or content-encoded).
     pub fn is_binary_request_body(&self) -> bool {
-        is_binary(&self.request_content_type, &self.request_content_encoding)
+        let value = |field| self.request_value(field).unwrap_or_default();
+        is_binary(&value(Field::ContentType), &value(Field::ContentEncoding))
     }
 
     /// Whether the response body is binary (octet-stream, gRPC, or content-encoded).
+    /// Read from the response headers on first use (in the response-header phase).
     pub fn is_binary_response_body(&self) -> bool {
-        is_binary(&self.response_content_type, &self.response_content_encoding)
+        if let Some(binary) = self.response_binary.get() {
+            return binary;
+        }
+        let get = |name: &str| header_string(MapType::HttpResponseHeaders, name);
+        let binary = is_binary(&get("content-type"), &get("content-encoding"));
+        self.response_binary.set(Some(binary));
+        binary
     }
 
     /// Caps how much request body Envoy buffers for this stream (bytes).

@@ -1,8 +1,9 @@
 //! Logging through `proxy_log`, in the format of Higress's Go plugins:
 //! `[plugin-name] [plugin-id] [request-id] message` (`nil` for a missing id).
 //!
-//! The host's level is cached and refreshed when a stream starts, so a disabled level costs
-//! one comparison and no formatting. The request id is the `x_request_id` property, as
+//! The host's level is cached: read at plugin start and again the first time a stream checks
+//! a level (the host may change it at runtime), so a stream that logs nothing costs nothing
+//! and a disabled level costs one comparison and no formatting. The request id is the `x_request_id` property, as
 //! wasm-go reads it, fetched when a line of the stream is first written.
 
 use higress_abi::LogLevel;
@@ -14,6 +15,8 @@ struct LogState {
     version: &'static str,
     plugin_id: Option<String>,
     level: LogLevel,
+    /// The stream `level` was last read for (`Some(None)`: the root context).
+    level_read_for: Option<Option<u32>>,
     /// The stream whose callback runs (`None` at the root).
     stream: Option<u32>,
     /// The request id fetched for a stream.
@@ -22,13 +25,22 @@ struct LogState {
 
 thread_local! {
     static STATE: RefCell<LogState> = const {
-        RefCell::new(LogState { plugin: "plugin", version: "", plugin_id: None, level: LogLevel::Trace, stream: None, request_id: None })
+        RefCell::new(LogState { plugin: "plugin", version: "", plugin_id: None, level: LogLevel::Trace, level_read_for: None, stream: None, request_id: None })
     };
 }
 
 /// Whether a line at `level` would be written.
 pub fn enabled(level: LogLevel) -> bool {
-    STATE.with(|s| s.try_borrow().map(|s| level >= s.level).unwrap_or(true))
+    STATE.with(|s| {
+        let Ok(mut s) = s.try_borrow_mut() else { return true };
+        if s.level_read_for != Some(s.stream) {
+            if let Ok(current) = crate::hostcalls::log_level() {
+                s.level = current;
+            }
+            s.level_read_for = Some(s.stream);
+        }
+        level >= s.level
+    })
 }
 
 /// Writes one line at `level` (use the `log_*!` macros, which skip formatting when disabled).
@@ -97,6 +109,7 @@ pub(crate) fn refresh_level() {
         STATE.with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
                 s.level = level;
+                s.level_read_for = Some(s.stream);
             }
         });
     }

@@ -80,6 +80,8 @@ impl HttpPlugin for BasicAuth {
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let decision = config.scope.decision();
         if decision == Decision::Skip {
+            // Not protected here: nothing more to do with this request.
+            http.skip_rest();
             return HeaderAction::Continue;
         }
         let authorization = http.request_header("authorization").unwrap_or_default();

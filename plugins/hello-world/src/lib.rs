@@ -54,8 +54,7 @@ impl HttpPlugin for HelloWorld {
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         if !config.enabled {
-            http.dont_read_request_body();
-            http.dont_read_response_body();
+            http.skip_rest();
             return HeaderAction::Continue;
         }
         if let Some(reply) = &config.reply {
@@ -71,6 +70,10 @@ impl HttpPlugin for HelloWorld {
             return HeaderAction::StopIteration;
         }
         http.dont_read_request_body();
+        if config.response_suffix.is_none() {
+            // Nothing more to do with this request: the cheapest way to let it go.
+            http.skip_rest();
+        }
         HeaderAction::Continue
     }
 

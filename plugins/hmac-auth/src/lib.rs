@@ -111,6 +111,8 @@ impl HttpPlugin for HmacAuth {
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let decision = config.scope.decision();
         if decision == Decision::Skip {
+            // Not protected here: nothing more to do with this request.
+            http.skip_rest();
             return HeaderAction::Continue;
         }
         let header = |name: &str| http.request_header(name).unwrap_or_default();

@@ -91,6 +91,8 @@ impl HttpPlugin for JwtAuth {
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let decision = config.scope.decision();
         if decision == Decision::Skip {
+            // Not protected here: nothing more to do with this request.
+            http.skip_rest();
             return HeaderAction::Continue;
         }
         let now = hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000_000;

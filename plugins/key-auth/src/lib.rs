@@ -67,6 +67,8 @@ impl HttpPlugin for KeyAuth {
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let decision = config.scope.decision();
         if decision == Decision::Skip {
+            // Not protected here: nothing more to do with this request.
+            http.skip_rest();
             return HeaderAction::Continue;
         }
         let mut tokens: Vec<String> = Vec::new();

@@ -77,6 +77,16 @@ pub struct MatchInput<'a> {
 }
 
 impl Matcher {
+    /// Whether matching reads the `route_name` property.
+    fn reads_route(&self) -> bool {
+        matches!(self, Matcher::Route(_) | Matcher::RouteAndService(..) | Matcher::RoutePrefix(_))
+    }
+
+    /// Whether matching reads the `cluster_name` property.
+    fn reads_cluster(&self) -> bool {
+        matches!(self, Matcher::Service(_) | Matcher::RouteAndService(..))
+    }
+
     /// Whether the request matches this rule.
     pub fn matches(&self, input: &MatchInput<'_>) -> bool {
         match self {
@@ -146,6 +156,21 @@ pub struct RuleSet<C> {
 }
 
 impl<C> RuleSet<C> {
+    /// Whether some rule matches on `:authority` (read the request headers first then).
+    pub fn reads_domain(&self) -> bool {
+        self.rules.iter().any(|r| matches!(r.matcher, Matcher::Domain(_)))
+    }
+
+    /// Whether some rule matches on the `route_name` property (read it only then).
+    pub fn reads_route(&self) -> bool {
+        self.rules.iter().any(|r| r.matcher.reads_route())
+    }
+
+    /// Whether some rule matches on the `cluster_name` property (read it only then).
+    pub fn reads_cluster(&self) -> bool {
+        self.rules.iter().any(|r| r.matcher.reads_cluster())
+    }
+
     /// Picks the config for a request: the first matching rule, else the global config.
     /// `None` means the plugin is skipped for this request.
     pub fn select(&self, input: &MatchInput<'_>) -> Option<Selected> {

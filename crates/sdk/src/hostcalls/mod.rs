@@ -91,20 +91,23 @@ pub fn set_buffer(buffer: BufferType, start: usize, size: usize, data: &[u8]) ->
 
 /// All pairs of a header map, as raw bytes.
 pub fn get_map_bytes(map: MapType) -> HostResult<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Out::new();
-    check(unsafe { raw::proxy_get_header_map_pairs(map.wire(), &mut out.ptr, &mut out.len) })?;
-    let bytes = take(out);
+    let bytes = get_map_encoded(map)?;
     let pairs = header_map::decode(&bytes).map_err(|_| Status::SerializationFailure)?;
     Ok(pairs.into_iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
 }
 
 /// All pairs of a header map, decoded as UTF-8 (invalid sequences replaced).
 pub fn get_map(map: MapType) -> HostResult<Vec<(String, String)>> {
-    let mut out = Out::new();
-    check(unsafe { raw::proxy_get_header_map_pairs(map.wire(), &mut out.ptr, &mut out.len) })?;
-    let bytes = take(out);
+    let bytes = get_map_encoded(map)?;
     let pairs = header_map::decode(&bytes).map_err(|_| Status::SerializationFailure)?;
     Ok(pairs.into_iter().map(|(k, v)| (lossy(k), lossy(v))).collect())
+}
+
+/// A whole header map in its wire encoding (decode it with `higress_abi::header_map`).
+pub fn get_map_encoded(map: MapType) -> HostResult<Vec<u8>> {
+    let mut out = Out::new();
+    check(unsafe { raw::proxy_get_header_map_pairs(map.wire(), &mut out.ptr, &mut out.len) })?;
+    Ok(take(out))
 }
 
 /// Replaces a whole header map.
