@@ -30,6 +30,72 @@ fn main() {
     }
     jwt_algorithms();
     targets();
+    worst_cases();
+}
+
+/// Requests at Envoy's header limits (60 KiB): no plugin may spend more than 2 M instructions
+/// on one, apart from signature verification.
+fn worst_cases() {
+    println!();
+    println!("| worst case (60 KiB request head) | instructions | target | ratio to target |");
+    println!("|---|---:|---:|---:|");
+    let query: String = (0..7_000).map(|i| format!("p{i}=v")).collect::<Vec<_>>().join("&");
+    let path = format!("/orders?{query}");
+    let headers: Vec<(String, String)> = (0..600).map(|i| (format!("x-filler-{i}"), "v".repeat(80))).collect();
+    let env = Env::with_manual_clock(Duration::from_secs(NOW));
+    let key_auth = Vm::builder(&testing::plugin("key-auth"))
+        .env(&env)
+        .config_json(&serde_json::json!({"keys": ["x-api-key", "apikey"], "in_header": true, "in_query": true,
+            "consumers": [{"name": "c1", "credential": "k1"}]}))
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cases: Vec<(&str, Vm, higress_host::testing::Request)> = vec![
+        (
+            "key-auth, 7,000 query parameters",
+            key_auth.clone(),
+            request("GET", "a.com", &path).header("x-api-key", "k1"),
+        ),
+        (
+            "key-auth, 600 headers",
+            key_auth,
+            with_headers(request("GET", "a.com", "/").header("x-api-key", "k1"), &headers),
+        ),
+    ];
+    let mut cases = cases;
+    for scenario in scenarios().into_iter().filter(|s| s.plugin != "key-auth") {
+        let plugin = scenario.load();
+        let vm = scenario.vm(&plugin);
+        let label = if scenario.plugin == "hmac-auth" {
+            "hmac-auth, 600 headers (signature rejected)"
+        } else {
+            scenario.plugin
+        };
+        let req = with_headers(request("GET", "a.com", "/"), &headers)
+            .header("x-ca-key", "bench-key")
+            .header("x-ca-signature", "x");
+        cases.push((label, vm, req));
+    }
+    let hmac = scenarios().into_iter().find(|s| s.plugin == "hmac-auth").map(|s| s.vm(&s.load()));
+    if let Some(vm) = hmac {
+        let req = request("GET", "a.com", &path).header("x-ca-key", "bench-key").header("x-ca-signature", "x");
+        cases.push(("hmac-auth, 7,000 query parameters (signature rejected)", vm, req));
+    }
+    for (label, vm, req) in cases {
+        let s = req.send(&vm);
+        let _ = s.send_response_headers([(":status", "200")], true);
+        let n = s.instructions();
+        println!("| {label} | {n} | 2000000 | {:.2} |", n as f64 / 2_000_000.0);
+    }
+}
+
+fn with_headers(
+    mut req: higress_host::testing::Request,
+    headers: &[(String, String)],
+) -> higress_host::testing::Request {
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    req
 }
 
 /// The per-request targets: hello-world <= 3,000 instructions, key-auth accepted <= 6,000,

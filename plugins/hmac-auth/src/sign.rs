@@ -70,12 +70,11 @@ impl SigningRequest {
                 Some((k, v)) => (url::percent_decode(k, false), url::percent_decode(v, false)),
                 None => (url::percent_decode(pair, false), String::new()),
             });
-        for (k, v) in query_params.chain(body_params.iter().cloned()) {
-            if !params.iter().any(|(existing, _)| *existing == k) {
-                params.push((k, v));
-            }
-        }
+        params.extend(query_params.chain(body_params.iter().cloned()));
+        // The first value of a name counts: a stable sort keeps each name's values in request
+        // order, then the later ones go (n log n, where a lookup per parameter was quadratic).
         params.sort_by(|a, b| a.0.cmp(&b.0));
+        params.dedup_by(|later, first| later.0 == first.0);
         let mut out = self.headers_part.clone();
         out.push_str(path);
         for (i, (k, v)) in params.iter().enumerate() {

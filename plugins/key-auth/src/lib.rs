@@ -80,9 +80,8 @@ impl HttpPlugin for KeyAuth {
             }
         }
         if config.in_query == Some(true) {
-            for key in &config.keys {
-                tokens.extend(url::query_values(http.path(), key).into_iter().filter(|v| !v.is_empty()));
-            }
+            // One pass over the query for every key name.
+            tokens.extend(url::query_values_any(http.path(), &config.keys).into_iter().filter(|v| !v.is_empty()));
         }
         let token = match tokens.as_slice() {
             [] => {
