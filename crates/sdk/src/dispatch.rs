@@ -330,7 +330,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         // Later phases read these values, and the headers are gone after this callback.
         http.keep_request_line();
         if let Some(stream) = self.streams.get_mut(&id) {
-            *stream = Stream::Active(Box::new(StreamState { plugin, http, rules: rules.clone(), selected }));
+            *stream = Stream::Active(Box::new(StreamState { plugin, http, rules, selected }));
         }
         action
     }

@@ -3,8 +3,9 @@
 //!
 //! The host's level is cached: read at plugin start and again the first time a stream checks
 //! a level (the host may change it at runtime), so a stream that logs nothing costs nothing
-//! and a disabled level costs one comparison and no formatting. The request id is the `x_request_id` property, as
-//! wasm-go reads it, fetched when a line of the stream is first written.
+//! and a disabled level costs one comparison and no formatting. The request id is the
+//! `x_request_id` property, as wasm-go reads it, fetched when a line of the stream is first
+//! written.
 
 use higress_abi::LogLevel;
 use std::cell::RefCell;

@@ -64,13 +64,15 @@ impl RequestLine {
     /// repeated header counts, as `proxy_get_header_map_value` returns it; invalid UTF-8 is
     /// replaced.
     pub(crate) fn capture() -> RequestLine {
-        let mut line = RequestLine::default();
+        // Room for a typical request line; the whole map can be 60 KiB and an active stream
+        // keeps this string, so it grows only with what is kept.
+        let mut line = RequestLine { text: String::with_capacity(128), spans: Default::default() };
         let Ok(bytes) = hostcalls::get_map_encoded(MapType::HttpRequestHeaders) else { return line };
-        line.text.reserve(bytes.len());
         let _ = header_map::for_each(&bytes, |name, value| {
             let Some(i) = field_index(name) else { return };
             let Some(span @ None) = line.spans.get_mut(i) else { return };
             let start = line.text.len();
+            // `from_utf8` first: `from_utf8_lossy` costs more per byte even on valid text.
             match std::str::from_utf8(value) {
                 Ok(text) => line.text.push_str(text),
                 Err(_) => line.text.push_str(&String::from_utf8_lossy(value)),
