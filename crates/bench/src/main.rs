@@ -9,6 +9,11 @@ use jsonwebtoken::Algorithm;
 use std::time::Duration;
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("calls") {
+        // `cargo run -p higress-bench -- calls`: only the per-callback table.
+        per_callback();
+        return;
+    }
     let requests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
     println!("| plugin | .wasm bytes | instructions, accepted | instructions, rejected | memory after 1 | memory after {requests} |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -30,6 +35,7 @@ fn main() {
     }
     jwt_algorithms();
     targets();
+    per_callback();
     worst_cases();
 }
 
@@ -120,6 +126,30 @@ fn targets() {
         if let Some(vm) = scenario.skipping_vm(&plugin) {
             let _ = scenario.skip(&vm);
             row(&format!("{}, on a route where it skips", scenario.plugin), scenario.skip(&vm).instructions(), 1_500);
+        }
+    }
+}
+
+/// Where a request's instructions go: each callback of the stream, for the cheapest cases.
+fn per_callback() {
+    println!();
+    println!("| request | callback | instructions |");
+    println!("|---|---|---:|");
+    for scenario in scenarios() {
+        let plugin = scenario.load();
+        let (what, stream) = match scenario.plugin {
+            "hello-world" => ("hello-world, one header added", scenario.accept(&scenario.vm(&plugin))),
+            "key-auth" => match scenario.skipping_vm(&plugin) {
+                Some(vm) => {
+                    let _ = scenario.skip(&vm);
+                    ("key-auth, skipped", scenario.skip(&vm))
+                }
+                None => continue,
+            },
+            _ => continue,
+        };
+        for call in stream.calls() {
+            println!("| {what} | {} | {} |", call.callback, call.instructions);
         }
     }
 }

@@ -129,6 +129,34 @@ fn deliver_body<P: HttpPlugin>(
     }
 }
 
+/// Which config of `rules` applies to the stream, reading only what the rules match on (the
+/// property values borrowed, not allocated): a skipped stream costs little.
+fn select<C>(rules: &RuleSet<C>, http: &Http) -> Option<Selected> {
+    if rules.rules.is_empty() {
+        return rules.global.as_ref().map(|_| Selected::Global);
+    }
+    let authority = if rules.reads_domain() { http.host() } else { "" };
+    with_property_str(rules.reads_route(), "route_name", |route_name| {
+        with_property_str(rules.reads_cluster(), "cluster_name", |cluster_name| {
+            rules.select(&MatchInput { authority, route_name, cluster_name })
+        })
+    })
+}
+
+/// Lends a property's value as text to `f` (empty when absent or `read` is false).
+fn with_property_str<R>(read: bool, name: &str, f: impl FnOnce(&str) -> R) -> R {
+    if !read {
+        return f("");
+    }
+    hostcalls::with_property(&[name], |value| {
+        let bytes = value.ok().flatten().unwrap_or_default();
+        match std::str::from_utf8(bytes) {
+            Ok(text) => f(text),
+            Err(_) => f(&String::from_utf8_lossy(bytes)),
+        }
+    })
+}
+
 struct RootState<C> {
     rules: Option<Rc<RuleSet<C>>>,
 }
@@ -279,7 +307,9 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
                 return false;
             }
         }
-        self.roots.entry(root_id).or_insert(RootState { rules: None }).rules = Some(rules);
+        if let Some(root) = self.roots.get_or_insert_with(root_id, || RootState { rules: None }) {
+            root.rules = Some(rules);
+        }
         crate::log_info!("plugin start successfully, version {}", log::plugin_version());
         true
     }
@@ -300,16 +330,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         let mut http = Http::new(id, P::REQUEST_BODY, P::RESPONSE_BODY);
         http.phase = Phase::RequestHeaders;
         http.request_headers_end_stream = end_of_stream;
-        // Read only what the rules need to decide: a skipped stream costs little.
-        let selected = if rules.rules.is_empty() {
-            rules.global.as_ref().map(|_| Selected::Global)
-        } else {
-            let authority = if rules.reads_domain() { http.host() } else { "" };
-            let route = if rules.reads_route() { http.route_name() } else { String::new() };
-            let cluster = if rules.reads_cluster() { http.cluster_name() } else { String::new() };
-            rules.select(&MatchInput { authority, route_name: &route, cluster_name: &cluster })
-        };
-        let Some(selected) = selected else {
+        let Some(selected) = select(&rules, &http) else {
             return HeaderAction::Continue;
         };
         if !http.has_authority() {
@@ -385,8 +406,9 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     }
 
     fn on_delete(&mut self, id: u32) {
-        self.streams.remove(&id);
-        self.roots.remove(&id);
+        if self.streams.remove(&id).is_none() {
+            self.roots.remove(&id);
+        }
         callout::forget_context(id);
         log::set_stream(None);
     }

@@ -34,9 +34,13 @@ fn data_result(action: DataAction) -> u32 {
     }
 }
 
-/// Hands the host `size` bytes of guest memory; the guest owns them afterwards.
+/// Hands the host `size` bytes of guest memory; the guest owns them afterwards (the scratch
+/// buffer when a borrowed read waits for it).
 #[no_mangle]
 pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
+    if let Some(scratch) = crate::hostcalls::scratch::claim(size) {
+        return scratch;
+    }
     let mut buffer = std::mem::ManuallyDrop::new(Vec::<u8>::with_capacity(size));
     buffer.as_mut_ptr()
 }

@@ -119,7 +119,7 @@ impl Http {
     pub(crate) fn has_authority(&self) -> bool {
         match self.request.get() {
             Some(line) => line.get(Field::Authority).is_some(),
-            None => hostcalls::get_map_value(MapType::HttpRequestHeaders, ":authority").ok().flatten().is_some(),
+            None => hostcalls::with_map_value(MapType::HttpRequestHeaders, ":authority", |v| matches!(v, Ok(Some(_)))),
         }
     }
 

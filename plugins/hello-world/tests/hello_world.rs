@@ -100,6 +100,28 @@ fn per_route_rules_first_match_wins() {
     assert_eq!(b.header("x-route-a"), None);
 }
 
+/// The SDK lends short property values from a fixed buffer and allocates longer ones; rules
+/// match the same on both sides of that limit, also when one rule reads two properties.
+#[test]
+fn rules_match_long_and_short_names_alike() {
+    for len in [1, 255, 256, 257, 4000] {
+        let route = "r".repeat(len);
+        let cluster = format!("outbound|80||{}.svc", "s".repeat(len));
+        let vm = vm(json!({"_rules_": [
+            {"_match_route_": [route], "_match_service_": [cluster.trim_start_matches("outbound|80||")], "header": "x-both"},
+            {"_match_route_": [route], "header": "x-route"}
+        ]}));
+        let s = vm.stream();
+        s.set_property("route_name", &route);
+        s.set_property("cluster_name", &cluster);
+        s.send_request_headers([(":authority", "h"), (":path", "/"), (":method", "GET")], true).unwrap();
+        assert_eq!(s.upstream().header("x-both"), Some("hello world"), "length {len}");
+        let other = get(&vm, "h", &route);
+        assert_eq!(other.upstream().header("x-route"), Some("hello world"), "length {len}");
+        assert_eq!(get(&vm, "h", &format!("{route}x")).upstream().header("x-route"), None, "length {len}");
+    }
+}
+
 #[test]
 fn no_match_without_global_config_skips_the_plugin() {
     let vm = vm(json!({"_rules_": [{"_match_route_": ["only-this"], "reply": "matched"}]}));

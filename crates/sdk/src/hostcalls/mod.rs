@@ -4,6 +4,7 @@
 //! `proxy_on_memory_allocate` and owned by the returned `Vec`.
 
 mod raw;
+pub(crate) mod scratch;
 
 use alloc_helpers::{take, Out};
 use higress_abi::{header_map, property, BufferType, LogLevel, MapType, MetricType, Status, StreamType};
@@ -156,6 +157,24 @@ fn wire_path<'a>(path: &[&'a str]) -> std::borrow::Cow<'a, [u8]> {
         [single] => std::borrow::Cow::Borrowed(single.as_bytes()),
         _ => std::borrow::Cow::Owned(property::encode_path(path)),
     }
+}
+
+/// Reads a property and lends its bytes to `f` (`None` when absent): no allocation when the
+/// value is short. For values that are only looked at, such as the route name a rule matches.
+pub fn with_property<R>(path: &[&str], f: impl FnOnce(HostResult<Option<&[u8]>>) -> R) -> R {
+    let wire = wire_path(path);
+    scratch::read(|out| unsafe { raw::proxy_get_property(wire.as_ptr(), wire.len(), &mut out.ptr, &mut out.len) }, f)
+}
+
+/// The first value of a header, lent to `f` (`None` when absent): no allocation when the
+/// value is short.
+pub fn with_map_value<R>(map: MapType, key: &str, f: impl FnOnce(HostResult<Option<&[u8]>>) -> R) -> R {
+    scratch::read(
+        |out| unsafe {
+            raw::proxy_get_header_map_value(map.wire(), key.as_ptr(), key.len(), &mut out.ptr, &mut out.len)
+        },
+        f,
+    )
 }
 
 /// Writes a property (filter state visible to other plugins and the access log).
