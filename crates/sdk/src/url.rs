@@ -3,11 +3,19 @@
 //! Decoding follows `application/x-www-form-urlencoded` (Go's `url.ParseQuery`): `+` is a
 //! space and `%XX` a byte; an invalid escape is kept as it is rather than failing the request.
 
+use crate::scan;
+
 /// Splits `:path` into the path and the query (without `?`; a fragment is dropped).
 pub fn split_path(path: &str) -> (&str, Option<&str>) {
-    let path = path.split('#').next().unwrap_or_default();
-    match path.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    // One scan for both: a `?` after the `#` belongs to the fragment.
+    let bytes = path.as_bytes();
+    match scan::find2(bytes, b'?', b'#') {
+        Some(i) if bytes.get(i) == Some(&b'?') => {
+            let rest = path.get(i + 1..).unwrap_or_default();
+            let query = scan::find(rest.as_bytes(), b'#').and_then(|end| rest.get(..end)).unwrap_or(rest);
+            (path.get(..i).unwrap_or_default(), Some(query))
+        }
+        Some(i) => (path.get(..i).unwrap_or_default(), None),
         None => (path, None),
     }
 }
@@ -15,29 +23,45 @@ pub fn split_path(path: &str) -> (&str, Option<&str>) {
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`), bytes kept as they are
 /// otherwise; invalid UTF-8 is replaced.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(text.len());
+    decode_each(text.as_bytes(), plus_is_space, |b| {
+        out.push(b);
+        true
+    });
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Calls `f` with each decoded byte of `bytes` while it returns true.
+fn decode_each(bytes: &[u8], plus_is_space: bool, mut f: impl FnMut(u8) -> bool) {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(v) = hex {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            other => out.push(other),
+        let (byte, len) = decode_at(bytes, i, b, plus_is_space);
+        if !f(byte) {
+            return;
         }
-        i += 1;
+        i += len;
     }
-    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The byte that `b`, at `i` of `bytes`, decodes to, and how many bytes it took.
+fn decode_at(bytes: &[u8], i: usize, b: u8, plus_is_space: bool) -> (u8, usize) {
+    match b {
+        b'+' if plus_is_space => (b' ', 1),
+        b'%' => match (bytes.get(i + 1).and_then(|&h| hex(h)), bytes.get(i + 2).and_then(|&l| hex(l))) {
+            (Some(h), Some(l)) => (h << 4 | l, 3),
+            _ => (b'%', 1),
+        },
+        other => (other, 1),
+    }
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// The parameters of a query string, decoded, in order (names may repeat). A parameter
@@ -63,9 +87,19 @@ pub fn query_values(path: &str, name: &str) -> Vec<String> {
 /// instructions per byte, whatever the number of names).
 pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N]) -> Vec<String> {
     let (_, query) = split_path(path);
+    let query = query.unwrap_or_default();
     let mut values = Vec::new();
-    for_each_param(query.unwrap_or_default(), |key, value| {
-        if names.iter().any(|name| key_is(key, name.as_ref())) {
+    // The first bytes a matching name can start with: most pairs are passed over on one test.
+    let mut first = [false; 256];
+    for b in names.iter().filter_map(|n| n.as_ref().bytes().next()).chain([b'%', b'+']) {
+        if let Some(slot) = first.get_mut(usize::from(b)) {
+            *slot = true;
+        }
+    }
+    each_pair(query.as_bytes(), |key, value| {
+        let candidate = key.first().is_none_or(|&b| first.get(usize::from(b)) == Some(&true));
+        if candidate && names.iter().any(|name| key_is(key, name.as_ref())) {
+            let value = value.and_then(|(start, end)| query.get(start..end)).unwrap_or_default();
             values.push(percent_decode(value, true));
         }
     });
@@ -75,33 +109,54 @@ pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N]) -> Vec<String> {
 /// Calls `f` with each raw (still encoded) `name` and `value` of a query string, in order;
 /// empty pairs are skipped, a pair without `=` has an empty value.
 pub fn for_each_param<'a>(query: &'a str, mut f: impl FnMut(&'a str, &'a str)) {
-    // A plain byte scan: `str::split` costs far more per pair in wasm. `&` and `=` are ASCII,
-    // so every cut is on a character boundary.
-    let bytes = query.as_bytes();
-    let mut start = 0;
-    while start <= bytes.len() {
-        let end =
-            bytes.get(start..).and_then(|rest| rest.iter().position(|&b| b == b'&')).map_or(bytes.len(), |i| start + i);
-        if end > start {
-            let pair = query.get(start..end).unwrap_or_default();
-            let (key, value) = match pair.as_bytes().iter().position(|&b| b == b'=') {
-                Some(eq) => (pair.get(..eq).unwrap_or_default(), pair.get(eq + 1..).unwrap_or_default()),
-                None => (pair, ""),
-            };
-            f(key, value);
-        }
-        start = end + 1;
-    }
+    each_pair(query.as_bytes(), |key, value| {
+        let key = std::str::from_utf8(key).unwrap_or_default();
+        f(key, value.and_then(|(start, end)| query.get(start..end)).unwrap_or_default());
+    });
 }
 
-/// Whether the raw (encoded) parameter name `key` decodes to `name`; decodes only when the
-/// key has escapes.
-fn key_is(key: &str, name: &str) -> bool {
-    if key.bytes().any(|b| b == b'%' || b == b'+') {
-        percent_decode(key, true) == name
-    } else {
-        key == name
+/// The pairs of a query: each non-empty pair's raw name, and where its value is (`None`
+/// without `=`). One scan visits every `&` and `=` (ASCII, so every cut is on a character
+/// boundary), and names are compared as bytes: a 60 KiB query of short pairs costs well under
+/// 2 M instructions.
+fn each_pair<'a>(query: &'a [u8], mut f: impl FnMut(&'a [u8], Option<(usize, usize)>)) {
+    let mut pair = |start: usize, eq: Option<usize>, end: usize| {
+        if end > start {
+            let key_end = eq.unwrap_or(end);
+            f(query.get(start..key_end).unwrap_or_default(), eq.map(|eq| (eq + 1, end)));
+        }
+    };
+    let (mut start, mut eq) = (0, None);
+    scan::each2(query, b'&', b'=', |i, byte| {
+        if byte == b'&' {
+            pair(start, eq, i);
+            (start, eq) = (i + 1, None);
+        } else if eq.is_none() {
+            eq = Some(i);
+        }
+        true
+    });
+    pair(start, eq, query.len());
+}
+
+/// Whether the raw (encoded) parameter name `key` decodes to `name`: decoded and compared a
+/// byte at a time, so a name that differs early costs little and nothing is allocated.
+fn key_is(key: &[u8], name: &str) -> bool {
+    let name = name.as_bytes();
+    // Decoding never lengthens.
+    if key.len() < name.len() {
+        return false;
     }
+    let (mut i, mut j) = (0, 0);
+    while let Some(&b) = key.get(i) {
+        let Some(&want) = name.get(j) else { return false };
+        let (byte, len) = if b != b'%' && b != b'+' { (b, 1) } else { decode_at(key, i, b, true) };
+        if byte != want {
+            return false;
+        }
+        (i, j) = (i + len, j + 1);
+    }
+    j == name.len()
 }
 
 /// `:path` without every parameter named `name` (other parameters kept byte for byte).
@@ -112,7 +167,7 @@ pub fn remove_query_param(path: &str, name: &str) -> String {
         .split('&')
         .filter(|pair| {
             let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            !pair.is_empty() && !key_is(key, name)
+            !pair.is_empty() && !key_is(key.as_bytes(), name)
         })
         .collect();
     if kept.is_empty() {
@@ -134,6 +189,8 @@ mod tests {
         assert_eq!(percent_decode("%zz%4", true), "%zz%4");
         assert_eq!(percent_decode("%E4%BD%A0", true), "你");
         assert_eq!(percent_decode("%ff", true), "\u{fffd}");
+        // Only two hex digits make an escape (`from_str_radix` would take a sign).
+        assert_eq!(percent_decode("%+5%-1%4a", true), "% 5%-1J");
     }
 
     #[test]
@@ -153,6 +210,11 @@ mod tests {
         assert_eq!(query_values("/p?api%6Bey=a%20b&apikey&a+b=c", "apikey"), vec!["a b", ""]);
         assert_eq!(query_values("/p?a+b=c", "a b"), vec!["c"]);
         assert!(query_values("/p", "apikey").is_empty());
+        // Names that differ only after decoding, or are a prefix of the name, do not match.
+        assert_eq!(query_values("/p?apike=1&apikeyy=2&%61pikey=3&apike%79=4&apike%7=5&+pikey=6", "apikey"), ["3", "4"]);
+        assert_eq!(query_values("/p?a%2Bb=1&a+b=2&a%20b=3", "a b"), ["2", "3"]);
+        assert_eq!(query_values("/p?k=1#k=2", "k"), ["1"]);
+        assert_eq!(query_values("/p#?k=2", "k"), Vec::<String>::new());
     }
 
     #[test]
