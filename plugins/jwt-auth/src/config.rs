@@ -1,10 +1,11 @@
 //! jwt-auth configuration: consumers with their JWKS (parsed into verifying keys once, at
 //! configuration time), token sources and claim mappings.
 
+use crate::verify::Verifier;
 use higress_auth::{check_unique, AuthScope};
 use higress_sdk::prelude::*;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
 #[derive(Deserialize)]
@@ -41,7 +42,7 @@ fn default_skew() -> u64 {
 pub(crate) struct VerifyKey {
     pub kid: Option<String>,
     pub algorithms: Vec<Algorithm>,
-    pub key: DecodingKey,
+    pub verifier: Verifier,
 }
 
 #[derive(Deserialize)]
@@ -154,8 +155,8 @@ fn verify_key(jwk: &Jwk) -> Result<VerifyKey, String> {
             vec![alg]
         }
     };
-    let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("invalid key: {e}"))?;
-    Ok(VerifyKey { kid: jwk.common.key_id.clone(), algorithms, key })
+    let verifier = Verifier::from_jwk(jwk).map_err(|e| format!("invalid key: {e}"))?;
+    Ok(VerifyKey { kid: jwk.common.key_id.clone(), algorithms, verifier })
 }
 
 fn signing_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {

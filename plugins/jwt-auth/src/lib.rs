@@ -3,7 +3,10 @@
 
 mod cache;
 mod config;
+mod montgomery;
+mod rsa;
 mod token;
+mod verify;
 
 use config::{Config, Consumer};
 use higress_auth::{accept, allowed, deny, Decision};

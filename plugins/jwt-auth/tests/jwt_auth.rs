@@ -324,6 +324,22 @@ fn config_errors_name_the_field() {
             "consumers[0].jwks.keys[0]: `alg` HS256 does not fit the key type",
         ),
         (
+            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"RSA\", \"n\": \"AQAB\", \"e\": \"AQAB\"}]}"}]}),
+            "consumers[0].jwks.keys[0]: invalid key: RSA modulus `n` has 17 bits; 512 to 4096 are supported",
+        ),
+        (
+            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"AA\", \"y\": \"AA\"}]}"}]}),
+            "consumers[0].jwks.keys[0]: invalid key: not a P-256 point",
+        ),
+        (
+            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"AA\"}]}"}]}),
+            "consumers[0].jwks.keys[0]: invalid key: an Ed25519 key `x` has 32 bytes",
+        ),
+        (
+            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"oct\", \"k\": \"a+b\"}]}"}]}),
+            "consumers[0].jwks.keys[0]: invalid key: `k` is not base64url",
+        ),
+        (
             json!({"consumers": [consumer("a", json!({})), consumer("a", json!({}))]}),
             "consumers[1].name: duplicate name `a`",
         ),
