@@ -9,7 +9,7 @@ WASM_DIR := target/$(WASM_TARGET)/release
 .PHONY: help setup build native test e2e-local e2e lint fmt run bench clean-dist new-plugin
 
 help:
-	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server)"
+	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server, binaryen)"
 	@echo "make build   compile every plugin to dist/<plugin>/plugin.wasm"
 	@echo "make test    build, then run every test (unit, SDK, host, plugin, gateway)"
 	@echo "make e2e-local  the e2e suite through the local gateway (Redis, echo, LLM mock on loopback)"
@@ -24,14 +24,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
-	@command -v redis-server >/dev/null || { echo "installing redis-server (tests run a real one)"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+	@command -v redis-server >/dev/null && command -v wasm-opt >/dev/null || { \
+		echo "installing redis-server (tests run a real one) and binaryen (wasm-opt shrinks the modules)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server binaryen; }
 
 build: setup
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS))
 	@for p in $(PLUGINS); do \
 		mkdir -p dist/$$p; \
-		python3 scripts/wasm-strip.py $(WASM_DIR)/$$(echo $$p | tr - _).wasm dist/$$p/plugin.wasm; \
+		m=$(WASM_DIR)/$$(echo $$p | tr - _); \
+		sh scripts/wasm-opt.sh $$m.wasm $$m.opt.wasm && python3 scripts/wasm-strip.py $$m.opt.wasm dist/$$p/plugin.wasm || exit 1; \
 		printf '  %-28s %8d bytes\n' "dist/$$p/plugin.wasm" $$(stat -c %s dist/$$p/plugin.wasm); \
 	done
 
@@ -75,8 +77,8 @@ lint: setup
 bench: build native
 	$(CARGO) run -q -p higress-bench
 	$(CARGO) bench -p higress-bench
-	@command -v wrk >/dev/null || { echo "installing wrk (the gateway load test)"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+	@command -v wrk >/dev/null && [ -x /usr/sbin/nginx ] || { echo "installing wrk and nginx (the gateway load test and its reference)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk nginx; }
 	target/debug/e2e-stack load
 
 fmt:

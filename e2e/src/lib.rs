@@ -9,6 +9,7 @@ pub mod demo;
 pub mod echo;
 pub mod llm;
 pub mod load;
+pub mod nginx;
 pub mod server;
 pub mod sign;
 pub mod stack;

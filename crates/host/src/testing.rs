@@ -63,10 +63,31 @@ pub fn build_plugin_with(package: &str, extra: &[&str]) -> PathBuf {
     if !out.status.success() {
         panic!("building {package} for wasm32-wasip1 failed:\n{}", String::from_utf8_lossy(&out.stderr));
     }
-    let path = target.join("wasm32-wasip1").join("release").join(format!("{}.wasm", package.replace('-', "_")));
-    assert!(Path::new(&path).exists(), "cargo built {package} but {} is missing", path.display());
+    let raw = target.join("wasm32-wasip1").join("release").join(format!("{}.wasm", package.replace('-', "_")));
+    assert!(Path::new(&raw).exists(), "cargo built {package} but {} is missing", raw.display());
+    // Shipped plugins are tested as they ship; test fixtures (sdk-probe...) as built, so their
+    // traps keep every frame of the backtrace.
+    let path = if root.join("plugins").join(package).is_dir() { optimized(&root, &raw) } else { raw };
     built.insert(key, path.clone());
     path
+}
+
+/// The module as `make build` ships it: `scripts/wasm-opt.sh` applied (once per build of the
+/// raw module), names kept (inlining may merge frames of a trap's backtrace).
+fn optimized(root: &Path, raw: &Path) -> PathBuf {
+    let out = raw.with_extension("opt.wasm");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&out).is_some_and(|opt| modified(raw).is_some_and(|raw| opt >= raw)) {
+        return out;
+    }
+    let status = Command::new("sh")
+        .arg(root.join("scripts/wasm-opt.sh"))
+        .arg(raw)
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run scripts/wasm-opt.sh: {e}"));
+    assert!(status.success(), "scripts/wasm-opt.sh {} failed ({status}); make setup installs binaryen", raw.display());
+    out
 }
 
 /// Builds (if needed) and loads a workspace plugin, compiling it once per test process.

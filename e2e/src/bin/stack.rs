@@ -42,8 +42,9 @@ enum Mode {
         listen: SocketAddr,
     },
     /// Measure the gateway under load with wrk: requests per second and p50/p99 latency for
-    /// the echo upstream alone, through the gateway without plugins, and through the four
-    /// auth plugins at once (e2e/bench/gateway.yaml); then the gateway's peak memory.
+    /// the echo upstream alone, through nginx (the reference, started here), through the
+    /// gateway without plugins, and through the four auth plugins at once
+    /// (e2e/bench/gateway.yaml), as ratios to nginx; then the gateway's peak memory.
     Load {
         /// Gateway configuration: `plain.bench` without plugins, `auth.bench` with the chain.
         #[arg(long, default_value = "e2e/bench")]
@@ -186,17 +187,26 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
 ",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
-    println!("| path | requests/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|");
+    // nginx in front of the same upstream, with as many workers: the reference proxy.
+    let nginx = higress_e2e::nginx::Nginx::start(&stack.echo, workers)?;
+    println!("| path | requests/s | p50 | p99 | / nginx |");
+    println!("|---|---:|---:|---:|---:|");
     let runs = [
-        ("echo upstream alone (no gateway)", stack.echo.clone(), "echo", Vec::new()),
+        ("echo upstream alone (no proxy)", stack.echo.clone(), "echo", Vec::new()),
+        ("nginx, proxy_pass with upstream keep-alive", nginx.address.clone(), "plain.bench", Vec::new()),
         ("gateway, no plugin", stack.gateway.clone(), "plain.bench", Vec::new()),
         ("gateway, key-auth + basic-auth + hmac-auth + jwt-auth", stack.gateway.clone(), "auth.bench", auth),
     ];
+    let mut reference = None;
     for (name, address, host, headers) in runs {
         let m = wrk(&address, host, &headers, seconds, connections)?;
-        println!("| {name} | {:.0} | {} | {} |", m.rps, m.p50, m.p99);
+        let ratio = reference.map_or("-".to_string(), |r: f64| format!("{:.2}", m.rps / r));
+        if address == nginx.address {
+            reference = Some(m.rps);
+        }
+        println!("| {name} | {:.0} | {} | {} | {ratio} |", m.rps, m.p50, m.p99);
     }
+    drop(nginx);
     let (peak, now) = memory_kib(pid).unwrap_or_default();
     println!(
         "

@@ -3,6 +3,7 @@
 
 mod cache;
 mod config;
+mod es256;
 mod montgomery;
 mod rsa;
 mod token;

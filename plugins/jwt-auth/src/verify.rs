@@ -1,9 +1,11 @@
 //! Signature verification for every JWS algorithm jwt-auth accepts, with each key parsed once
-//! at configuration time: an EC point decoded and checked, an RSA modulus in Montgomery form.
+//! at configuration time: an EC point decoded and checked (P-256 keys with tables of their
+//! multiples, see [`crate::es256`]), an RSA modulus in Montgomery form.
 //! jsonwebtoken reads the JWKs and the token's parts; it is built without its crypto backend,
 //! which rebuilt the key from the JWK bytes on every verification (and linked the `rsa` crate
 //! with its own big-integer library: a third of the module).
 
+use crate::es256::Es256Key;
 use crate::rsa::{Hash, RsaKey};
 use ed25519_dalek::Verifier as _;
 use hmac::{Hmac, Mac};
@@ -14,7 +16,7 @@ use sha2::{Sha256, Sha384, Sha512};
 /// A JWK's public key (or HMAC secret), ready to verify.
 pub(crate) enum Verifier {
     Hmac(Vec<u8>),
-    P256(p256::ecdsa::VerifyingKey),
+    P256(Es256Key),
     P384(p384::ecdsa::VerifyingKey),
     Ed25519(ed25519_dalek::VerifyingKey),
     Rsa(RsaKey),
@@ -31,9 +33,9 @@ impl Verifier {
                 point.extend(b64("x", &ec.x)?);
                 point.extend(b64("y", &ec.y)?);
                 match ec.curve {
-                    jsonwebtoken::jwk::EllipticCurve::P256 => Verifier::P256(
-                        p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| "not a P-256 point")?,
-                    ),
+                    jsonwebtoken::jwk::EllipticCurve::P256 => Verifier::P256(Es256Key::new(
+                        &p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| "not a P-256 point")?,
+                    )),
                     _ => Verifier::P384(
                         p384::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| "not a P-384 point")?,
                     ),
@@ -56,8 +58,7 @@ impl Verifier {
             (Verifier::Hmac(secret), Algorithm::HS256) => hmac::<Hmac<Sha256>>(secret, message, signature),
             (Verifier::Hmac(secret), Algorithm::HS384) => hmac::<Hmac<Sha384>>(secret, message, signature),
             (Verifier::Hmac(secret), Algorithm::HS512) => hmac::<Hmac<Sha512>>(secret, message, signature),
-            (Verifier::P256(key), Algorithm::ES256) => p256::ecdsa::Signature::from_slice(signature)
-                .is_ok_and(|s| p256::ecdsa::signature::Verifier::verify(key, message, &s).is_ok()),
+            (Verifier::P256(key), Algorithm::ES256) => key.verify(message, signature),
             (Verifier::P384(key), Algorithm::ES384) => p384::ecdsa::Signature::from_slice(signature)
                 .is_ok_and(|s| p384::ecdsa::signature::Verifier::verify(key, message, &s).is_ok()),
             (Verifier::Ed25519(key), Algorithm::EdDSA) => {
