@@ -86,23 +86,40 @@ impl Stack {
         llm.args(["--listen", &stack.llm, "--chunk-delay-ms", &options.llm_chunk_delay_ms.to_string()]);
         stack.spawn("llm-mock", llm, &stack.llm.clone())?;
 
-        stack.gateway = match options.gateway {
+        let listen = match options.gateway {
             Some(address) => address.to_string(),
             None => address(free_port()?),
         };
+        stack.gateway = stack.add_gateway("hgw", &options.config, &listen, options)?;
+        Ok(stack)
+    }
+
+    /// Starts a gateway named `name` (its log is `<name>.log`) with `config`, on `listen`,
+    /// in front of this stack's upstreams; returns its address.
+    pub fn add_gateway(
+        &mut self,
+        name: &str,
+        config: &Path,
+        listen: &str,
+        options: &StackOptions,
+    ) -> Result<String, String> {
         let mut gateway = Command::new(options.bin_dir.join("hgw"));
         gateway
             .arg("serve")
             .arg("--config")
-            .arg(&options.config)
-            .args(["--listen", &stack.gateway, "--workers", &options.workers.to_string()])
+            .arg(config)
+            .args(["--listen", listen, "--workers", &options.workers.to_string()])
             .arg("--access-log")
-            .arg(if options.access_log { options.log_dir.join("access.log") } else { PathBuf::from("off") })
-            .env("ECHO_ADDRESS", &stack.echo)
-            .env("LLM_ADDRESS", &stack.llm)
-            .env("REDIS_ADDRESS", &stack.redis);
-        stack.spawn("hgw", gateway, &stack.gateway.clone())?;
-        Ok(stack)
+            .arg(if options.access_log {
+                options.log_dir.join(format!("{name}-access.log"))
+            } else {
+                PathBuf::from("off")
+            })
+            .env("ECHO_ADDRESS", &self.echo)
+            .env("LLM_ADDRESS", &self.llm)
+            .env("REDIS_ADDRESS", &self.redis);
+        self.spawn(name, gateway, listen)?;
+        Ok(listen.to_string())
     }
 
     fn spawn(&mut self, name: &str, mut command: Command, address: &str) -> Result<(), String> {

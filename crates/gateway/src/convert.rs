@@ -7,7 +7,7 @@ use higress_host::HeaderMap;
 use hyper::Request;
 
 /// Connection-level headers that are not forwarded.
-const HOP_BY_HOP: &[&str] =
+pub const HOP_BY_HOP: &[&str] =
     &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"];
 
 /// Whether `name` is a connection-level header.

@@ -119,6 +119,9 @@ fn envoy_config(config: &std::path::Path, plugin_dir: &str, port: u16, admin_por
     Ok(())
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(args),

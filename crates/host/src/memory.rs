@@ -86,6 +86,7 @@ pub(crate) fn return_bytes(
         return Ok(());
     }
     let len = u32::try_from(bytes.len()).map_err(|_| Status::InvalidMemoryAccess)?;
+    // An `Rc`: cloning the typed function itself would register its type again per call.
     let alloc = c.data().alloc.clone().ok_or(Status::InvalidMemoryAccess)?;
     let ptr = alloc.call(&mut *c, len).map_err(HcError::Trap)?;
     if ptr == 0 {

@@ -140,7 +140,7 @@ pub(crate) struct HostState {
     pub vm_config: Vec<u8>,
     pub root_id: u32,
     pub memory: Option<Memory>,
-    pub alloc: Option<TypedFunc<u32, u32>>,
+    pub alloc: Option<std::rc::Rc<TypedFunc<u32, u32>>>,
     pub random: Random,
     pub log_level: LogLevel,
     pub logs: Vec<LogRecord>,

@@ -164,7 +164,7 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
     let mut options = options(cli, config, None, "load", 0)?;
     options.access_log = false;
     options.workers = workers;
-    let stack = Stack::start(&options)?;
+    let mut stack = Stack::start(&options)?;
     let gateway = higress_e2e::client::Gateway::new(&stack.gateway);
     let auth = auth_chain_headers()?;
     // Fail fast (and warm every VM's token cache) before measuring.
@@ -191,10 +191,14 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
     let nginx = higress_e2e::nginx::Nginx::start(&stack.echo, workers)?;
     println!("| path | requests/s | p50 | p99 | / nginx |");
     println!("|---|---:|---:|---:|---:|");
+    // The same gateway binary with no plugin configured at all.
+    let bare_listen = format!("127.0.0.1:{}", higress_e2e::stack::free_port()?);
+    let bare = stack.add_gateway("hgw-bare", Path::new("e2e/bench-bare"), &bare_listen, &options)?;
     let runs = [
         ("echo upstream alone (no proxy)", stack.echo.clone(), "echo", Vec::new()),
         ("nginx, proxy_pass with upstream keep-alive", nginx.address.clone(), "plain.bench", Vec::new()),
-        ("gateway, no plugin", stack.gateway.clone(), "plain.bench", Vec::new()),
+        ("gateway, no plugin", bare, "plain.bench", Vec::new()),
+        ("gateway, four auth plugins that skip the route", stack.gateway.clone(), "plain.bench", Vec::new()),
         ("gateway, key-auth + basic-auth + hmac-auth + jwt-auth", stack.gateway.clone(), "auth.bench", auth),
     ];
     let mut reference = None;

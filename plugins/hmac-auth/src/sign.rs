@@ -3,6 +3,7 @@
 use base64::Engine;
 use higress_sdk::{url, Http};
 use hmac::{Hmac, Mac};
+use std::borrow::Cow;
 
 /// Headers that always take part, in this order (one line each, empty when absent).
 const FIXED_HEADERS: [&str; 5] = [":method", "accept", "content-md5", "content-type", "date"];
@@ -64,18 +65,17 @@ impl SigningRequest {
     /// sorted by name, the first value of a repeated name, `name` alone for an empty value.
     pub(crate) fn string_to_sign(&self, body_params: &[(String, String)]) -> String {
         let (path, query) = url::split_path(&self.path);
-        let mut params: Vec<(String, String)> = Vec::new();
-        let query_params =
-            query.unwrap_or_default().split('&').filter(|p| !p.is_empty()).map(|pair| match pair.split_once('=') {
-                Some((k, v)) => (url::percent_decode(k, false), url::percent_decode(v, false)),
-                None => (url::percent_decode(pair, false), String::new()),
-            });
-        params.extend(query_params.chain(body_params.iter().cloned()));
+        // Names and values borrowed from the path unless they carry escapes: a 60 KiB query
+        // of 7,000 parameters is not 14,000 allocations.
+        let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::new();
+        url::for_each_param(query.unwrap_or_default(), |k, v| params.push((decoded(k), decoded(v))));
+        params.extend(body_params.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
         // The first value of a name counts: a stable sort keeps each name's values in request
         // order, then the later ones go (n log n, where a lookup per parameter was quadratic).
         params.sort_by(|a, b| a.0.cmp(&b.0));
         params.dedup_by(|later, first| later.0 == first.0);
-        let mut out = self.headers_part.clone();
+        let mut out = String::with_capacity(self.headers_part.len() + self.path.len() + 1);
+        out.push_str(&self.headers_part);
         out.push_str(path);
         for (i, (k, v)) in params.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
@@ -97,6 +97,16 @@ impl SigningRequest {
             return millis.checked_mul(1_000_000);
         }
         http_date_nanos(&self.date)
+    }
+}
+
+/// A query name or value decoded (`+` stays: the scheme signs it as sent), borrowed when it
+/// has no escape.
+fn decoded(text: &str) -> Cow<'_, str> {
+    if text.contains('%') {
+        Cow::Owned(url::percent_decode(text, false))
+    } else {
+        Cow::Borrowed(text)
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod chain;
 mod config_errors;
+mod direct;
 mod docker;
 mod failures;
 mod load;

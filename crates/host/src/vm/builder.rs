@@ -106,7 +106,7 @@ impl VmBuilder {
             })?,
         };
         store.data_mut().memory = Some(memory);
-        store.data_mut().alloc = Some(alloc);
+        store.data_mut().alloc = Some(std::rc::Rc::new(alloc));
         let exports = Exports {
             initialize: typed(&instance, &mut store, "_initialize")?,
             context_create: typed(&instance, &mut store, "proxy_on_context_create")?,

@@ -209,12 +209,15 @@ impl VmInner {
         func: impl FnOnce(&Exports) -> &F<P, R>,
         params: P,
     ) -> Result<Option<(R, Called)>, HostError> {
-        let mut core =
+        let mut guard =
             self.core.try_borrow_mut().map_err(|_| HostError::Usage(format!("{callback}: VM re-entered")))?;
+        let core = &mut *guard;
         if let Some(failure) = &core.failed {
             return Err(HostError::Failed(failure.clone()));
         }
-        let Some(f) = func(&core.exports).clone() else {
+        // Borrowed, not cloned: cloning a typed function registers its type again (an atomic
+        // reference count in wasmtime's type registry), on every callback.
+        let Some(f) = func(&core.exports) else {
             return Ok(None);
         };
         {
@@ -240,7 +243,7 @@ impl VmInner {
             Err(trap) => {
                 let message = format!("{trap:?}");
                 core.failed = Some(message.clone());
-                drop(core);
+                drop(guard);
                 Err(HostError::Trap { callback, message, logs: self.tail_logs() })
             }
         }
