@@ -36,6 +36,17 @@ fn plain(status: u16, body: &str) -> Response<GwBody> {
     response
 }
 
+/// The request's authority: its `Host` header, else the URI's (absolute-form requests).
+fn authority(parts: &hyper::http::request::Parts) -> String {
+    parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
 fn request_id() -> String {
     use std::hash::BuildHasher;
     // A fresh RandomState per call (its keys advance per thread): 128 unpredictable bits.
@@ -67,13 +78,7 @@ pub async fn handle(
     if worker.slots.is_empty() {
         return Ok(direct(&worker, parts, body, peer, started).await);
     }
-    let authority = parts
-        .headers
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default();
+    let authority = authority(&parts);
     let path = parts.uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
     let method = parts.method.as_str().to_string();
 
@@ -501,13 +506,7 @@ async fn direct(
     peer: SocketAddr,
     started: Instant,
 ) -> Response<GwBody> {
-    let authority = parts
-        .headers
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default();
+    let authority = authority(&parts);
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let headers = &mut parts.headers;
     for name in HOP_BY_HOP {
