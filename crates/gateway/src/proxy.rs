@@ -10,7 +10,7 @@
 
 use crate::access_log::Entry;
 use crate::body::{self, GwBody};
-use crate::convert::{header_map, is_hop_by_hop, response_head, to_hyper_headers, upstream_request, HOP_BY_HOP};
+use crate::convert::{header_map, response_head, to_hyper_headers, upstream_request, HOP_BY_HOP};
 use crate::pipe::Pipe;
 use crate::worker::Worker;
 use bytes::Bytes;
@@ -54,6 +54,33 @@ fn request_id() -> String {
     format!("{:016x}{:016x}", state.hash_one(0u64), state.hash_one(1u64))
 }
 
+/// What the gateway does to every request's headers before anything else sees them, as Envoy
+/// does: connection-level headers dropped, `x-request-id` added when missing, the peer
+/// appended to `x-forwarded-for`, `x-forwarded-proto` when missing. Returns the request id.
+fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr) -> String {
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    let text =
+        |headers: &hyper::HeaderMap, name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let id = text(headers, "x-request-id").unwrap_or_else(request_id);
+    let forwarded = match text(headers, "x-forwarded-for") {
+        Some(prior) => format!("{prior}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("x-request-id", &id);
+    set("x-forwarded-for", &forwarded);
+    if !headers.contains_key("x-forwarded-proto") {
+        headers.insert("x-forwarded-proto", hyper::header::HeaderValue::from_static("http"));
+    }
+    id
+}
+
 /// The properties Envoy gives plugins about a request.
 fn set_properties(stream: &Stream, route: &str, cluster: &str, peer: SocketAddr, local: SocketAddr, id: &str) {
     stream.set_property("route_name", route);
@@ -78,9 +105,11 @@ pub async fn handle(
     if worker.slots.is_empty() {
         return Ok(direct(&worker, parts, body, peer, started).await);
     }
+    let mut parts = parts;
     let authority = authority(&parts);
     let path = parts.uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
     let method = parts.method.as_str().to_string();
+    let id = forwarding_headers(&mut parts.headers, peer);
 
     let mut headers = HeaderMap::new();
     headers.add(b":authority", authority.as_bytes());
@@ -88,19 +117,9 @@ pub async fn handle(
     headers.add(b":method", method.as_bytes());
     headers.add(b":scheme", b"http");
     for (name, value) in &parts.headers {
-        if name != hyper::header::HOST && !is_hop_by_hop(name.as_str().as_bytes()) {
+        if name != hyper::header::HOST {
             headers.add(name.as_str().as_bytes(), value.as_bytes());
         }
-    }
-    let id = headers.get("x-request-id").map(str::to_string).unwrap_or_else(request_id);
-    headers.set(b"x-request-id", id.as_bytes());
-    let forwarded = match headers.get("x-forwarded-for") {
-        Some(prior) => format!("{prior}, {}", peer.ip()),
-        None => peer.ip().to_string(),
-    };
-    headers.set(b"x-forwarded-for", forwarded.as_bytes());
-    if !headers.contains("x-forwarded-proto") {
-        headers.set(b"x-forwarded-proto", b"http");
     }
 
     if let Some((name, reason)) = worker.failed_closed() {
@@ -507,32 +526,15 @@ async fn direct(
     started: Instant,
 ) -> Response<GwBody> {
     let authority = authority(&parts);
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let headers = &mut parts.headers;
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
-    }
-    let id = match headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
-        Some(id) => id.to_string(),
-        None => request_id(),
-    };
-    let forwarded = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {}", peer.ip()),
-        None => peer.ip().to_string(),
-    };
-    let set = |headers: &mut hyper::HeaderMap, name: &'static str, value: &str| {
-        if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
-            headers.insert(name, value);
+    let id = forwarding_headers(&mut parts.headers, peer);
+    if !parts.headers.contains_key(hyper::header::HOST) {
+        // An absolute-form request: the upstream still gets the client's authority.
+        if let Ok(host) = hyper::header::HeaderValue::from_str(&authority) {
+            parts.headers.insert(hyper::header::HOST, host);
         }
-    };
-    if !headers.contains_key(hyper::header::HOST) {
-        set(headers, "host", &authority);
     }
-    set(headers, "x-request-id", &id);
-    set(headers, "x-forwarded-for", &forwarded);
-    if !headers.contains_key("x-forwarded-proto") {
-        set(headers, "x-forwarded-proto", "http");
-    }
+    let headers = std::mem::take(&mut parts.headers);
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let route = worker.config.routes.find(&authority, path);
     let service = route.and_then(|r| worker.config.service(&r.service));
     let log = |status: u16| {
@@ -562,7 +564,7 @@ async fn direct(
             return router_response(503, &format!("invalid upstream request: {e}"));
         }
     }
-    *request.headers_mut() = parts.headers.clone();
+    *request.headers_mut() = headers;
     let sent = worker.client.request(request);
     let timeout = route.map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
     let result = match timeout {
@@ -596,12 +598,12 @@ async fn direct(
     Response::from_parts(head, body::passthrough(body))
 }
 
-/// A reply of the router itself, as the chain path sends it when no plugin changes it.
+/// A reply of the router itself, as the chain path sends it when no plugin changes it
+/// (`content-type` only with a body).
 fn router_response(status: u16, text: &str) -> Response<GwBody> {
-    let mut response = Response::new(body::full(Bytes::copy_from_slice(text.as_bytes())));
-    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-    if !text.is_empty() {
-        response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain"));
+    let mut response = plain(status, text);
+    if text.is_empty() {
+        response.headers_mut().remove("content-type");
     }
     response
 }
