@@ -28,6 +28,12 @@ pub fn dotted(path: &str) -> Vec<&str> {
     path.split('.').collect()
 }
 
+/// A dotted path (`source.address`) in its wire form, in one allocation: the bytes of `path`
+/// with every `.` a segment separator (the same as `encode_path(&dotted(path))`).
+pub fn encode_dotted(path: &str) -> Vec<u8> {
+    path.bytes().map(|b| if b == b'.' { 0 } else { b }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +58,8 @@ mod tests {
     fn dotted_paths() {
         assert_eq!(dotted("source.address"), vec!["source", "address"]);
         assert_eq!(dotted("route_name"), vec!["route_name"]);
+        for path in ["source.address", "route_name", "a..b", ".x", ""] {
+            assert_eq!(encode_dotted(path), encode_path(&dotted(path)), "{path}");
+        }
     }
 }

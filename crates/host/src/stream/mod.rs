@@ -47,14 +47,14 @@ impl Stream {
     /// Sets a property the plugins can read (`route_name`, `cluster_name`,
     /// `source.address`...). Dots separate path segments.
     pub fn set_property(&self, path: &str, value: impl AsRef<[u8]>) {
-        self.cell.borrow_mut().properties.insert(wire_path(path), value.as_ref().to_vec());
+        self.cell.borrow_mut().properties.insert(higress_abi::property::encode_dotted(path), value.as_ref().to_vec());
     }
 
     /// A property, as set by the host or a plugin (dotted path; a single segment that itself
     /// contains dots, like `trace_span_tag.x`, is found too).
     pub fn property(&self, path: &str) -> Option<Vec<u8>> {
         let s = self.cell.borrow();
-        let dotted = wire_path(path);
+        let dotted = higress_abi::property::encode_dotted(path);
         s.properties.get(&dotted).or_else(|| s.properties.get(path.as_bytes())).cloned()
     }
 
@@ -213,10 +213,4 @@ impl Drop for Stream {
             Chain::new(&self.cell).reset();
         }
     }
-}
-
-/// A dotted property path in its wire form (segments separated by NUL), in one allocation:
-/// the gateway sets eight properties per request.
-fn wire_path(path: &str) -> Vec<u8> {
-    path.bytes().map(|b| if b == b'.' { 0 } else { b }).collect()
 }
