@@ -23,24 +23,15 @@ pub fn split_path(path: &str) -> (&str, Option<&str>) {
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`), bytes kept as they are
 /// otherwise; invalid UTF-8 is replaced.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    decode_each(text.as_bytes(), plus_is_space, |b| {
-        out.push(b);
-        true
-    });
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Calls `f` with each decoded byte of `bytes` while it returns true.
-fn decode_each(bytes: &[u8], plus_is_space: bool, mut f: impl FnMut(u8) -> bool) {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         let (byte, len) = decode_at(bytes, i, b, plus_is_space);
-        if !f(byte) {
-            return;
-        }
+        out.push(byte);
         i += len;
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The byte that `b`, at `i` of `bytes`, decodes to, and how many bytes it took.
@@ -67,14 +58,9 @@ fn hex(digit: u8) -> Option<u8> {
 /// The parameters of a query string, decoded, in order (names may repeat). A parameter
 /// without `=` has an empty value.
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
-            None => (percent_decode(pair, true), String::new()),
-        })
-        .collect()
+    let mut params = Vec::new();
+    for_each_param(query, |k, v| params.push((percent_decode(k, true), percent_decode(v, true))));
+    params
 }
 
 /// The decoded values of parameter `name` in `:path`.
