@@ -81,7 +81,20 @@ impl LeaderElection {
         };
         let lease = Lease { vm_id: self.vm_id.clone(), timestamp: now };
         let Ok(bytes) = serde_json::to_vec(&lease) else { return false };
-        shared::set(&self.key, &bytes, cas).is_ok()
+        if shared::set(&self.key, &bytes, cas).is_err() {
+            return false;
+        }
+        // Shared data has no create-if-absent: two VMs that both found no lease both wrote
+        // one, and the later write won. Only the VM whose lease is stored leads.
+        cas.is_some() || self.holds_lease()
+    }
+
+    /// Whether the stored lease names this VM.
+    fn holds_lease(&self) -> bool {
+        match shared::get(&self.key) {
+            Ok(Some((bytes, _))) => serde_json::from_slice::<Lease>(&bytes).is_ok_and(|l| l.vm_id == self.vm_id),
+            _ => false,
+        }
     }
 }
 
