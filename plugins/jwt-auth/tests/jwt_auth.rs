@@ -310,35 +310,34 @@ fn attacks_are_rejected_without_crashing() {
 #[test]
 fn config_errors_name_the_field() {
     let plugin = testing::plugin("jwt-auth");
+    // A consumer whose JWKS (a JSON string, as Higress takes it) holds this one key.
+    let one_key = |jwk: Value| json!({"consumers": [{"name": "a", "jwks": json!({"keys": [jwk]}).to_string()}]});
     let cases = [
         (json!({}), "missing field `consumers`"),
         (json!({"consumers": []}), "consumers: at least one consumer must be configured"),
         (json!({"consumers": [{"name": "a", "jwks": "{not json"}]}), "consumers[0].jwks: invalid JWKS"),
         (json!({"consumers": [{"name": "a", "jwks": "{\"keys\": []}"}]}), "consumers[0].jwks: the JWKS has no keys"),
         (
-            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-521\", \"x\": \"AA\", \"y\": \"AA\"}]}"}]}),
+            one_key(json!({"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"})),
             "consumers[0].jwks.keys[0]: unsupported EC curve",
         ),
         (
-            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"RSA\", \"alg\": \"HS256\", \"n\": \"AQAB\", \"e\": \"AQAB\"}]}"}]}),
+            one_key(json!({"kty": "RSA", "alg": "HS256", "n": "AQAB", "e": "AQAB"})),
             "consumers[0].jwks.keys[0]: `alg` HS256 does not fit the key type",
         ),
         (
-            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"RSA\", \"n\": \"AQAB\", \"e\": \"AQAB\"}]}"}]}),
+            one_key(json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"})),
             "consumers[0].jwks.keys[0]: invalid key: RSA modulus `n` has 17 bits; 512 to 4096 are supported",
         ),
         (
-            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"AA\", \"y\": \"AA\"}]}"}]}),
+            one_key(json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"})),
             "consumers[0].jwks.keys[0]: invalid key: not a P-256 point",
         ),
         (
-            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\": \"AA\"}]}"}]}),
+            one_key(json!({"kty": "OKP", "crv": "Ed25519", "x": "AA"})),
             "consumers[0].jwks.keys[0]: invalid key: an Ed25519 key `x` has 32 bytes",
         ),
-        (
-            json!({"consumers": [{"name": "a", "jwks": "{\"keys\": [{\"kty\": \"oct\", \"k\": \"a+b\"}]}"}]}),
-            "consumers[0].jwks.keys[0]: invalid key: `k` is not base64url",
-        ),
+        (one_key(json!({"kty": "oct", "k": "a+b"})), "consumers[0].jwks.keys[0]: invalid key: `k` is not base64url"),
         (
             json!({"consumers": [consumer("a", json!({})), consumer("a", json!({}))]}),
             "consumers[1].name: duplicate name `a`",
