@@ -44,7 +44,7 @@ mod plugin;
 pub mod redis;
 mod request_line;
 mod root;
-mod scan;
+pub mod scan;
 pub mod shared;
 pub mod sse;
 mod tick;

@@ -7,9 +7,23 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
+/// The little-endian word of the first eight bytes of `bytes` (zero-padded when shorter).
+pub fn word(bytes: &[u8]) -> u64 {
+    if let Some(Ok(eight)) = bytes.get(..8).map(<[u8; 8]>::try_from) {
+        // One load.
+        return u64::from_le_bytes(eight);
+    }
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    if let (Some(to), Some(from)) = (word.get_mut(..n), bytes.get(..n)) {
+        to.copy_from_slice(from);
+    }
+    u64::from_le_bytes(word)
+}
+
 /// High bit set in exactly the bytes of `word` that equal `byte` (no carries between bytes,
 /// so every bit is exact, not only the lowest).
-fn matches(word: u64, byte: u8) -> u64 {
+pub(crate) fn matches(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     !((x & LOWS).wrapping_add(LOWS) | x | LOWS)
 }

@@ -102,9 +102,10 @@ impl HttpPlugin for JwtAuth {
         let now = hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000_000;
         let mut failures: Vec<(&str, Denial)> = Vec::new();
         let mut unauthorized = false;
+        let mut params = token::ParamValues::default();
         // Consumers are tried in order; the first whose JWT verifies and who is allowed wins.
         for consumer in &config.consumers {
-            let verified = match token::extract(http, consumer) {
+            let verified = match token::extract(http, consumer, &mut params) {
                 None => Err(Denial::Missing),
                 Some((jwt, source)) => consumer.verify(&jwt, now).map(|claims| (claims, source)),
             };

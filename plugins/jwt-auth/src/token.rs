@@ -29,9 +29,27 @@ pub(crate) enum Source {
     Cookie(String),
 }
 
+/// The query parameters already looked up for this request, by name: consumers usually share
+/// their parameter names (`access_token` by default), and a 60 KiB query is scanned once per
+/// name, not once per consumer.
+#[derive(Default)]
+pub(crate) struct ParamValues(Vec<(String, Option<String>)>);
+
+impl ParamValues {
+    /// The first non-empty value of query parameter `name`.
+    fn get(&mut self, http: &Http, name: &str) -> Option<String> {
+        if let Some((_, value)) = self.0.iter().find(|(n, _)| n == name) {
+            return value.clone();
+        }
+        let value = url::query_values_any(http.path(), &[name], 1).pop();
+        self.0.push((name.to_string(), value.clone()));
+        value
+    }
+}
+
 /// The consumer's token: from its headers (the first present; a wrong prefix stops the
 /// header search), then its query parameters, then its cookies.
-pub(crate) fn extract(http: &Http, consumer: &Consumer) -> Option<(String, Source)> {
+pub(crate) fn extract(http: &Http, consumer: &Consumer, params: &mut ParamValues) -> Option<(String, Source)> {
     if let Some(headers) = &consumer.from_headers {
         for header in headers {
             let Some(value) = http.request_header(&header.name).filter(|v| !v.is_empty()) else { continue };
@@ -42,7 +60,7 @@ pub(crate) fn extract(http: &Http, consumer: &Consumer) -> Option<(String, Sourc
         }
     }
     for param in consumer.from_params.iter().flatten() {
-        if let Some(token) = url::query_values(http.path(), param).into_iter().find(|v| !v.is_empty()) {
+        if let Some(token) = params.get(http, param) {
             return Some((token, Source::Param(param.clone())));
         }
     }

@@ -80,8 +80,8 @@ impl HttpPlugin for KeyAuth {
             }
         }
         if config.in_query == Some(true) {
-            // One pass over the query for every key name.
-            tokens.extend(url::query_values_any(http.path(), &config.keys).into_iter().filter(|v| !v.is_empty()));
+            // One pass over the query for every key name; a second key is already one too many.
+            tokens.extend(url::query_values_any(http.path(), &config.keys, 2));
         }
         let token = match tokens.as_slice() {
             [] => {
