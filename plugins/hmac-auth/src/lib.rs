@@ -214,12 +214,27 @@ fn check(
     let string_to_sign = request.string_to_sign(body_params);
     if !sign::verify(&request.method, secret, &string_to_sign, &request.signature) {
         log_debug!("signature mismatch");
-        return Err((
-            Denial::InvalidSignature,
-            Some(format!("Server StringToSign:`{}`", string_to_sign.replace('\n', "#"))),
-        ));
+        return Err((Denial::InvalidSignature, Some(server_string_to_sign(&string_to_sign))));
     }
     Ok(())
+}
+
+/// The `x-ca-error-message` of a signature mismatch: the server's string to sign, with `#`
+/// for each line break. Built in one allocation with a fast search for the breaks: the string
+/// reaches 60 KiB.
+fn server_string_to_sign(string_to_sign: &str) -> String {
+    const PREFIX: &str = "Server StringToSign:`";
+    let mut message = String::with_capacity(PREFIX.len() + string_to_sign.len() + 1);
+    message.push_str(PREFIX);
+    let mut rest = string_to_sign;
+    while let Some(i) = higress_sdk::scan::find(rest.as_bytes(), b'\n') {
+        message.push_str(rest.get(..i).unwrap_or_default());
+        message.push('#');
+        rest = rest.get(i + 1..).unwrap_or_default();
+    }
+    message.push_str(rest);
+    message.push('`');
+    message
 }
 
 higress_sdk::export_plugin!("hmac-auth", HmacAuth);

@@ -1,7 +1,7 @@
 //! The signature scheme: string to sign, HMAC, Content-MD5, request time.
 
 use base64::Engine;
-use higress_sdk::{url, Http};
+use higress_sdk::{scan, url, Http};
 use hmac::{Hmac, Mac};
 use std::borrow::Cow;
 
@@ -65,24 +65,29 @@ impl SigningRequest {
     /// sorted by name, the first value of a repeated name, `name` alone for an empty value.
     pub(crate) fn string_to_sign(&self, body_params: &[(String, String)]) -> String {
         let (path, query) = url::split_path(&self.path);
+        let query = query.unwrap_or_default();
         // Names and values borrowed from the path unless they carry escapes: a 60 KiB query
-        // of 7,000 parameters is not 14,000 allocations.
-        let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::new();
-        url::for_each_param(query.unwrap_or_default(), |k, v| params.push((decoded(k), decoded(v))));
-        params.extend(body_params.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
+        // of 7,000 parameters is not 14,000 allocations (nor 14,000 searches for `%` when the
+        // query has none).
+        let escapes = scan::find(query.as_bytes(), b'%').is_some();
+        let decode = |text| if escapes { decoded(text) } else { Cow::Borrowed(text) };
+        let mut params: Vec<Param<'_>> = Vec::new();
+        url::for_each_param(query, |k, v| params.push(Param::new(decode(k), decode(v))));
+        params.extend(body_params.iter().map(|(k, v)| Param::new(Cow::Borrowed(k), Cow::Borrowed(v))));
         // The first value of a name counts: a stable sort keeps each name's values in request
         // order, then the later ones go (n log n, where a lookup per parameter was quadratic).
-        params.sort_by(|a, b| a.0.cmp(&b.0));
-        params.dedup_by(|later, first| later.0 == first.0);
+        // Names are told apart by their first eight bytes as one number nearly always.
+        params.sort_by(|a, b| a.head.cmp(&b.head).then_with(|| a.name.cmp(&b.name)));
+        params.dedup_by(|later, first| later.head == first.head && later.name == first.name);
         let mut out = String::with_capacity(self.headers_part.len() + self.path.len() + 1);
         out.push_str(&self.headers_part);
         out.push_str(path);
-        for (i, (k, v)) in params.iter().enumerate() {
+        for (i, Param { name, value, .. }) in params.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
-            out.push_str(k);
-            if !v.is_empty() {
+            out.push_str(name);
+            if !value.is_empty() {
                 out.push('=');
-                out.push_str(v);
+                out.push_str(value);
             }
         }
         out
@@ -97,6 +102,21 @@ impl SigningRequest {
             return millis.checked_mul(1_000_000);
         }
         http_date_nanos(&self.date)
+    }
+}
+
+/// A parameter of the string to sign.
+struct Param<'a> {
+    /// The name's first eight bytes, big-endian and zero-padded: ordered as the names are,
+    /// except that names equal there need a full comparison.
+    head: u64,
+    name: Cow<'a, str>,
+    value: Cow<'a, str>,
+}
+
+impl<'a> Param<'a> {
+    fn new(name: Cow<'a, str>, value: Cow<'a, str>) -> Self {
+        Param { head: scan::word(name.as_bytes()).swap_bytes(), name, value }
     }
 }
 
