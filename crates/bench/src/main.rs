@@ -14,6 +14,11 @@ fn main() {
         per_callback();
         return;
     }
+    if std::env::args().nth(1).as_deref() == Some("worst") {
+        // `cargo run -p higress-bench -- worst`: only the 60 KiB worst cases.
+        worst_cases();
+        return;
+    }
     let requests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
     println!("| plugin | .wasm bytes | instructions, accepted | instructions, rejected | memory after 1 | memory after {requests} |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -69,6 +74,31 @@ fn worst_cases() {
             request("GET", "a.com", &format!("/orders?{near}")).header("x-api-key", "k1"),
         ),
         (
+            "key-auth, 60,000 `&`",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/orders?{}", "&".repeat(60_000))).header("x-api-key", "k1"),
+        ),
+        (
+            "key-auth, 30,000 one-letter parameters",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/orders?{}", "a&".repeat(30_000))).header("x-api-key", "k1"),
+        ),
+        (
+            "key-auth, 12,000 four-letter parameters",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/orders?{}", "abcd&".repeat(12_000))).header("x-api-key", "k1"),
+        ),
+        (
+            "key-auth, 8,500 parameters as long as the key, its first letter",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/orders?{}", "aaaaaa&".repeat(8_500))).header("x-api-key", "k1"),
+        ),
+        (
+            "key-auth, 8,500 parameters named like the key",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/orders?{}", "apikey&".repeat(8_500))).header("x-api-key", "k1"),
+        ),
+        (
             "key-auth, 600 headers",
             key_auth,
             with_headers(request("GET", "a.com", "/").header("x-api-key", "k1"), &headers),
@@ -88,6 +118,17 @@ fn worst_cases() {
             .header("x-ca-signature", "x");
         cases.push((label, vm, req));
     }
+    // Consumers that all take their token from `access_token` (the default): one scan of the
+    // query, not one per consumer.
+    let consumers: Vec<serde_json::Value> = (1..=3)
+        .map(|i| serde_json::json!({"name": format!("c{i}"), "issuer": "bench", "jwks": jwks()}))
+        .collect();
+    let jwt_auth = Vm::builder(&testing::plugin("jwt-auth"))
+        .env(&env)
+        .config_json(&serde_json::json!({ "consumers": consumers }))
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    cases.push(("jwt-auth (3 consumers), 7,000 query parameters, no token", jwt_auth, request("GET", "a.com", &path)));
     let hmac = scenarios().into_iter().find(|s| s.plugin == "hmac-auth").map(|s| s.vm(&s.load()));
     if let Some(vm) = hmac {
         let req = request("GET", "a.com", &path).header("x-ca-key", "bench-key").header("x-ca-signature", "x");
