@@ -146,6 +146,22 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .header("authorization", "Bearer sk-demo")
         .header("content-type", "application/json")
         .body(chat),
+        DemoRequest::new(
+            "key-rate-limit: key `demo` may pass once a minute",
+            "GET",
+            "key-rate-limit.e2e.local",
+            "/",
+            200,
+        )
+        .header("x-ca-key", "demo"),
+        DemoRequest::new(
+            "key-rate-limit: a second time within the minute, 429 Too many requests",
+            "GET",
+            "key-rate-limit.e2e.local",
+            "/",
+            429,
+        )
+        .header("x-ca-key", "demo"),
         // make new-plugin: demos above this line
     ])
 }

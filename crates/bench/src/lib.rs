@@ -21,6 +21,8 @@ pub struct Scenario {
     accepted: fn() -> Request,
     /// A request the plugin denies (`None` for plugins that deny nothing).
     rejected: Option<fn() -> Request>,
+    /// Sent once when a VM starts, before anything is measured (spends a rate limit's bucket).
+    warmup: Option<fn() -> Request>,
 }
 
 fn workspace_file(path: &str) -> Vec<u8> {
@@ -79,12 +81,14 @@ pub fn scenarios() -> Vec<Scenario> {
             config: json!({"header": "x-hello"}),
             accepted: || request("GET", "api.example.com", "/orders"),
             rejected: None,
+            warmup: None,
         },
         Scenario {
             plugin: "key-auth",
             config: json!({"keys": ["x-api-key"], "consumers": [{"name": "c1", "credential": "k1"}, {"name": "c2", "credential": "k2"}]}),
             accepted: || request("GET", "api.example.com", "/orders").header("x-api-key", "k2"),
             rejected: Some(|| request("GET", "api.example.com", "/orders").header("x-api-key", "nope")),
+            warmup: None,
         },
         Scenario {
             plugin: "basic-auth",
@@ -93,6 +97,7 @@ pub fn scenarios() -> Vec<Scenario> {
             rejected: Some(|| {
                 request("GET", "api.example.com", "/orders").header("authorization", "Basic Z3Vlc3Q6eHl6")
             }),
+            warmup: None,
         },
         Scenario {
             plugin: "jwt-auth",
@@ -101,12 +106,25 @@ pub fn scenarios() -> Vec<Scenario> {
                 request("GET", "api.example.com", "/orders").header("authorization", &format!("Bearer {}", jwt()))
             },
             rejected: Some(|| request("GET", "api.example.com", "/orders")),
+            warmup: None,
         },
         Scenario {
             plugin: "hmac-auth",
             config: json!({"consumers": [{"key": "bench-key", "secret": "bench-secret", "name": "c1"}]}),
             accepted: || hmac_request("bench-secret"),
             rejected: Some(|| hmac_request("wrong-secret")),
+            warmup: None,
+        },
+        Scenario {
+            plugin: "key-rate-limit",
+            // `busy` never runs out on the scenarios' frozen clock; `spent` is spent at start.
+            config: json!({"limit_by_header": "x-ca-key", "limit_keys": [
+                {"key": "busy", "query_per_second": 1_000_000_000_000u64},
+                {"key": "spent", "query_per_day": 1}
+            ]}),
+            accepted: || request("GET", "api.example.com", "/orders").header("x-ca-key", "busy"),
+            rejected: Some(|| request("GET", "api.example.com", "/orders").header("x-ca-key", "spent")),
+            warmup: Some(|| request("GET", "api.example.com", "/orders").header("x-ca-key", "spent")),
         },
     ]
 }
@@ -120,7 +138,11 @@ impl Scenario {
     /// A started VM on the scenario's clock.
     pub fn vm(&self, plugin: &Plugin) -> Vm {
         let env = Env::with_manual_clock(Duration::from_secs(NOW));
-        Vm::builder(plugin).env(&env).config_json(&self.config).start().unwrap_or_else(|e| panic!("{e}"))
+        let vm = Vm::builder(plugin).env(&env).config_json(&self.config).start().unwrap_or_else(|e| panic!("{e}"));
+        if let Some(warmup) = self.warmup {
+            warmup().send(&vm);
+        }
+        vm
     }
 
     /// For an auth plugin: a VM whose rules protect only the route `protected` (`global_auth`

@@ -120,9 +120,8 @@ fn worst_cases() {
     }
     // Consumers that all take their token from `access_token` (the default): one scan of the
     // query, not one per consumer.
-    let consumers: Vec<serde_json::Value> = (1..=3)
-        .map(|i| serde_json::json!({"name": format!("c{i}"), "issuer": "bench", "jwks": jwks()}))
-        .collect();
+    let consumers: Vec<serde_json::Value> =
+        (1..=3).map(|i| serde_json::json!({"name": format!("c{i}"), "issuer": "bench", "jwks": jwks()})).collect();
     let jwt_auth = Vm::builder(&testing::plugin("jwt-auth"))
         .env(&env)
         .config_json(&serde_json::json!({ "consumers": consumers }))

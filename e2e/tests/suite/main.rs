@@ -9,6 +9,7 @@ mod hello_world;
 mod hmac_auth;
 mod jwt_auth;
 mod key_auth;
+mod key_rate_limit;
 mod llm;
 mod proxy;
 mod redis_counter;
