@@ -162,6 +162,14 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
             429,
         )
         .header("x-ca-key", "demo"),
+        DemoRequest::new(
+            "cluster-key-rate-limit: key `demo` may pass twice a minute (counted in Redis)",
+            "GET",
+            "cluster-key-rate-limit.e2e.local",
+            "/",
+            200,
+        )
+        .header("x-ca-key", "demo"),
         // make new-plugin: demos above this line
     ])
 }

@@ -354,6 +354,7 @@ pub fn config_error(plugin: &Plugin, config: &serde_json::Value) -> String {
 
 /// A request to send through a VM or a chain, built step by step:
 /// `testing::request("GET", "a.com", "/x").header("k", "v").route("r1").send(&vm)`.
+#[derive(Clone)]
 pub struct Request {
     headers: crate::HeaderMap,
     properties: Vec<(String, Vec<u8>)>,

@@ -30,6 +30,7 @@ mod body_mode;
 mod callout;
 pub mod cluster;
 pub mod config;
+pub mod cookie;
 mod dispatch;
 mod exports;
 pub mod hostcalls;

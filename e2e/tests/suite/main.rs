@@ -4,6 +4,7 @@
 
 mod basic_auth;
 mod chain;
+mod cluster_key_rate_limit;
 mod demo;
 mod hello_world;
 mod hmac_auth;

@@ -73,7 +73,7 @@ fn drop_token(http: &mut Http, source: &Source) {
         }
         Source::Cookie(name) => {
             let cookie = http.request_header("cookie").unwrap_or_default();
-            let rest = token::cookie_without(&cookie, name);
+            let rest = higress_sdk::cookie::without(&cookie, name);
             if rest.is_empty() {
                 http.remove_request_header("cookie");
             } else {

@@ -3,7 +3,7 @@
 use crate::cache;
 use crate::config::Consumer;
 use crate::verify::base64url;
-use higress_sdk::{url, Http};
+use higress_sdk::{cookie, url, Http};
 use jsonwebtoken::decode_header;
 use serde_json::Value;
 use std::rc::Rc;
@@ -67,27 +67,12 @@ pub(crate) fn extract(http: &Http, consumer: &Consumer, params: &mut ParamValues
     if let Some(cookies) = &consumer.from_cookies {
         let header = http.request_header("cookie").unwrap_or_default();
         for name in cookies {
-            if let Some(token) = cookie(&header, name).filter(|v| !v.is_empty()) {
+            if let Some(token) = cookie::value(&header, name).filter(|v| !v.is_empty()) {
                 return Some((token.to_string(), Source::Cookie(name.clone())));
             }
         }
     }
     None
-}
-
-/// The value of cookie `name` in a `Cookie` header.
-fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
-/// A `Cookie` header without cookie `name` (exact name; other cookies kept).
-pub(crate) fn cookie_without(header: &str, name: &str) -> String {
-    header
-        .split(';')
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty() && pair.split_once('=').map_or(*pair, |(k, _)| k) != name)
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 impl Consumer {
@@ -167,19 +152,5 @@ impl Consumer {
             return Err(Denial::Expired);
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookies() {
-        assert_eq!(cookie("a=1; token=abc; tokenX=zzz", "token"), Some("abc"));
-        assert_eq!(cookie("flag; token=abc=def", "token"), Some("abc=def"));
-        assert_eq!(cookie("", "token"), None);
-        assert_eq!(cookie_without("a=1; token=abc; tokenX=zzz", "token"), "a=1; tokenX=zzz");
-        assert_eq!(cookie_without("token=abc", "token"), "");
     }
 }

@@ -7,10 +7,12 @@
 
 mod client;
 mod config;
+mod outage;
 
 pub use client::{RedisClient, RedisCommand, RedisOptions, SetOptions};
 pub use config::RedisConfig;
 pub use higress_abi::resp::Value;
+pub use outage::Outage;
 
 use higress_abi::Status;
 use std::fmt;

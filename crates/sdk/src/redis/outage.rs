@@ -1,0 +1,36 @@
+//! Telling the log about a Redis outage once, not once per request: a gateway under load
+//! would otherwise write a warning for every request while Redis is down.
+
+use super::RedisError;
+use std::cell::Cell;
+
+/// Whether this VM's last Redis command failed. Keep one per client (in the plugin's config)
+/// and report every command's outcome to it.
+#[derive(Debug, Default)]
+pub struct Outage {
+    down: Cell<bool>,
+}
+
+impl Outage {
+    /// A command failed: logged at warn with `consequence` (what the plugin does meanwhile)
+    /// when Redis was answering until now, at debug otherwise.
+    pub fn failed(&self, error: &RedisError, consequence: &str) {
+        if self.down.replace(true) {
+            crate::log_debug!("redis still unavailable ({error})");
+        } else {
+            crate::log_warn!("redis unavailable ({error}): {consequence} until it answers again");
+        }
+    }
+
+    /// A command was answered: logged once when it ends an outage.
+    pub fn answered(&self) {
+        if self.down.replace(false) {
+            crate::log_info!("redis answers again");
+        }
+    }
+
+    /// Whether the last command failed.
+    pub fn is_down(&self) -> bool {
+        self.down.get()
+    }
+}
