@@ -132,25 +132,26 @@ async fn redis_callout(worker: Rc<Callouts>, index: usize, vm: Vm, call: RedisCa
     let reply = match (init, address) {
         (Some(init), Some(address)) => {
             let cell = worker.redis.borrow_mut().entry((index, init.base_cluster().to_string())).or_default().clone();
-            let mut conn = cell.lock().await;
             let timeout = if init.timeout.is_zero() { Duration::from_secs(1) } else { init.timeout };
+            // The timeout covers the wait for the connection too: with Redis hung, calls
+            // queued behind one another each end within their own timeout (and one whose
+            // request was already answered is never sent late).
             let attempt = tokio::time::timeout(timeout, async {
-                if conn.as_ref().is_none_or(|c| c.generation != init.generation) {
-                    *conn = Some(RedisConnection::open(&address, &init).await?);
-                }
-                match conn.as_mut() {
-                    Some(c) => c.call(&call.query).await,
-                    None => Err(std::io::Error::other("no connection")),
-                }
+                let mut slot = cell.lock().await;
+                // Out of its slot while in use: a call cut short by its timeout drops the
+                // connection with it (a reply that came too late would answer the next call).
+                let mut conn = match slot.take() {
+                    Some(conn) if conn.generation == init.generation => conn,
+                    _ => RedisConnection::open(&address, &init).await?,
+                };
+                let reply = conn.call(&call.query).await?;
+                *slot = Some(conn);
+                Ok::<_, std::io::Error>(reply)
             })
             .await;
             match attempt {
                 Ok(Ok(bytes)) => RedisReply::Data(bytes),
-                _ => {
-                    // A reply that came too late would answer the next command: start over.
-                    *conn = None;
-                    RedisReply::NetworkError
-                }
+                _ => RedisReply::NetworkError,
             }
         }
         _ => RedisReply::NetworkError,

@@ -119,3 +119,101 @@ fn a_client_that_disconnects_mid_body_leaves_the_gateway_serving() {
     assert!(log.contains("\"GET /sse/3?gate=never\" 200 "), "{log}");
     assert_eq!(gw.client().get("upload.test", "/").send().status, 200);
 }
+
+/// A Redis stand-in that accepts connections and never answers; notes when each was opened.
+fn hung_redis() -> (String, std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let opened = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = opened.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            record.lock().unwrap().push(std::time::Instant::now());
+            held.push(stream);
+        }
+    });
+    (address, opened)
+}
+
+fn with_redis(address: &str, hosts: &[&str], plugins: &str) -> String {
+    format!("{}---\nkind: Service\nname: redis.static\nport: 6379\naddress: {address}\n{plugins}", echo_routes(hosts))
+}
+
+#[test]
+fn a_request_paused_on_a_callout_is_answered_when_the_callback_traps() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let redis = higress_host::testing::RedisServer::start();
+    let redis_config = "{tag: t, redis: {service_name: redis.static, service_port: 6379, timeout: 500}}";
+    let config = with_redis(
+        &redis.address(),
+        &["open.test", "closed.test"],
+        &(probe("open", "open.test", "FAIL_OPEN", redis_config)
+            + &probe("closed", "closed.test", "FAIL_CLOSE", redis_config)),
+    );
+    let gw = Gw::start(&config, &echo, 1);
+    let call = |host: &str| {
+        gw.client()
+            .get(host, "/")
+            .header("x-probe", "redis")
+            .header("x-redis-op", "get")
+            .header("x-redis-args", "k")
+            .header("x-redis-panic", "1")
+            .send()
+    };
+    let started = std::time::Instant::now();
+    let open = call("open.test");
+    assert_eq!(open.status, 200, "FAIL_OPEN lets the paused request go on: {}", open.text());
+    let closed = call("closed.test");
+    assert_eq!(closed.status, 503, "FAIL_CLOSE answers it: {}", closed.text());
+    assert!(started.elapsed() < Duration::from_secs(5), "answered, not left hanging");
+    gw.wait_for(Gw::stderr, "plugin closed failed, answered 503 (FAIL_CLOSE)");
+}
+
+#[test]
+fn queued_redis_calls_each_end_within_their_own_timeout() {
+    // A Redis that never answers: ten requests at once each wait for one call with a 300 ms
+    // timeout. Calls to one Redis take turns on its connection, but the wait for the turn
+    // counts against the timeout: every request is answered in about 300 ms, not 10 x 300.
+    let echo = higress_e2e::echo::spawn().to_string();
+    let (redis, opened) = hung_redis();
+    let config = with_redis(
+        &redis,
+        &["r.test"],
+        &probe(
+            "p",
+            "r.test",
+            "FAIL_CLOSE",
+            "{tag: t, redis: {service_name: redis.static, service_port: 6379, timeout: 300}}",
+        ),
+    );
+    let gw = Gw::start(&config, &echo, 1);
+    let client = gw.client();
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..10)
+        .map(|_| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                let reply = client
+                    .get("r.test", "/")
+                    .header("x-probe", "redis")
+                    .header("x-redis-op", "get")
+                    .header("x-redis-args", "k")
+                    .send();
+                (reply.status, reply.echo().header("x-redis-reply"))
+            })
+        })
+        .collect();
+    for t in threads {
+        let (status, reply) = t.join().unwrap();
+        assert_eq!(status, 200);
+        assert!(reply.as_deref().is_some_and(|r| r.contains("network")), "{reply:?}");
+    }
+    assert!(started.elapsed() < Duration::from_millis(2_500), "took {:?}", started.elapsed());
+    // A call whose time ran out while it waited for its turn is never sent: no command
+    // reaches Redis after the requests were answered (each would need a new connection).
+    let answered = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(1_500));
+    let late = opened.lock().unwrap().iter().filter(|t| **t > answered + Duration::from_millis(50)).count();
+    assert_eq!(late, 0, "calls were sent after their requests were answered");
+}

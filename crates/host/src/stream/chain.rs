@@ -335,6 +335,39 @@ impl<'a> Chain<'a> {
         }
     }
 
+    /// The VM of filter `i` failed outside this stream's own callbacks (in a callout's
+    /// callback, a tick): as Envoy does, a stream it holds is not left waiting - a fail-open
+    /// filter lets it go on, a fail-closed one answers 503.
+    pub(crate) fn vm_failed(&self, i: usize, err: HostError) {
+        let fail_open = {
+            let mut s = self.cell.borrow_mut();
+            s.traps.push((i, err));
+            s.slots.get(i).map(|slot| slot.fail_open).unwrap_or(true)
+        };
+        if fail_open {
+            for dir in [Dir::Request, Dir::Response] {
+                if self.holds(dir, i) {
+                    self.resume(dir, i);
+                }
+            }
+        } else {
+            self.fail_stream(i);
+        }
+        self.process_deferred();
+    }
+
+    /// Whether filter `i` holds something in `dir` that only its `continue` would release.
+    fn holds(&self, dir: Dir, i: usize) -> bool {
+        let s = self.cell.borrow();
+        s.slots.get(i).is_some_and(|slot| {
+            let fd: &FilterDir = slot.dir(dir);
+            matches!(fd.headers, HeadersState::Held | HeadersState::HeldAll)
+                || fd.buffering
+                || !fd.buffer.is_empty()
+                || fd.trailers_held
+        })
+    }
+
     /// `proxy_continue_stream` from filter `i` (Envoy's `commonContinue`).
     fn resume(&self, dir: Dir, i: usize) {
         let n = self.len();

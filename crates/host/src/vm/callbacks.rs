@@ -222,12 +222,35 @@ impl Vm {
         params: P,
     ) -> Result<Option<CallStats>, HostError> {
         let root = self.root_context_id();
-        match self.inner.invoke(callback, root, func, params)? {
-            Some(((), called)) => {
+        match self.inner.invoke(callback, root, func, params) {
+            Ok(Some(((), called))) => {
                 Self::drive(called.touched);
                 Ok(Some(called.stats))
             }
-            None => Ok(None),
+            Ok(None) => Ok(None),
+            Err(err) => {
+                if self.is_failed() {
+                    self.fail_streams(&err);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The VM trapped in a root callback: every stream with a context on it is failed by its
+    /// filter's strategy (none is left waiting for a callback that will never come).
+    fn fail_streams(&self, err: &HostError) {
+        let streams: Vec<(Weak<RefCell<StreamState>>, usize)> = {
+            let core = self.inner.core.borrow();
+            core.store.data().contexts.values().map(|r| (r.stream.clone(), r.filter)).collect()
+        };
+        for (stream, filter) in streams {
+            let Some(stream) = stream.upgrade() else { continue };
+            Chain::new(&stream).vm_failed(filter, err.clone());
+            let waker = stream.try_borrow().ok().and_then(|s| s.waker.clone());
+            if let Some(wake) = waker {
+                wake();
+            }
         }
     }
 
