@@ -10,6 +10,7 @@ mod direct;
 mod docker;
 mod failures;
 mod load;
+mod rate_limit;
 mod streams;
 
 use higress_e2e::client::Gateway;
