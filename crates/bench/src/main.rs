@@ -2,6 +2,8 @@
 //! and one rejected request (all callbacks of the stream, from wasmtime fuel: exact and
 //! repeatable on any machine), and the VM's linear memory after 1 and after N requests.
 
+mod redis;
+
 use higress_bench::{jwks, jwt_with, scenarios, NOW};
 use higress_host::testing::{self, request};
 use higress_host::{Env, Vm};
@@ -12,6 +14,11 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("calls") {
         // `cargo run -p higress-bench -- calls`: only the per-callback table.
         per_callback();
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("redis") {
+        // `cargo run -p higress-bench -- redis [N]`: only the Redis-backed plugins.
+        redis::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(10_000));
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("worst") {
@@ -42,6 +49,7 @@ fn main() {
     targets();
     per_callback();
     worst_cases();
+    redis::report(requests);
 }
 
 /// Requests at Envoy's header limits (60 KiB): no plugin may spend more than 2 M instructions

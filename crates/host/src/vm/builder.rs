@@ -128,7 +128,7 @@ impl VmBuilder {
         };
         let vm = Vm {
             inner: Rc::new(VmInner {
-                core: RefCell::new(Core { store, exports, failed: None, next_context: 2, last: None }),
+                core: RefCell::new(Core { store, exports, failed: None, next_context: 2, last: None, instructions: 0 }),
                 plugin: self.plugin,
                 env,
                 fuel: self.fuel,

@@ -79,6 +79,8 @@ struct Core {
     failed: Option<String>,
     next_context: u32,
     last: Option<CallStats>,
+    /// Instructions of every callback so far (stream and root callbacks alike).
+    instructions: u64,
 }
 
 struct VmInner {
@@ -96,6 +98,13 @@ pub struct Vm {
 }
 
 impl Vm {
+    /// Wasm instructions this VM executed so far, in every callback: stream callbacks, and
+    /// root ones such as a callout's response (which [`crate::Stream::instructions`] leaves
+    /// out).
+    pub fn instructions(&self) -> u64 {
+        self.inner.core.borrow().instructions
+    }
+
     /// Options for starting a VM of `plugin`.
     pub fn builder(plugin: &Plugin) -> VmBuilder {
         VmBuilder::new(plugin)
@@ -234,6 +243,7 @@ impl VmInner {
         let memory_bytes = core.store.data().memory.map(|m| m.data_size(&core.store)).unwrap_or(0);
         let stats = CallStats { callback, context_id: context, instructions: used, memory_bytes };
         core.last = Some(stats.clone());
+        core.instructions = core.instructions.saturating_add(used);
         let state = core.store.data_mut();
         let stop_next = std::mem::take(&mut state.stop_next_iteration);
         let touched = std::mem::take(&mut state.touched);

@@ -1,0 +1,91 @@
+//! The Redis-backed plugins against a real redis-server on a loopback port: instructions per
+//! request over every callback (Redis's answer included), Redis round trips per request (from
+//! Redis's own command statistics), and the VM's memory after many requests.
+
+use higress_host::testing::{self, request, RedisServer};
+use higress_host::{Env, Upstream, Vm};
+use serde_json::{json, Value};
+
+/// One Redis-backed plugin: its config (the Redis block is added), the admitted and the
+/// refused request's header value (`x-k`), and the Redis command it runs per request.
+struct RedisScenario {
+    plugin: &'static str,
+    config: Value,
+    admitted: &'static str,
+    refused: &'static str,
+    command: &'static str,
+}
+
+fn scenarios() -> Vec<RedisScenario> {
+    vec![RedisScenario {
+        plugin: "cluster-key-rate-limit",
+        config: json!({"rule_name": "bench", "rule_items": [{"limit_by_header": "x-k", "limit_keys": [
+            {"key": "busy", "query_per_second": 1_000_000_000_000u64},
+            {"key": "spent", "query_per_day": 1}
+        ]}]}),
+        admitted: "busy",
+        refused: "spent",
+        command: "eval",
+    }]
+}
+
+/// Calls of `command` Redis has served so far.
+fn calls(server: &RedisServer, command: &str) -> u64 {
+    let info = server.command(&["INFO", "commandstats"]).as_string().unwrap_or_default();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Sends a request with `x-k: key`, lets Redis answer, answers 200 if it went upstream:
+/// the instructions it cost and whether it was admitted.
+fn send(vm: &Vm, key: &str) -> (u64, bool) {
+    let before = vm.instructions();
+    let s = request("GET", "api.example.com", "/orders").header("x-k", key).send(vm);
+    vm.poll().unwrap_or_else(|e| panic!("{e}"));
+    let admitted = s.local_response().is_none();
+    if admitted {
+        s.send_response_headers([(":status", "200")], true).unwrap_or_else(|e| panic!("{e}"));
+    }
+    (vm.instructions() - before, admitted)
+}
+
+pub fn report(requests: usize) {
+    println!();
+    println!(
+        "| plugin (real Redis) | instructions, admitted | instructions, refused | Redis round trips per request | memory after 1 | memory after {requests} |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let server = RedisServer::start();
+    for scenario in scenarios() {
+        let env = Env::new();
+        env.add_cluster("outbound|6379||redis.dns", Upstream::Address(server.address()));
+        let mut config = scenario.config.clone();
+        config["redis"] = json!({"service_name": "redis.dns"});
+        let vm = Vm::builder(&testing::plugin(scenario.plugin))
+            .env(&env)
+            .config_json(&config)
+            .start()
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Spends the refused key's window.
+        send(&vm, scenario.refused);
+        let (admitted, ok) = send(&vm, scenario.admitted);
+        assert!(ok, "{}: the admitted request was refused", scenario.plugin);
+        let (refused, ok) = send(&vm, scenario.refused);
+        assert!(!ok, "{}: the refused request was admitted", scenario.plugin);
+        let first = vm.memory_bytes();
+        let before = calls(&server, scenario.command);
+        for _ in 1..requests {
+            send(&vm, scenario.admitted);
+        }
+        let round_trips = (calls(&server, scenario.command) - before) as f64 / (requests - 1).max(1) as f64;
+        println!(
+            "| {} | {admitted} | {refused} | {round_trips:.2} | {first} | {} |",
+            scenario.plugin,
+            vm.memory_bytes()
+        );
+    }
+}
