@@ -5,9 +5,9 @@
 
 mod config;
 mod script;
-mod source;
 
-use config::{Config, Limits, Window};
+use config::Config;
+use higress_ratelimit::{source, Window};
 use higress_sdk::prelude::*;
 use script::Outcome;
 
@@ -34,25 +34,28 @@ impl HttpPlugin for ClusterKeyRateLimit {
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let Some(client) = &config.client else { return HeaderAction::Continue };
         let rule = &config.rule_name;
-        let (keys, windows): (Vec<String>, Vec<Window>) = match &config.limits {
-            Limits::Global(windows) => windows
+        let (keys, windows): (Vec<String>, Vec<Window>) = if config.limits.rules.is_empty() {
+            config
+                .limits
+                .global
                 .iter()
                 .map(|w| (format!("{PREFIX}:{rule}:global_threshold:{}:{}", w.seconds, w.count), *w))
-                .unzip(),
-            Limits::Rules(items) => {
-                let Some((item, key, value)) = source::find(http, items) else {
-                    // No rule item applies: not limited.
-                    http.skip_rest();
-                    return HeaderAction::Continue;
-                };
-                let (kind, name) = (item.limit_type, &item.name);
-                key.windows
-                    .iter()
-                    .map(|w| (format!("{PREFIX}:{rule}:{kind}:{}:{}:{name}:{value}", w.seconds, w.count), *w))
-                    .unzip()
-            }
-            Limits::Unset => return HeaderAction::Continue,
+                .unzip()
+        } else {
+            let Some((item, key, value)) = source::find(http, &config.limits.rules) else {
+                // No rule item applies: not limited.
+                http.skip_rest();
+                return HeaderAction::Continue;
+            };
+            let (kind, name) = (item.limit_type, &item.name);
+            key.windows
+                .iter()
+                .map(|w| (format!("{PREFIX}:{rule}:{kind}:{}:{}:{name}:{value}", w.seconds, w.count), *w))
+                .unzip()
         };
+        if keys.is_empty() {
+            return HeaderAction::Continue;
+        }
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let arguments = script::arguments(&windows);
         let argument_refs: Vec<&str> = arguments.iter().map(String::as_str).collect();

@@ -6,7 +6,7 @@
 //! every window first and takes a request from all of them only when none is spent: a request
 //! refused by one window uses no quota of the others.
 
-use crate::config::Window;
+use higress_ratelimit::Window;
 use higress_sdk::redis::Value;
 
 /// KEYS: one per window; ARGV: count and seconds of each window, in the same order. Replies

@@ -1,6 +1,6 @@
 //! Which rule item applies to a request, and the value it limits by.
 
-use crate::config::{LimitKey, RuleItem, Source};
+use crate::rules::{LimitKey, RuleItem, Source, CONSUMER_HEADER};
 use higress_sdk::{cookie, url, Http};
 use std::net::{IpAddr, SocketAddr};
 
@@ -16,7 +16,7 @@ pub fn find<'c>(http: &Http, items: &'c [RuleItem]) -> Option<(&'c RuleItem, &'c
 fn matched<'c>(http: &Http, item: &'c RuleItem) -> Option<(&'c LimitKey, String)> {
     let value = match &item.source {
         Source::Header(name) => http.request_header(name)?,
-        Source::Consumer => http.request_header(crate::config::CONSUMER_HEADER)?,
+        Source::Consumer => http.request_header(CONSUMER_HEADER)?,
         Source::Param(name) => url::query_values_any(http.path(), &[name], 1).pop()?,
         Source::Cookie(name) => {
             let header = http.request_header("cookie")?;
