@@ -170,6 +170,17 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
             200,
         )
         .header("x-ca-key", "demo"),
+        DemoRequest::new(
+            "ai-token-ratelimit: 20 tokens a minute per x-api-key; this reply spends 11",
+            "POST",
+            "ai-token-ratelimit.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("x-api-key", "demo")
+        .header("authorization", "Bearer sk-demo")
+        .header("content-type", "application/json")
+        .body(r#"{"model":"mock-gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"count to three"}]}"#),
         // make new-plugin: demos above this line
     ])
 }

@@ -2,6 +2,7 @@
 //! `e2e/config`). The same tests pass through the local gateway (`make e2e-local`) and
 //! through Higress's gateway in Docker (`make e2e`), so they assert only what both do.
 
+mod ai_token_ratelimit;
 mod basic_auth;
 mod chain;
 mod cluster_key_rate_limit;

@@ -1,0 +1,230 @@
+//! ai-token-ratelimit: limits the LLM tokens a key (a header, parameter, cookie, consumer or
+//! client address, or every request) may spend per window, counted in Redis. A request is
+//! refused while its key's window is overdrawn; the tokens of each reply (its usage, from an
+//! OpenAI, Anthropic or Gemini reply, streamed or not) are taken when the reply ends. A
+//! drop-in for Higress's plugin of the same name.
+
+mod script;
+
+use higress_ai::UsageExtractor;
+use higress_ratelimit::{source, Combination, Limits, Window};
+use higress_sdk::metrics::Counter;
+use higress_sdk::prelude::*;
+use higress_sdk::redis::{Outage, RedisClient, RedisConfig};
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// The prefix of every Redis key, as Higress's plugin writes them.
+const PREFIX: &str = "higress-token-ratelimit";
+const RESET_HEADER: &str = "X-TokenRateLimit-Reset";
+
+#[derive(Deserialize)]
+struct Config {
+    rule_name: String,
+    #[serde(default)]
+    global_threshold: Option<Map<String, Value>>,
+    #[serde(default)]
+    rule_items: Option<Vec<Map<String, Value>>>,
+    #[serde(default = "default_code")]
+    rejected_code: u32,
+    #[serde(default = "default_message")]
+    rejected_msg: String,
+    redis: RedisConfig,
+    #[serde(skip)]
+    limits: Limits,
+    #[serde(skip)]
+    client: Option<RedisClient>,
+    #[serde(skip)]
+    outage: Outage,
+    /// Refusal counters, by metric name (defined once each).
+    #[serde(skip)]
+    counters: RefCell<HashMap<String, Counter>>,
+}
+
+fn default_code() -> u32 {
+    429
+}
+
+fn default_message() -> String {
+    "Too many requests".into()
+}
+
+/// The counters a request draws on: their keys and windows.
+#[derive(Default)]
+struct Draw {
+    keys: Vec<String>,
+    windows: Vec<Window>,
+}
+
+#[derive(Default)]
+struct AiTokenRateLimit {
+    /// Set once the request is admitted: what its reply's tokens are taken from.
+    draw: Option<Draw>,
+    usage: Option<UsageExtractor>,
+}
+
+impl Config {
+    /// The counters of a request: the global windows, and those of the first rule item that
+    /// applies.
+    fn draw(&self, http: &Http) -> Draw {
+        let rule = &self.rule_name;
+        let mut draw = Draw::default();
+        for w in &self.limits.global {
+            draw.keys.push(format!("{PREFIX}:{rule}:global_threshold:{}:{}", w.seconds, w.count));
+            draw.windows.push(*w);
+        }
+        if let Some((item, key, value)) = source::find(http, &self.limits.rules) {
+            for w in &key.windows {
+                draw.keys.push(format!(
+                    "{PREFIX}:{rule}:{}:{}:{}:{}:{value}",
+                    item.limit_type, w.seconds, w.count, item.name
+                ));
+                draw.windows.push(*w);
+            }
+        }
+        draw
+    }
+
+    fn count_refusal(&self, http: &Http) {
+        let consumer = http.request_header(higress_ratelimit::CONSUMER_HEADER).unwrap_or_else(|| "none".into());
+        let name = format!(
+            "route.{}.upstream.{}.model.none.consumer.{consumer}.metric.token_ratelimit_count",
+            http.route_name(),
+            http.cluster_name()
+        );
+        let mut counters = self.counters.borrow_mut();
+        if !counters.contains_key(&name) {
+            match Counter::new(&name) {
+                Ok(counter) => {
+                    counters.insert(name.clone(), counter);
+                }
+                Err(status) => log_debug!("metric {name}: {status:?}"),
+            }
+        }
+        if let Some(counter) = counters.get(&name) {
+            counter.increment(1);
+        }
+    }
+}
+
+fn refs(strings: &[String]) -> Vec<&str> {
+    strings.iter().map(String::as_str).collect()
+}
+
+impl HttpPlugin for AiTokenRateLimit {
+    type Config = Config;
+    const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
+
+    fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
+        if config.rule_name.is_empty() {
+            return Err(ConfigError::at("rule_name", "cannot be empty"));
+        }
+        config.limits = Limits::parse(
+            config.global_threshold.as_ref(),
+            config.rule_items.as_deref(),
+            "token",
+            Combination::Either,
+        )?;
+        if !(100..=599).contains(&config.rejected_code) {
+            return Err(ConfigError::at("rejected_code", "must be an HTTP status (100-599)"));
+        }
+        config.client = Some(config.redis.client("redis")?);
+        Ok(())
+    }
+
+    fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
+        let Some(client) = &config.client else { return HeaderAction::Continue };
+        let draw = config.draw(http);
+        if draw.keys.is_empty() {
+            // Nothing limits this request: its reply is not read either.
+            http.skip_rest();
+            return HeaderAction::Continue;
+        }
+        let arguments = script::arguments(&draw.windows);
+        let windows = draw.windows.len();
+        let sent = client.eval(script::CHECK, &refs(&draw.keys), &refs(&arguments)).send(
+            http,
+            move |_: &mut AiTokenRateLimit, http, config, result| {
+                match result.map(|reply| script::refusal(&reply, windows).ok_or(reply)) {
+                    Ok(Ok((true, reset))) => {
+                        config.outage.answered();
+                        http.set_user_attribute("token_ratelimit_status", "limited");
+                        http.write_user_attributes_to(higress_sdk::http::AI_LOG_KEY);
+                        config.count_refusal(http);
+                        let reset = reset.to_string();
+                        http.send_local_response(
+                            config.rejected_code,
+                            "ai-token-ratelimit.rejected",
+                            &[(RESET_HEADER, reset.as_str())],
+                            config.rejected_msg.as_bytes(),
+                        );
+                        return;
+                    }
+                    Ok(Ok((false, _))) => config.outage.answered(),
+                    Ok(Err(reply)) => {
+                        let error = higress_sdk::redis::RedisError::Malformed(format!("unexpected reply {reply:?}"));
+                        config.outage.failed(&error, "requests pass unlimited");
+                    }
+                    Err(error) => config.outage.failed(&error, "requests pass unlimited"),
+                }
+                http.resume_request();
+            },
+        );
+        self.draw = Some(draw);
+        match sent {
+            Ok(_) => HeaderAction::StopAllIterationAndWatermark,
+            Err(error) => {
+                config.outage.failed(&error, "requests pass unlimited");
+                HeaderAction::Continue
+            }
+        }
+    }
+
+    fn on_response_headers(&mut self, http: &mut Http, _config: &Config) -> HeaderAction {
+        if self.draw.is_some() && !http.local_response_sent() {
+            let content_type = http.response_header("content-type").unwrap_or_default();
+            self.usage = Some(UsageExtractor::new(&content_type));
+        }
+        HeaderAction::Continue
+    }
+
+    fn on_response_body_chunk(
+        &mut self,
+        _http: &mut Http,
+        config: &Config,
+        chunk: &[u8],
+        end_of_stream: bool,
+    ) -> DataAction {
+        let Some(usage) = &mut self.usage else { return DataAction::Continue };
+        usage.feed(chunk);
+        if !end_of_stream {
+            return DataAction::Continue;
+        }
+        let usage = usage.finish();
+        self.usage = None;
+        let (Some(draw), Some(client)) = (self.draw.take(), &config.client) else { return DataAction::Continue };
+        if !usage.is_known() {
+            log_warn!("no token usage in the reply: nothing counted");
+            return DataAction::Continue;
+        }
+        let tokens = usage.total_tokens();
+        if tokens == 0 {
+            return DataAction::Continue;
+        }
+        let mut arguments = script::arguments(&draw.windows);
+        arguments.push(tokens.to_string());
+        // Sent from the root context: the count lands even when the stream is gone first.
+        let sent = client.eval(script::SPEND, &refs(&draw.keys), &refs(&arguments)).send_from_root(move |result| {
+            if let Err(error) = result {
+                log_warn!("{tokens} tokens not counted: {error}");
+            }
+        });
+        if let Err(error) = sent {
+            log_warn!("{tokens} tokens not counted: {error}");
+        }
+        DataAction::Continue
+    }
+}
+
+higress_sdk::export_plugin!("ai-token-ratelimit", AiTokenRateLimit);
