@@ -119,6 +119,46 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
+/// Starts a VM of workspace plugin `package` with `config` plus a `redis` block for the Redis
+/// at `address` (service `redis.dns`, timeout `timeout_ms`); debug logs kept. For the tests of
+/// Redis-backed plugins.
+pub fn vm_with_redis(package: &str, address: &str, mut config: serde_json::Value, timeout_ms: u64) -> crate::Vm {
+    let env = crate::Env::new();
+    env.add_cluster("outbound|6379||redis.dns", crate::Upstream::Address(address.to_string()));
+    config["redis"] = serde_json::json!({"service_name": "redis.dns", "timeout": timeout_ms});
+    crate::Vm::builder(&plugin(package))
+        .env(&env)
+        .log_level(crate::LogLevel::Debug)
+        .config_json(&config)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Redis that misbehaves, for fault tests: it accepts connections on a free loopback port
+/// (returned) and answers every read with `reply` (garbage, a wrong type), or never (`None`:
+/// hung). Runs until the test process ends.
+pub fn misbehaving_redis(reply: Option<&'static [u8]>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Some(reply) = reply {
+                        let _ = stream.write_all(reply);
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
 /// A real `redis-server` on a free loopback port, stopped (and its files removed) on drop.
 pub struct RedisServer {
     child: Option<std::process::Child>,

@@ -7,48 +7,12 @@
 mod script;
 
 use higress_ai::UsageExtractor;
-use higress_ratelimit::{source, Combination, Limits, Window};
-use higress_sdk::metrics::Counter;
+use higress_ratelimit::{source, Combination, LimitConfig as Config, Window};
 use higress_sdk::prelude::*;
-use higress_sdk::redis::{Outage, RedisClient, RedisConfig};
-use serde_json::{Map, Value};
-use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// The prefix of every Redis key, as Higress's plugin writes them.
 const PREFIX: &str = "higress-token-ratelimit";
 const RESET_HEADER: &str = "X-TokenRateLimit-Reset";
-
-#[derive(Deserialize)]
-struct Config {
-    rule_name: String,
-    #[serde(default)]
-    global_threshold: Option<Map<String, Value>>,
-    #[serde(default)]
-    rule_items: Option<Vec<Map<String, Value>>>,
-    #[serde(default = "default_code")]
-    rejected_code: u32,
-    #[serde(default = "default_message")]
-    rejected_msg: String,
-    redis: RedisConfig,
-    #[serde(skip)]
-    limits: Limits,
-    #[serde(skip)]
-    client: Option<RedisClient>,
-    #[serde(skip)]
-    outage: Outage,
-    /// Refusal counters, by metric name (defined once each).
-    #[serde(skip)]
-    counters: RefCell<HashMap<String, Counter>>,
-}
-
-fn default_code() -> u32 {
-    429
-}
-
-fn default_message() -> String {
-    "Too many requests".into()
-}
 
 /// The counters a request draws on: their keys and windows.
 #[derive(Default)]
@@ -64,48 +28,33 @@ struct AiTokenRateLimit {
     usage: Option<UsageExtractor>,
 }
 
-impl Config {
-    /// The counters of a request: the global windows, and those of the first rule item that
-    /// applies.
-    fn draw(&self, http: &Http) -> Draw {
-        let rule = &self.rule_name;
-        let mut draw = Draw::default();
-        for w in &self.limits.global {
-            draw.keys.push(format!("{PREFIX}:{rule}:global_threshold:{}:{}", w.seconds, w.count));
+/// The counters of a request: the global windows, and those of the first rule item that
+/// applies.
+fn draw(config: &Config, http: &Http) -> Draw {
+    let rule = &config.rule_name;
+    let mut draw = Draw::default();
+    for w in &config.limits.global {
+        draw.keys.push(format!("{PREFIX}:{rule}:global_threshold:{}:{}", w.seconds, w.count));
+        draw.windows.push(*w);
+    }
+    if let Some((item, key, value)) = source::find(http, &config.limits.rules) {
+        for w in &key.windows {
+            draw.keys
+                .push(format!("{PREFIX}:{rule}:{}:{}:{}:{}:{value}", item.limit_type, w.seconds, w.count, item.name));
             draw.windows.push(*w);
         }
-        if let Some((item, key, value)) = source::find(http, &self.limits.rules) {
-            for w in &key.windows {
-                draw.keys.push(format!(
-                    "{PREFIX}:{rule}:{}:{}:{}:{}:{value}",
-                    item.limit_type, w.seconds, w.count, item.name
-                ));
-                draw.windows.push(*w);
-            }
-        }
-        draw
     }
+    draw
+}
 
-    fn count_refusal(&self, http: &Http) {
-        let consumer = http.request_header(higress_ratelimit::CONSUMER_HEADER).unwrap_or_else(|| "none".into());
-        let name = format!(
-            "route.{}.upstream.{}.model.none.consumer.{consumer}.metric.token_ratelimit_count",
-            http.route_name(),
-            http.cluster_name()
-        );
-        let mut counters = self.counters.borrow_mut();
-        if !counters.contains_key(&name) {
-            match Counter::new(&name) {
-                Ok(counter) => {
-                    counters.insert(name.clone(), counter);
-                }
-                Err(status) => log_debug!("metric {name}: {status:?}"),
-            }
-        }
-        if let Some(counter) = counters.get(&name) {
-            counter.increment(1);
-        }
-    }
+/// A refusal, in the metric Higress's plugin keeps.
+fn count_refusal(config: &Config, http: &Http) {
+    let consumer = http.request_header(higress_ratelimit::CONSUMER_HEADER).unwrap_or_else(|| "none".into());
+    config.count(&format!(
+        "route.{}.upstream.{}.model.none.consumer.{consumer}.metric.token_ratelimit_count",
+        http.route_name(),
+        http.cluster_name()
+    ));
 }
 
 fn refs(strings: &[String]) -> Vec<&str> {
@@ -117,31 +66,18 @@ impl HttpPlugin for AiTokenRateLimit {
     const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
 
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
-        if config.rule_name.is_empty() {
-            return Err(ConfigError::at("rule_name", "cannot be empty"));
-        }
-        config.limits = Limits::parse(
-            config.global_threshold.as_ref(),
-            config.rule_items.as_deref(),
-            "token",
-            Combination::Either,
-        )?;
-        if !(100..=599).contains(&config.rejected_code) {
-            return Err(ConfigError::at("rejected_code", "must be an HTTP status (100-599)"));
-        }
-        config.client = Some(config.redis.client("redis")?);
-        Ok(())
+        config.validate("token", Combination::Either)
     }
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let Some(client) = &config.client else { return HeaderAction::Continue };
-        let draw = config.draw(http);
+        let draw = draw(config, http);
         if draw.keys.is_empty() {
             // Nothing limits this request: its reply is not read either.
             http.skip_rest();
             return HeaderAction::Continue;
         }
-        let arguments = script::arguments(&draw.windows);
+        let arguments = higress_ratelimit::script_arguments(&draw.windows);
         let windows = draw.windows.len();
         let sent = client.eval(script::CHECK, &refs(&draw.keys), &refs(&arguments)).send(
             http,
@@ -151,7 +87,7 @@ impl HttpPlugin for AiTokenRateLimit {
                         config.outage.answered();
                         http.set_user_attribute("token_ratelimit_status", "limited");
                         http.write_user_attributes_to(higress_sdk::http::AI_LOG_KEY);
-                        config.count_refusal(http);
+                        count_refusal(config, http);
                         let reset = reset.to_string();
                         http.send_local_response(
                             config.rejected_code,
@@ -212,7 +148,7 @@ impl HttpPlugin for AiTokenRateLimit {
         if tokens == 0 {
             return DataAction::Continue;
         }
-        let mut arguments = script::arguments(&draw.windows);
+        let mut arguments = higress_ratelimit::script_arguments(&draw.windows);
         arguments.push(tokens.to_string());
         // Sent from the root context: the count lands even when the stream is gone first.
         let sent = client.eval(script::SPEND, &refs(&draw.keys), &refs(&arguments)).send_from_root(move |result| {

@@ -4,7 +4,6 @@
 //! is refused while a window of its key is overdrawn (tokens are known only after the reply,
 //! so a window can go below zero).
 
-use higress_ratelimit::Window;
 use higress_sdk::redis::Value;
 
 /// At the request: KEYS one per window, ARGV count and seconds of each. Replies
@@ -43,11 +42,6 @@ for i = 1, #KEYS do
   end
 end
 return #KEYS";
-
-/// The scripts' window arguments.
-pub fn arguments(windows: &[Window]) -> Vec<String> {
-    windows.iter().flat_map(|w| [w.count.to_string(), w.seconds.to_string()]).collect()
-}
 
 /// Whether the request is refused, and when the overdrawn window that resets last does
 /// (`None`: the reply is not what [`CHECK`] returns).

@@ -5,21 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_host::testing::{self, request, RedisServer, Request};
-use higress_host::{Env, LogLevel, Stream, Upstream, Vm};
+use higress_host::{LogLevel, Stream, Vm};
 use serde_json::{json, Value};
 
 const PREFIX: &str = "higress-token-ratelimit";
 
-fn start(server: &RedisServer, mut config: Value) -> Vm {
-    let env = Env::new();
-    env.add_cluster("outbound|6379||redis.dns", Upstream::Address(server.address()));
-    config["redis"] = json!({"service_name": "redis.dns", "timeout": 300});
-    Vm::builder(&testing::plugin("ai-token-ratelimit"))
-        .env(&env)
-        .log_level(LogLevel::Debug)
-        .config_json(&config)
-        .start()
-        .unwrap_or_else(|e| panic!("{e}"))
+fn start(server: &RedisServer, config: Value) -> Vm {
+    testing::vm_with_redis("ai-token-ratelimit", &server.address(), config, 300)
 }
 
 fn by_key(key: &str) -> Request {

@@ -3,11 +3,9 @@
 //! instance shares the limit. A drop-in for Higress's plugin of the same name: same config,
 //! same Redis keys, same replies; every window a key sets is enforced.
 
-mod config;
 mod script;
 
-use config::Config;
-use higress_ratelimit::{source, Window};
+use higress_ratelimit::{source, Combination, LimitConfig as Config, Window};
 use higress_sdk::prelude::*;
 use script::Outcome;
 
@@ -28,7 +26,7 @@ impl HttpPlugin for ClusterKeyRateLimit {
     type Config = Config;
 
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
-        config.validate()
+        config.validate("query", Combination::OneOf)
     }
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
@@ -57,7 +55,7 @@ impl HttpPlugin for ClusterKeyRateLimit {
             return HeaderAction::Continue;
         }
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let arguments = script::arguments(&windows);
+        let arguments = higress_ratelimit::script_arguments(&windows);
         let argument_refs: Vec<&str> = arguments.iter().map(String::as_str).collect();
         let count = windows.len();
         let sent = client.eval(script::SCRIPT, &key_refs, &argument_refs).send(

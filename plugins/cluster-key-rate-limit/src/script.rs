@@ -6,7 +6,6 @@
 //! every window first and takes a request from all of them only when none is spent: a request
 //! refused by one window uses no quota of the others.
 
-use higress_ratelimit::Window;
 use higress_sdk::redis::Value;
 
 /// KEYS: one per window; ARGV: count and seconds of each window, in the same order. Replies
@@ -40,11 +39,6 @@ for i = 1, #KEYS do
   table.insert(reply, ttl[i])
 end
 return reply";
-
-/// The script's arguments for `windows`.
-pub fn arguments(windows: &[Window]) -> Vec<String> {
-    windows.iter().flat_map(|w| [w.count.to_string(), w.seconds.to_string()]).collect()
-}
 
 /// What the script decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,23 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use higress_host::testing::{self, request, RedisServer, Request};
-use higress_host::{Env, LogLevel, Stream, Upstream, Vm};
+use higress_host::{LogLevel, Stream, Vm};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpListener;
 
 const PREFIX: &str = "higress-cluster-key-rate-limit";
 
-fn start_at(address: &str, mut config: Value) -> Vm {
-    let env = Env::new();
-    env.add_cluster("outbound|6379||redis.dns", Upstream::Address(address.to_string()));
-    config["redis"] = json!({"service_name": "redis.dns", "timeout": 300});
-    Vm::builder(&testing::plugin("cluster-key-rate-limit"))
-        .env(&env)
-        .log_level(LogLevel::Debug)
-        .config_json(&config)
-        .start()
-        .unwrap_or_else(|e| panic!("{e}"))
+fn start_at(address: &str, config: Value) -> Vm {
+    testing::vm_with_redis("cluster-key-rate-limit", address, config, 300)
 }
 
 fn start(server: &RedisServer, config: Value) -> Vm {
@@ -214,34 +204,13 @@ fn redis_down_fails_open_logs_once_and_limiting_resumes() {
     assert!(vm.logged("redis answers again"));
 }
 
-/// A server that accepts connections and answers every command with `reply`, or never.
-fn misbehaving(reply: Option<&'static [u8]>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut buffer = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buffer) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Some(reply) = reply {
-                        let _ = stream.write_all(reply);
-                    }
-                }
-            });
-        }
-    });
-    address
-}
-
 #[test]
 fn garbage_or_silence_from_redis_fails_open() {
     for (what, reply) in [("garbage", Some(&b"+OK\r\n"[..])), ("silence", None)] {
-        let vm =
-            start_at(&misbehaving(reply), json!({"rule_name": "bad", "global_threshold": {"query_per_second": 1}}));
+        let vm = start_at(
+            &higress_host::testing::misbehaving_redis(reply),
+            json!({"rule_name": "bad", "global_threshold": {"query_per_second": 1}}),
+        );
         assert!((0..3).all(|_| admitted(&vm, get("a.com"))), "{what}: fail open");
         assert_eq!(warnings(&vm), 1, "{what}: one warning");
     }

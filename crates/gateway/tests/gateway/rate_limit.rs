@@ -4,7 +4,6 @@
 
 use crate::{echo_routes, wasm_plugin, Gw};
 use higress_host::testing::RedisServer;
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 fn gateway(redis: &str, limit: u32) -> Gw {
@@ -69,32 +68,10 @@ fn redis_stopped_and_restarted_under_load() {
     gw.wait_for(Gw::stderr, "redis answers again");
 }
 
-/// A Redis stand-in: accepts connections and answers every read with `reply`, or never.
-fn misbehaving(reply: Option<&'static [u8]>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buffer = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buffer) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Some(reply) = reply {
-                        let _ = stream.write_all(reply);
-                    }
-                }
-            });
-        }
-    });
-    address
-}
-
 #[test]
 fn a_hung_or_garbled_redis_fails_open() {
     for (what, reply) in [("hung", None), ("garbage", Some(&b"$-5\r\n:x\r\n"[..]))] {
-        let gw = gateway(&misbehaving(reply), 1);
+        let gw = gateway(&higress_host::testing::misbehaving_redis(reply), 1);
         let (statuses, slowest) = load(&gw, 40);
         assert_eq!(count(&statuses, 200), 40, "{what}: every request passes");
         assert!(slowest < Duration::from_millis(300 + 1_500), "{what}: answered within the timeout: {slowest:?}");

@@ -1,0 +1,83 @@
+//! The config of the Redis rate limits: `rule_name`, `global_threshold`, `rule_items`,
+//! `rejected_code`, `rejected_msg`, `redis`, and cluster-key-rate-limit's
+//! `show_limit_quota_header`. One struct for both plugins (not flattened into each: serde
+//! would then lose the path of a bad field in its errors).
+
+use crate::rules::{Combination, Limits};
+use higress_sdk::config::ConfigError;
+use higress_sdk::metrics::Counter;
+use higress_sdk::redis::{Outage, RedisClient, RedisConfig};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+#[derive(Deserialize)]
+pub struct LimitConfig {
+    pub rule_name: String,
+    #[serde(default)]
+    global_threshold: Option<Map<String, Value>>,
+    #[serde(default)]
+    rule_items: Option<Vec<Map<String, Value>>>,
+    #[serde(default = "default_code")]
+    pub rejected_code: u32,
+    #[serde(default = "default_message")]
+    pub rejected_msg: String,
+    redis: RedisConfig,
+    /// Quota headers on responses (cluster-key-rate-limit).
+    #[serde(default)]
+    pub show_limit_quota_header: bool,
+    /// What is limited (set by [`LimitConfig::validate`]).
+    #[serde(skip)]
+    pub limits: Limits,
+    #[serde(skip)]
+    pub client: Option<RedisClient>,
+    /// Logs Redis failures once per outage, not once per request.
+    #[serde(skip)]
+    pub outage: Outage,
+    /// Counters by metric name, defined once each.
+    #[serde(skip)]
+    counters: RefCell<HashMap<String, Counter>>,
+}
+
+fn default_code() -> u32 {
+    429
+}
+
+fn default_message() -> String {
+    "Too many requests".into()
+}
+
+impl LimitConfig {
+    /// Checks the keys and declares the Redis client; `unit` names the windows (`query`,
+    /// `token`).
+    pub fn validate(&mut self, unit: &str, combination: Combination) -> Result<(), ConfigError> {
+        if self.rule_name.is_empty() {
+            return Err(ConfigError::at("rule_name", "cannot be empty"));
+        }
+        self.limits = Limits::parse(self.global_threshold.as_ref(), self.rule_items.as_deref(), unit, combination)?;
+        if !(100..=599).contains(&self.rejected_code) {
+            return Err(ConfigError::at("rejected_code", "must be an HTTP status (100-599)"));
+        }
+        self.client = Some(self.redis.client("redis")?);
+        Ok(())
+    }
+}
+
+impl LimitConfig {
+    /// Adds one to the counter `name` (defined on first use).
+    pub fn count(&self, name: &str) {
+        let mut counters = self.counters.borrow_mut();
+        if !counters.contains_key(name) {
+            match Counter::new(name) {
+                Ok(counter) => {
+                    counters.insert(name.to_string(), counter);
+                }
+                Err(status) => higress_sdk::log_debug!("metric {name}: {status:?}"),
+            }
+        }
+        if let Some(counter) = counters.get(name) {
+            counter.increment(1);
+        }
+    }
+}
