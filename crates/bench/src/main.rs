@@ -211,7 +211,7 @@ fn per_callback() {
 
 /// The size of the module `make build` ships (`dist/`, without custom sections); the build
 /// output the tests load keeps the name section.
-fn shipped_size(plugin: &str) -> String {
+pub(crate) fn shipped_size(plugin: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist").join(plugin).join("plugin.wasm");
     std::fs::metadata(&path).map_or_else(|e| format!("{}: {e}", path.display()), |m| m.len().to_string())
 }

@@ -86,9 +86,9 @@ fn send(vm: &Vm, key: &str, reply: Option<(&str, &str)>) -> (u64, bool) {
 pub fn report(requests: usize) {
     println!();
     println!(
-        "| plugin (real Redis) | instructions, admitted | instructions, refused | Redis round trips per request | memory after 1 | memory after {requests} |"
+        "| plugin (real Redis) | .wasm bytes | instructions, admitted | instructions, refused | Redis round trips per request | memory after 1 | memory after {requests} |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let server = RedisServer::start();
     for scenario in scenarios() {
         let env = Env::new();
@@ -115,8 +115,9 @@ pub fn report(requests: usize) {
         }
         let round_trips = (calls(&server, scenario.command) - before) as f64 / (requests - 1).max(1) as f64;
         println!(
-            "| {} | {admitted} | {refused} | {round_trips:.2} | {first} | {} |",
+            "| {} | {} | {admitted} | {refused} | {round_trips:.2} | {first} | {} |",
             scenario.plugin,
+            crate::shipped_size(scenario.plugin),
             vm.memory_bytes()
         );
     }
