@@ -150,14 +150,15 @@ impl HttpPlugin for AiTokenRateLimit {
         }
         let mut arguments = higress_ratelimit::script_arguments(&draw.windows);
         arguments.push(tokens.to_string());
-        // Sent from the root context: the count lands even when the stream is gone first.
+        // Sent from the root context: the count lands even when the stream is gone first. A
+        // failure is an outage the requests' checks report (once): at debug here, not per reply.
         let sent = client.eval(script::SPEND, &refs(&draw.keys), &refs(&arguments)).send_from_root(move |result| {
             if let Err(error) = result {
-                log_warn!("{tokens} tokens not counted: {error}");
+                log_debug!("{tokens} tokens not counted: {error}");
             }
         });
         if let Err(error) = sent {
-            log_warn!("{tokens} tokens not counted: {error}");
+            config.outage.failed(&error, "tokens go uncounted");
         }
         DataAction::Continue
     }
