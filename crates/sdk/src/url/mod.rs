@@ -12,16 +12,24 @@ use crate::scan;
 
 /// Splits `:path` into the path and the query (without `?`; a fragment is dropped).
 pub fn split_path(path: &str) -> (&str, Option<&str>) {
-    // One scan for both: a `?` after the `#` belongs to the fragment.
-    let bytes = path.as_bytes();
-    match scan::find2(bytes, b'?', b'#') {
-        Some(i) if bytes.get(i) == Some(&b'?') => {
+    match query_start(path) {
+        Ok(i) => {
             let rest = path.get(i + 1..).unwrap_or_default();
             let query = scan::find(rest.as_bytes(), b'#').and_then(|end| rest.get(..end)).unwrap_or(rest);
             (path.get(..i).unwrap_or_default(), Some(query))
         }
-        Some(i) => (path.get(..i).unwrap_or_default(), None),
-        None => (path, None),
+        Err(end) => (path.get(..end).unwrap_or_default(), None),
+    }
+}
+
+/// Where the `?` of `:path` is (`Ok`), or where the path ends without a query (`Err`: at a
+/// fragment or at the end). One scan for both: a `?` after the `#` belongs to the fragment.
+fn query_start(path: &str) -> Result<usize, usize> {
+    let bytes = path.as_bytes();
+    match scan::find2(bytes, b'?', b'#') {
+        Some(i) if bytes.get(i) == Some(&b'?') => Ok(i),
+        Some(i) => Err(i),
+        None => Err(path.len()),
     }
 }
 
@@ -85,8 +93,7 @@ pub fn for_each_param<'a>(query: &'a str, mut f: impl FnMut(&'a str, &'a str)) {
 
 /// Whether the raw (encoded) parameter name `key` decodes to `name`: decoded and compared a
 /// byte at a time, so a name that differs early costs little and nothing is allocated.
-fn key_is(key: &[u8], name: &str) -> bool {
-    let name = name.as_bytes();
+fn key_is(key: &[u8], name: &[u8]) -> bool {
     // Decoding never lengthens.
     if key.len() < name.len() {
         return false;
@@ -111,7 +118,7 @@ pub fn remove_query_param(path: &str, name: &str) -> String {
         .split('&')
         .filter(|pair| {
             let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            !pair.is_empty() && !key_is(key.as_bytes(), name)
+            !pair.is_empty() && !key_is(key.as_bytes(), name.as_bytes())
         })
         .collect();
     if kept.is_empty() {
