@@ -3,10 +3,12 @@
 //! `show_limit_quota_header`. One struct for both plugins (not flattened into each: serde
 //! would then lose the path of a bad field in its errors).
 
-use crate::rules::{Combination, Limits};
+use crate::rules::{Combination, Limits, Window};
+use crate::source;
 use higress_sdk::config::ConfigError;
 use higress_sdk::metrics::Counter;
 use higress_sdk::redis::{Outage, RedisClient, RedisConfig};
+use higress_sdk::Http;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -64,7 +66,35 @@ impl LimitConfig {
     }
 }
 
+/// The Redis counters a request counts against: one key per window.
+#[derive(Default)]
+pub struct Counters {
+    pub keys: Vec<String>,
+    pub windows: Vec<Window>,
+}
+
 impl LimitConfig {
+    /// The counters of a request, keyed as Higress writes them under `prefix`: the global
+    /// windows (`<prefix>:<rule_name>:global_threshold:<seconds>:<count>`) and those of the
+    /// first rule item that applies (`<prefix>:<rule_name>:<source>:<seconds>:<count>:<name>:<value>`).
+    /// No keys: the request is not limited.
+    pub fn counters(&self, prefix: &str, http: &Http) -> Counters {
+        let rule = &self.rule_name;
+        let mut counters = Counters::default();
+        for w in &self.limits.global {
+            counters.keys.push(format!("{prefix}:{rule}:global_threshold:{}:{}", w.seconds, w.count));
+            counters.windows.push(*w);
+        }
+        if let Some((item, key, value)) = source::find(http, &self.limits.rules) {
+            for w in &key.windows {
+                let (kind, name) = (item.limit_type, &item.name);
+                counters.keys.push(format!("{prefix}:{rule}:{kind}:{}:{}:{name}:{value}", w.seconds, w.count));
+                counters.windows.push(*w);
+            }
+        }
+        counters
+    }
+
     /// Adds one to the counter `name` (defined on first use).
     pub fn count(&self, name: &str) {
         let mut counters = self.counters.borrow_mut();

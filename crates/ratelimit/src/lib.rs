@@ -5,7 +5,7 @@ pub mod config;
 pub mod rules;
 pub mod source;
 
-pub use config::LimitConfig;
+pub use config::{Counters, LimitConfig};
 pub use rules::{Combination, LimitKey, Limits, Matcher, RuleItem, Source, Window, CONSUMER_HEADER};
 
 /// The window arguments of the plugins' Lua scripts: each window's count and seconds.

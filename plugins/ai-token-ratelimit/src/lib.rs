@@ -7,44 +7,18 @@
 mod script;
 
 use higress_ai::UsageExtractor;
-use higress_ratelimit::{source, Combination, LimitConfig as Config, Window};
+use higress_ratelimit::{Combination, Counters, LimitConfig as Config};
 use higress_sdk::prelude::*;
 
 /// The prefix of every Redis key, as Higress's plugin writes them.
 const PREFIX: &str = "higress-token-ratelimit";
 const RESET_HEADER: &str = "X-TokenRateLimit-Reset";
 
-/// The counters a request draws on: their keys and windows.
-#[derive(Default)]
-struct Draw {
-    keys: Vec<String>,
-    windows: Vec<Window>,
-}
-
 #[derive(Default)]
 struct AiTokenRateLimit {
     /// Set once the request is admitted: what its reply's tokens are taken from.
-    draw: Option<Draw>,
+    draw: Option<Counters>,
     usage: Option<UsageExtractor>,
-}
-
-/// The counters of a request: the global windows, and those of the first rule item that
-/// applies.
-fn draw(config: &Config, http: &Http) -> Draw {
-    let rule = &config.rule_name;
-    let mut draw = Draw::default();
-    for w in &config.limits.global {
-        draw.keys.push(format!("{PREFIX}:{rule}:global_threshold:{}:{}", w.seconds, w.count));
-        draw.windows.push(*w);
-    }
-    if let Some((item, key, value)) = source::find(http, &config.limits.rules) {
-        for w in &key.windows {
-            draw.keys
-                .push(format!("{PREFIX}:{rule}:{}:{}:{}:{}:{value}", item.limit_type, w.seconds, w.count, item.name));
-            draw.windows.push(*w);
-        }
-    }
-    draw
 }
 
 /// A refusal, in the metric Higress's plugin keeps.
@@ -57,10 +31,6 @@ fn count_refusal(config: &Config, http: &Http) {
     ));
 }
 
-fn refs(strings: &[String]) -> Vec<&str> {
-    strings.iter().map(String::as_str).collect()
-}
-
 impl HttpPlugin for AiTokenRateLimit {
     type Config = Config;
     const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
@@ -71,7 +41,7 @@ impl HttpPlugin for AiTokenRateLimit {
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let Some(client) = &config.client else { return HeaderAction::Continue };
-        let draw = draw(config, http);
+        let draw = config.counters(PREFIX, http);
         if draw.keys.is_empty() {
             // Nothing limits this request: its reply is not read either.
             http.skip_rest();
@@ -79,32 +49,26 @@ impl HttpPlugin for AiTokenRateLimit {
         }
         let arguments = higress_ratelimit::script_arguments(&draw.windows);
         let windows = draw.windows.len();
-        let sent = client.eval(script::CHECK, &refs(&draw.keys), &refs(&arguments)).send(
+        let sent = client.eval(script::CHECK, &draw.keys, &arguments).send(
             http,
-            move |_: &mut AiTokenRateLimit, http, config, result| {
-                match result.map(|reply| script::refusal(&reply, windows).ok_or(reply)) {
-                    Ok(Ok((true, reset))) => {
-                        config.outage.answered();
-                        http.set_user_attribute("token_ratelimit_status", "limited");
-                        http.write_user_attributes_to(higress_sdk::http::AI_LOG_KEY);
-                        count_refusal(config, http);
-                        let reset = reset.to_string();
-                        http.send_local_response(
-                            config.rejected_code,
-                            "ai-token-ratelimit.rejected",
-                            &[(RESET_HEADER, reset.as_str())],
-                            config.rejected_msg.as_bytes(),
-                        );
-                        return;
-                    }
-                    Ok(Ok((false, _))) => config.outage.answered(),
-                    Ok(Err(reply)) => {
-                        let error = higress_sdk::redis::RedisError::Malformed(format!("unexpected reply {reply:?}"));
-                        config.outage.failed(&error, "requests pass unlimited");
-                    }
-                    Err(error) => config.outage.failed(&error, "requests pass unlimited"),
+            move |_: &mut AiTokenRateLimit, http, config, result| match config.outage.read(
+                result,
+                "requests pass unlimited",
+                |reply| script::refusal(reply, windows),
+            ) {
+                Some((true, reset)) => {
+                    http.set_user_attribute("token_ratelimit_status", "limited");
+                    http.write_user_attributes_to(higress_sdk::http::AI_LOG_KEY);
+                    count_refusal(config, http);
+                    let reset = reset.to_string();
+                    http.send_local_response(
+                        config.rejected_code,
+                        "ai-token-ratelimit.rejected",
+                        &[(RESET_HEADER, reset.as_str())],
+                        config.rejected_msg.as_bytes(),
+                    );
                 }
-                http.resume_request();
+                _ => http.resume_request(),
             },
         );
         self.draw = Some(draw);
@@ -152,7 +116,7 @@ impl HttpPlugin for AiTokenRateLimit {
         arguments.push(tokens.to_string());
         // Sent from the root context: the count lands even when the stream is gone first. A
         // failure is an outage the requests' checks report (once): at debug here, not per reply.
-        let sent = client.eval(script::SPEND, &refs(&draw.keys), &refs(&arguments)).send_from_root(move |result| {
+        let sent = client.eval(script::SPEND, &draw.keys, &arguments).send_from_root(move |result| {
             if let Err(error) = result {
                 log_debug!("{tokens} tokens not counted: {error}");
             }

@@ -5,7 +5,7 @@
 
 mod script;
 
-use higress_ratelimit::{source, Combination, LimitConfig as Config, Window};
+use higress_ratelimit::{Combination, LimitConfig as Config};
 use higress_sdk::prelude::*;
 use script::Outcome;
 
@@ -15,6 +15,8 @@ const PREFIX: &str = "higress-cluster-key-rate-limit";
 const LIMIT_HEADER: &str = "X-RateLimit-Limit";
 const REMAINING_HEADER: &str = "X-RateLimit-Remaining";
 const RESET_HEADER: &str = "X-RateLimit-Reset";
+/// What happens while Redis does not answer.
+const UNLIMITED: &str = "requests pass unlimited";
 
 #[derive(Default)]
 struct ClusterKeyRateLimit {
@@ -31,60 +33,24 @@ impl HttpPlugin for ClusterKeyRateLimit {
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let Some(client) = &config.client else { return HeaderAction::Continue };
-        let rule = &config.rule_name;
-        let (keys, windows): (Vec<String>, Vec<Window>) = if config.limits.rules.is_empty() {
-            config
-                .limits
-                .global
-                .iter()
-                .map(|w| (format!("{PREFIX}:{rule}:global_threshold:{}:{}", w.seconds, w.count), *w))
-                .unzip()
-        } else {
-            let Some((item, key, value)) = source::find(http, &config.limits.rules) else {
-                // No rule item applies: not limited.
-                http.skip_rest();
-                return HeaderAction::Continue;
-            };
-            let (kind, name) = (item.limit_type, &item.name);
-            key.windows
-                .iter()
-                .map(|w| (format!("{PREFIX}:{rule}:{kind}:{}:{}:{name}:{value}", w.seconds, w.count), *w))
-                .unzip()
-        };
-        if keys.is_empty() {
+        let counters = config.counters(PREFIX, http);
+        if counters.keys.is_empty() {
+            // No rule item applies: not limited.
+            http.skip_rest();
             return HeaderAction::Continue;
         }
-        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let arguments = higress_ratelimit::script_arguments(&windows);
-        let argument_refs: Vec<&str> = arguments.iter().map(String::as_str).collect();
-        let count = windows.len();
-        let sent = client.eval(script::SCRIPT, &key_refs, &argument_refs).send(
+        let arguments = higress_ratelimit::script_arguments(&counters.windows);
+        let count = counters.windows.len();
+        let sent = client.eval(script::SCRIPT, &counters.keys, &arguments).send(
             http,
-            move |me: &mut ClusterKeyRateLimit, http, config, result| {
-                let outcome = match result {
-                    Ok(reply) => match script::outcome(&reply, count) {
-                        Some(outcome) => {
-                            config.outage.answered();
-                            outcome
-                        }
-                        None => {
-                            let error =
-                                higress_sdk::redis::RedisError::Malformed(format!("unexpected reply {reply:?}"));
-                            config.outage.failed(&error, "requests pass unlimited");
-                            http.resume_request();
-                            return;
-                        }
-                    },
-                    Err(error) => {
-                        config.outage.failed(&error, "requests pass unlimited");
-                        http.resume_request();
-                        return;
-                    }
-                };
-                if outcome.refused {
-                    reject(http, config, &outcome);
-                } else {
-                    me.quota = Some(outcome);
+            move |me: &mut ClusterKeyRateLimit, http, config, result| match config.outage.read(
+                result,
+                UNLIMITED,
+                |reply| script::outcome(reply, count),
+            ) {
+                Some(outcome) if outcome.refused => reject(http, config, &outcome),
+                outcome => {
+                    me.quota = outcome;
                     http.resume_request();
                 }
             },
@@ -92,7 +58,7 @@ impl HttpPlugin for ClusterKeyRateLimit {
         match sent {
             Ok(_) => HeaderAction::StopAllIterationAndWatermark,
             Err(error) => {
-                config.outage.failed(&error, "requests pass unlimited");
+                config.outage.failed(&error, UNLIMITED);
                 HeaderAction::Continue
             }
         }

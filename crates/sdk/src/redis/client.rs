@@ -250,13 +250,13 @@ impl RedisClient {
         self.command(&["HGETALL", key])
     }
 
-    /// `EVAL script numkeys key... arg...`
-    pub fn eval(&self, script: &str, keys: &[&str], args: &[&str]) -> RedisCommand {
+    /// `EVAL script numkeys key... arg...` (keys and arguments as `&str`, `String`, bytes).
+    pub fn eval<K: AsRef<[u8]>, A: AsRef<[u8]>>(&self, script: &str, keys: &[K], args: &[A]) -> RedisCommand {
         self.script("EVAL", script, keys, args)
     }
 
     /// `EVALSHA sha1 numkeys key... arg...`
-    pub fn evalsha(&self, sha1: &str, keys: &[&str], args: &[&str]) -> RedisCommand {
+    pub fn evalsha<K: AsRef<[u8]>, A: AsRef<[u8]>>(&self, sha1: &str, keys: &[K], args: &[A]) -> RedisCommand {
         self.script("EVALSHA", sha1, keys, args)
     }
 
@@ -265,11 +265,11 @@ impl RedisClient {
         self.command(&["SCRIPT", "LOAD", script])
     }
 
-    fn script(&self, verb: &str, script: &str, keys: &[&str], args: &[&str]) -> RedisCommand {
+    fn script<K: AsRef<[u8]>, A: AsRef<[u8]>>(&self, verb: &str, script: &str, keys: &[K], args: &[A]) -> RedisCommand {
         let numkeys = keys.len().to_string();
-        let mut all = vec![verb, script, numkeys.as_str()];
-        all.extend_from_slice(keys);
-        all.extend_from_slice(args);
+        let mut all: Vec<&[u8]> = vec![verb.as_bytes(), script.as_bytes(), numkeys.as_bytes()];
+        all.extend(keys.iter().map(AsRef::as_ref));
+        all.extend(args.iter().map(AsRef::as_ref));
         self.command(&all)
     }
 }
