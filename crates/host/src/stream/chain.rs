@@ -356,15 +356,19 @@ impl<'a> Chain<'a> {
         self.process_deferred();
     }
 
-    /// Whether filter `i` holds something in `dir` that only its `continue` would release.
+    /// Whether filter `i` holds something in `dir` that only its `continue` releases (what
+    /// [`Chain::resume`] acts on).
     fn holds(&self, dir: Dir, i: usize) -> bool {
         let s = self.cell.borrow();
         s.slots.get(i).is_some_and(|slot| {
             let fd: &FilterDir = slot.dir(dir);
-            matches!(fd.headers, HeadersState::Held | HeadersState::HeldAll)
-                || fd.buffering
-                || !fd.buffer.is_empty()
-                || fd.trailers_held
+            let headers_held = matches!(fd.headers, HeadersState::Held | HeadersState::HeldAll);
+            fd.headers != HeadersState::NotReached
+                && (headers_held
+                    || fd.buffering
+                    || !fd.buffer.is_empty()
+                    || fd.trailers_held
+                    || (fd.data_end && !fd.forwarded_end))
         })
     }
 
@@ -379,25 +383,15 @@ impl<'a> Chain<'a> {
             let s = self.cell.borrow();
             let Some(slot) = s.slots.get(i) else { return };
             let fd: &FilterDir = slot.dir(dir);
-            (
-                fd.headers,
-                fd.buffering,
-                fd.buffer.is_empty(),
-                fd.trailers_held,
-                fd.data_end,
-                fd.headers_eos,
-                fd.forwarded_end,
-            )
+            (fd.headers, fd.buffering, fd.buffer.is_empty(), fd.trailers_held, fd.data_end, fd.headers_eos)
         };
-        let (headers, buffering, empty, trailers_held, data_end, headers_eos, forwarded_end) = snapshot;
-        let headers_held = matches!(headers, HeadersState::Held | HeadersState::HeldAll);
-        let stopped_all = headers == HeadersState::HeldAll;
-        if headers == HeadersState::NotReached
-            || (!headers_held && !buffering && empty && !trailers_held && (forwarded_end || !data_end))
-        {
+        if !self.holds(dir, i) {
             self.cell.borrow_mut().host_notes.push(format!("filter {i}: continue_stream ignored, nothing was paused"));
             return;
         }
+        let (headers, buffering, empty, trailers_held, data_end, headers_eos) = snapshot;
+        let headers_held = matches!(headers, HeadersState::Held | HeadersState::HeldAll);
+        let stopped_all = headers == HeadersState::HeldAll;
         if headers_held {
             let complete = headers_eos || data_end;
             let eos = complete && empty && !trailers_held;
