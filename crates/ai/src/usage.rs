@@ -217,7 +217,8 @@ impl UsageExtractor {
 
 /// One event's data: parsed only when it can hold usage.
 fn read_event(usage: &mut Usage, data: &str) {
-    if !(data.contains("usage") || data.contains("usageMetadata")) {
+    // `usage`, `usageMetadata`: no other event is parsed.
+    if !data.contains("usage") {
         return;
     }
     if let Ok(event) = serde_json::from_str::<Value>(data.trim()) {
