@@ -181,6 +181,48 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .header("authorization", "Bearer sk-demo")
         .header("content-type", "application/json")
         .body(r#"{"model":"mock-gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"count to three"}]}"#),
+        DemoRequest::new(
+            "transformer: the echo upstream sees x-transformer",
+            "GET",
+            "transformer.e2e.local",
+            "/",
+            200,
+        ),
+        DemoRequest::new(
+            "request-block: the echo upstream sees x-request-block",
+            "GET",
+            "request-block.e2e.local",
+            "/",
+            200,
+        ),
+        DemoRequest::new(
+            "custom-response: the echo upstream sees x-custom-response",
+            "GET",
+            "custom-response.e2e.local",
+            "/",
+            200,
+        ),
+        DemoRequest::new(
+            "cors: the echo upstream sees x-cors",
+            "GET",
+            "cors.e2e.local",
+            "/",
+            200,
+        ),
+        DemoRequest::new(
+            "ip-restriction: the echo upstream sees x-ip-restriction",
+            "GET",
+            "ip-restriction.e2e.local",
+            "/",
+            200,
+        ),
+        DemoRequest::new(
+            "ext-auth: the echo upstream sees x-ext-auth",
+            "GET",
+            "ext-auth.e2e.local",
+            "/",
+            200,
+        ),
         // make new-plugin: demos above this line
     ])
 }

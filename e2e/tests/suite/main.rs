@@ -6,15 +6,21 @@ mod ai_token_ratelimit;
 mod basic_auth;
 mod chain;
 mod cluster_key_rate_limit;
+mod cors;
+mod custom_response;
 mod demo;
+mod ext_auth;
 mod hello_world;
 mod hmac_auth;
+mod ip_restriction;
 mod jwt_auth;
 mod key_auth;
 mod key_rate_limit;
 mod llm;
 mod proxy;
 mod redis_counter;
+mod request_block;
+mod transformer;
 
 use higress_e2e::client::Gateway;
 
