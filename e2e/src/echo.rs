@@ -10,6 +10,7 @@
 //! | `/sse/<n>` | `text/event-stream` with `n` events `data: event <i>`; with `?gate=<id>` it sends the first event, then waits (up to 30 s) for `/release/<id>` before the rest |
 //! | `/release/<id>` | opens gate `<id>`; 200 `released` |
 //!
+//! Every answer carries `x-echo-body-length` (the request body's length, also for HEAD).
 //! A request header `x-echo-set-<name>: <value>` makes the answer carry `<name>: <value>`.
 
 use crate::body::{self, OutBody};
@@ -80,6 +81,8 @@ impl Echo {
             }
             _ => json(200, &report),
         };
+        // Also in a header: a HEAD answer has no body to carry the report.
+        response.headers_mut().insert("x-echo-body-length", hyper::header::HeaderValue::from(body.len()));
         for (name, value) in &parts.headers {
             if let Some(target) = name.as_str().strip_prefix("x-echo-set-") {
                 if let Ok(target) = hyper::header::HeaderName::from_bytes(target.as_bytes()) {

@@ -3,6 +3,7 @@
 //! repeatable on any machine), and the VM's linear memory after 1 and after N requests.
 
 mod redis;
+mod traffic;
 
 use higress_bench::{jwks, jwt_with, scenarios, NOW};
 use higress_host::testing::{self, request};
@@ -19,6 +20,11 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("redis") {
         // `cargo run -p higress-bench -- redis [N]`: only the Redis-backed plugins.
         redis::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(10_000));
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("traffic") {
+        // `cargo run -p higress-bench -- traffic [N]`: only the traffic plugins.
+        traffic::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000));
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("worst") {
@@ -50,6 +56,7 @@ fn main() {
     per_callback();
     worst_cases();
     redis::report(requests);
+    traffic::report(requests);
 }
 
 /// Requests at Envoy's header limits (60 KiB): no plugin may spend more than 2 M instructions

@@ -15,6 +15,7 @@ mod callouts;
 pub mod config;
 mod convert;
 pub mod envoy;
+mod limits;
 mod pipe;
 mod proxy;
 mod worker;

@@ -11,6 +11,7 @@
 use crate::access_log::Entry;
 use crate::body::{self, GwBody};
 use crate::convert::{header_map, response_head, to_hyper_headers, upstream_request, HOP_BY_HOP};
+use crate::limits;
 use crate::pipe::Pipe;
 use crate::worker::Worker;
 use bytes::Bytes;
@@ -102,6 +103,9 @@ pub async fn handle(
 ) -> Result<Response<GwBody>, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    if limits::headers_too_large(&parts.headers) {
+        return Ok(refuse_head(&worker, &parts, started));
+    }
     if worker.slots.is_empty() {
         return Ok(direct(&worker, parts, body, peer, started).await);
     }
@@ -178,6 +182,39 @@ pub async fn handle(
     Ok(response.await.unwrap_or_else(|_| plain(502, "")))
 }
 
+/// How long the rest of a request body answered early is read and dropped: Envoy's
+/// `delayed_close_timeout` default.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Reads and drops what the client still sends after it was answered early (a 401 on a
+/// large upload), for a moment. Closing at once would leave unread bytes in the socket, and
+/// the kernel then resets the connection, often before the client has read the answer.
+async fn drain(client: &mut Incoming) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, client.frame()).await {}
+}
+
+/// The answer to a request head over Envoy's limits: it reaches no plugin and no upstream,
+/// and the connection closes (the rest of the request cannot be trusted to be framed).
+fn refuse_head(worker: &Worker, parts: &hyper::http::request::Parts, started: Instant) -> Response<GwBody> {
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let id = request_id();
+    let entry = Entry {
+        method: parts.method.as_str(),
+        path,
+        status: limits::TOO_LARGE_STATUS,
+        route: "",
+        cluster: "",
+        duration: started.elapsed(),
+        request_id: &id,
+        custom_log: None,
+    };
+    worker.access_log.write(&entry);
+    let mut response = plain(limits::TOO_LARGE_STATUS, limits::TOO_LARGE_BODY);
+    response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    response
+}
+
 /// Moves one request along until the response has been sent.
 struct Driver {
     worker: Rc<Worker>,
@@ -251,11 +288,13 @@ impl Driver {
         let _ = self.stream.send_request_headers(headers, end);
         self.request_end_sent = end;
         let mut client_done = end;
+        let mut client_gone_early = false;
         loop {
             self.worker.pump();
             self.flush();
             if self.downstream.is_closed() {
                 self.client_went_away();
+                client_gone_early = true;
                 break;
             }
             if self.stream.is_complete()
@@ -293,6 +332,7 @@ impl Driver {
                     }
                     Some(Err(_)) => {
                         self.client_went_away();
+                        client_gone_early = true;
                         break;
                     }
                 },
@@ -309,6 +349,7 @@ impl Driver {
                 }
                 _ = client_gone(&mut self.respond) => {
                     self.client_went_away();
+                    client_gone_early = true;
                     break;
                 }
                 _ = self.downstream.wait() => {}
@@ -339,6 +380,9 @@ impl Driver {
             custom_log,
         };
         self.worker.access_log.write(&entry);
+        if !client_done && !client_gone_early {
+            drain(&mut client).await;
+        }
     }
 
     /// Applies what left the chain on both sides.
@@ -409,7 +453,10 @@ impl Driver {
         };
         let body = if end { body::empty() } else { self.upstream.open() };
         match upstream_request(&address, &headers, body) {
-            Ok(request) => {
+            Ok(mut request) => {
+                if !end {
+                    frame_unknown_length(request.headers_mut());
+                }
                 self.pending = Some(tokio::task::spawn_local(self.worker.client.request(request)));
                 self.deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
             }
@@ -507,6 +554,15 @@ impl Driver {
     }
 }
 
+/// A request body still to come without a `content-length` goes out chunked. The incoming
+/// `transfer-encoding` is a connection-level header (dropped), and without one hyper sends a
+/// GET or HEAD body of unknown length as no body at all; Envoy forwards it.
+fn frame_unknown_length(headers: &mut hyper::HeaderMap) {
+    if !headers.contains_key(hyper::header::CONTENT_LENGTH) {
+        headers.insert(hyper::header::TRANSFER_ENCODING, hyper::header::HeaderValue::from_static("chunked"));
+    }
+}
+
 /// A multi-line error (wasm backtraces) on one log line.
 fn one_line(text: &str) -> String {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
@@ -565,6 +621,9 @@ async fn direct(
         }
     }
     *request.headers_mut() = headers;
+    if !request.body().is_end_stream() {
+        frame_unknown_length(request.headers_mut());
+    }
     let sent = worker.client.request(request);
     let timeout = route.map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
     let result = match timeout {

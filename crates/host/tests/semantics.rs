@@ -226,6 +226,26 @@ fn a_local_reply_is_encoded_by_the_filters_the_request_reached() {
 }
 
 #[test]
+fn a_response_filter_replaces_an_earlier_local_reply() {
+    // custom-response before basic-auth: basic-auth's 401 is replaced during the response
+    // phase, before its headers went out (the stream must not stay stopped).
+    let env = Env::new();
+    let replacer =
+        Vm::builder(&testing::plugin("sdk-probe")).env(&env).config(r#"{"replace_status": 200}"#).start().unwrap();
+    let replier = hello(r#"{"reply": "denied"}"#, &env);
+    let s = Stream::new([Filter::new(&replacer), Filter::new(&replier)]);
+    s.send_request_headers([(":authority", "h"), (":path", "/"), (":method", "GET")], true).unwrap();
+    let response = s.response();
+    assert_eq!(response.status(), Some(299));
+    assert_eq!(response.header("x-replaced"), Some("yes"));
+    assert_eq!(response.body_text(), "replaced");
+    assert!(response.end_of_stream);
+    assert_eq!(s.local_response().unwrap().details, "sdk-probe.replaced");
+    assert!(s.is_complete());
+    assert_eq!(s.property_string("response.code_details").as_deref(), Some("sdk-probe.replaced"));
+}
+
+#[test]
 fn stop_all_buffers_then_delivers_held_data_to_the_same_filter_first() {
     let env = Env::new();
     let gate = Vm::builder(&testing::plugin("proxy-wasm-conformance")).env(&env).start().unwrap();

@@ -9,6 +9,7 @@ mod config_errors;
 mod direct;
 mod docker;
 mod failures;
+mod framing;
 mod load;
 mod rate_limit;
 mod streams;

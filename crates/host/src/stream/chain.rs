@@ -623,7 +623,10 @@ impl<'a> Chain<'a> {
         reply.filter = i;
         let (downstream_started, response_started) = {
             let mut s = self.cell.borrow_mut();
-            if s.complete || s.local_response.is_some() {
+            // A second reply (a response filter replacing an earlier local reply, as
+            // custom-response does with basic-auth's 401) replaces the first while its
+            // headers have not gone out: Envoy sends it straight to the client.
+            if s.complete {
                 return;
             }
             s.local_response = Some(reply.clone());
