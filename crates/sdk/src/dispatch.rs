@@ -6,6 +6,7 @@
 //! hostcall runs, and SDK services used inside callbacks (logging, callouts) keep their own
 //! state.
 
+use crate::body_limit;
 use crate::callout::{self, Pending, StreamCallback, Target};
 use crate::config::{self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected};
 use crate::http::{Http, Phase};
@@ -105,9 +106,16 @@ fn deliver_body<P: HttpPlugin>(
     }
     match mode {
         BodyMode::Skip => DataAction::Continue,
+        // A capped request body is refused as it grows, before any of it is read.
+        BodyMode::Buffered if request && size != WHOLE_BUFFER && body_limit::refuse_oversized(&mut s.http, size) => {
+            DataAction::StopIterationNoBuffer
+        }
         BodyMode::Buffered if !end_of_stream => DataAction::StopIterationAndBuffer,
         BodyMode::Buffered => {
             let body = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
+            if request && body_limit::refuse_oversized(&mut s.http, body.len()) {
+                return DataAction::StopIterationNoBuffer;
+            }
             if request {
                 s.plugin.on_request_body(&mut s.http, config, &body)
             } else {

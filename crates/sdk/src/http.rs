@@ -66,6 +66,8 @@ pub struct Http {
     /// The body callback that ends each direction ran (on the last chunk, or on trailers).
     pub(crate) request_body_ended: bool,
     pub(crate) response_body_ended: bool,
+    /// Cap on the request body buffered for the plugin ([`Http::limit_request_body`]).
+    pub(crate) request_body_limit: Option<usize>,
     values: Option<HashMap<String, Box<dyn Any>>>,
     attributes: Map<String, Value>,
 }
@@ -86,6 +88,7 @@ impl Http {
             local_response_sent: false,
             request_body_ended: false,
             response_body_ended: false,
+            request_body_limit: None,
             values: None,
             attributes: Map::new(),
         }
@@ -465,6 +468,20 @@ impl Http {
     /// Whether a response body follows the headers.
     pub fn has_response_body(&self) -> bool {
         !self.response_headers_end_stream
+    }
+
+    /// How the request body will be delivered to this plugin now: `Skip` once the plugin
+    /// called [`Http::dont_read_request_body`], or when the SDK never delivers it (a binary
+    /// body, a WebSocket upgrade). A plugin that holds the headers until the body must check
+    /// it is coming, or the headers would go on untouched when the body passes.
+    pub fn request_body_mode(&self) -> BodyMode {
+        self.request_body_mode
+    }
+
+    /// How the response body will be delivered to this plugin now (see
+    /// [`Http::request_body_mode`]); binary responses are `Skip` from the response headers on.
+    pub fn response_body_mode(&self) -> BodyMode {
+        self.response_body_mode
     }
 
     /// This plugin is done with the request: no later callback runs for it, and the SDK keeps

@@ -194,12 +194,13 @@ struct UrlTarget<'a> {
 }
 
 /// Splits `http://host:port/path?query#fragment` or `/path?query` into authority and path
-/// (with query), as wasm-go does; the fragment is dropped.
+/// (with query), as wasm-go does; the fragment is dropped. A URL that starts with `/` is a
+/// path, even when its query holds a URL (`/login?next=https://a/b`).
 fn parse_url(url: &str) -> Option<UrlTarget<'_>> {
     let url = url.trim();
     let url = url.split('#').next().unwrap_or_default();
     let (authority, rest) = match url.find("://") {
-        Some(i) => {
+        Some(i) if !url.starts_with('/') => {
             let scheme = url.get(..i)?;
             if scheme.is_empty()
                 || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
@@ -214,7 +215,7 @@ fn parse_url(url: &str) -> Option<UrlTarget<'_>> {
             }
             (Some(authority), after.get(end..)?)
         }
-        None => (None, url),
+        _ => (None, url),
     };
     if rest.contains(char::is_whitespace) {
         return None;
@@ -248,6 +249,9 @@ mod tests {
         assert_eq!(parse_url("").unwrap().path, "/");
         assert_eq!(parse_url("https://h").unwrap().path, "/");
         assert_eq!(parse_url("https://h?q=1").unwrap().path, "/?q=1");
+        let t = parse_url("/auth/login?next=https://a.com/b").unwrap();
+        assert_eq!(t.authority, None);
+        assert_eq!(t.path, "/auth/login?next=https://a.com/b");
         assert!(parse_url("://x").is_none());
         assert!(parse_url("http:///path").is_none());
         assert!(parse_url("/a b").is_none());

@@ -26,6 +26,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod ascii;
+mod body_limit;
 mod body_mode;
 mod callout;
 pub mod cluster;
@@ -38,6 +40,7 @@ pub mod http;
 pub mod http_client;
 mod http_response;
 mod id_map;
+pub mod ip;
 pub mod leader;
 pub mod log;
 pub mod metrics;

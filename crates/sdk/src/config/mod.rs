@@ -9,7 +9,7 @@ mod error;
 mod rules;
 
 pub use error::ConfigError;
-pub use rules::{parse_rules, HostPattern, MatchInput, Matcher, ParsedConfig, Rule, RuleSet, Selected};
+pub use rules::{parse_rules, strip_port, HostPattern, MatchInput, Matcher, ParsedConfig, Rule, RuleSet, Selected};
 
 use serde::de::DeserializeOwned;
 

@@ -105,7 +105,7 @@ impl Matcher {
 }
 
 /// Strips `:port` from an authority, leaving bracketed IPv6 addresses whole (as Envoy does).
-fn strip_port(authority: &str) -> &str {
+pub fn strip_port(authority: &str) -> &str {
     match authority.rfind(':') {
         Some(colon) => match authority.rfind(']') {
             Some(bracket) if bracket > colon => authority,

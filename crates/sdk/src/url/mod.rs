@@ -3,12 +3,15 @@
 //! Decoding follows `application/x-www-form-urlencoded` (Go's `url.ParseQuery`): `+` is a
 //! space and `%XX` a byte; an invalid escape is kept as it is rather than failing the request.
 
+mod escape;
 mod lookup;
 mod pairs;
 
+pub use escape::query_escape_into;
 pub use lookup::query_values_any;
 
 use crate::scan;
+use std::borrow::Cow;
 
 /// Splits `:path` into the path and the query (without `?`; a fragment is dropped).
 pub fn split_path(path: &str) -> (&str, Option<&str>) {
@@ -36,7 +39,16 @@ fn query_start(path: &str) -> Result<usize, usize> {
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`), bytes kept as they are
 /// otherwise; invalid UTF-8 is replaced.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
+    String::from_utf8_lossy(&percent_decode_bytes(text.as_bytes(), plus_is_space)).into_owned()
+}
+
+/// [`percent_decode`] to raw bytes: nothing is replaced, so a value that is not UTF-8
+/// (`%FF`) survives a decode and [`query_escape_into`] unchanged. Borrowed when there is
+/// nothing to decode.
+pub fn percent_decode_bytes(bytes: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
+    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+        return Cow::Borrowed(bytes);
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
@@ -44,7 +56,7 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
         out.push(byte);
         i += len;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(out)
 }
 
 /// The byte that `b`, at `i` of `bytes`, decodes to, and how many bytes it took.
@@ -168,6 +180,15 @@ mod tests {
         let mut none = Vec::new();
         for_each_param("", |k, v| none.push((k, v)));
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        assert_eq!(percent_decode_bytes(b"%ff+a%zz", true).as_ref(), b"\xff a%zz");
+        assert!(matches!(percent_decode_bytes(b"a+b", false), Cow::Borrowed(b"a+b")));
+        let mut out = String::new();
+        query_escape_into(&mut out, &percent_decode_bytes(b"%ff+a%2B~-_.*", true));
+        assert_eq!(out, "%FF+a%2B~-_.%2A");
     }
 
     #[test]
