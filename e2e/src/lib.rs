@@ -1,8 +1,10 @@
 //! The end-to-end kit: the upstreams both gateways proxy to (an [`echo`] server and an
-//! OpenAI-compatible [`llm`] mock), a small blocking HTTP [`client`] the suite uses, and the
-//! [`stack`] runner that starts Redis, the upstreams and the local gateway on free loopback
-//! ports for `make e2e-local` and `make run`.
+//! OpenAI-compatible [`llm`] mock), the [`auth`] service ext-auth asks, a small blocking HTTP
+//! [`client`] the suite uses, and the [`stack`] runner that starts Redis, the upstreams, the
+//! auth service and the local gateway on free loopback ports for `make e2e-local` and
+//! `make run`.
 
+pub mod auth;
 pub mod body;
 pub mod client;
 pub mod demo;

@@ -1,5 +1,6 @@
-//! The local stack: Redis, the echo upstream, the LLM mock and the gateway (`hgw`), each a
-//! child process on a loopback port, logging to its own file. Everything is stopped when the
+//! The local stack: Redis, the echo upstream, the LLM mock, the authorization service
+//! ext-auth asks and the gateway (`hgw`), each a child process on a loopback port, logging to
+//! its own file. Everything is stopped when the
 //! [`Stack`] is dropped, on success and on failure alike.
 
 use std::fs::File;
@@ -14,7 +15,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// Directory of `hgw`, `echo-server` and `llm-mock` (the cargo target directory).
+    /// Directory of `hgw`, `echo-server`, `llm-mock` and `auth-server` (the cargo target
+    /// directory).
     pub bin_dir: PathBuf,
     /// The gateway configuration (`e2e/config`).
     pub config: PathBuf,
@@ -32,7 +34,8 @@ pub struct StackOptions {
 
 /// The running stack.
 pub struct Stack {
-    children: Vec<(String, Child)>,
+    /// Shared with the signal watcher ([`Stack::stop_on_signals`]).
+    children: Children,
     /// `127.0.0.1:<port>` of the gateway.
     pub gateway: String,
     /// Echo upstream address.
@@ -41,6 +44,8 @@ pub struct Stack {
     pub llm: String,
     /// Redis address.
     pub redis: String,
+    /// Address of the authorization service (`auth.static`, for ext-auth).
+    pub auth: String,
     /// Where each process logs (`<name>.log`, and `access.log` for the gateway).
     pub log_dir: PathBuf,
 }
@@ -64,11 +69,12 @@ impl Stack {
         std::fs::create_dir_all(&options.log_dir).map_err(|e| format!("{}: {e}", options.log_dir.display()))?;
         let address = |port: u16| format!("127.0.0.1:{port}");
         let mut stack = Stack {
-            children: Vec::new(),
+            children: Children::default(),
             gateway: String::new(),
             echo: address(free_port()?),
             llm: address(free_port()?),
             redis: address(free_port()?),
+            auth: address(free_port()?),
             log_dir: options.log_dir.clone(),
         };
         let redis_server = find_program("redis-server")
@@ -85,6 +91,10 @@ impl Stack {
         let mut llm = Command::new(options.bin_dir.join("llm-mock"));
         llm.args(["--listen", &stack.llm, "--chunk-delay-ms", &options.llm_chunk_delay_ms.to_string()]);
         stack.spawn("llm-mock", llm, &stack.llm.clone())?;
+
+        let mut auth = Command::new(options.bin_dir.join("auth-server"));
+        auth.args(["--listen", &stack.auth]);
+        stack.spawn("auth", auth, &stack.auth.clone())?;
 
         let listen = match options.gateway {
             Some(address) => address.to_string(),
@@ -117,7 +127,8 @@ impl Stack {
             })
             .env("ECHO_ADDRESS", &self.echo)
             .env("LLM_ADDRESS", &self.llm)
-            .env("REDIS_ADDRESS", &self.redis);
+            .env("REDIS_ADDRESS", &self.redis)
+            .env("AUTH_ADDRESS", &self.auth);
         self.spawn(name, gateway, listen)?;
         Ok(listen.to_string())
     }
@@ -133,13 +144,13 @@ impl Stack {
             .stderr(Stdio::from(err))
             .spawn()
             .map_err(|e| format!("cannot start {name} ({program}): {e} (did `make e2e-local` build it?)"))?;
-        self.children.push((name.to_string(), child));
+        self.children.lock().push((name.to_string(), child));
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if TcpStream::connect(address).is_ok() {
                 return Ok(());
             }
-            if let Some((_, child)) = self.children.last_mut() {
+            if let Some((_, child)) = self.children.lock().last_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     return Err(format!(
                         "{name} exited ({status}) before listening on {address}:\n{}",
@@ -157,14 +168,14 @@ impl Stack {
         }
     }
 
-    /// The process id of `name` (`hgw`, `echo`, `llm-mock`, `redis`).
+    /// The process id of `name` (`hgw`, `echo`, `llm-mock`, `auth`, `redis`).
     pub fn pid(&self, name: &str) -> Option<u32> {
-        self.children.iter().find(|(n, _)| n == name).map(|(_, c)| c.id())
+        self.children.lock().iter().find(|(n, _)| n == name).map(|(_, c)| c.id())
     }
 
     /// `Err` naming any process that has exited.
     pub fn check_alive(&mut self) -> Result<(), String> {
-        for (name, child) in &mut self.children {
+        for (name, child) in self.children.lock().iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(format!(
                     "{name} exited ({status}); see {}",
@@ -176,12 +187,59 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        for (_, child) in self.children.iter_mut().rev() {
+impl Stack {
+    /// Stops everything the stack started when this process gets SIGINT, SIGTERM or SIGHUP
+    /// (Ctrl-C, `kill`, `timeout`, a closed terminal), then exits: no orphaned Redis or
+    /// gateway is left holding ports.
+    pub fn stop_on_signals(&self) {
+        let children = self.children.clone();
+        std::thread::spawn(move || {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            let code = runtime.block_on(async {
+                let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
+                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+                else {
+                    return None;
+                };
+                tokio::select! {
+                    _ = int.recv() => Some(130),
+                    _ = term.recv() => Some(143),
+                    _ = hup.recv() => Some(129),
+                }
+            });
+            if let Some(code) = code {
+                println!("\nstopping");
+                children.stop_all();
+                std::process::exit(code);
+            }
+        });
+    }
+}
+
+/// The processes a stack started, newest last.
+#[derive(Clone, Default)]
+struct Children(std::sync::Arc<std::sync::Mutex<Vec<(String, Child)>>>);
+
+impl Children {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Child)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Kills them, newest first (the gateway before the services it uses).
+    fn stop_all(&self) {
+        for (_, child) in self.lock().iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.children.stop_all();
     }
 }
 

@@ -1,6 +1,6 @@
-//! `e2e-stack`: starts Redis, the echo upstream, the LLM mock and the local gateway, then
-//! either runs the e2e suite against it (`make e2e-local`) or serves the demo until Ctrl-C
-//! (`make run`). Everything it started is stopped when it ends.
+//! `e2e-stack`: starts Redis, the echo upstream, the LLM mock, the authorization service and
+//! the local gateway, then either runs the e2e suite against it (`make e2e-local`) or serves
+//! the demo until Ctrl-C (`make run`). Everything it started is stopped when it ends.
 
 use clap::{Parser, Subcommand};
 use higress_e2e::stack::{Stack, StackOptions};
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// Runs the local stack: redis-server, echo, llm-mock and hgw on loopback ports.
+/// Runs the local stack: redis-server, echo, llm-mock, auth-server and hgw on loopback ports.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -100,9 +100,10 @@ fn options(
 fn test(cli: &Cli, config: &Path, args: &[String]) -> Result<bool, String> {
     let options = options(cli, config, None, "local", 0)?;
     let mut stack = Stack::start(&options)?;
+    stack.stop_on_signals();
     println!(
-        "e2e: gateway http://{} (echo {}, llm-mock {}, redis {})",
-        stack.gateway, stack.echo, stack.llm, stack.redis
+        "e2e: gateway http://{} (echo {}, llm-mock {}, auth {}, redis {})",
+        stack.gateway, stack.echo, stack.llm, stack.auth, stack.redis
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
@@ -123,20 +124,20 @@ fn run(cli: &Cli, config: &Path, listen: SocketAddr) -> Result<bool, String> {
     let requests = higress_e2e::demo::requests()?;
     let stack = Stack::start(&options)?;
     println!("\nThe local gateway is up at http://{} with every plugin of e2e/config:", stack.gateway);
-    println!("  echo upstream {}, LLM mock {}, Redis {}", stack.echo, stack.llm, stack.redis);
+    println!(
+        "  echo upstream {}, LLM mock {}, auth service {}, Redis {}",
+        stack.echo, stack.llm, stack.auth, stack.redis
+    );
     println!("  logs (access log, plugin logs) in {}\n", stack.log_dir.display());
     for request in &requests {
         println!("# {} (expect {})", request.title, request.status);
         println!("{}\n", request.curl(&stack.gateway));
     }
     println!("Ctrl-C stops everything.");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
-    println!("\nstopping");
-    drop(stack);
-    Ok(true)
+    stack.stop_on_signals();
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Headers that pass key-auth, basic-auth, jwt-auth and hmac-auth of e2e/bench/gateway.yaml.
@@ -165,6 +166,7 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
     options.access_log = false;
     options.workers = workers;
     let mut stack = Stack::start(&options)?;
+    stack.stop_on_signals();
     let gateway = higress_e2e::client::Gateway::new(&stack.gateway);
     let auth = auth_chain_headers()?;
     // Fail fast (and warm every VM's token cache) before measuring.

@@ -120,6 +120,7 @@ fn the_envoy_bootstrap_has_every_plugin_route_and_cluster() {
             ("outbound|80||echo.static".to_string(), "echo:8080".to_string()),
             ("outbound|80||llm-mock.static".to_string(), "llm-mock:8080".to_string()),
             ("outbound|6379||redis.static".to_string(), "redis:6379".to_string()),
+            ("outbound|80||auth.static".to_string(), "auth:8080".to_string()),
         ]
     );
 
@@ -147,7 +148,7 @@ fn the_compose_file_runs_the_generated_bootstrap_with_every_service() {
     let compose: Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("docker-compose.yml: {e}"));
     let services = compose["services"].as_object().cloned().unwrap_or_default();
     let names: BTreeSet<&str> = services.keys().map(String::as_str).collect();
-    assert_eq!(names, BTreeSet::from(["gateway", "echo", "llm-mock", "redis"]));
+    assert_eq!(names, BTreeSet::from(["gateway", "echo", "llm-mock", "redis", "auth"]));
 
     let gateway = &services["gateway"];
     assert!(gateway["image"]
@@ -166,8 +167,9 @@ fn the_compose_file_runs_the_generated_bootstrap_with_every_service() {
         .as_array()
         .is_some_and(|p| p.iter().any(|p| p.as_str().is_some_and(|p| p.ends_with(":10000")))));
 
-    // The upstreams listen where e2e/config's defaults point (echo:8080, llm-mock:8080).
-    for (service, binary) in [("echo", "echo-server"), ("llm-mock", "llm-mock")] {
+    // The upstreams listen where e2e/config's defaults point (echo:8080, llm-mock:8080,
+    // auth:8080).
+    for (service, binary) in [("echo", "echo-server"), ("llm-mock", "llm-mock"), ("auth", "auth-server")] {
         let command: Vec<&str> = services[service]["command"]
             .as_array()
             .map(|c| c.iter().filter_map(Value::as_str).collect())
@@ -177,5 +179,7 @@ fn the_compose_file_runs_the_generated_bootstrap_with_every_service() {
     }
     assert!(services["redis"]["image"].as_str().unwrap_or_default().starts_with("redis:"));
     let dockerfile = std::fs::read_to_string(workspace().join("e2e/Dockerfile")).unwrap_or_else(|e| panic!("{e}"));
-    assert!(dockerfile.contains("--bin echo-server") && dockerfile.contains("--bin llm-mock"), "{dockerfile}");
+    for binary in ["echo-server", "llm-mock", "auth-server"] {
+        assert!(dockerfile.contains(&format!("--bin {binary}")), "{dockerfile}");
+    }
 }
