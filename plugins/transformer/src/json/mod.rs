@@ -1,0 +1,8 @@
+//! JSON bodies edited in place: an ordered tree that keeps every value's text as it came,
+//! and gjson/sjson-style dotted paths into it.
+
+mod node;
+mod path;
+
+pub use node::{parse, Node};
+pub use path::{delete, get, get_mut, set, Path};

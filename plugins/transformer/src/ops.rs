@@ -1,0 +1,146 @@
+//! A config compiled for requests: per target (headers, query, body) the operations of the
+//! rules that name it, in config order, with keys parsed and values ready to render.
+
+use crate::json::{Node, Path};
+use crate::strategy::Strategy;
+use regex_lite::Regex;
+use std::borrow::Cow;
+
+/// Where a `map` reads its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The target itself (no `mapSource`, or the target's own kind): it as earlier rules left it.
+    Own,
+    /// The request or response headers.
+    Headers,
+    /// The request's query parameters.
+    Querys,
+    /// The body (JSON, form or multipart fields).
+    Body,
+}
+
+/// A key of a target: its text (lower-cased for headers) and, read as a JSON path, its path.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub text: String,
+    pub path: Path,
+}
+
+impl Key {
+    pub fn new(text: String) -> Key {
+        let path = Path::parse(&text);
+        Key { text, path }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+}
+
+/// A value to write: a literal, a `host_pattern` / `path_pattern` template, or (in a JSON
+/// body with a `value_type` other than `string`) a JSON value parsed once at config time.
+#[derive(Debug, Clone)]
+pub struct Value {
+    pub text: String,
+    pub template: Option<Template>,
+    pub json: Option<Node>,
+}
+
+impl Value {
+    /// The text to write: the template applied to the request's host or path when its
+    /// pattern matches them (`$1`, `${name}` expand), else the configured text.
+    pub fn render(&self, host: &str, path: &str) -> Cow<'_, str> {
+        match &self.template {
+            Some(template) => template.apply(&self.text, host, path),
+            None => Cow::Borrowed(&self.text),
+        }
+    }
+
+    /// The value as a JSON node: the typed value, else the rendered text as a string.
+    pub fn node(&self, host: &str, path: &str) -> Node {
+        match &self.json {
+            Some(node) => node.clone(),
+            None => Node::string(&self.render(host, path)),
+        }
+    }
+}
+
+/// A `host_pattern` (or, without one, `path_pattern`) and what it is matched against.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub regex: Regex,
+    pub on_host: bool,
+}
+
+impl Template {
+    /// Go's `regexp.ReplaceAllString(subject, value)` when the pattern matches the subject.
+    fn apply<'a>(&self, value: &'a str, host: &str, path: &str) -> Cow<'a, str> {
+        let subject = if self.on_host { host } else { path };
+        match self.regex.replace_all(subject, value) {
+            // Borrowed: no match.
+            Cow::Borrowed(_) => Cow::Borrowed(value),
+            Cow::Owned(replaced) => Cow::Owned(replaced),
+        }
+    }
+}
+
+/// One rule's operation on one target, with that target's items.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Remove(Vec<Key>),
+    Rename(Vec<(Key, Key)>),
+    Replace(Vec<(Key, Value)>),
+    Add(Vec<(Key, Value)>),
+    Append(Vec<(Key, Value)>),
+    Map(Source, Vec<(Key, Key)>),
+    Dedupe(Vec<(Key, Strategy)>),
+}
+
+impl Op {
+    fn maps_from(&self, source: Source) -> bool {
+        matches!(self, Op::Map(s, _) if *s == source)
+    }
+
+    fn templated(&self) -> bool {
+        match self {
+            Op::Replace(items) | Op::Add(items) | Op::Append(items) => items.iter().any(|(_, v)| v.template.is_some()),
+            _ => false,
+        }
+    }
+}
+
+/// The operations of one direction (`reqRules` or `respRules`) per target, and what a
+/// request needs read for them.
+#[derive(Debug, Clone, Default)]
+pub struct Direction {
+    pub headers: Vec<Op>,
+    pub query: Vec<Op>,
+    pub body: Vec<Op>,
+}
+
+impl Direction {
+    /// Whether the body is needed: body rules, or a `map` from it.
+    pub fn reads_body(&self) -> bool {
+        !self.body.is_empty() || self.headers.iter().chain(&self.query).any(|op| op.maps_from(Source::Body))
+    }
+
+    /// Whether the headers are read: header rules, or a `map` from them.
+    pub fn reads_headers(&self) -> bool {
+        !self.headers.is_empty() || self.query.iter().chain(&self.body).any(|op| op.maps_from(Source::Headers))
+    }
+
+    /// Whether a body rule maps from the headers.
+    pub fn body_reads_headers(&self) -> bool {
+        self.body.iter().any(|op| op.maps_from(Source::Headers))
+    }
+
+    /// Whether a value is a template (reads the request's host or path).
+    pub fn templated(&self) -> bool {
+        self.headers.iter().chain(&self.query).chain(&self.body).any(Op::templated)
+    }
+
+    /// Whether the query is read: query rules, or a `map` from it.
+    pub fn reads_query(&self) -> bool {
+        !self.query.is_empty() || self.headers.iter().chain(&self.body).any(|op| op.maps_from(Source::Querys))
+    }
+}
