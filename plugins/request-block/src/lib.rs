@@ -1,40 +1,88 @@
-//! request-block: adds the configured `message` to every request as the `x-request-block` header.
+//! request-block: refuses requests whose URL, headers or body contain configured words, as
+//! Higress's Go plugin of the same name (same config, same replies).
 //!
-//! Made by `make new-plugin` from `templates/plugin`: a typed config with one validated
-//! field and one phase. Replace them with what the plugin does.
+//! Each list is checked on its own, in Go's order: `block_exact_urls`, `block_urls`,
+//! `block_regexp_urls` on `:path` (with query), then `block_headers`, then `block_bodies`.
+//! The body streams through chunk by chunk; see [`RequestBlock::on_request_headers`] for what
+//! reaches the upstream before a word is found.
 
+mod body;
+mod config;
+mod fold;
+mod headers;
+mod keywords;
+mod url;
+
+use body::BodyScan;
+use config::Config;
+use higress_sdk::abi::MapType;
+use higress_sdk::hostcalls;
 use higress_sdk::prelude::*;
 
-/// The request header this plugin sets.
-const HEADER: &str = "x-request-block";
-
-#[derive(Deserialize)]
-struct Config {
-    /// The header's value: one line of text.
-    message: String,
+/// Per-request state: where the body scan is.
+#[derive(Default)]
+struct RequestBlock {
+    body: BodyScan,
 }
 
-/// Per-request state (none yet): a value is created for every request the rules select.
-#[derive(Default)]
-struct RequestBlock;
+/// Answers the request with the configured status and message.
+fn block(http: &mut Http, config: &Config, details: &str) {
+    http.send_local_response(config.rules.code, details, &[], config.blocked_message.as_bytes());
+}
 
 impl HttpPlugin for RequestBlock {
     type Config = Config;
+    const REQUEST_BODY: BodyMode = BodyMode::Streaming;
 
-    /// An error fails plugin start and is logged with the field's path.
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
-        if config.message.trim().is_empty() {
-            return Err(ConfigError::at("message", "cannot be empty"));
-        }
-        if config.message.chars().any(char::is_control) {
-            return Err(ConfigError::at("message", "must be one line of text (no control characters)"));
-        }
-        Ok(())
+        config.compile()
     }
 
+    /// URL and header checks. With `block_bodies` and a body to come, the headers are held
+    /// (`StopIteration`) until the first chunk is checked: a body whose word is in its first
+    /// chunk - every small body - never reaches the upstream, as in Go. Later chunks pass
+    /// once checked (Go buffers the whole body instead); a word found in a later chunk
+    /// answers the request and resets the upstream request mid-body, so the upstream never
+    /// receives a complete request carrying the word.
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
-        http.set_request_header(HEADER, &config.message);
-        HeaderAction::Continue
+        let rules = &config.rules;
+        if !rules.url.is_empty() {
+            let details = hostcalls::with_map_value(MapType::HttpRequestHeaders, ":path", |path| {
+                rules.url.check(path.ok().flatten().unwrap_or_default())
+            });
+            if let Some(details) = details {
+                block(http, config, details);
+                return HeaderAction::StopIteration;
+            }
+        }
+        if rules.headers.as_ref().is_some_and(|words| headers::blocked(words, rules.fold)) {
+            block(http, config, headers::DETAILS);
+            return HeaderAction::StopIteration;
+        }
+        // Binary bodies and WebSocket streams are never delivered (as in wasm-go): holding
+        // the headers for them would wait for nothing.
+        let body_follows =
+            rules.bodies.is_some() && http.has_request_body() && http.request_body_mode() != BodyMode::Skip;
+        if !body_follows {
+            http.skip_rest();
+            return HeaderAction::Continue;
+        }
+        HeaderAction::StopIteration
+    }
+
+    fn on_request_body_chunk(&mut self, http: &mut Http, config: &Config, chunk: &[u8], end: bool) -> DataAction {
+        let rules = &config.rules;
+        let Some(words) = &rules.bodies else {
+            return DataAction::Continue;
+        };
+        if self.body.found(words, rules.fold, chunk, end) {
+            block(http, config, body::DETAILS);
+            return DataAction::StopIterationNoBuffer;
+        }
+        if end {
+            http.skip_rest();
+        }
+        DataAction::Continue
     }
 }
 

@@ -1,0 +1,131 @@
+//! The URL lists: `block_exact_urls`, `block_urls` (substrings) and `block_regexp_urls`,
+//! checked against `:path` with its query, in Go's order.
+
+use crate::fold;
+use crate::keywords::Keywords;
+use regex_lite::Regex;
+use std::borrow::Cow;
+
+/// Details of the replies, by the list that matched.
+pub const EXACT: &str = "request-block.url_blocked.exact";
+/// A `block_urls` substring matched.
+pub const KEYWORD: &str = "request-block.url_blocked.keyword";
+/// A `block_regexp_urls` expression matched.
+pub const REGEXP: &str = "request-block.url_blocked.regexp";
+
+/// The compiled URL lists.
+#[derive(Debug, Default)]
+pub struct UrlRules {
+    /// Sorted, for a binary search.
+    exact: Vec<Vec<u8>>,
+    keywords: Option<Keywords>,
+    /// One alternation of every expression when it compiles, else each one.
+    regexes: Vec<Regex>,
+    /// Lowercase the path first (`case_sensitive: false`).
+    fold: bool,
+}
+
+impl UrlRules {
+    /// The lists, already lowercased when `fold`; `regexes` already checked one by one.
+    pub fn new(mut exact: Vec<Vec<u8>>, keywords: Option<Keywords>, regexes: Vec<Regex>, fold: bool) -> Self {
+        exact.sort_unstable();
+        exact.dedup();
+        UrlRules { exact, keywords, regexes: combine(regexes), fold }
+    }
+
+    /// Whether there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.keywords.is_none() && self.regexes.is_empty()
+    }
+
+    /// The details of the first list `path` hits: exact, then substring, then regexp.
+    pub fn check(&self, path: &[u8]) -> Option<&'static str> {
+        // A pure ASCII path needs no lowercased copy for the substrings alone: their
+        // automaton folds ASCII capitals itself.
+        let lower = self.fold && (!path.is_ascii() || !self.exact.is_empty() || !self.regexes.is_empty());
+        let path: Cow<'_, [u8]> = if lower { Cow::Owned(fold::lower(path)) } else { Cow::Borrowed(path) };
+        if self.exact.binary_search_by(|e| e.as_slice().cmp(&path)).is_ok() {
+            return Some(EXACT);
+        }
+        if self.keywords.as_ref().is_some_and(|k| k.find_in(&path)) {
+            return Some(KEYWORD);
+        }
+        if !self.regexes.is_empty() {
+            let text = String::from_utf8_lossy(&path);
+            if self.regexes.iter().any(|r| r.is_match(&text)) {
+                return Some(REGEXP);
+            }
+        }
+        None
+    }
+}
+
+/// One expression that matches where any of `regexes` does: one pass over the path instead
+/// of one per expression. Each is wrapped in a group so its flags stay its own; when the
+/// alternation does not compile (an `(?x)` comment would swallow the rest), they stay apart.
+fn combine(regexes: Vec<Regex>) -> Vec<Regex> {
+    if regexes.len() < 2 {
+        return regexes;
+    }
+    let alternation = regexes.iter().map(|r| format!("(?:{})", r.as_str())).collect::<Vec<_>>().join("|");
+    match Regex::new(&alternation) {
+        Ok(one) => vec![one],
+        Err(_) => regexes,
+    }
+}
+
+/// A `block_regexp_urls` entry lowercased as Go does (`strings.ToLower` on the pattern), except
+/// that the character after a `\` keeps its case: Go turns `\D`, `\S`, `\W` into `\d`, `\s`,
+/// `\w`, the opposite classes.
+pub fn lower_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut escaped = false;
+    for c in pattern.chars() {
+        out.push(if escaped { c } else { fold::lower_char(c) });
+        escaped = !escaped && c == '\\';
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(exact: &[&str], words: &[&str], regexes: &[&str], fold: bool) -> UrlRules {
+        let exact = exact.iter().map(|e| e.as_bytes().to_vec()).collect();
+        let keywords = Keywords::new(words, fold).unwrap();
+        let regexes = regexes.iter().map(|r| Regex::new(r).unwrap()).collect();
+        UrlRules::new(exact, keywords, regexes, fold)
+    }
+
+    #[test]
+    fn go_order_exact_keyword_regexp() {
+        let r = rules(&["/web/info"], &["info"], &["/web.*"], true);
+        assert_eq!(r.check(b"/web/info"), Some(EXACT));
+        assert_eq!(r.check(b"/WEB/INFO"), Some(EXACT));
+        assert_eq!(r.check(b"/x/info"), Some(KEYWORD));
+        assert_eq!(r.check(b"/web/x"), Some(REGEXP));
+        assert_eq!(r.check(b"/other"), None);
+    }
+
+    #[test]
+    fn regexes_are_combined_and_keep_their_flags() {
+        let r = rules(&[], &[], &["^/a$", "(?i)B", r"/v\d+/x"], false);
+        assert_eq!(r.regexes.len(), 1);
+        assert_eq!(r.check(b"/a"), Some(REGEXP));
+        assert_eq!(r.check(b"/ab"), Some(REGEXP), "(?i)B matches b");
+        assert_eq!(r.check(b"/a/"), None);
+        assert_eq!(r.check(b"/v12/x"), Some(REGEXP));
+        assert_eq!(r.check(b"/A"), None, "the flag of the second expression does not leak into the first");
+        let commented = rules(&[], &[], &["(?x)a # comment", "zz"], false);
+        assert_eq!(commented.check(b"zz"), Some(REGEXP));
+        assert_eq!(commented.check(b"a"), Some(REGEXP));
+    }
+
+    #[test]
+    fn patterns_lowercase_outside_escapes() {
+        assert_eq!(lower_pattern(r"/API/V\d+/\D\S\W/[A-Z]"), r"/api/v\d+/\D\S\W/[a-z]");
+        assert_eq!(lower_pattern(r"\\A"), r"\\a");
+        assert_eq!(lower_pattern("ÄÖ"), "äö");
+    }
+}
