@@ -1,39 +1,64 @@
-//! custom-response: adds the configured `message` to every request as the `x-custom-response` header.
+//! custom-response: answers requests with a configured reply, or replaces responses whose
+//! status a rule names, as Higress's Go plugin of the same name (same config, same replies).
 //!
-//! Made by `make new-plugin` from `templates/plugin`: a typed config with one validated
-//! field and one phase. Replace them with what the plugin does.
+//! Without `enable_on_status` the reply is sent in the request-header phase and the request
+//! never reaches the upstream (a mock). With it, the response-header phase reads `:status`
+//! and, when a rule names it (exact code, else the pattern with the fewest `x`), replaces the
+//! whole response - also a local reply an earlier plugin sent (basic-auth's 401, a rate
+//! limiter's 429), provided custom-response runs before that plugin in the chain.
 
+mod config;
+mod reply;
+mod status;
+
+use config::{Config, Responses};
+use higress_sdk::abi::MapType;
+use higress_sdk::hostcalls;
 use higress_sdk::prelude::*;
 
-/// The request header this plugin sets.
-const HEADER: &str = "x-custom-response";
+/// Details of a reply sent for every request (no `enable_on_status`).
+const REPLY: &str = "custom-response.reply";
+/// Details of a reply that replaced a response by its status.
+const ON_STATUS: &str = "custom-response.on_status";
 
-#[derive(Deserialize)]
-struct Config {
-    /// The header's value: one line of text.
-    message: String,
-}
-
-/// Per-request state (none yet): a value is created for every request the rules select.
+/// No per-request state.
 #[derive(Default)]
 struct CustomResponse;
 
 impl HttpPlugin for CustomResponse {
     type Config = Config;
 
-    /// An error fails plugin start and is logged with the field's path.
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
-        if config.message.trim().is_empty() {
-            return Err(ConfigError::at("message", "cannot be empty"));
-        }
-        if config.message.chars().any(char::is_control) {
-            return Err(ConfigError::at("message", "must be one line of text (no control characters)"));
-        }
-        Ok(())
+        config.compile()
     }
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
-        http.set_request_header(HEADER, &config.message);
+        match &config.responses {
+            Responses::Always(reply) => {
+                reply.send(http, REPLY);
+                http.skip_rest();
+                HeaderAction::StopIteration
+            }
+            // The response's status decides.
+            Responses::OnStatus { .. } => HeaderAction::Continue,
+            Responses::Nothing => {
+                http.skip_rest();
+                HeaderAction::Continue
+            }
+        }
+    }
+
+    fn on_response_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
+        let Responses::OnStatus { table, replies } = &config.responses else {
+            return HeaderAction::Continue;
+        };
+        let index = hostcalls::with_map_value(MapType::HttpResponseHeaders, ":status", |status| {
+            table.lookup(status.ok().flatten().unwrap_or_default())
+        });
+        if let Some(reply) = index.and_then(|i| replies.get(i)) {
+            // Replaces the response: the proxy sends this reply to the client instead.
+            reply.send(http, ON_STATUS);
+        }
         HeaderAction::Continue
     }
 }
