@@ -1,0 +1,142 @@
+//! The configuration, with Higress's keys and defaults, compiled once into a [`Policy`]:
+//! origins lowercased, patterns split, method and header lists split at commas, and every
+//! reply header value written out, so a request only compares and copies.
+
+use crate::pattern::Pattern;
+use higress_sdk::ascii::eq_ignore_case;
+use higress_sdk::prelude::*;
+
+const MATCH_ALL: &str = "*";
+const DEFAULT_METHODS: &str = "GET, PUT, POST, DELETE, PATCH, OPTIONS";
+const DEFAULT_HEADERS: &str =
+    "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization";
+const DEFAULT_MAX_AGE: i64 = 86_400;
+
+#[derive(Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    allow_origins: Vec<String>,
+    #[serde(default)]
+    allow_origin_patterns: Vec<String>,
+    #[serde(default)]
+    allow_methods: Vec<String>,
+    #[serde(default)]
+    allow_headers: Vec<String>,
+    #[serde(default)]
+    expose_headers: Vec<String>,
+    #[serde(default)]
+    allow_credentials: bool,
+    /// Seconds; zero or less means the default.
+    #[serde(default)]
+    max_age: i64,
+    #[serde(skip)]
+    pub policy: Policy,
+}
+
+/// What cross-origin requests may do, and the header values that say so.
+#[derive(Default)]
+pub struct Policy {
+    /// `*` in `allow_origins`: every origin.
+    pub any_origin: bool,
+    /// `allow_origins`, lowercase, without a trailing `/`.
+    pub origins: Vec<String>,
+    pub patterns: Vec<Pattern>,
+    pub methods: Names,
+    pub headers: Names,
+    /// `Access-Control-Expose-Headers`, when configured.
+    pub expose: Option<String>,
+    pub credentials: bool,
+    /// `Access-Control-Max-Age`.
+    pub max_age: String,
+}
+
+/// An allow list of methods or header names.
+#[derive(Default)]
+pub enum Names {
+    /// `*`: any; replies echo what the preflight asked for.
+    #[default]
+    Any,
+    /// These (compared case-insensitively); replies list them all, comma-joined.
+    Listed { names: Vec<String>, joined: String },
+}
+
+impl Names {
+    /// The entries of a list, each split at commas and trimmed (`["GET, POST"]` is two
+    /// methods), `default` when there are none; `*` anywhere means any.
+    fn parse(entries: &[String], default: &str, upper: bool) -> Names {
+        let mut names: Vec<String> = split(entries.iter().map(String::as_str))
+            .map(|n| if upper { n.to_ascii_uppercase() } else { n.to_string() })
+            .collect();
+        if names.is_empty() {
+            names = split([default].into_iter()).map(str::to_string).collect();
+        }
+        if names.iter().any(|n| n == MATCH_ALL) {
+            return Names::Any;
+        }
+        let joined = names.join(",");
+        Names::Listed { names, joined }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Names::Any => true,
+            Names::Listed { names, .. } => names.iter().any(|n| eq_ignore_case(n.as_bytes(), name.as_bytes())),
+        }
+    }
+}
+
+/// The comma-separated items of `values`, trimmed, empty ones dropped.
+pub fn split<'a>(values: impl Iterator<Item = &'a str>) -> impl Iterator<Item = &'a str> {
+    values.flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn compile(&mut self) -> Result<(), ConfigError> {
+        let origins: Vec<&str> = self.allow_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+        let any_origin = origins.contains(&MATCH_ALL);
+        let mut patterns = Vec::new();
+        for (i, text) in self.allow_origin_patterns.iter().enumerate() {
+            if text.trim().is_empty() {
+                continue;
+            }
+            let pattern =
+                Pattern::parse(text).map_err(|e| ConfigError::at(format!("allow_origin_patterns[{i}]"), e))?;
+            patterns.push(pattern);
+        }
+        let mut credentials = self.allow_credentials;
+        if credentials && any_origin {
+            // As Higress: the `*` wins, credentials stay off.
+            log_warn!(
+                "allow_credentials: ignored, allow_origins has `*` (list the origins or use allow_origin_patterns)"
+            );
+            credentials = false;
+        }
+        // Nothing configured allows every origin, unless credentials are asked for.
+        let any_origin = any_origin || (origins.is_empty() && patterns.is_empty() && !credentials);
+        if !any_origin && origins.is_empty() && patterns.is_empty() {
+            log_warn!("allow_credentials without allow_origins or allow_origin_patterns: no origin is allowed");
+        }
+        let expose: Vec<&str> = split(self.expose_headers.iter().map(String::as_str)).collect();
+        let expose = match expose.as_slice() {
+            [] => None,
+            names if names.contains(&MATCH_ALL) => Some(MATCH_ALL.to_string()),
+            names => Some(names.join(",")),
+        };
+        let max_age = if self.max_age > 0 { self.max_age } else { DEFAULT_MAX_AGE };
+        self.policy = Policy {
+            any_origin,
+            origins: origins
+                .iter()
+                .filter(|o| **o != MATCH_ALL)
+                .map(|o| o.strip_suffix('/').unwrap_or(o).to_ascii_lowercase())
+                .collect(),
+            patterns,
+            methods: Names::parse(&self.allow_methods, DEFAULT_METHODS, true),
+            headers: Names::parse(&self.allow_headers, DEFAULT_HEADERS, false),
+            expose,
+            credentials,
+            max_age: max_age.to_string(),
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! What a request is to CORS, and what the policy allows it: the checks of Higress's
+//! `CorsConfig.Process`, in its order (origin, method, then a preflight's headers).
+
+use crate::config::{split, Names, Policy};
+use higress_sdk::ascii::eq_ignore_case;
+use std::borrow::Cow;
+
+/// The request as CORS sees it.
+pub struct Request<'a> {
+    /// `Origin`, trimmed, one trailing `/` dropped.
+    pub origin: &'a str,
+    /// Whether it is a preflight (`OPTIONS` with `Access-Control-Request-Method`).
+    pub preflight: bool,
+    /// The method asked for: `Access-Control-Request-Method` for a preflight, else `:method`.
+    pub method: &'a str,
+    /// `Access-Control-Request-Headers` of a preflight (empty otherwise).
+    pub headers: &'a str,
+}
+
+/// The values of the allowing reply headers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Allowed<'a> {
+    /// `Access-Control-Allow-Origin`: the request's origin.
+    pub origin: &'a str,
+    /// Preflight only: `Access-Control-Allow-Methods`.
+    pub methods: &'a str,
+    /// Preflight only: `Access-Control-Allow-Headers` (empty: no header).
+    pub headers: Cow<'a, str>,
+}
+
+impl Policy {
+    /// What the policy allows a CORS request; `None` when it does not allow it.
+    pub fn allow<'a>(&'a self, request: &Request<'a>) -> Option<Allowed<'a>> {
+        if !self.allows_origin(request.origin) || !is_token(request.method) || !self.methods.contains(request.method) {
+            return None;
+        }
+        if !request.preflight {
+            return Some(Allowed { origin: request.origin, methods: "", headers: Cow::Borrowed("") });
+        }
+        let methods = match &self.methods {
+            Names::Any => request.method,
+            Names::Listed { joined, .. } => joined.as_str(),
+        };
+        let mut asked = split([request.headers].into_iter());
+        let headers = match &self.headers {
+            // `*` echoes the names asked for (none: no header).
+            Names::Any => {
+                let names: Vec<&str> = asked.collect();
+                if !names.iter().all(|n| is_token(n)) {
+                    return None;
+                }
+                Cow::Owned(names.join(","))
+            }
+            Names::Listed { joined, .. } => {
+                if !asked.all(|n| self.headers.contains(n)) {
+                    return None;
+                }
+                Cow::Borrowed(joined.as_str())
+            }
+        };
+        Some(Allowed { origin: request.origin, methods, headers })
+    }
+
+    /// `*`, an exact origin, or a pattern; case-insensitive.
+    fn allows_origin(&self, origin: &str) -> bool {
+        if self.any_origin {
+            return true;
+        }
+        if self.origins.iter().any(|o| eq_ignore_case(o.as_bytes(), origin.as_bytes())) {
+            return true;
+        }
+        self.patterns.iter().any(|p| p.matches(origin))
+    }
+}
+
+/// An HTTP token (a method or header name): what may be echoed into a reply header.
+fn is_token(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}

@@ -1,0 +1,148 @@
+//! `allow_origin_patterns`: origins with `*` wildcards and an optional port list,
+//! `https://*.example.com`, `http://*.example.org:[8080,9090]`, `http://*.example.net:[*]`.
+//! Compiled at config time into literal pieces; a pattern matches a whole origin (anchored,
+//! as Higress since 2.0.1: `http://*.example.com` does not match
+//! `http://a.example.com.evil.com`). Case-insensitive.
+
+use higress_sdk::ascii::eq_ignore_case;
+
+/// A compiled origin pattern.
+#[derive(Debug)]
+pub struct Pattern {
+    /// The pattern (without its port list) split at each `*`, lowercase.
+    pieces: Vec<String>,
+    ports: Ports,
+}
+
+#[derive(Debug)]
+enum Ports {
+    /// No port list: the pattern covers the port part itself (literally or by `*`).
+    Unlisted,
+    /// `:[*]`: any port, or none.
+    Any,
+    /// `:[8080,9090]`: one of these.
+    Listed(Vec<String>),
+}
+
+impl Pattern {
+    /// Compiles a pattern (trimmed, one trailing `/` dropped). A port list that is not `*`
+    /// or comma-separated decimal ports is an error.
+    pub fn parse(text: &str) -> Result<Pattern, String> {
+        let text = text.trim();
+        let text = text.strip_suffix('/').unwrap_or(text).to_ascii_lowercase();
+        let (base, ports) = match text.strip_suffix(']').and_then(|t| t.rsplit_once(":[")) {
+            Some((base, "*")) => (base, Ports::Any),
+            Some((base, list)) => {
+                let ports: Vec<String> = list.split(',').map(|p| p.trim().to_string()).collect();
+                if ports.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+                    return Err(format!("bad port list `[{list}]`: use `[*]` or decimal ports like `[8080,9090]`"));
+                }
+                (base, Ports::Listed(ports))
+            }
+            None => (text.as_str(), Ports::Unlisted),
+        };
+        Ok(Pattern { pieces: base.split('*').map(str::to_string).collect(), ports })
+    }
+
+    /// Whether `origin` matches (ASCII case-insensitively).
+    pub fn matches(&self, origin: &str) -> bool {
+        let origin = origin.as_bytes();
+        let port_split = || {
+            let colon = origin.iter().rposition(|&b| b == b':')?;
+            Some((origin.get(..colon)?, origin.get(colon + 1..)?))
+        };
+        match &self.ports {
+            Ports::Unlisted => self.glob(origin),
+            Ports::Any => {
+                self.glob(origin) || port_split().is_some_and(|(base, port)| is_port(port) && self.glob(base))
+            }
+            Ports::Listed(ports) => {
+                port_split().is_some_and(|(base, port)| ports.iter().any(|p| p.as_bytes() == port) && self.glob(base))
+            }
+        }
+    }
+
+    /// Whether the pieces, with anything between them, make up the whole of `text`.
+    fn glob(&self, text: &[u8]) -> bool {
+        let Some((first, rest)) = self.pieces.split_first() else { return text.is_empty() };
+        let Some(mut text) = strip_prefix(text, first.as_bytes()) else { return false };
+        let Some((last, middle)) = rest.split_last() else { return text.is_empty() };
+        for piece in middle {
+            // The leftmost occurrence leaves the most room for what follows.
+            let Some(at) = find(text, piece.as_bytes()) else { return false };
+            text = text.get(at + piece.len()..).unwrap_or_default();
+        }
+        text.len()
+            .checked_sub(last.len())
+            .and_then(|at| text.get(at..))
+            .is_some_and(|end| eq_ignore_case(end, last.as_bytes()))
+    }
+}
+
+/// `text` after `prefix`, ASCII case-insensitively.
+fn strip_prefix<'t>(text: &'t [u8], prefix: &[u8]) -> Option<&'t [u8]> {
+    let (head, tail) = text.split_at_checked(prefix.len())?;
+    eq_ignore_case(head, prefix).then_some(tail)
+}
+
+/// Where `needle` first occurs in `text`, ASCII case-insensitively (patterns with two or more
+/// `*` only; origins are short).
+fn find(text: &[u8], needle: &[u8]) -> Option<usize> {
+    (0..=text.len().checked_sub(needle.len())?)
+        .find(|&at| text.get(at..at + needle.len()).is_some_and(|window| eq_ignore_case(window, needle)))
+}
+
+fn is_port(text: &[u8]) -> bool {
+    !text.is_empty() && text.iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, origin: &str) -> bool {
+        Pattern::parse(pattern).unwrap().matches(origin)
+    }
+
+    /// Go's TestCorsConfig_checkOrigin pattern cases and the 2.0.1 anchoring cases.
+    #[test]
+    fn go_cases() {
+        assert!(matches("*", "http://HTTPBin.EXample.COM"));
+        assert!(matches("http://*.example.com:[*]", "http://HTTPBin.EXample.COM"));
+        assert!(matches("http://*.example.com:[*]", "http://HTTPBin.EXample.COM:10000"));
+        assert!(!matches("http://*.example.com:[8080,9090]", "http://HTTPBin.EXample.COM:10000"));
+        assert!(matches("http://*.example.com:[8080,9090]", "http://HTTPBin.EXample.COM:9090"));
+        assert!(!matches("http://*.example.com:[8080,9090]", "http://HTTPBin.EXample.org:9090"));
+        assert!(matches("http://*.example.com", "http://api.example.com"));
+        assert!(!matches("http://*.example.com", "http://api.example.com.evil.com"));
+        assert!(matches("http://*.example.com:[8080,9090]", "http://api.example.com:8080"));
+        assert!(!matches("http://*.example.com:[8080,9090]", "http://api.example.com:8080.evil.com"));
+    }
+
+    #[test]
+    fn wildcards_anywhere() {
+        assert!(matches("https://*.*.example.com", "https://a.b.example.com"));
+        assert!(!matches("https://*.*.example.com", "https://a.example.com"));
+        assert!(matches("*://example.com", "wss://example.com"));
+        assert!(matches("http://example.com:*", "http://example.com:1"));
+        assert!(!matches("http://example.com:*", "http://example.com"));
+        assert!(matches("HTTP://Example.COM/", "http://example.com"));
+        assert!(!matches("http://*.example.com", "http://example.com"));
+        assert!(matches("http://a*a", "http://aa"));
+        assert!(!matches("http://a*a", "http://a"));
+        assert!(!matches("http://*.example.com:[*]", "http://a.example.com:"));
+        assert!(!matches("http://*.example.com:[*]", "http://a.example.com:x1"));
+        assert!(matches("http://[::1]:[ 8080 , 9090 ]", "http://[::1]:9090"));
+        assert!(matches("http://[::1]", "http://[::1]"));
+    }
+
+    #[test]
+    fn bad_port_lists() {
+        for pattern in
+            ["http://a.com:[x]", "http://a.com:[]", "http://a.com:[80,]", "http://a.com:[80;90]", "http://a.com:[*,80]"]
+        {
+            assert!(Pattern::parse(pattern).is_err(), "{pattern}");
+        }
+    }
+}
