@@ -182,45 +182,137 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .header("content-type", "application/json")
         .body(r#"{"model":"mock-gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"count to three"}]}"#),
         DemoRequest::new(
-            "transformer: the echo upstream sees x-transformer",
+            "transformer: headers and query rewritten (upstream: /get?k2-new=v2&k3=v31, x-renamed, x-add-append)",
             "GET",
             "transformer.e2e.local",
+            "/get?k1=v11&k2=v2",
+            200,
+        )
+        .header("x-not-renamed", "test")
+        .header("x-remove", "gone"),
+        DemoRequest::new(
+            "transformer: a JSON body rewritten (password masked, user.name -> user.login, x-user-id from user.id)",
+            "POST",
+            "transformer.e2e.local",
+            "/login",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"user":{"id":7,"name":"ann"},"password":"secret"}"#),
+        DemoRequest::new(
+            "transformer: the JSON answer rewritten (method -> verb, headers removed, transformed: true)",
+            "GET",
+            "transformer-response.e2e.local",
             "/",
             200,
         ),
         DemoRequest::new(
-            "request-block: the echo upstream sees x-request-block",
+            "request-block: /swagger.html is a blocked URL, 403 blocked by request-block",
             "GET",
             "request-block.e2e.local",
-            "/",
-            200,
+            "/docs/Swagger.html",
+            403,
         ),
         DemoRequest::new(
-            "custom-response: the echo upstream sees x-custom-response",
+            "request-block: a body containing `hello world` (any case) is blocked",
+            "POST",
+            "request-block.e2e.local",
+            "/foo",
+            403,
+        )
+        .body("say Hello World"),
+        DemoRequest::new(
+            "request-block: other requests pass to the upstream",
+            "POST",
+            "request-block.e2e.local",
+            "/foo",
+            200,
+        )
+        .body("hello higress"),
+        DemoRequest::new(
+            "custom-response: every request on this domain gets the mock reply",
             "GET",
             "custom-response.e2e.local",
             "/",
             200,
         ),
         DemoRequest::new(
-            "cors: the echo upstream sees x-cors",
+            "custom-response: the upstream's 429 becomes a 302 redirect",
             "GET",
-            "cors.e2e.local",
+            "custom-response-status.e2e.local",
+            "/status/429",
+            302,
+        ),
+        DemoRequest::new(
+            "custom-response: basic-auth's 401 is replaced by a JSON reply",
+            "GET",
+            "custom-response-auth.e2e.local",
             "/",
             200,
         ),
         DemoRequest::new(
-            "ip-restriction: the echo upstream sees x-ip-restriction",
+            "cors: a preflight from an allowed origin -> 204 with Access-Control-Allow-*",
+            "OPTIONS",
+            "cors.e2e.local",
+            "/api",
+            204,
+        )
+        .header("origin", "http://app.e2e.test")
+        .header("access-control-request-method", "PATCH")
+        .header("access-control-request-headers", "Content-Type"),
+        DemoRequest::new(
+            "cors: a request from an allowed origin -> 200, Access-Control-Allow-Origin echoed",
+            "GET",
+            "cors.e2e.local",
+            "/api",
+            200,
+        )
+        .header("origin", "http://web.clients.e2e.test:8080"),
+        DemoRequest::new(
+            "ip-restriction: X-Forwarded-For in the deny list -> 403 {\"message\": ...}",
+            "GET",
+            "ip-restriction.e2e.local",
+            "/",
+            403,
+        )
+        .header("x-forwarded-for", "192.0.2.10"),
+        DemoRequest::new(
+            "ip-restriction: any other address -> 200",
             "GET",
             "ip-restriction.e2e.local",
             "/",
             200,
-        ),
+        )
+        .header("x-forwarded-for", "198.51.100.8"),
         DemoRequest::new(
-            "ext-auth: the echo upstream sees x-ext-auth",
+            "ext-auth: the auth service allows Bearer good; the upstream sees its x-user-id",
             "GET",
             "ext-auth.e2e.local",
-            "/",
+            "/orders?page=1",
+            200,
+        )
+        .header("authorization", crate::auth::GOOD_TOKEN),
+        DemoRequest::new(
+            "ext-auth: any other credential gets the auth service's 401 and www-authenticate",
+            "GET",
+            "ext-auth.e2e.local",
+            "/orders",
+            401,
+        )
+        .header("authorization", "Bearer wrong"),
+        DemoRequest::new(
+            "ext-auth: forward_auth mode, the request described in x-forwarded-* headers",
+            "DELETE",
+            "ext-auth-forward.e2e.local",
+            "/orders/7",
+            200,
+        )
+        .header("authorization", crate::auth::GOOD_TOKEN),
+        DemoRequest::new(
+            "ext-auth: the auth service fails (503); failure_mode_allow lets the request through",
+            "GET",
+            "ext-auth-open.e2e.local",
+            "/auth-fail",
             200,
         ),
         // make new-plugin: demos above this line
