@@ -23,8 +23,11 @@ fn main() {
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("traffic") {
-        // `cargo run -p higress-bench -- traffic [N]`: only the traffic plugins.
-        traffic::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000));
+        // `cargo run -p higress-bench -- traffic [N | calls]`: only the traffic plugins.
+        match std::env::args().nth(2).as_deref() {
+            Some("calls") => traffic::per_callback(),
+            n => traffic::report(n.and_then(|n| n.parse().ok()).unwrap_or(100_000)),
+        }
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("worst") {

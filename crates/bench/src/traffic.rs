@@ -15,6 +15,21 @@ struct Case {
     run: fn(&Vm) -> Stream,
 }
 
+impl Case {
+    /// A started VM with the case's config, after one request: the first request warms what
+    /// a VM builds once (caches, lazy tables), so the measured one is a typical one.
+    fn vm(&self) -> Vm {
+        let env = Env::new();
+        let vm = Vm::builder(&testing::plugin(self.plugin))
+            .env(&env)
+            .config_json(&self.config)
+            .start()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.plugin));
+        let _ = (self.run)(&vm);
+        vm
+    }
+}
+
 fn send_with_response(req: Request, vm: &Vm, status: &str, body: &str) -> Stream {
     let s = req.send(vm);
     assert!(s.upstream().headers.is_some(), "the request was denied: {:?}", s.local_response());
@@ -176,14 +191,7 @@ pub fn report(requests: usize) {
     println!("| traffic plugin | request | .wasm bytes | instructions | memory after 1 | memory after {requests} |");
     println!("|---|---|---:|---:|---:|---:|");
     for case in cases() {
-        let env = Env::new();
-        let vm = Vm::builder(&testing::plugin(case.plugin))
-            .env(&env)
-            .config_json(&case.config)
-            .start()
-            .unwrap_or_else(|e| panic!("{}: {e}", case.plugin));
-        // The first request warms what a VM builds once (caches, lazy tables).
-        let _ = (case.run)(&vm);
+        let vm = case.vm();
         let instructions = (case.run)(&vm).instructions();
         let first = vm.memory_bytes();
         for _ in 2..requests {
@@ -196,5 +204,17 @@ pub fn report(requests: usize) {
             case.what,
             shipped_size(case.plugin)
         );
+    }
+}
+
+/// Where each case's instructions go, callback by callback (`-- traffic calls`).
+pub fn per_callback() {
+    println!("| traffic plugin | request | callback | instructions |");
+    println!("|---|---|---|---:|");
+    for case in cases() {
+        let vm = case.vm();
+        for call in (case.run)(&vm).calls() {
+            println!("| {} | {} | {} | {} |", case.plugin, case.what, call.callback, call.instructions);
+        }
     }
 }

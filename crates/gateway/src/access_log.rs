@@ -29,6 +29,14 @@ pub struct Entry<'a> {
     pub custom_log: Option<String>,
 }
 
+impl<'a> Entry<'a> {
+    /// A request the gateway refused itself before routing it (no route, cluster or plugin
+    /// attributes).
+    pub fn refused(method: &'a str, path: &'a str, status: u16, duration: Duration, request_id: &'a str) -> Self {
+        Entry { method, path, status, route: "", cluster: "", duration, request_id, custom_log: None }
+    }
+}
+
 impl AccessLog {
     /// Writes one line.
     pub fn write(&self, entry: &Entry<'_>) {

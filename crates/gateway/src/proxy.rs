@@ -128,17 +128,7 @@ pub async fn handle(
 
     if let Some((name, reason)) = worker.failed_closed() {
         eprintln!("hgw: request {id} refused: plugin {name} failed to start (FAIL_CLOSE): {reason}");
-        let entry = Entry {
-            method: &method,
-            path: &path,
-            status: 503,
-            route: "",
-            cluster: "",
-            duration: started.elapsed(),
-            request_id: &id,
-            custom_log: None,
-        };
-        worker.access_log.write(&entry);
+        worker.access_log.write(&Entry::refused(&method, &path, 503, started.elapsed(), &id));
         return Ok(plain(503, ""));
     }
 
@@ -199,16 +189,7 @@ async fn drain(client: &mut Incoming) {
 fn refuse_head(worker: &Worker, parts: &hyper::http::request::Parts, started: Instant) -> Response<GwBody> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let id = request_id();
-    let entry = Entry {
-        method: parts.method.as_str(),
-        path,
-        status: limits::TOO_LARGE_STATUS,
-        route: "",
-        cluster: "",
-        duration: started.elapsed(),
-        request_id: &id,
-        custom_log: None,
-    };
+    let entry = Entry::refused(parts.method.as_str(), path, limits::TOO_LARGE_STATUS, started.elapsed(), &id);
     worker.access_log.write(&entry);
     let mut response = plain(limits::TOO_LARGE_STATUS, limits::TOO_LARGE_BODY);
     response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));

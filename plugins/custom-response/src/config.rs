@@ -13,7 +13,8 @@ pub struct Config {
     /// The new form: several replies. When present, the top-level rule keys are ignored.
     #[serde(default)]
     rules: Option<Vec<RuleConfig>>,
-    /// The old form: one rule's keys at the top level.
+    /// The old form: one rule's keys at the top level. (Not `#[serde(flatten)]` of a
+    /// `RuleConfig`: flattened fields lose their path in config errors.)
     #[serde(default)]
     status_code: Option<Text>,
     #[serde(default)]
