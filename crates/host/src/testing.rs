@@ -344,9 +344,16 @@ fn serve(mut stream: std::net::TcpStream, handler: &Handler, requests: &Mutex<Ve
             return;
         }
         raw.extend_from_slice(&chunk[..n]);
-        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut slots = [httparse::EMPTY_HEADER; 256];
         let mut parsed = httparse::Request::new(&mut slots);
-        if let Ok(httparse::Status::Complete(len)) = parsed.parse(&raw) {
+        let status = parsed.parse(&raw);
+        if status.is_err() {
+            // A head it cannot read (too many headers, bad syntax): say so instead of letting
+            // the caller wait for an answer that never comes.
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            return;
+        }
+        if let Ok(httparse::Status::Complete(len)) = status {
             let mut headers = crate::HeaderMap::new();
             for h in parsed.headers.iter() {
                 headers.add(h.name.as_bytes(), h.value);
@@ -487,5 +494,32 @@ impl Request {
             }
         }
         stream
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HttpServer;
+    use std::io::{Read, Write};
+
+    fn exchange(server: &HttpServer, request: &str) -> String {
+        let mut socket = std::net::TcpStream::connect(server.address()).unwrap_or_else(|e| panic!("{e}"));
+        let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        socket.write_all(request.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let mut answer = String::new();
+        let _ = socket.read_to_string(&mut answer);
+        answer
+    }
+
+    #[test]
+    fn the_test_server_reads_many_headers_and_refuses_what_it_cannot_read() {
+        let server = HttpServer::start(|req| (200, vec![], req.headers.len().to_string().into_bytes()));
+        let many: String = (0..200).map(|i| format!("x-h{i}: v\r\n")).collect();
+        let answer = exchange(&server, &format!("GET / HTTP/1.1\r\nhost: a\r\n{many}\r\n"));
+        assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("201"), "{answer}");
+        let too_many: String = (0..300).map(|i| format!("x-h{i}: v\r\n")).collect();
+        let answer = exchange(&server, &format!("GET / HTTP/1.1\r\nhost: a\r\n{too_many}\r\n"));
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(exchange(&server, "NOT HTTP\r\n\r\n").starts_with("HTTP/1.1 400"));
     }
 }
