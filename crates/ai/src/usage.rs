@@ -86,6 +86,25 @@ impl Usage {
         }
     }
 
+    /// Prompt tokens with those read from or written to a cache (OpenAI's `prompt_tokens`,
+    /// which counts cached tokens within it).
+    pub fn prompt_tokens(&self) -> Option<u64> {
+        let input = self.input?;
+        Some(match self.cache_apart {
+            true => input.saturating_add(self.cache_read.unwrap_or(0)).saturating_add(self.cache_creation.unwrap_or(0)),
+            false => input,
+        })
+    }
+
+    /// Prompt tokens outside any cache (Anthropic's `input_tokens`).
+    pub fn uncached_input(&self) -> Option<u64> {
+        let input = self.input?;
+        Some(match self.cache_apart {
+            true => input,
+            false => input.saturating_sub(self.cache_read.unwrap_or(0)).saturating_sub(self.cache_creation.unwrap_or(0)),
+        })
+    }
+
     /// Whether the reply reported any token count.
     pub fn is_known(&self) -> bool {
         self.input.is_some() || self.output.is_some() || self.total.is_some()
