@@ -8,6 +8,7 @@ use crate::multipart::Multipart;
 use crate::ops::Op;
 use crate::run::{self, Sources, Subject};
 use crate::urlencoded;
+use higress_sdk::ascii::eq_ignore_case;
 
 /// A body kind, from its `Content-Type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,22 +20,25 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kind of a request body with this `Content-Type`, if the plugin transforms it.
+    /// The kind of a request body with this `Content-Type`, if the plugin transforms it (the
+    /// type compared in place: only a multipart type's parameters are parsed, for its boundary).
     pub fn of_request(content_type: &[u8]) -> Option<Kind> {
-        let (media_type, params) = media::parse(content_type);
-        match media_type.as_str() {
-            "application/json" => Some(Kind::Json),
-            "application/x-www-form-urlencoded" => Some(Kind::Form),
-            "multipart/form-data" => {
-                Some(Kind::Multipart(media::param(&params, "boundary").unwrap_or_default().to_vec()))
-            }
-            _ => None,
+        let media_type = media::media_type(content_type);
+        if eq_ignore_case(media_type, b"application/json") {
+            Some(Kind::Json)
+        } else if eq_ignore_case(media_type, b"application/x-www-form-urlencoded") {
+            Some(Kind::Form)
+        } else if eq_ignore_case(media_type, b"multipart/form-data") {
+            let (_, params) = media::parse(content_type);
+            Some(Kind::Multipart(media::param(&params, "boundary").unwrap_or_default().to_vec()))
+        } else {
+            None
         }
     }
 
     /// The kind of a response body with this `Content-Type`: only JSON is transformed.
     pub fn of_response(content_type: &[u8]) -> Option<Kind> {
-        (media::parse(content_type).0 == "application/json").then_some(Kind::Json)
+        eq_ignore_case(media::media_type(content_type), b"application/json").then_some(Kind::Json)
     }
 }
 
@@ -47,7 +51,7 @@ pub enum Unparsed {
 
 /// A parsed body.
 pub enum Body<'a> {
-    Json(Node),
+    Json(Node<'a>),
     Form(Pairs<'a>),
     Multipart(Multipart<'a>),
 }
@@ -61,7 +65,7 @@ impl<'a> Body<'a> {
         match kind {
             Kind::Json => {
                 let text = std::str::from_utf8(bytes).map_err(|_| Unparsed::Malformed("JSON that is not UTF-8"))?;
-                json::parse(text).map(Body::Json).ok_or(Unparsed::Malformed("invalid JSON"))
+                json::parse_lazily(text).map(Body::Json).ok_or(Unparsed::Malformed("invalid JSON"))
             }
             Kind::Form if urlencoded::is_well_formed(bytes) => Ok(Body::Form(urlencoded::parse(bytes))),
             Kind::Form => Err(Unparsed::Malformed("a form with an invalid escape or a `;` in a name")),
@@ -114,6 +118,10 @@ mod tests {
         assert_eq!(Kind::of_request(b"application/vnd.api+json"), None);
         assert_eq!(Kind::of_response(b"application/x-www-form-urlencoded"), None);
         assert_eq!(Kind::of_response(b"application/json"), Some(Kind::Json));
+        assert_eq!(Kind::of_response(b" Application/JSON;charset=utf-8"), Some(Kind::Json));
+        assert_eq!(Kind::of_request(b"multipart/form-data"), Some(Kind::Multipart(Vec::new())));
+        assert_eq!(Kind::of_request(b"application/json\xff"), None);
+        assert_eq!(Kind::of_request(b""), None);
     }
 
     /// Go's `TestParseBody`, with its form and multipart cases.

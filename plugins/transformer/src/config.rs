@@ -297,19 +297,19 @@ fn template(item: &Item, at: &str) -> Result<Option<Template>, ConfigError> {
 
 /// A body value's `value_type` applied to its text, once: `None` for `string` (the value is
 /// then text, and may be a template).
-fn typed(item: &Item, at: &str, name: &str, text: &str) -> Result<Option<Node>, ConfigError> {
+fn typed(item: &Item, at: &str, name: &str, text: &str) -> Result<Option<Node<'static>>, ConfigError> {
     let kind = item.get("value_type").and_then(self::text).unwrap_or_default().to_ascii_lowercase();
     let bad =
         |what: &str| ConfigError::at(format!("{at}.{name}"), format!("`{text}` is not {what} (value_type {kind})"));
     match kind.as_str() {
         "" | "string" => Ok(None),
-        "object" => json::parse(text).map(Some).ok_or_else(|| bad("JSON")),
+        "object" => json::parse_lazily(text).map(|node| Some(node.into_owned())).ok_or_else(|| bad("JSON")),
         "boolean" => match text {
             "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(Some(Node::Scalar("true".into()))),
             "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(Some(Node::Scalar("false".into()))),
             _ => Err(bad("a boolean")),
         },
-        "number" => number::normalize(text).map(|n| Some(Node::Scalar(n))).ok_or_else(|| bad("a finite number")),
+        "number" => number::normalize(text).map(|n| Some(Node::Scalar(n.into()))).ok_or_else(|| bad("a finite number")),
         _ => Err(ConfigError::at(
             format!("{at}.value_type"),
             format!("unknown value type `{kind}` (object, boolean, number or string)"),

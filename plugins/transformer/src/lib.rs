@@ -6,9 +6,12 @@
 //! response's headers cannot wait (see `transform`). A body that does not parse passes
 //! untouched (logged).
 
+// The unit tests name `json::Node` without the lifetime it has since it borrows bodies.
+
 mod body;
 mod config;
 mod json;
+mod keyed;
 mod kv;
 mod media;
 mod multipart;

@@ -4,10 +4,9 @@
 /// The type of `value` (before the first `;`), trimmed and lower-cased, and its parameters
 /// (names lower-cased, values unquoted). A parameter without `=` is skipped.
 pub fn parse(value: &[u8]) -> (String, Vec<(String, Vec<u8>)>) {
-    let split = value.iter().position(|&b| b == b';').unwrap_or(value.len());
-    let kind = String::from_utf8_lossy(value.get(..split).unwrap_or_default().trim_ascii()).to_ascii_lowercase();
+    let kind = String::from_utf8_lossy(media_type(value)).to_ascii_lowercase();
     let mut params = Vec::new();
-    let mut rest = value.get(split..).unwrap_or_default();
+    let mut rest = value.get(media_type_end(value)..).unwrap_or_default();
     while let Some((name, param, after)) = next_param(rest) {
         if let Some(name) = name {
             params.push((name, param));
@@ -15,6 +14,16 @@ pub fn parse(value: &[u8]) -> (String, Vec<(String, Vec<u8>)>) {
         rest = after;
     }
     (kind, params)
+}
+
+/// The type of `value` as it is written (before the first `;`, trimmed): what [`parse`]
+/// lower-cases, to compare without a copy (`higress_sdk::ascii::eq_ignore_case`).
+pub fn media_type(value: &[u8]) -> &[u8] {
+    value.get(..media_type_end(value)).unwrap_or_default().trim_ascii()
+}
+
+fn media_type_end(value: &[u8]) -> usize {
+    value.iter().position(|&b| b == b';').unwrap_or(value.len())
 }
 
 /// The first parameter in `rest` (which starts at a `;` or whitespace), and what follows it;
@@ -84,6 +93,8 @@ mod tests {
         assert_eq!(param(&params, "filename").unwrap(), b"a.txt");
         assert_eq!(parse(b"application/json").0, "application/json");
         assert_eq!(parse(b"").0, "");
+        assert_eq!(media_type(b" Application/JSON ; charset=utf-8"), b"Application/JSON");
+        assert_eq!(media_type(b"text/plain"), b"text/plain");
         assert_eq!(param(&parse(b"x; a=\"open").1, "a").unwrap(), b"open");
     }
 }

@@ -43,7 +43,7 @@ impl Key {
 pub struct Value {
     pub text: String,
     pub template: Option<Template>,
-    pub json: Option<Node>,
+    pub json: Option<Node<'static>>,
 }
 
 impl Value {
@@ -57,7 +57,7 @@ impl Value {
     }
 
     /// The value as a JSON node: the typed value, else the rendered text as a string.
-    pub fn node(&self, host: &str, path: &str) -> Node {
+    pub fn node(&self, host: &str, path: &str) -> Node<'static> {
         match &self.json {
             Some(node) => node.clone(),
             None => Node::string(&self.render(host, path)),
@@ -124,9 +124,10 @@ impl Direction {
         !self.body.is_empty() || self.headers.iter().chain(&self.query).any(|op| op.maps_from(Source::Body))
     }
 
-    /// Whether the headers are read: header rules, or a `map` from them.
-    pub fn reads_headers(&self) -> bool {
-        !self.headers.is_empty() || self.query.iter().chain(&self.body).any(|op| op.maps_from(Source::Headers))
+    /// Whether a query or body rule maps from the headers (which it then reads whole, as the
+    /// header rules left them).
+    pub fn others_read_headers(&self) -> bool {
+        self.query.iter().chain(&self.body).any(|op| op.maps_from(Source::Headers))
     }
 
     /// Whether a body rule maps from the headers.

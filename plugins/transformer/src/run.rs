@@ -74,7 +74,7 @@ pub fn pairs<'a>(ops: &[Op], target: &mut Pairs<'a>, sources: &Sources<'_>, subj
 }
 
 /// Runs `ops` on a JSON document; whether it changed.
-pub fn json(ops: &[Op], doc: &mut Node, sources: &Sources<'_>, subject: &Subject<'_>) -> bool {
+pub fn json(ops: &[Op], doc: &mut Node<'_>, sources: &Sources<'_>, subject: &Subject<'_>) -> bool {
     let mut changed = false;
     let node = |value: &crate::ops::Value| value.node(subject.host, subject.path);
     for op in ops {
@@ -114,12 +114,12 @@ pub fn json(ops: &[Op], doc: &mut Node, sources: &Sources<'_>, subject: &Subject
 
 /// Text values as a JSON array of strings (how Go maps headers and query parameters into a
 /// JSON body).
-fn strings(values: Vec<Bytes<'_>>) -> Node {
+fn strings(values: Vec<Bytes<'_>>) -> Node<'static> {
     Node::Array(values.iter().map(|v| Node::string(&String::from_utf8_lossy(v))).collect())
 }
 
 /// JSON `append`: absent -> the value; an array -> one more element; else `[old, value]`.
-fn append(doc: &mut Node, path: &Path, value: Node) -> bool {
+fn append<'a>(doc: &mut Node<'a>, path: &Path, value: Node<'a>) -> bool {
     match json::get_mut(doc, path) {
         None => json::set(doc, path, &value),
         Some(Node::Array(items)) => {
@@ -136,7 +136,7 @@ fn append(doc: &mut Node, path: &Path, value: Node) -> bool {
 
 /// JSON `dedupe` of an array (a single value becomes the value itself, as in Go); the split
 /// strategies also cut a string value.
-fn dedupe(doc: &mut Node, path: &Path, strategy: Strategy) -> bool {
+fn dedupe(doc: &mut Node<'_>, path: &Path, strategy: Strategy) -> bool {
     let Some(target) = json::get_mut(doc, path) else { return false };
     let kept = match &*target {
         Node::Scalar(raw) if strategy.splits() && raw.starts_with('"') => split(target, strategy),
@@ -165,7 +165,7 @@ fn dedupe(doc: &mut Node, path: &Path, strategy: Strategy) -> bool {
     true
 }
 
-fn split(value: &Node, strategy: Strategy) -> Node {
+fn split(value: &Node<'_>, strategy: Strategy) -> Node<'static> {
     let text = value.text();
     Node::string(&String::from_utf8_lossy(strategy::piece(text.as_bytes(), strategy)))
 }
@@ -175,7 +175,7 @@ fn split(value: &Node, strategy: Strategy) -> Node {
 mod tests {
     use super::*;
 
-    fn doc(text: &str) -> Node {
+    fn doc(text: &str) -> Node<'_> {
         json::parse(text).unwrap()
     }
 

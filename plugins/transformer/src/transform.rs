@@ -1,6 +1,7 @@
 //! One direction's transformation: read what the rules need from the host, run headers, then
 //! the query, then the body (Go's order, so a `map` reads its source as Go's does), and write
-//! back only what changed.
+//! back only what changed. Header rules start on the host's map key by key (`keyed`): the
+//! whole map is read only for a rule that needs it, and from that rule on.
 //!
 //! A request's headers wait for its body (`StopIteration`), so everything is transformed in
 //! the body callback. A response's cannot: proxy-wasm turns a response-header
@@ -8,6 +9,7 @@
 //! too. So a response's headers are transformed and sent first, and its body after.
 
 use crate::body::{Body, Kind, Unparsed};
+use crate::keyed;
 use crate::kv::{Pairs, Val};
 use crate::ops::Direction;
 use crate::request_path::RequestPath;
@@ -51,14 +53,17 @@ impl Side {
         if !rules.reads_body() || !coming || mode == BodyMode::Skip {
             return None;
         }
-        let header = |name: &str| hostcalls::get_map_value(self.headers(), name).ok().flatten();
-        let content_type = header("content-type")?;
-        let kind = match self {
-            Side::Request => Kind::of_request(&content_type),
-            Side::Response => Kind::of_response(&content_type),
-        }?;
-        let declared =
-            header("content-length").and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<usize>().ok());
+        // Both values lent, not copied: they are only looked at.
+        let kind = hostcalls::with_map_value(self.headers(), "content-type", |value| {
+            let content_type = value.ok().flatten()?;
+            match self {
+                Side::Request => Kind::of_request(content_type),
+                Side::Response => Kind::of_response(content_type),
+            }
+        })?;
+        let declared = hostcalls::with_map_value(self.headers(), "content-length", |value| {
+            std::str::from_utf8(value.ok().flatten()?).ok()?.trim().parse::<usize>().ok()
+        });
         if let Some(length) = declared.filter(|length| *length > MAX_BODY) {
             log_warn!("{} body of {length} bytes is over {MAX_BODY}: left untouched", self.name());
             return None;
@@ -97,19 +102,27 @@ pub fn request(http: &mut Http, rules: &Direction, mut body: Option<Body<'_>>) {
     let (host, path) = subject(http, rules);
     let subject = Subject { host: &host, path: &path };
     let map = MapType::HttpRequestHeaders;
-    let Ok(encoded) = read_headers(Side::Request, rules.reads_headers()) else { return };
+    let keyed = keyed_mode(rules, &subject);
+    let (mut raw_path, mut first) = (None, 0);
+    if keyed {
+        // The query's rules read `:path` as it came, before a header rule.
+        raw_path = rules.reads_query().then(|| original_path(http, None)).flatten();
+        first = keyed::run(map, &rules.headers, &subject);
+    }
+    let header_ops = rules.headers.get(first..).unwrap_or_default();
+    let read = !header_ops.is_empty() || rules.others_read_headers();
+    let Ok(encoded) = read_headers(Side::Request, read) else { return };
     let Ok(mut headers) = grouped(Side::Request, encoded.as_deref()) else { return };
-    let raw_path = match rules.reads_query() {
-        true => original_path(http, headers.as_ref()),
-        false => None,
-    };
+    if !keyed && rules.reads_query() {
+        raw_path = original_path(http, headers.as_ref());
+    }
     let request_path = raw_path.as_deref().map(RequestPath::new);
     let mut query = request_path.as_ref().map(|p| urlencoded::parse(p.query));
 
     let mut headers_changed = false;
     if let Some(target) = headers.as_mut() {
         let sources = Sources { headers: None, query: query.as_ref(), body: body.as_ref() };
-        headers_changed = run::pairs(&rules.headers, target, &sources, &subject);
+        headers_changed = run::pairs(header_ops, target, &sources, &subject);
     }
     let mut new_path = None;
     if let (Some(target), Some(request_path)) = (query.as_mut(), request_path.as_ref()) {
@@ -152,11 +165,17 @@ pub fn response_headers(http: &mut Http, rules: &Direction, body_follows: bool) 
     let (host, path) = subject(http, rules);
     let subject = Subject { host: &host, path: &path };
     let map = MapType::HttpResponseHeaders;
-    let encoded = read_headers(Side::Response, rules.reads_headers()).map_err(|_| ())?;
+    let first = match keyed_mode(rules, &subject) {
+        true => keyed::run(map, &rules.headers, &subject),
+        false => 0,
+    };
+    let header_ops = rules.headers.get(first..).unwrap_or_default();
+    let read = !header_ops.is_empty() || rules.others_read_headers();
+    let encoded = read_headers(Side::Response, read).map_err(|_| ())?;
     let mut headers = grouped(Side::Response, encoded.as_deref())?;
     let mut changed = false;
     if let Some(target) = headers.as_mut() {
-        changed = run::pairs(&rules.headers, target, &Sources::default(), &subject);
+        changed = run::pairs(header_ops, target, &Sources::default(), &subject);
     }
     if body_follows {
         changed |= drop_content_length(map, headers.as_mut());
@@ -175,6 +194,13 @@ pub fn response_body(http: &mut Http, rules: &Direction, mut body: Body<'_>, hea
     if body.transform(&rules.body, &sources, &subject) {
         warn_failed("replace the response body", http.try_replace_response_body(&body.encode()));
     }
+}
+
+/// Whether the header rules start on the host's map key by key (`keyed`): not when another
+/// target maps from the headers (it reads them whole, as the header rules left them), nor
+/// when a template could write CR, LF or NUL.
+fn keyed_mode(rules: &Direction, subject: &Subject<'_>) -> bool {
+    !rules.others_read_headers() && keyed::subject_is_clean(subject)
 }
 
 /// The header map in its wire encoding when `read`; `Err` (logged) when the host refuses it.

@@ -4,5 +4,7 @@
 mod node;
 mod path;
 
-pub use node::{parse, Node};
+#[cfg(test)]
+pub use node::parse;
+pub use node::{parse_lazily, Node};
 pub use path::{delete, get, get_mut, set, Path};

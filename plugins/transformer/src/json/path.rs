@@ -6,6 +6,7 @@
 //! supported: those characters are taken literally.
 
 use super::node::{key_is, quote, Node};
+use std::borrow::Cow;
 
 /// How far past the end of an array a set may reach (sjson pads with `null`): an index from
 /// the config can never make the plugin allocate without bound.
@@ -69,31 +70,38 @@ fn index(key: &str) -> Option<usize> {
     key.parse().ok()
 }
 
-fn child<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+/// The child `key` of a node split into nodes (an unread one has none: unfold it first).
+fn child<'n, 'a>(node: &'n Node<'a>, key: &str) -> Option<&'n Node<'a>> {
     match node {
         Node::Object(entries) => entries.iter().find(|(k, _)| key_is(k, key)).map(|(_, v)| v),
         Node::Array(items) => items.get(index(key)?),
-        Node::Scalar(_) => None,
+        Node::Scalar(_) | Node::Unread { .. } => None,
     }
 }
 
-fn child_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+/// The child `key` of a node, which is split into nodes first when unread.
+fn child_mut<'n, 'a>(node: &'n mut Node<'a>, key: &str) -> Option<&'n mut Node<'a>> {
+    node.unfold();
     match node {
         Node::Object(entries) => entries.iter_mut().find(|(k, _)| key_is(k, key)).map(|(_, v)| v),
         Node::Array(items) => items.get_mut(index(key)?),
-        Node::Scalar(_) => None,
+        Node::Scalar(_) | Node::Unread { .. } => None,
     }
 }
 
 /// The value at `path` (gjson's `Get`): the first of duplicate keys; with `#`, a new array
 /// of what each element holds, or the length when `#` ends the path.
-pub fn get(node: &Node, path: &Path) -> Option<Node> {
+pub fn get<'a>(node: &Node<'a>, path: &Path) -> Option<Node<'a>> {
     get_steps(node, &path.steps).map(|found| found.unwrap_or_else(|| node.clone()))
 }
 
 /// `Some(None)` means "`node` itself" (saves a copy on the way down).
-fn get_steps(node: &Node, steps: &[Step]) -> Option<Option<Node>> {
+fn get_steps<'a>(node: &Node<'a>, steps: &[Step]) -> Option<Option<Node<'a>>> {
     let Some((first, rest)) = steps.split_first() else { return Some(None) };
+    if let Some(unfolded) = node.unfolded() {
+        // Read a copy: the document stays as it is (the copy borrows its text).
+        return get_steps(&unfolded, steps);
+    }
     match first {
         Step::Key(key) => {
             let next = child(node, key)?;
@@ -102,7 +110,7 @@ fn get_steps(node: &Node, steps: &[Step]) -> Option<Option<Node>> {
         Step::Each => {
             let Node::Array(items) = node else { return None };
             if rest.is_empty() {
-                return Some(Some(Node::Scalar(items.len().to_string())));
+                return Some(Some(Node::Scalar(Cow::Owned(items.len().to_string()))));
             }
             let found = items.iter().filter_map(|item| Some(get_steps(item, rest)?.unwrap_or_else(|| item.clone())));
             Some(Some(Node::Array(found.collect())))
@@ -110,12 +118,15 @@ fn get_steps(node: &Node, steps: &[Step]) -> Option<Option<Node>> {
     }
 }
 
-/// The value at `path` to change in place; `None` when absent (or the path has `#`).
-pub fn get_mut<'a>(node: &'a mut Node, path: &Path) -> Option<&'a mut Node> {
-    path.steps.iter().try_fold(node, |node, step| match step {
+/// The value at `path` to change in place, split into nodes; `None` when absent (or the
+/// path has `#`).
+pub fn get_mut<'n, 'a>(node: &'n mut Node<'a>, path: &Path) -> Option<&'n mut Node<'a>> {
+    let found = path.steps.iter().try_fold(node, |node, step| match step {
         Step::Key(key) => child_mut(node, key),
         Step::Each => None,
-    })
+    })?;
+    found.unfold();
+    Some(found)
 }
 
 /// Sets the value at `path` to `value` as sjson's `Set` does: what is missing on the way is
@@ -124,18 +135,20 @@ pub fn get_mut<'a>(node: &'a mut Node, path: &Path) -> Option<&'a mut Node> {
 /// with `#`, every element that is an array or an object gets it. Returns whether the
 /// document changed: `false` when it already held `value`, or the path cannot be set (a key
 /// that is not a number on an array).
-pub fn set(node: &mut Node, path: &Path, value: &Node) -> bool {
+pub fn set(node: &mut Node<'_>, path: &Path, value: &Node<'_>) -> bool {
     set_steps(node, &path.steps, value)
 }
 
-fn set_steps(node: &mut Node, steps: &[Step], value: &Node) -> bool {
+fn set_steps(node: &mut Node<'_>, steps: &[Step], value: &Node<'_>) -> bool {
     let Some((first, rest)) = steps.split_first() else {
         if node == value {
             return false;
         }
-        *node = value.clone();
+        // A copy that owns its text: `value` may come from another document.
+        *node = value.clone().into_owned();
         return true;
     };
+    node.unfold();
     let key = match first {
         Step::Each => {
             let Node::Array(items) = node else { return false };
@@ -156,7 +169,7 @@ fn set_steps(node: &mut Node, steps: &[Step], value: &Node) -> bool {
                 }
                 let mut made = container_for_rest(rest);
                 set_steps(&mut made, rest, value);
-                entries.push((quote(key), made));
+                entries.push((Cow::Owned(quote(key)), made));
                 return true;
             };
             let changed = entries.get_mut(at).is_some_and(|(_, v)| set_steps(v, rest, value));
@@ -189,12 +202,12 @@ fn set_steps(node: &mut Node, steps: &[Step], value: &Node) -> bool {
             items.push(made);
             true
         }
-        Node::Scalar(_) => false,
+        Node::Scalar(_) | Node::Unread { .. } => false,
     }
 }
 
 /// What sjson makes for a missing container whose first key is `key`.
-fn container_for(key: &str) -> Node {
+fn container_for(key: &str) -> Node<'static> {
     if key == "-1" || index(key).is_some() {
         Node::Array(Vec::new())
     } else {
@@ -203,7 +216,7 @@ fn container_for(key: &str) -> Node {
 }
 
 /// What is made for the rest of a path (a placeholder when nothing is left).
-fn container_for_rest(rest: &[Step]) -> Node {
+fn container_for_rest(rest: &[Step]) -> Node<'static> {
     match rest.first() {
         Some(Step::Key(key)) => container_for(key),
         Some(Step::Each) => Node::Array(Vec::new()),
@@ -213,12 +226,13 @@ fn container_for_rest(rest: &[Step]) -> Node {
 
 /// Deletes the value at `path`: every occurrence of a duplicated final key; `-1` is the last
 /// element; with `#`, from every element. Returns whether something was deleted.
-pub fn delete(node: &mut Node, path: &Path) -> bool {
+pub fn delete(node: &mut Node<'_>, path: &Path) -> bool {
     delete_steps(node, &path.steps)
 }
 
-fn delete_steps(node: &mut Node, steps: &[Step]) -> bool {
+fn delete_steps(node: &mut Node<'_>, steps: &[Step]) -> bool {
     let Some((first, rest)) = steps.split_first() else { return false };
+    node.unfold();
     match (first, rest.is_empty()) {
         (Step::Each, _) => {
             let Node::Array(items) = node else { return false };
@@ -241,7 +255,7 @@ fn delete_steps(node: &mut Node, steps: &[Step]) -> bool {
                     _ => false,
                 }
             }
-            Node::Scalar(_) => false,
+            Node::Scalar(_) | Node::Unread { .. } => false,
         },
     }
 }
@@ -292,7 +306,7 @@ mod tests {
         (changed, node.to_json())
     }
 
-    fn value(json: &str) -> Node {
+    fn value(json: &str) -> Node<'_> {
         parse(json).unwrap()
     }
 
