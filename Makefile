@@ -54,14 +54,17 @@ e2e-local: build native
 # The same suite through Higress's gateway (Envoy + Higress's wasm extensions) in Docker
 # Compose. The Envoy bootstrap is generated from e2e/config, as the local gateway reads it.
 E2E_PORT ?= 10000
+# The LLM mock's port on the host: the suite's mock cases talk to it directly (LLM_MOCK_URL).
+E2E_LLM_PORT ?= 10082
 e2e: build native
 	@command -v docker >/dev/null || { echo "make e2e needs Docker; without it use make e2e-local"; exit 1; }
 	mkdir -p target/e2e
 	target/debug/hgw envoy-config --config e2e/config --plugin-dir /etc/envoy/plugins > target/e2e/envoy.json
-	GATEWAY_PORT=$(E2E_PORT) docker compose up -d --build
+	GATEWAY_PORT=$(E2E_PORT) LLM_MOCK_PORT=$(E2E_LLM_PORT) docker compose up -d --build
 	@status=0; \
 	target/debug/e2e-stack wait --url http://127.0.0.1:$(E2E_PORT) && \
-	GATEWAY_URL=http://127.0.0.1:$(E2E_PORT) $(CARGO) test -p higress-e2e --test suite || status=$$?; \
+	GATEWAY_URL=http://127.0.0.1:$(E2E_PORT) LLM_MOCK_URL=http://127.0.0.1:$(E2E_LLM_PORT) \
+		$(CARGO) test -p higress-e2e --test suite || status=$$?; \
 	docker compose logs gateway > target/e2e/gateway.log 2>&1; \
 	docker compose down; \
 	echo "gateway log: target/e2e/gateway.log"; \

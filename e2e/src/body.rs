@@ -1,15 +1,15 @@
 //! The response body the upstreams send: whole, or streamed through a channel (SSE).
-//! http-body-util's types.
+//! http-body-util's types. A streamed body can also fail ([`abort`]): hyper then drops the
+//! connection without ending the body, as a server that dies mid-answer does.
 
 use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::{Either, Full, StreamBody};
-use std::convert::Infallible;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-/// One chunk of a streamed body.
-pub type Chunk = Result<Frame<Bytes>, Infallible>;
+/// One chunk of a streamed body, or the error that cuts the connection.
+pub type Chunk = Result<Frame<Bytes>, std::io::Error>;
 
 /// A body: one buffer or chunks as they are produced (it ends when every sender is dropped).
 pub type OutBody = Either<Full<Bytes>, StreamBody<ReceiverStream<Chunk>>>;
@@ -28,4 +28,9 @@ pub fn channel() -> (mpsc::Sender<Chunk>, OutBody) {
 /// A chunk of `bytes`.
 pub fn data(bytes: impl Into<Bytes>) -> Chunk {
     Ok(Frame::data(bytes.into()))
+}
+
+/// The end of a streamed body that is not an end: the connection is closed mid-body.
+pub fn abort() -> Chunk {
+    Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "closed mid-body on purpose"))
 }

@@ -257,6 +257,27 @@ impl Streaming {
         })
     }
 
+    /// Everything left of the body up to its end or to the error that cut it (the connection
+    /// closed mid-body): the bytes read, and the error if there was one.
+    pub fn rest_or_error(mut self) -> (Vec<u8>, Option<String>) {
+        let mut out = Vec::new();
+        let error = block_on(async {
+            loop {
+                match tokio::time::timeout(TIMEOUT, self.body.frame()).await {
+                    Err(_) => return Some(format!("no chunk within {TIMEOUT:?}")),
+                    Ok(None) => return None,
+                    Ok(Some(Err(e))) => return Some(e.to_string()),
+                    Ok(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            out.extend_from_slice(&data);
+                        }
+                    }
+                }
+            }
+        });
+        (out, error)
+    }
+
     /// Everything left of the body.
     pub fn rest(mut self) -> Vec<u8> {
         let mut out = Vec::new();

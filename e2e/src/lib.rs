@@ -1,5 +1,5 @@
 //! The end-to-end kit: the upstreams both gateways proxy to (an [`echo`] server and an
-//! OpenAI-compatible [`llm`] mock), the [`auth`] service ext-auth asks, a small blocking HTTP
+//! [`llm`] mock speaking OpenAI, Anthropic and Azure OpenAI), the [`auth`] service ext-auth asks, a small blocking HTTP
 //! [`client`] the suite uses, and the [`stack`] runner that starts Redis, the upstreams, the
 //! auth service and the local gateway on free loopback ports for `make e2e-local` and
 //! `make run`.

@@ -1,4 +1,4 @@
-//! The OpenAI-compatible LLM mock. See `higress_e2e::llm`.
+//! The LLM mock (OpenAI, Anthropic, Azure OpenAI). See `higress_e2e::llm`.
 
 use clap::Parser;
 use higress_e2e::llm::LlmMock;
@@ -6,9 +6,12 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// An OpenAI-compatible chat completions API with deterministic answers
-/// (`Mock reply to: <last user message>`), streaming (SSE) or not, with token usage.
-/// Requires `Authorization: Bearer <any key>`.
+/// OpenAI chat completions, Anthropic messages and Azure OpenAI with deterministic answers
+/// (`Mock reply to: <last user message>`, tool calls for `call <tool>`, reasoning), streamed
+/// (SSE) or not, with token usage. Each protocol wants its own key header (any key). Request
+/// headers script failures (`x-mock-status`, `x-mock-delay-ms`, `x-mock-garbage`,
+/// `x-mock-close-mid-stream`, `x-mock-error-mid-stream`); `GET /__mock/requests?tag=<t>` lists
+/// the requests received with `x-mock-tag: <t>`.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {

@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Mode {
     /// Start the stack on free ports, run `cargo test -p higress-e2e --test suite` against
-    /// it (GATEWAY_URL set), stop everything; the exit status is the suite's.
+    /// it (GATEWAY_URL and LLM_MOCK_URL set), stop everything; the exit status is the suite's.
     Test {
         /// Gateway configuration (a YAML file or directory).
         #[arg(long, default_value = "e2e/config")]
@@ -110,6 +110,7 @@ fn test(cli: &Cli, config: &Path, args: &[String]) -> Result<bool, String> {
         .args(["test", "-p", "higress-e2e", "--test", "suite", "--"])
         .args(args)
         .env("GATEWAY_URL", format!("http://{}", stack.gateway))
+        .env("LLM_MOCK_URL", format!("http://{}", stack.llm))
         .status()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
     let alive = stack.check_alive();

@@ -1,5 +1,6 @@
 //! The end-to-end suite: real HTTP to `$GATEWAY_URL`, one virtual host per plugin (see
-//! `e2e/config`). The same tests pass through the local gateway (`make e2e-local`) and
+//! `e2e/config`), and to the LLM mock at `$LLM_MOCK_URL` for the cases that check the mock
+//! itself. The same tests pass through the local gateway (`make e2e-local`) and
 //! through Higress's gateway in Docker (`make e2e`), so they assert only what both do.
 
 mod ai_token_ratelimit;
@@ -27,6 +28,15 @@ use higress_e2e::client::Gateway;
 /// The gateway under test.
 pub fn gateway() -> Gateway {
     Gateway::from_env()
+}
+
+/// The LLM mock itself, not through the gateway: `$LLM_MOCK_URL` (`e2e-stack test` and `make
+/// e2e` set it; with `make run`, it is the `LLM mock` address it prints).
+pub fn llm_mock() -> Gateway {
+    match std::env::var("LLM_MOCK_URL") {
+        Ok(url) if !url.is_empty() => Gateway::new(&url),
+        _ => panic!("LLM_MOCK_URL is not set: run the suite with `make e2e-local` or `make e2e`, or set it to the mock's address (`make run` prints it)"),
+    }
 }
 
 /// A value no other test run uses (Redis keys, gates).
