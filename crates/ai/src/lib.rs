@@ -1,7 +1,13 @@
-//! What Higress's AI plugins share (ai-token-ratelimit now; ai-statistics and ai-proxy build
-//! on it): the usage a reply reports, read from any provider's shape, whole or streamed.
+//! What Higress's AI plugins share: the usage a reply reports, read from any provider's shape
+//! (ai-token-ratelimit, ai-statistics), and the translation of chat requests, replies and
+//! streams between protocols through one model (ai-proxy): `chat` is the model, `openai` and
+//! `anthropic` the adapters, `translate` joins a client's protocol to a provider's.
 
+pub mod anthropic;
 pub mod chat;
+pub(crate) mod json;
+pub mod openai;
+pub mod translate;
 pub mod usage;
 
 pub use usage::{Usage, UsageExtractor};

@@ -86,6 +86,33 @@ impl Usage {
         }
     }
 
+    /// Takes the fields a later report of the same reply carries (a stream's `Event::Usage`);
+    /// the others keep their values. Counts are replaced, never added: every provider reports
+    /// running totals (Anthropic's `message_delta` output_tokens is cumulative).
+    pub fn merge(&mut self, later: &Usage) {
+        let fields = [
+            (&mut self.input, later.input),
+            (&mut self.output, later.output),
+            (&mut self.total, later.total),
+            (&mut self.cache_read, later.cache_read),
+            (&mut self.cache_creation, later.cache_creation),
+            (&mut self.reasoning, later.reasoning),
+        ];
+        for (field, value) in fields {
+            if value.is_some() {
+                *field = value;
+            }
+        }
+        // One reply comes from one provider: once its counts are known to be Anthropic-style
+        // they stay so, even when a later report (output only) cannot tell.
+        self.cache_apart |= later.cache_apart;
+    }
+
+    /// Whether any count at all is known (token counts, cache or reasoning details).
+    pub fn is_any_known(&self) -> bool {
+        self.is_known() || self.cache_read.is_some() || self.cache_creation.is_some() || self.reasoning.is_some()
+    }
+
     /// Prompt tokens with those read from or written to a cache (OpenAI's `prompt_tokens`,
     /// which counts cached tokens within it).
     pub fn prompt_tokens(&self) -> Option<u64> {
@@ -101,7 +128,9 @@ impl Usage {
         let input = self.input?;
         Some(match self.cache_apart {
             true => input,
-            false => input.saturating_sub(self.cache_read.unwrap_or(0)).saturating_sub(self.cache_creation.unwrap_or(0)),
+            false => {
+                input.saturating_sub(self.cache_read.unwrap_or(0)).saturating_sub(self.cache_creation.unwrap_or(0))
+            }
         })
     }
 
@@ -342,6 +371,32 @@ mod tests {
         extractor.feed(b"\n\n");
         extractor.feed(OPENAI_STREAM.as_bytes());
         assert_eq!(extractor.finish().total_tokens(), 19);
+    }
+
+    #[test]
+    fn merge_replaces_what_a_later_report_carries() {
+        // Anthropic: input and cache at message_start, cumulative output at message_delta.
+        let mut start = Usage::default();
+        start.update(&serde_json::json!({"message": {"usage": {"input_tokens": 25, "output_tokens": 1,
+            "cache_read_input_tokens": 100, "cache_creation_input_tokens": 8}}}));
+        let mut delta = Usage::default();
+        delta.update(&serde_json::json!({"usage": {"output_tokens": 15}}));
+        let mut usage = Usage::default();
+        assert!(!usage.is_any_known());
+        usage.merge(&start);
+        usage.merge(&delta);
+        assert_eq!(
+            (usage.input, usage.output, usage.cache_read, usage.cache_creation),
+            (Some(25), Some(15), Some(100), Some(8))
+        );
+        // Still Anthropic-style after the output-only report.
+        assert_eq!((usage.prompt_tokens(), usage.uncached_input()), (Some(133), Some(25)));
+        assert_eq!(usage.total_tokens(), 148);
+
+        let mut reasoning_only = Usage::default();
+        reasoning_only.update(&serde_json::json!({"usage": {"completion_tokens_details": {"reasoning_tokens": 3}}}));
+        assert!(!reasoning_only.is_known());
+        assert!(reasoning_only.is_any_known());
     }
 
     proptest! {

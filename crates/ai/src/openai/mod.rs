@@ -1,0 +1,23 @@
+//! The OpenAI chat completions protocol (`/v1/chat/completions`), as client and as provider:
+//! requests, whole replies, streams and errors, read into the canonical model
+//! ([`crate::chat`]) and written from it.
+//!
+//! OpenAI's protocol is also that of most providers (DeepSeek, Qwen's compatible mode,
+//! Moonshot, vLLM, Groq, OpenRouter, ...), so the readers accept their variations (reasoning
+//! as `reasoning_content` or `reasoning`, tool calls without `index`, usage inside the
+//! choice) and the writers write the form the most of them accept.
+
+mod decoder;
+mod encoder;
+mod error;
+mod reply;
+mod request_read;
+mod request_write;
+mod usage;
+
+pub use decoder::StreamDecoder;
+pub use encoder::StreamEncoder;
+pub use error::{read_error, write_error};
+pub use reply::{read_reply, write_reply};
+pub use request_read::read_request;
+pub use request_write::write_request;

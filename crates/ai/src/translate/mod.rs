@@ -1,0 +1,114 @@
+//! A client's protocol joined to a provider's through the chat model: request bodies, whole
+//! replies, error replies and streams.
+//!
+//! Used only when the two protocols differ; a request in the provider's own protocol is
+//! edited in place instead, so every field the adapters do not know survives.
+
+mod stream;
+
+pub use stream::StreamTranslator;
+
+use crate::chat::{self, Invalid};
+use crate::{anthropic, openai};
+use serde_json::Value;
+
+/// A wire protocol of chat requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OpenAI chat completions (and every OpenAI-compatible provider).
+    OpenAi,
+    /// Anthropic messages.
+    Anthropic,
+}
+
+impl Protocol {
+    /// Reads a request body of this protocol.
+    pub fn read_request(self, body: &Value) -> Result<chat::Request, Invalid> {
+        match self {
+            Protocol::OpenAi => openai::read_request(body),
+            Protocol::Anthropic => anthropic::read_request(body),
+        }
+    }
+
+    /// Writes a request body of this protocol.
+    pub fn write_request(self, request: &chat::Request) -> Value {
+        match self {
+            Protocol::OpenAi => openai::write_request(request),
+            Protocol::Anthropic => anthropic::write_request(request),
+        }
+    }
+
+    /// Reads a whole reply of this protocol.
+    pub fn read_reply(self, body: &Value) -> Result<chat::Reply, Invalid> {
+        match self {
+            Protocol::OpenAi => openai::read_reply(body),
+            Protocol::Anthropic => anthropic::read_reply(body),
+        }
+    }
+
+    /// Writes a whole reply of this protocol.
+    pub fn write_reply(self, reply: &chat::Reply) -> Value {
+        match self {
+            Protocol::OpenAi => openai::write_reply(reply),
+            Protocol::Anthropic => anthropic::write_reply(reply),
+        }
+    }
+
+    /// The error type and message of an error body of this protocol.
+    pub fn read_error(self, body: &Value) -> Option<(String, String)> {
+        match self {
+            Protocol::OpenAi => openai::read_error(body),
+            Protocol::Anthropic => anthropic::read_error(body),
+        }
+    }
+
+    /// An error body of this protocol.
+    pub fn write_error(self, kind: &str, message: &str) -> Value {
+        match self {
+            Protocol::OpenAi => openai::write_error(kind, message),
+            Protocol::Anthropic => anthropic::write_error(kind, message),
+        }
+    }
+}
+
+/// A request body the client wrote in `from`, as a provider of `to` takes it.
+pub fn request(from: Protocol, to: Protocol, body: &Value) -> Result<Value, Invalid> {
+    Ok(to.write_request(&from.read_request(body)?))
+}
+
+/// A whole reply a provider of `from` sent, as the client of `to` expects it.
+pub fn reply(from: Protocol, to: Protocol, body: &Value) -> Result<Value, Invalid> {
+    Ok(to.write_reply(&from.read_reply(body)?))
+}
+
+/// An error reply (any status) a provider of `from` sent, as the client of `to` expects it:
+/// the provider's error type and message when its body has them, else a type for the status
+/// and the body's text (Go passed provider errors through untranslated, which clients of the
+/// other protocol cannot read).
+pub fn error(from: Protocol, to: Protocol, status: u16, body: &[u8]) -> Value {
+    let parsed = serde_json::from_slice::<Value>(body).ok();
+    let (kind, message) = match parsed.as_ref().and_then(|b| from.read_error(b)) {
+        Some(error) => error,
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            let message = if text.is_empty() { format!("upstream answered {status}") } else { text.to_string() };
+            (error_type(to, status).to_string(), message)
+        }
+    };
+    to.write_error(&kind, &message)
+}
+
+/// The error type a client of `protocol` expects for an HTTP status.
+fn error_type(protocol: Protocol, status: u16) -> &'static str {
+    match protocol {
+        Protocol::Anthropic => anthropic::error_type_for_status(status),
+        Protocol::OpenAi => match status {
+            400 | 404 | 413 | 422 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            429 => "rate_limit_error",
+            _ => "api_error",
+        },
+    }
+}

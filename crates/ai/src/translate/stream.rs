@@ -1,0 +1,165 @@
+//! A streamed reply translated event by event as its chunks arrive.
+//!
+//! Chunks are framed into events by the SDK's SSE parser (an event split across chunks at any
+//! byte comes out whole), each event is decoded from the provider's protocol into chat events
+//! and written at once in the client's protocol. Only the unfinished tail of one event is
+//! held, up to a bound: an event longer than that is dropped (counted) and the stream
+//! resynchronises at the next blank line, so a provider that never ends an event cannot make
+//! the gateway hold its whole output.
+
+use super::Protocol;
+use crate::chat::{Event, EventSink};
+use crate::{anthropic, openai};
+use higress_sdk::sse::{SseEvent, SseParser};
+
+/// The longest unfinished event held by default: 1 MiB.
+pub const DEFAULT_EVENT_LIMIT: usize = 1 << 20;
+
+enum Decoder {
+    OpenAi(openai::StreamDecoder),
+    Anthropic(anthropic::StreamDecoder),
+}
+
+enum Encoder {
+    OpenAi(openai::StreamEncoder),
+    Anthropic(anthropic::StreamEncoder),
+}
+
+impl Encoder {
+    fn sink(&mut self) -> &mut dyn EventSink {
+        match self {
+            Encoder::OpenAi(e) => e,
+            Encoder::Anthropic(e) => e,
+        }
+    }
+}
+
+/// Translates one stream (a new translator per request: all its state is the stream's).
+pub struct StreamTranslator {
+    parser: SseParser,
+    decoder: Decoder,
+    encoder: Encoder,
+    limit: usize,
+    /// Dropping the rest of an oversized event until a blank line.
+    skipping: bool,
+    /// While skipping: the last line seen was empty so far (a blank line ends the event).
+    line_empty: bool,
+    dropped: usize,
+    malformed: usize,
+    finished: bool,
+}
+
+impl StreamTranslator {
+    /// A translator from a provider speaking `from` to a client speaking `to`. `created` is
+    /// the time OpenAI chunks say they were made (the host clock's seconds); `include_usage`
+    /// whether an OpenAI client gets the usage chunk (an Anthropic client always gets usage).
+    pub fn new(from: Protocol, to: Protocol, created: u64, include_usage: bool) -> Self {
+        let decoder = match from {
+            Protocol::OpenAi => Decoder::OpenAi(openai::StreamDecoder::new()),
+            Protocol::Anthropic => Decoder::Anthropic(anthropic::StreamDecoder::new()),
+        };
+        let encoder = match to {
+            Protocol::OpenAi => Encoder::OpenAi(openai::StreamEncoder::new(created).include_usage(include_usage)),
+            Protocol::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new()),
+        };
+        StreamTranslator {
+            parser: SseParser::new(),
+            decoder,
+            encoder,
+            limit: DEFAULT_EVENT_LIMIT,
+            skipping: false,
+            line_empty: false,
+            dropped: 0,
+            malformed: 0,
+            finished: false,
+        }
+    }
+
+    /// Holds at most `bytes` of an unfinished event.
+    pub fn with_event_limit(mut self, bytes: usize) -> Self {
+        self.limit = bytes;
+        self
+    }
+
+    /// Events dropped for being longer than the limit.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Events that did not decode as the provider's protocol (the first is reported to the
+    /// client as an error event, the others skipped).
+    pub fn malformed(&self) -> usize {
+        self.malformed
+    }
+
+    /// Translates a chunk of the provider's stream; returns what the client gets now.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        let chunk = if self.skipping { self.skip(chunk) } else { chunk };
+        for event in self.parser.feed(chunk) {
+            self.translate(&event, &mut out);
+        }
+        if self.parser.pending().len() > self.limit {
+            self.line_empty = self.parser.pending().ends_with(b"\n");
+            self.parser = SseParser::new();
+            self.skipping = true;
+            self.dropped += 1;
+        }
+        out
+    }
+
+    /// The provider's stream ended: translates an event left without its blank line and
+    /// closes the client's stream (`[DONE]`, `message_stop`), whatever the provider sent.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        if let Some(event) = self.parser.finish().filter(|_| !self.skipping) {
+            self.translate(&event, &mut out);
+        }
+        self.encoder.sink().finish(&mut out);
+        self.finished = true;
+        out
+    }
+
+    /// Drops bytes of an oversized event up to and including its blank line; the rest.
+    fn skip<'c>(&mut self, chunk: &'c [u8]) -> &'c [u8] {
+        for (i, &byte) in chunk.iter().enumerate() {
+            match byte {
+                b'\r' => {}
+                b'\n' if self.line_empty => {
+                    self.skipping = false;
+                    return chunk.get(i + 1..).unwrap_or_default();
+                }
+                b'\n' => self.line_empty = true,
+                _ => self.line_empty = false,
+            }
+        }
+        &[]
+    }
+
+    fn translate(&mut self, event: &SseEvent, out: &mut Vec<u8>) {
+        let decoded = match &mut self.decoder {
+            Decoder::OpenAi(d) => d.decode(event),
+            Decoder::Anthropic(d) => d.decode(event),
+        };
+        let events = match decoded {
+            Ok(events) => events,
+            Err(invalid) => {
+                self.malformed += 1;
+                if self.malformed > 1 {
+                    return;
+                }
+                vec![Event::Error { kind: "api_error".into(), message: format!("malformed upstream event: {invalid}") }]
+            }
+        };
+        let sink = self.encoder.sink();
+        for event in events {
+            sink.event(event, out);
+        }
+    }
+}
