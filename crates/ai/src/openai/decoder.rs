@@ -81,10 +81,7 @@ impl StreamDecoder {
     /// A choice's delta: `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter,
     /// Ollama), then `content` (or a `refusal`), then `tool_calls`.
     fn delta(&mut self, delta: &Obj, events: &mut Vec<Event>) -> Result<(), Invalid> {
-        let reasoning = match delta.str("reasoning_content")? {
-            Some(text) => Some(text),
-            None => delta.str("reasoning")?,
-        };
+        let reasoning = super::reasoning(delta)?;
         if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
             events.push(Event::Reasoning(text.to_string()));
         }

@@ -21,3 +21,12 @@ pub use error::{read_error, write_error};
 pub use reply::{read_reply, write_reply};
 pub use request_read::read_request;
 pub use request_write::write_request;
+
+/// A message's or a delta's reasoning: `reasoning_content` (DeepSeek, vLLM) or `reasoning`
+/// (OpenRouter, Groq), whichever the provider uses.
+fn reasoning<'v>(message: &crate::json::Obj<'v, '_>) -> Result<Option<&'v str>, crate::chat::Invalid> {
+    match message.str("reasoning_content")? {
+        Some(text) => Ok(Some(text)),
+        None => message.str("reasoning"),
+    }
+}

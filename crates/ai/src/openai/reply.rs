@@ -48,10 +48,7 @@ pub(crate) fn first_choice(choices: &[Value]) -> Option<(usize, &Value)> {
 /// Reasoning, text, then tool calls.
 fn message_parts(message: &Obj) -> Result<Vec<Part>, Invalid> {
     let mut parts = Vec::new();
-    let reasoning = match message.str("reasoning_content")? {
-        Some(text) => Some(text),
-        None => message.str("reasoning")?,
-    };
+    let reasoning = super::reasoning(message)?;
     if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
         parts.push(Part::Reasoning { text: text.to_string(), signature: None });
     }

@@ -75,24 +75,34 @@ fn is_tool_results(parts: &[Part]) -> bool {
 /// Content that may only be text (system, developer and tool messages): a string or an
 /// array of `text` parts.
 fn text_content(message: &Obj, key: &str) -> Result<Vec<Part>, Invalid> {
-    match message.get(key) {
-        None => Ok(Vec::new()),
-        Some(Value::String(text)) => Ok(vec![Part::Text { text: text.clone(), cache: None }]),
-        Some(Value::Array(items)) => {
-            let at = message.at(key);
-            let mut parts = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let item_at = at.index(i);
-                let item = Obj::new(item, item_at)?;
-                match item.req_str("type")? {
-                    "text" => parts.push(text_part(&item)?),
-                    _ => return Err(item.at("type").invalid("text")),
-                }
-            }
-            Ok(parts)
-        }
-        Some(_) => Err(message.at(key).invalid("a string or an array of content parts")),
+    if message.get(key).is_none() {
+        return Ok(Vec::new());
     }
+    content_parts(message, key, false)
+}
+
+/// Content as a string or an array of parts: `text`, and `image_url` when `images`.
+fn content_parts(message: &Obj, key: &str, images: bool) -> Result<Vec<Part>, Invalid> {
+    let items = match message.get(key) {
+        Some(Value::String(text)) => return Ok(vec![Part::Text { text: text.clone(), cache: None }]),
+        Some(Value::Array(items)) => items,
+        _ => return Err(message.at(key).invalid("a string or an array of content parts")),
+    };
+    let at = message.at(key);
+    let mut parts = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let item_at = at.index(i);
+        let item = Obj::new(item, item_at)?;
+        match item.req_str("type")? {
+            "text" => parts.push(text_part(&item)?),
+            "image_url" if images => parts.push(image_part(&item)?),
+            _ if images => {
+                return Err(item.at("type").invalid("text or image_url (audio and files cannot be translated)"))
+            }
+            _ => return Err(item.at("type").invalid("text")),
+        }
+    }
+    Ok(parts)
 }
 
 /// A `{type: text, text, cache_control?}` part (`cache_control` is what OpenAI-compatible
@@ -103,23 +113,7 @@ fn text_part(item: &Obj) -> Result<Part, Invalid> {
 
 /// A user message's content: a string, or text and image parts.
 fn user_content(message: &Obj) -> Result<Vec<Part>, Invalid> {
-    let items = match message.get("content") {
-        Some(Value::String(text)) => return Ok(vec![Part::Text { text: text.clone(), cache: None }]),
-        Some(Value::Array(items)) => items,
-        _ => return Err(message.at("content").invalid("a string or an array of content parts")),
-    };
-    let at = message.at("content");
-    let mut parts = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let item_at = at.index(i);
-        let item = Obj::new(item, item_at)?;
-        match item.req_str("type")? {
-            "text" => parts.push(text_part(&item)?),
-            "image_url" => parts.push(image_part(&item)?),
-            _ => return Err(item.at("type").invalid("text or image_url (audio and files cannot be translated)")),
-        }
-    }
-    Ok(parts)
+    content_parts(message, "content", true)
 }
 
 /// `{type: image_url, image_url: {url, detail?}}` (some clients send `image_url` as the URL
@@ -140,10 +134,7 @@ fn image_part(item: &Obj) -> Result<Part, Invalid> {
 /// its text, then its tool calls, the order the model produced them in.
 fn assistant_parts(message: &Obj) -> Result<Vec<Part>, Invalid> {
     let mut parts = Vec::new();
-    let reasoning = match message.str("reasoning_content")? {
-        Some(text) => Some(text),
-        None => message.str("reasoning")?,
-    };
+    let reasoning = super::reasoning(message)?;
     if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
         parts.push(Part::Reasoning { text: text.to_string(), signature: None });
     }
