@@ -14,13 +14,14 @@ use crate::redis::RedisResult;
 use std::any::Any;
 use std::cell::RefCell;
 
-/// A callback that runs in a stream's context.
-pub(crate) type StreamCallback<P, R> = Box<dyn FnOnce(&mut P, &mut Http, &<P as HttpPlugin>::Config, R)>;
+/// A callback that runs in a stream's context, with the stream's plugin value and config
+/// type-erased: it returns `false` when they are not of the types it was made for.
+pub(crate) type StreamCallback<R> = Box<dyn FnOnce(&mut dyn Any, &mut Http, &dyn Any, R) -> bool>;
 
 /// Who gets the answer.
 pub(crate) enum Target<R> {
-    /// A stream: a type-erased [`StreamCallback`] of the VM's plugin type.
-    Stream(u32, Box<dyn Any>),
+    /// A stream: a [`StreamCallback`] of the VM's plugin type.
+    Stream(u32, StreamCallback<R>),
     /// The root context (ticks, health checks).
     Root(Box<dyn FnOnce(R)>),
 }
@@ -35,7 +36,7 @@ pub(crate) enum Pending {
 }
 
 thread_local! {
-    static PENDING: RefCell<IdMap<Pending>> = RefCell::new(IdMap::default());
+    static PENDING: RefCell<IdMap<Pending>> = const { RefCell::new(IdMap::new()) };
 }
 
 pub(crate) fn register(token: u32, pending: Pending) {
@@ -73,10 +74,19 @@ pub fn pending_count() -> usize {
     PENDING.with(|p| p.try_borrow().map(|p| p.len()).unwrap_or(0))
 }
 
-/// Boxes a stream callback for the registry.
+/// Boxes a stream callback for the registry. The plugin value and config are erased in the
+/// arguments, not by boxing the boxed callback again: a callback that captures nothing (the
+/// usual one) is then boxed without an allocation.
 pub(crate) fn stream_callback<P: HttpPlugin, R: 'static>(
     f: impl FnOnce(&mut P, &mut Http, &P::Config, R) + 'static,
-) -> Box<dyn Any> {
-    let boxed: StreamCallback<P, R> = Box::new(f);
-    Box::new(boxed)
+) -> StreamCallback<R> {
+    Box::new(move |plugin: &mut dyn Any, http: &mut Http, config: &dyn Any, value: R| {
+        match (plugin.downcast_mut::<P>(), config.downcast_ref::<P::Config>()) {
+            (Some(plugin), Some(config)) => {
+                f(plugin, http, config, value);
+                true
+            }
+            _ => false,
+        }
+    })
 }

@@ -7,7 +7,7 @@
 //! state.
 
 use crate::body_limit;
-use crate::callout::{self, Pending, StreamCallback, Target};
+use crate::callout::{self, Pending, Target};
 use crate::config::{self, ConfigContext, ConfigError, MatchInput, ParsedConfig, RuleSet, Selected};
 use crate::http::{Http, Phase};
 use crate::http_response::HttpResponse;
@@ -84,42 +84,43 @@ const WHOLE_BUFFER: usize = i32::MAX as usize;
 /// Delivers a body callback in the stream's body mode. A chunk that ends the stream marks the
 /// direction's body as delivered, so trailers do not deliver it again.
 fn deliver_body<P: HttpPlugin>(
-    s: &mut StreamState<P>,
+    plugin: &mut P,
+    http: &mut Http,
     config: &P::Config,
     size: usize,
     end_of_stream: bool,
     request: bool,
 ) -> DataAction {
     let (mode, buffer) = if request {
-        s.http.phase = Phase::RequestBody;
-        (s.http.request_body_mode, BufferType::HttpRequestBody)
+        http.phase = Phase::RequestBody;
+        (http.request_body_mode, BufferType::HttpRequestBody)
     } else {
-        s.http.phase = Phase::ResponseBody;
-        (s.http.response_body_mode, BufferType::HttpResponseBody)
+        http.phase = Phase::ResponseBody;
+        (http.response_body_mode, BufferType::HttpResponseBody)
     };
     if end_of_stream {
         if request {
-            s.http.request_body_ended = true;
+            http.request_body_ended = true;
         } else {
-            s.http.response_body_ended = true;
+            http.response_body_ended = true;
         }
     }
     match mode {
         BodyMode::Skip => DataAction::Continue,
         // A capped request body is refused as it grows, before any of it is read.
-        BodyMode::Buffered if request && size != WHOLE_BUFFER && body_limit::refuse_oversized(&mut s.http, size) => {
+        BodyMode::Buffered if request && size != WHOLE_BUFFER && body_limit::refuse_oversized(http, size) => {
             DataAction::StopIterationNoBuffer
         }
         BodyMode::Buffered if !end_of_stream => DataAction::StopIterationAndBuffer,
         BodyMode::Buffered => {
             let body = hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default();
-            if request && body_limit::refuse_oversized(&mut s.http, body.len()) {
+            if request && body_limit::refuse_oversized(http, body.len()) {
                 return DataAction::StopIterationNoBuffer;
             }
             if request {
-                s.plugin.on_request_body(&mut s.http, config, &body)
+                plugin.on_request_body(http, config, &body)
             } else {
-                s.plugin.on_response_body(&mut s.http, config, &body)
+                plugin.on_response_body(http, config, &body)
             }
         }
         BodyMode::Streaming => {
@@ -129,9 +130,9 @@ fn deliver_body<P: HttpPlugin>(
                 hostcalls::get_buffer(buffer, 0, size).ok().flatten().unwrap_or_default()
             };
             if request {
-                s.plugin.on_request_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+                plugin.on_request_body_chunk(http, config, &chunk, end_of_stream)
             } else {
-                s.plugin.on_response_body_chunk(&mut s.http, config, &chunk, end_of_stream)
+                plugin.on_response_body_chunk(http, config, &chunk, end_of_stream)
             }
         }
     }
@@ -187,8 +188,8 @@ enum Stream<P: HttpPlugin> {
     Active(Box<StreamState<P>>),
 }
 
-/// A selected stream: its state, its rule set and which config of it applies.
-type Active<'a, P> = (&'a mut StreamState<P>, Rc<RuleSet<<P as HttpPlugin>::Config>>, Selected);
+/// A selected stream: its plugin value, its HTTP context and the config that applies.
+type Active<'a, P> = (&'a mut P, &'a mut Http, &'a <P as HttpPlugin>::Config);
 
 /// The dispatcher of plugin type `P`.
 pub(crate) struct Dispatcher<P: HttpPlugin> {
@@ -212,19 +213,17 @@ impl<P: HttpPlugin> Dispatcher<P> {
         }
         let Stream::Active(stream) = entry else { return None };
         log::set_stream(Some(id));
-        let rules = stream.rules.clone();
-        let selected = stream.selected;
-        Some((stream, rules, selected))
+        // Borrowed field by field: the config from the rule set the stream holds, without
+        // another count on it.
+        let StreamState { plugin, http, rules, selected } = &mut **stream;
+        Some((plugin, http, rules.get(*selected)?))
     }
 
     fn body(&mut self, id: u32, size: usize, end_of_stream: bool, request: bool) -> DataAction {
-        let Some((s, rules, selected)) = self.selected(id) else {
+        let Some((plugin, http, config)) = self.selected(id) else {
             return DataAction::Continue;
         };
-        let Some(config) = rules.get(selected) else {
-            return DataAction::Continue;
-        };
-        deliver_body(s, config, size, end_of_stream, request)
+        deliver_body(plugin, http, config, size, end_of_stream, request)
     }
 
     /// Trailers end a direction. A body the plugin waits for (the whole buffered body, or the
@@ -232,32 +231,29 @@ impl<P: HttpPlugin> Dispatcher<P> {
     /// ends with trailers would pass a plugin that decides on its body (hmac-auth) unchecked.
     /// The plugin's trailers callback runs only when the body callback let the stream go on.
     fn trailers(&mut self, id: u32, request: bool) -> TrailersAction {
-        let Some((s, rules, selected)) = self.selected(id) else {
-            return TrailersAction::Continue;
-        };
-        let Some(config) = rules.get(selected) else {
+        let Some((plugin, http, config)) = self.selected(id) else {
             return TrailersAction::Continue;
         };
         let (mode, ended) = if request {
-            (s.http.request_body_mode, s.http.request_body_ended)
+            (http.request_body_mode, http.request_body_ended)
         } else {
-            (s.http.response_body_mode, s.http.response_body_ended)
+            (http.response_body_mode, http.response_body_ended)
         };
         if mode != BodyMode::Skip && !ended {
             // Buffered: the host holds the body and hands it whole; streaming: every chunk
             // was delivered, what is left is the end of the stream (an empty chunk).
             let size = if mode == BodyMode::Buffered { WHOLE_BUFFER } else { 0 };
-            let action = deliver_body(s, config, size, true, request);
-            if action != DataAction::Continue || s.http.local_response_sent {
+            let action = deliver_body(plugin, http, config, size, true, request);
+            if action != DataAction::Continue || http.local_response_sent {
                 return TrailersAction::StopIteration;
             }
         }
         if request {
-            s.http.phase = Phase::RequestTrailers;
-            s.plugin.on_request_trailers(&mut s.http, config)
+            http.phase = Phase::RequestTrailers;
+            plugin.on_request_trailers(http, config)
         } else {
-            s.http.phase = Phase::ResponseTrailers;
-            s.plugin.on_response_trailers(&mut s.http, config)
+            http.phase = Phase::ResponseTrailers;
+            plugin.on_response_trailers(http, config)
         }
     }
 
@@ -373,15 +369,12 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     }
 
     fn on_response_headers(&mut self, id: u32, end_of_stream: bool) -> HeaderAction {
-        let Some((s, rules, selected)) = self.selected(id) else {
+        let Some((plugin, http, config)) = self.selected(id) else {
             return HeaderAction::Continue;
         };
-        let Some(config) = rules.get(selected) else {
-            return HeaderAction::Continue;
-        };
-        s.http.phase = Phase::ResponseHeaders;
-        s.http.capture_response(end_of_stream);
-        s.plugin.on_response_headers(&mut s.http, config)
+        http.phase = Phase::ResponseHeaders;
+        http.capture_response(end_of_stream);
+        plugin.on_response_headers(http, config)
     }
 
     fn on_response_body(&mut self, id: u32, size: usize, end_of_stream: bool) -> DataAction {
@@ -393,22 +386,17 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
     }
 
     fn on_log(&mut self, id: u32) {
-        let Some((s, rules, selected)) = self.selected(id) else {
+        let Some((plugin, http, config)) = self.selected(id) else {
             return;
         };
-        let Some(config) = rules.get(selected) else {
-            return;
-        };
-        s.http.phase = Phase::Log;
-        s.plugin.on_log(&mut s.http, config);
+        http.phase = Phase::Log;
+        plugin.on_log(http, config);
     }
 
     fn on_done(&mut self, id: u32) -> bool {
-        if let Some((s, rules, selected)) = self.selected(id) {
-            if let Some(config) = rules.get(selected) {
-                s.http.phase = Phase::Done;
-                s.plugin.on_stream_done(&mut s.http, config);
-            }
+        if let Some((plugin, http, config)) = self.selected(id) {
+            http.phase = Phase::Done;
+            plugin.on_stream_done(http, config);
         }
         true
     }
@@ -477,13 +465,10 @@ impl<P: HttpPlugin> Dispatcher<P> {
                     crate::log_debug!("callout answer for context {ctx} dropped: the stream is gone");
                     return;
                 }
-                let Some((s, rules, selected)) = self.selected(ctx) else { return };
-                let Some(config) = rules.get(selected) else { return };
-                let Ok(callback) = callback.downcast::<StreamCallback<P, R>>() else {
+                let Some((plugin, http, config)) = self.selected(ctx) else { return };
+                if !callback(plugin, http, config, value) {
                     crate::log_error!("callout callback of an unexpected type dropped");
-                    return;
-                };
-                callback(&mut s.plugin, &mut s.http, config, value);
+                }
             }
         }
     }

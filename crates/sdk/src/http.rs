@@ -7,7 +7,7 @@
 
 use crate::body_mode::BodyMode;
 use crate::hostcalls::{self, HostResult};
-use crate::request_line::{Field, RequestLine};
+use crate::request_line::{self, Field, RequestKind, RequestLine};
 use higress_abi::{BufferType, MapType, Status, StreamType};
 use serde_json::{Map, Value};
 use std::any::Any;
@@ -53,6 +53,8 @@ pub struct Http {
     /// Values of the request headers kept for every phase, read on first use (and by the
     /// SDK before the headers leave, for a stream the plugin still follows).
     request: std::cell::OnceCell<RequestLine>,
+    /// What the request headers said about the body, kept with the request line.
+    request_kind: std::cell::Cell<Option<RequestKind>>,
     request_id: std::cell::OnceCell<Option<String>>,
     /// The plugin is done with this stream ([`Http::skip_rest`]).
     pub(crate) rest_skipped: bool,
@@ -68,8 +70,13 @@ pub struct Http {
     pub(crate) response_body_ended: bool,
     /// Cap on the request body buffered for the plugin ([`Http::limit_request_body`]).
     pub(crate) request_body_limit: Option<usize>,
-    values: Option<HashMap<String, Box<dyn Any>>>,
-    attributes: Map<String, Value>,
+    /// Boxed: the map is rarely used, and unboxed its 32 bytes are copied with `Http` into
+    /// every selected stream's state (a box costs an allocation only when a value is set).
+    #[allow(clippy::box_collection)]
+    values: Option<Box<HashMap<String, Box<dyn Any>>>>,
+    /// `None` until the first attribute: dropping an empty `Map` costs about 80
+    /// instructions, on every stream.
+    attributes: Option<Map<String, Value>>,
 }
 
 impl Http {
@@ -78,6 +85,7 @@ impl Http {
             context_id,
             phase: Phase::Created,
             request: std::cell::OnceCell::new(),
+            request_kind: std::cell::Cell::new(None),
             request_id: std::cell::OnceCell::new(),
             rest_skipped: false,
             response_binary: std::cell::Cell::new(None),
@@ -90,7 +98,7 @@ impl Http {
             response_body_ended: false,
             request_body_limit: None,
             values: None,
-            attributes: Map::new(),
+            attributes: None,
         }
     }
 
@@ -102,14 +110,25 @@ impl Http {
     /// Keeps the request-header values for later phases (before the headers leave).
     pub(crate) fn keep_request_line(&self) {
         self.line();
+        if self.request_kind.get().is_none() {
+            self.request_kind.set(Some(RequestKind::read()));
+        }
+    }
+
+    /// What the request headers say about the body: read from them until they leave, then
+    /// as they were then. Kept apart from the request line, so a request answered in its
+    /// header phase reads only what it uses.
+    fn request_kind(&self) -> RequestKind {
+        self.request_kind.get().unwrap_or_else(RequestKind::read)
     }
 
     /// Binary bodies and WebSocket upgrades are never delivered (as in wasm-go): called
     /// before the plugin sees the request headers when a body mode would deliver one.
     pub(crate) fn skip_undeliverable_bodies(&mut self) {
-        let websocket = self.is_websocket();
+        let kind = self.request_kind();
+        let websocket = kind.websocket;
         // Without a body to come, its type does not matter.
-        let binary = !self.request_headers_end_stream && self.is_binary_request_body();
+        let binary = !self.request_headers_end_stream && kind.binary_body;
         if binary || websocket {
             self.request_body_mode = BodyMode::Skip;
         }
@@ -123,18 +142,6 @@ impl Http {
         match self.request.get() {
             Some(line) => line.get(Field::Authority).is_some(),
             None => hostcalls::with_map_value(MapType::HttpRequestHeaders, ":authority", |v| matches!(v, Ok(Some(_)))),
-        }
-    }
-
-    /// A request-header value: from the kept values when they were read, else one header
-    /// read (an absent header costs no allocation), so deciding costs little.
-    fn request_value(&self, field: Field) -> Option<std::borrow::Cow<'_, str>> {
-        match self.request.get() {
-            Some(line) => line.get(field).map(std::borrow::Cow::Borrowed),
-            None => hostcalls::get_map_value(MapType::HttpRequestHeaders, field.name())
-                .ok()
-                .flatten()
-                .map(|v| std::borrow::Cow::Owned(hostcalls::into_string(v))),
         }
     }
 
@@ -514,14 +521,12 @@ impl Http {
 
     /// Whether this is a WebSocket upgrade (bodies are never delivered for those).
     pub fn is_websocket(&self) -> bool {
-        let is = |field, expected: &str| self.request_value(field).is_some_and(|v| v.eq_ignore_ascii_case(expected));
-        is(Field::Upgrade, "websocket") && is(Field::Connection, "upgrade")
+        self.request_kind().websocket
     }
 
     /// Whether the request body is binary (octet-stream, gRPC, or content-encoded).
     pub fn is_binary_request_body(&self) -> bool {
-        let value = |field| self.request_value(field).unwrap_or_default();
-        is_binary(&value(Field::ContentType), &value(Field::ContentEncoding))
+        self.request_kind().binary_body
     }
 
     /// Whether the response body is binary (octet-stream, gRPC, or content-encoded).
@@ -530,8 +535,7 @@ impl Http {
         if let Some(binary) = self.response_binary.get() {
             return binary;
         }
-        let get = |name: &str| header_string(MapType::HttpResponseHeaders, name);
-        let binary = is_binary(&get("content-type"), &get("content-encoding"));
+        let binary = request_line::binary_body(MapType::HttpResponseHeaders);
         self.response_binary.set(Some(binary));
         binary
     }
@@ -587,6 +591,19 @@ impl Http {
     ) -> HostResult<()> {
         self.local_response_sent = true;
         hostcalls::send_local_response(status, details, body, headers, -1)
+    }
+
+    /// [`Http::send_local_response`] with the headers already encoded
+    /// ([`higress_abi::header_map`]): for replies whose headers are mostly the same every
+    /// time, encoded once at config time and completed per request with
+    /// [`higress_abi::header_map::encode_before`], where encoding them all again would cost
+    /// a few hundred instructions per header.
+    ///
+    /// A failure (the stream was already answered or reset) is logged at warn.
+    pub fn send_local_response_encoded(&mut self, status: u32, details: &str, headers: &[u8], body: &[u8]) {
+        self.local_response_sent = true;
+        let result = hostcalls::send_local_response_encoded(status, details, body, headers, -1);
+        self.warn_failed("send_local_response", result);
     }
 
     /// Whether this stream has already been answered locally.
@@ -676,7 +693,7 @@ impl Http {
 
     /// Stores a value for the rest of this request, under `key`.
     pub fn set_context<T: Any>(&mut self, key: &str, value: T) {
-        self.values.get_or_insert_with(HashMap::new).insert(key.to_string(), Box::new(value));
+        self.values.get_or_insert_with(Box::default).insert(key.to_string(), Box::new(value));
     }
 
     /// A value stored with [`Http::set_context`], if it has type `T`.
@@ -693,12 +710,12 @@ impl Http {
 
     /// Records an attribute for the access log (written by [`Http::write_user_attributes_to_log`]).
     pub fn set_user_attribute(&mut self, key: &str, value: impl Into<Value>) {
-        self.attributes.insert(key.to_string(), value.into());
+        self.attributes.get_or_insert_with(Map::new).insert(key.to_string(), value.into());
     }
 
     /// An attribute recorded with [`Http::set_user_attribute`].
     pub fn user_attribute(&self, key: &str) -> Option<&Value> {
-        self.attributes.get(key)
+        self.attributes.as_ref()?.get(key)
     }
 
     /// Merges the recorded attributes into the `custom_log` property, which Higress's access
@@ -734,7 +751,7 @@ impl Http {
             Ok(Some(previous)) if !previous.is_empty() => unescape_object(&previous).ok_or(Status::ParseFailure)?,
             _ => Map::new(),
         };
-        for (k, v) in &self.attributes {
+        for (k, v) in self.attributes.iter().flatten() {
             merged.insert(k.clone(), v.clone());
         }
         let json = Value::Object(merged).to_string();
@@ -743,20 +760,26 @@ impl Http {
 }
 
 impl Http {
-    /// Logs a failed mutation with the method and the phase, the usual cause.
+    /// Logs a failed mutation with the method and the phase, the usual cause. Inlined, so a
+    /// mutation that succeeds costs a test, not a call (every header change goes through
+    /// here); the line is written out of line.
+    #[inline]
     fn warn_failed(&self, method: &str, result: HostResult<()>) {
         if let Err(status) = result {
-            crate::log_warn!("{method} failed in phase {:?}: {status}", self.phase);
+            self.warn(method, status);
         }
+    }
+
+    #[cold]
+    fn warn(&self, method: &str, status: Status) {
+        crate::log_warn!("{method} failed in phase {:?}: {status}", self.phase);
     }
 }
 
-fn header_string(map: MapType, name: &str) -> String {
-    hostcalls::get_map_value(map, name).ok().flatten().map(hostcalls::into_string).unwrap_or_default()
-}
-
+/// The rule [`request_line::binary_body`] applies to a map, on two values at hand.
+#[cfg(test)]
 fn is_binary(content_type: &str, content_encoding: &str) -> bool {
-    content_type.contains("octet-stream") || content_type.contains("grpc") || !content_encoding.is_empty()
+    request_line::is_binary_type(content_type.as_bytes()) || !content_encoding.is_empty()
 }
 
 /// JSON-escapes `raw` without the surrounding quotes (wasm-go's `MarshalStr`).

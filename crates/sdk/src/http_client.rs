@@ -5,14 +5,18 @@
 //! and return `HeaderAction::StopAllIterationAndWatermark`; the callback resumes the request
 //! (`http.resume_request()`) or answers it. `plugins/redis-counter` shows the whole pattern.
 
+use crate::ascii::eq_ignore_case;
 use crate::callout::{self, Pending, Target};
 use crate::cluster::Cluster;
 use crate::http::Http;
-pub use crate::http_response::HttpResponse;
+pub use crate::http_response::{Headers, HttpResponse};
 use crate::plugin::HttpPlugin;
+use crate::scan;
 use crate::{hostcalls, log_debug};
 use higress_abi::Status;
+use std::borrow::Cow;
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Timeout of a callout when none is given (as in wasm-go).
@@ -38,29 +42,45 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// A client for one cluster.
+/// A client for one cluster. The cluster's name and default `Host` are worked out once,
+/// here, and shared: a request holds the client without copying it (a callback can take
+/// the client along for a next call while the request made with it is sent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpClient {
+    inner: Rc<Client>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Client {
     cluster: Cluster,
+    /// [`Cluster::name`]; `None` for [`Cluster::Route`], whose name is the request's.
+    name: Option<String>,
+    /// The `Host` sent when a URL names none; `None` when it is the request's (a
+    /// [`Cluster::Route`] without its own host).
+    host: Option<String>,
 }
 
 impl HttpClient {
     /// A client calling `cluster`.
     pub fn new(cluster: Cluster) -> Self {
-        HttpClient { cluster }
+        let (name, host) = match &cluster {
+            Cluster::Route { host } => (None, host.as_ref().filter(|h| !h.is_empty()).cloned()),
+            other => (Some(other.name()), Some(other.host(None))),
+        };
+        HttpClient { inner: Rc::new(Client { cluster, name, host }) }
     }
 
     /// The cluster it calls.
     pub fn cluster(&self) -> &Cluster {
-        &self.cluster
+        &self.inner.cluster
     }
 
     /// A request with any method.
-    pub fn request(&self, method: &str, url: &str) -> HttpRequest {
+    pub fn request<'a>(&self, method: &'a str, url: &'a str) -> HttpRequest<'a> {
         HttpRequest {
-            cluster: self.cluster.clone(),
-            method: method.to_string(),
-            url: url.to_string(),
+            client: self.clone(),
+            method,
+            url,
             headers: Vec::new(),
             body: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
@@ -68,65 +88,72 @@ impl HttpClient {
     }
 
     /// `GET url`.
-    pub fn get(&self, url: &str) -> HttpRequest {
+    pub fn get<'a>(&self, url: &'a str) -> HttpRequest<'a> {
         self.request("GET", url)
     }
 
     /// `HEAD url`.
-    pub fn head(&self, url: &str) -> HttpRequest {
+    pub fn head<'a>(&self, url: &'a str) -> HttpRequest<'a> {
         self.request("HEAD", url)
     }
 
     /// `OPTIONS url`.
-    pub fn options(&self, url: &str) -> HttpRequest {
+    pub fn options<'a>(&self, url: &'a str) -> HttpRequest<'a> {
         self.request("OPTIONS", url)
     }
 
     /// `POST url` with a body.
-    pub fn post(&self, url: &str, body: impl Into<Vec<u8>>) -> HttpRequest {
+    pub fn post<'a>(&self, url: &'a str, body: impl Into<Vec<u8>>) -> HttpRequest<'a> {
         self.request("POST", url).body(body)
     }
 
     /// `PUT url` with a body.
-    pub fn put(&self, url: &str, body: impl Into<Vec<u8>>) -> HttpRequest {
+    pub fn put<'a>(&self, url: &'a str, body: impl Into<Vec<u8>>) -> HttpRequest<'a> {
         self.request("PUT", url).body(body)
     }
 
     /// `PATCH url` with a body.
-    pub fn patch(&self, url: &str, body: impl Into<Vec<u8>>) -> HttpRequest {
+    pub fn patch<'a>(&self, url: &'a str, body: impl Into<Vec<u8>>) -> HttpRequest<'a> {
         self.request("PATCH", url).body(body)
     }
 
     /// `DELETE url`.
-    pub fn delete(&self, url: &str) -> HttpRequest {
+    pub fn delete<'a>(&self, url: &'a str) -> HttpRequest<'a> {
         self.request("DELETE", url)
     }
 }
 
 /// A callout being built; send it with [`HttpRequest::send`] (from a stream) or
-/// [`HttpRequest::send_from_root`] (from a tick).
+/// [`HttpRequest::send_from_root`] (from a tick). It borrows the method, the URL and the
+/// headers it is given: nothing is copied before the call is encoded.
 #[derive(Debug, Clone)]
-pub struct HttpRequest {
-    cluster: Cluster,
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
+pub struct HttpRequest<'a> {
+    client: HttpClient,
+    method: &'a str,
+    url: &'a str,
+    headers: Vec<(&'a str, &'a str)>,
     body: Vec<u8>,
     timeout: Duration,
 }
 
-impl HttpRequest {
+impl<'a> HttpRequest<'a> {
     /// Adds a header. `:method`, `:path` and `:authority` are set from the request itself.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
+    pub fn header(mut self, name: &'a str, value: &'a str) -> Self {
+        self.headers.push((name, value));
         self
     }
 
     /// Adds headers.
-    pub fn headers<K: AsRef<str>, V: AsRef<str>>(mut self, headers: &[(K, V)]) -> Self {
-        for (k, v) in headers {
-            self.headers.push((k.as_ref().to_string(), v.as_ref().to_string()));
+    pub fn headers<K: AsRef<str>, V: AsRef<str>>(mut self, headers: &'a [(K, V)]) -> Self {
+        // With room for the three pseudo-headers the call adds: one allocation in all.
+        let room = headers.len() + 3;
+        if self.headers.is_empty() {
+            // A fresh vector is allocated directly, growing one goes through `reserve`.
+            self.headers = Vec::with_capacity(room);
+        } else {
+            self.headers.reserve(room);
         }
+        self.headers.extend(headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
         self
     }
 
@@ -166,21 +193,27 @@ impl HttpRequest {
     }
 
     fn dispatch(self, request_host: Option<&str>) -> Result<u32, CallError> {
-        let target = parse_url(&self.url).ok_or_else(|| CallError::InvalidUrl(self.url.clone()))?;
-        let authority =
-            target.authority.map(str::to_string).unwrap_or_else(|| self.cluster.host(request_host)).trim().to_string();
-        let authority = if authority.is_empty() { "unknownhost".to_string() } else { authority };
-        let mut headers: Vec<(String, String)> = self
-            .headers
-            .into_iter()
-            .filter(|(k, _)| !matches!(k.to_ascii_lowercase().as_str(), ":method" | ":path" | ":authority"))
-            .collect();
-        headers.push((":method".into(), self.method.clone()));
-        headers.push((":path".into(), target.path));
-        headers.push((":authority".into(), authority));
-        let cluster = self.cluster.name();
-        let timeout = u32::try_from(self.timeout.as_millis()).unwrap_or(u32::MAX);
-        let no_trailers: [(String, String); 0] = [];
+        let target = parse_url(self.url).ok_or_else(|| CallError::InvalidUrl(self.url.to_string()))?;
+        let client = &self.client.inner;
+        let authority = match (target.authority, &client.host) {
+            (Some(authority), _) => authority,
+            (None, Some(host)) => host,
+            (None, None) => request_host.unwrap_or_default(),
+        }
+        .trim();
+        let authority = if authority.is_empty() { "unknownhost" } else { authority };
+        let mut headers: Vec<(&str, &str)> = self.headers;
+        headers.retain(|(name, _)| !is_call_pseudo_header(name));
+        headers.reserve_exact(3);
+        headers.push((":method", self.method));
+        headers.push((":path", &target.path));
+        headers.push((":authority", authority));
+        let cluster = match &client.name {
+            Some(name) => Cow::Borrowed(name.as_str()),
+            None => Cow::Owned(client.cluster.name()),
+        };
+        let timeout = millis(self.timeout);
+        let no_trailers: [(&str, &str); 0] = [];
         let token =
             hostcalls::http_call(&cluster, &headers, &self.body, &no_trailers, timeout).map_err(CallError::Dispatch)?;
         log_debug!("http call {token} to {cluster}: {} {}", self.method, self.url);
@@ -188,15 +221,40 @@ impl HttpRequest {
     }
 }
 
+/// `duration` in milliseconds, `u32::MAX` at most. `Duration::as_millis` counts in 128 bits
+/// (as would an overflow check of a 64-bit product), a call to a software multiplication in
+/// wasm; below the cap, plain 64-bit arithmetic cannot overflow.
+fn millis(duration: Duration) -> u32 {
+    let secs = duration.as_secs();
+    if secs > u64::from(u32::MAX) / 1000 {
+        return u32::MAX;
+    }
+    u32::try_from(secs * 1000 + u64::from(duration.subsec_millis())).unwrap_or(u32::MAX)
+}
+
+/// The pseudo-headers a call sets itself, whatever case a plugin gave them in.
+fn is_call_pseudo_header(name: &str) -> bool {
+    [":method", ":path", ":authority"].iter().any(|pseudo| eq_ignore_case(name.as_bytes(), pseudo.as_bytes()))
+}
+
 struct UrlTarget<'a> {
     authority: Option<&'a str>,
-    path: String,
+    path: Cow<'a, str>,
 }
 
 /// Splits `http://host:port/path?query#fragment` or `/path?query` into authority and path
 /// (with query), as wasm-go does; the fragment is dropped. A URL that starts with `/` is a
 /// path, even when its query holds a URL (`/login?next=https://a/b`).
 fn parse_url(url: &str) -> Option<UrlTarget<'_>> {
+    if is_plain_path(url) {
+        return Some(UrlTarget { authority: None, path: Cow::Borrowed(url) });
+    }
+    parse_any_url(url)
+}
+
+/// [`parse_url`] for any URL: trimmed, fragment dropped, the path rebuilt with one leading
+/// `/` and without an empty query.
+fn parse_any_url(url: &str) -> Option<UrlTarget<'_>> {
     let url = url.trim();
     let url = url.split('#').next().unwrap_or_default();
     let (authority, rest) = match url.find("://") {
@@ -229,7 +287,18 @@ fn parse_url(url: &str) -> Option<UrlTarget<'_>> {
         full.push('?');
         full.push_str(q);
     }
-    Some(UrlTarget { authority, path: full })
+    Some(UrlTarget { authority, path: Cow::Owned(full) })
+}
+
+/// Whether [`parse_url`] would return `url` itself as the path: one `/` first, then only
+/// printable ASCII without a fragment, and no empty query. Most calls have such a URL; it
+/// is sent as it is, without the parse and the copy.
+fn is_plain_path(url: &str) -> bool {
+    let bytes = url.as_bytes();
+    let one_slash = bytes.first() == Some(&b'/') && bytes.get(1) != Some(&b'/');
+    // A `?` that is the first and the last byte opens an empty query, which is dropped.
+    let empty_query = bytes.last() == Some(&b'?') && scan::count(bytes, b'?') == 1;
+    one_slash && !empty_query && scan::is_graphic_except(bytes, b"#")
 }
 
 #[cfg(test)]
@@ -255,5 +324,41 @@ mod tests {
         assert!(parse_url("://x").is_none());
         assert!(parse_url("http:///path").is_none());
         assert!(parse_url("/a b").is_none());
+    }
+
+    #[test]
+    fn timeouts_in_milliseconds() {
+        for d in
+            [Duration::ZERO, Duration::from_micros(1500), Duration::from_millis(500), Duration::from_secs(4_294_967)]
+        {
+            assert_eq!(millis(d), u32::try_from(d.as_millis()).unwrap_or(u32::MAX), "{d:?}");
+        }
+        assert_eq!(millis(Duration::from_secs(4_294_968)), u32::MAX);
+        assert_eq!(millis(Duration::MAX), u32::MAX);
+    }
+
+    #[test]
+    fn plain_paths_are_sent_as_they_are() {
+        for url in ["/", "/auth/orders", "/a?b=1", "/a?", "/a?b?", "//x", "/a#f", "/a b", "/é", "x/a", ""] {
+            if is_plain_path(url) {
+                let general = parse_any_url(url).unwrap();
+                assert_eq!((general.authority, general.path.as_ref()), (None, url), "{url:?}");
+            }
+        }
+        assert!(is_plain_path("/auth/orders?x=1&y=%20"));
+        assert!(!is_plain_path("/a?"), "an empty query is dropped");
+        assert!(is_plain_path("/a?b?"), "this query is `b?`");
+    }
+
+    proptest::proptest! {
+        /// The fast path agrees with the general parse wherever it applies.
+        #[test]
+        fn the_plain_path_test_agrees_with_the_parse(url in "/?[/a?#: \t%é]{0,8}") {
+            if is_plain_path(&url) {
+                let general = parse_any_url(&url).unwrap();
+                proptest::prop_assert_eq!(general.authority, None);
+                proptest::prop_assert_eq!(general.path.as_ref(), url.as_str());
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ pub(crate) struct IdMap<V> {
 
 impl<V> Default for IdMap<V> {
     fn default() -> Self {
-        IdMap { slots: Vec::new(), len: 0 }
+        IdMap::new()
     }
 }
 
@@ -22,6 +22,11 @@ impl<V> Default for IdMap<V> {
 const FIRST_CAPACITY: usize = 16;
 
 impl<V> IdMap<V> {
+    /// An empty map (`const`, so a thread-local map needs no lazy initialisation).
+    pub(crate) const fn new() -> Self {
+        IdMap { slots: Vec::new(), len: 0 }
+    }
+
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }

@@ -1,9 +1,11 @@
 //! The request values kept from the request headers for every later phase (Envoy drops the
-//! header map once the headers passed): one hostcall for the whole map, then the few values
-//! the SDK and plugins need later, copied into one string.
+//! header map once the headers passed): scheme, authority, path and method, each read on
+//! its own and copied into one string; and what the headers say about the body, kept as
+//! two flags.
 
-use crate::hostcalls;
-use higress_abi::{header_map, MapType};
+use crate::ascii::eq_ignore_case;
+use crate::{hostcalls, scan};
+use higress_abi::MapType;
 
 /// A value kept from the request headers.
 #[derive(Debug, Clone, Copy)]
@@ -12,10 +14,6 @@ pub(crate) enum Field {
     Authority,
     Path,
     Method,
-    ContentType,
-    ContentEncoding,
-    Connection,
-    Upgrade,
 }
 
 impl Field {
@@ -26,59 +24,63 @@ impl Field {
             Field::Authority => ":authority",
             Field::Path => ":path",
             Field::Method => ":method",
-            Field::ContentType => "content-type",
-            Field::ContentEncoding => "content-encoding",
-            Field::Connection => "connection",
-            Field::Upgrade => "upgrade",
         }
     }
 }
 
-/// The [`Field`] index of a header name. Names arrive lowercase (Envoy lowercases every
-/// header name; HTTP/2 requires it), so one `match` on the bytes finds them.
-fn field_index(name: &[u8]) -> Option<usize> {
-    // The names of `Field::name`, as bytes.
-    let field = match name {
-        b":scheme" => Field::Scheme,
-        b":authority" => Field::Authority,
-        b":path" => Field::Path,
-        b":method" => Field::Method,
-        b"content-type" => Field::ContentType,
-        b"content-encoding" => Field::ContentEncoding,
-        b"connection" => Field::Connection,
-        b"upgrade" => Field::Upgrade,
-        _ => return None,
-    };
-    Some(field as usize)
-}
+/// Every kept field, in the order their values are read.
+const FIELDS: [Field; 4] = [Field::Scheme, Field::Authority, Field::Path, Field::Method];
 
 /// The kept values: their text, and where each one is in it (`None`: the header was absent).
 #[derive(Debug, Default)]
 pub(crate) struct RequestLine {
     text: String,
-    spans: [Option<(u32, u32)>; 8],
+    spans: [Option<(u32, u32)>; 4],
 }
 
 impl RequestLine {
     /// Reads the request headers (during the request-header phase). The first value of a
     /// repeated header counts, as `proxy_get_header_map_value` returns it; invalid UTF-8 is
     /// replaced.
+    ///
+    /// One lookup per field, each lent from the scratch buffer: a lookup costs the same
+    /// whatever the request carries, where reading the whole map (one hostcall, but a
+    /// buffer to allocate and every header to decode and compare) cost about twice as much
+    /// on a request of seven headers, and more on real ones with cookies and user agents.
     pub(crate) fn capture() -> RequestLine {
-        // Room for a typical request line; the whole map can be 60 KiB and an active stream
-        // keeps this string, so it grows only with what is kept.
-        let mut line = RequestLine { text: String::with_capacity(128), spans: Default::default() };
-        let Ok(bytes) = hostcalls::get_map_encoded(MapType::HttpRequestHeaders) else { return line };
-        let _ = header_map::for_each(&bytes, |name, value| {
-            let Some(i) = field_index(name) else { return };
-            let Some(span @ None) = line.spans.get_mut(i) else { return };
-            let start = line.text.len();
-            // `from_utf8` first: `from_utf8_lossy` costs more per byte even on valid text.
-            match std::str::from_utf8(value) {
-                Ok(text) => line.text.push_str(text),
-                Err(_) => line.text.push_str(&String::from_utf8_lossy(value)),
-            }
-            *span = Some((offset(start), offset(line.text.len())));
-        });
+        // Room for a typical request line; an active stream keeps this string.
+        let mut bytes = Vec::with_capacity(128);
+        let mut spans = [None; 4];
+        for field in FIELDS {
+            hostcalls::with_map_value(MapType::HttpRequestHeaders, field.name(), |value| {
+                if let Ok(Some(value)) = value {
+                    let start = bytes.len();
+                    bytes.extend_from_slice(value);
+                    if let Some(span) = spans.get_mut(field as usize) {
+                        *span = Some((offset(start), offset(bytes.len())));
+                    }
+                }
+            });
+        }
+        // One UTF-8 check for all the values: each check has a fixed cost well above that of
+        // the few bytes a value has.
+        match String::from_utf8(bytes) {
+            Ok(text) => RequestLine { text, spans },
+            Err(invalid) => RequestLine::lossy(invalid.as_bytes(), &spans),
+        }
+    }
+
+    /// The values of `bytes` at `spans`, invalid UTF-8 replaced value by value (a sequence
+    /// cut at the end of one value is not completed by the next).
+    fn lossy(bytes: &[u8], spans: &[Option<(u32, u32)>; 4]) -> RequestLine {
+        let mut line = RequestLine { text: String::with_capacity(bytes.len() + 16), spans: Default::default() };
+        for (kept, span) in line.spans.iter_mut().zip(spans) {
+            let Some((start, end)) = *span else { continue };
+            let value = bytes.get(start as usize..end as usize).unwrap_or_default();
+            let at = line.text.len();
+            line.text.push_str(&String::from_utf8_lossy(value));
+            *kept = Some((offset(at), offset(line.text.len())));
+        }
         line
     }
 
@@ -92,4 +94,73 @@ impl RequestLine {
 /// Offsets fit in `u32`: a header map is far below 4 GiB.
 fn offset(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// What the request headers say about the request's body, for the SDK's delivery rules.
+/// Read from four headers that are usually absent, and kept as two flags, not as values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestKind {
+    /// `Upgrade: websocket` with `Connection: upgrade`.
+    pub(crate) websocket: bool,
+    /// An octet-stream or gRPC content type, or a content encoding.
+    pub(crate) binary_body: bool,
+}
+
+impl RequestKind {
+    /// Reads the request headers (during the request-header phase).
+    pub(crate) fn read() -> RequestKind {
+        let map = MapType::HttpRequestHeaders;
+        let is = |name: &str, expected: &[u8]| {
+            hostcalls::with_map_value(map, name, |v| v.ok().flatten().is_some_and(|v| eq_ignore_case(v, expected)))
+        };
+        RequestKind {
+            websocket: is("upgrade", b"websocket") && is("connection", b"upgrade"),
+            binary_body: binary_body(map),
+        }
+    }
+}
+
+/// Whether the body a header map announces is binary (octet-stream, gRPC, or
+/// content-encoded), its headers looked at where the host wrote them.
+pub(crate) fn binary_body(map: MapType) -> bool {
+    hostcalls::with_map_value(map, "content-type", |v| v.ok().flatten().is_some_and(is_binary_type))
+        || hostcalls::with_map_value(map, "content-encoding", |v| v.ok().flatten().is_some_and(|e| !e.is_empty()))
+}
+
+/// Whether a content type is a binary one: octet-stream or gRPC.
+pub(crate) fn is_binary_type(content_type: &[u8]) -> bool {
+    contains(content_type, b"octet-stream") || contains(content_type, b"grpc")
+}
+
+/// Whether `needle` occurs in `haystack`: a scan for its first byte, a few instructions a
+/// byte where `str::contains` builds a two-way searcher first (several hundred).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else { return true };
+    let mut rest = haystack;
+    while let Some(at) = scan::find(rest, first) {
+        let tail = rest.get(at..).unwrap_or_default();
+        if tail.starts_with(needle) {
+            return true;
+        }
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_finds_every_occurrence() {
+        assert!(contains(b"application/octet-stream", b"octet-stream"));
+        assert!(contains(b"application/grpc+proto", b"grpc"));
+        assert!(contains(b"ggrpc", b"grpc"), "after a false start");
+        assert!(!contains(b"application/json", b"grpc"));
+        assert!(!contains(b"grp", b"grpc"));
+        assert!(contains(b"", b""));
+        for (hay, needle) in [("a octet-streamz", "octet-stream"), ("x", "grpc"), ("grpcgrpc", "grpc")] {
+            assert_eq!(contains(hay.as_bytes(), needle.as_bytes()), hay.contains(needle));
+        }
+    }
 }

@@ -5,6 +5,7 @@
 use crate::pattern::Pattern;
 use higress_sdk::ascii::eq_ignore_case;
 use higress_sdk::prelude::*;
+use higress_sdk::scan;
 
 const MATCH_ALL: &str = "*";
 const DEFAULT_METHODS: &str = "GET, PUT, POST, DELETE, PATCH, OPTIONS";
@@ -48,6 +49,9 @@ pub struct Policy {
     pub credentials: bool,
     /// `Access-Control-Max-Age`.
     pub max_age: String,
+    /// An allowed preflight's reply headers after the origin, encoded, when they are the
+    /// same for every request (see [`crate::preflight_tail`]).
+    pub preflight_tail: Option<Vec<u8>>,
 }
 
 /// An allow list of methods or header names.
@@ -87,7 +91,7 @@ impl Names {
 
 /// The comma-separated items of `values`, trimmed, empty ones dropped.
 pub fn split<'a>(values: impl Iterator<Item = &'a str>) -> impl Iterator<Item = &'a str> {
-    values.flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty())
+    values.flat_map(commas).map(str::trim).filter(|v| !v.is_empty())
 }
 
 impl Config {
@@ -136,7 +140,41 @@ impl Config {
             expose,
             credentials,
             max_age: max_age.to_string(),
+            preflight_tail: None,
         };
+        self.policy.preflight_tail = crate::preflight_tail(&self.policy);
         Ok(())
+    }
+}
+
+/// The pieces of `value` between commas, as `str::split(',')` cuts them, found eight bytes
+/// at a time: the searcher of `str::split` costs a few hundred instructions per value.
+fn commas(value: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(value);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match scan::find(current.as_bytes(), b',') {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn commas_cut_like_str_split(value in "[a, é\t]{0,12}") {
+            prop_assert_eq!(commas(&value).collect::<Vec<_>>(), value.split(',').collect::<Vec<_>>());
+        }
     }
 }

@@ -75,5 +75,44 @@ impl Policy {
 
 /// An HTTP token (a method or header name): what may be echoed into a reply header.
 fn is_token(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !text.is_empty() && text.bytes().all(is_tchar)
+}
+
+/// The bytes of tokens (RFC 9110 `tchar`), one bit per byte value: a lookup per byte.
+const TCHARS: [u64; 2] = [tchar_bits(0), tchar_bits(64)];
+
+/// Bit `i` set when byte `from + i` is a `tchar`.
+const fn tchar_bits(from: u8) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < 64 {
+        let b = from + i;
+        let tchar = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        if tchar {
+            bits |= 1 << i;
+        }
+        i += 1;
+    }
+    bits
+}
+
+fn is_tchar(b: u8) -> bool {
+    TCHARS.get(usize::from(b >> 6)).is_some_and(|bits| bits >> (b & 63) & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_table_is_rfc_9110s() {
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), tchar, "{b:#x}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! header lists of `authorization_request` / `authorization_response` and the paths of
 //! `match_list`.
 
+use higress_sdk::ascii::eq_ignore_case;
 use higress_sdk::prelude::*;
 use regex_lite::Regex;
 
@@ -48,7 +49,7 @@ impl Matcher {
     /// Whether `text` matches (regexes search, as Go's `MatchString`).
     pub fn matches(&self, text: &str) -> bool {
         let (bytes, ignore_case) = (text.as_bytes(), self.ignore_case);
-        let same = |a: &[u8], b: &[u8]| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+        let same = |a: &[u8], b: &[u8]| if ignore_case { eq_ignore_case(a, b) } else { a == b };
         match &self.pattern {
             Pattern::Exact(t) => same(bytes, t.as_bytes()),
             Pattern::Prefix(t) => bytes.get(..t.len()).is_some_and(|head| same(head, t.as_bytes())),

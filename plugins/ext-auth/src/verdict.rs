@@ -5,6 +5,8 @@
 
 use crate::config::Config;
 use crate::headers::is_framing;
+use higress_sdk::ascii::eq_ignore_case;
+use higress_sdk::http_client::Headers;
 use higress_sdk::prelude::*;
 
 /// Request header that marks a request let through because the service failed.
@@ -34,7 +36,7 @@ pub fn on_send_error(http: &mut Http, config: &Config) -> bool {
         mark_failure_mode(http, config);
         return true;
     }
-    refuse(http, config, 500, &[], &[]);
+    refuse(http, config, 500, &Headers::default(), &[]);
     false
 }
 
@@ -50,25 +52,24 @@ fn mark_failure_mode(http: &mut Http, config: &Config) {
 }
 
 /// Answer headers the service allows upstream replace the request's, first value of each.
-fn copy_upstream_headers(http: &mut Http, config: &Config, headers: &[(String, String)]) {
+fn copy_upstream_headers(http: &mut Http, config: &Config, headers: &Headers) {
     let Some(allowed) = config.service.as_ref().and_then(|s| s.allowed_upstream_headers.as_ref()) else { return };
-    let mut done: Vec<&str> = Vec::new();
-    for (name, value) in headers {
-        if name.starts_with(':')
-            || is_framing(name)
-            || done.iter().any(|d| d.eq_ignore_ascii_case(name))
-            || !allowed.matches(name)
-        {
+    for (i, (name, value)) in headers.iter().enumerate() {
+        if name.starts_with(':') || is_framing(name) || !allowed.matches(name) {
+            continue;
+        }
+        // A later value of a name copied already: whether a header is copied depends on its
+        // name alone (case aside), so an earlier one of the name was.
+        if headers.iter().take(i).any(|(earlier, _)| eq_ignore_case(earlier.as_bytes(), name.as_bytes())) {
             continue;
         }
         http.set_request_header(name, value);
-        done.push(name);
     }
 }
 
 /// Refuses the request: the service's status (a failure's becomes `status_on_error`), its
 /// body, and its headers (those `allowed_client_headers` names, or all).
-fn refuse(http: &mut Http, config: &Config, status: u16, headers: &[(String, String)], body: &[u8]) {
+fn refuse(http: &mut Http, config: &Config, status: u16, headers: &Headers, body: &[u8]) {
     let (status, details) = if failed(status) {
         (config.status_on_error, "ext-auth.service_error")
     } else {
@@ -78,7 +79,6 @@ fn refuse(http: &mut Http, config: &Config, status: u16, headers: &[(String, Str
     let passed: Vec<(&str, &str)> = headers
         .iter()
         .filter(|(name, _)| !name.starts_with(':') && !is_framing(name) && allowed.is_none_or(|m| m.matches(name)))
-        .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
     http.send_local_response(status, details, &passed, body);
 }

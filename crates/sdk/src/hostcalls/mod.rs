@@ -249,7 +249,18 @@ pub fn send_local_response<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     headers: &[(K, V)],
     grpc_status: i32,
 ) -> HostResult<()> {
-    let headers = header_map::encode(headers);
+    send_local_response_encoded(status, details, body, &header_map::encode(headers), grpc_status)
+}
+
+/// [`send_local_response`] with headers already in the host's encoding
+/// ([`higress_abi::header_map`]).
+pub fn send_local_response_encoded(
+    status: u32,
+    details: &str,
+    body: &[u8],
+    headers: &[u8],
+    grpc_status: i32,
+) -> HostResult<()> {
     check(unsafe {
         raw::proxy_send_local_response(
             status,
