@@ -43,7 +43,7 @@ impl DemoRequest {
     /// The curl command that sends it to the gateway at `address` (`127.0.0.1:8080`).
     pub fn curl(&self, address: &str) -> String {
         let mut parts = vec!["curl -sS -i".to_string()];
-        if self.body.is_some() && self.host == "llm.e2e.local" {
+        if self.body.is_some() && (self.host == "llm.e2e.local" || self.host.starts_with("ai-proxy")) {
             parts.push("-N".into());
         }
         let implied = if self.body.is_some() { "POST" } else { "GET" };
@@ -315,6 +315,34 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
             "/auth-fail",
             200,
         ),
+        DemoRequest::new(
+            "ai-proxy: an OpenAI client to Claude, streamed (Anthropic's events come back as OpenAI chunks)",
+            "POST",
+            "ai-proxy-claude.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"count to three"}]}"#),
+        DemoRequest::new(
+            "ai-proxy: a Claude client to an OpenAI-protocol provider, streamed (OpenAI chunks come back as Anthropic events)",
+            "POST",
+            "ai-proxy-openai.e2e.local",
+            "/v1/messages",
+            200,
+        )
+        .header("content-type", "application/json")
+        .header("anthropic-version", "2023-06-01")
+        .body(r#"{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"count to three"}]}"#),
+        DemoRequest::new(
+            "ai-proxy: an OpenAI client to an OpenAI-protocol provider (model mapped, the gateway's key)",
+            "POST",
+            "ai-proxy-openai.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}"#),
         // make new-plugin: demos above this line
     ])
 }

@@ -1,0 +1,143 @@
+//! `context`: a text file whose content is put before a chat's conversation as a system
+//! message. It is fetched once per VM, on the first chat request, which waits for it; later
+//! requests use the copy (as Higress).
+
+use crate::flow::Flow;
+use crate::json::JsonDoc;
+use crate::provider::Provider;
+use crate::AiProxy;
+use higress_ai::translate::Protocol;
+use higress_sdk::prelude::*;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Where the file is, and its content once fetched.
+#[derive(Debug)]
+pub struct ContextFile {
+    client: HttpClient,
+    path: String,
+    timeout: Duration,
+    content: RefCell<Option<Rc<str>>>,
+}
+
+impl ContextFile {
+    /// The file at `path` (with its query) on the service `service:port`, asked for with
+    /// `host` as its `Host`.
+    pub fn new(service: &str, port: u16, host: &str, path: &str, timeout_ms: u64) -> ContextFile {
+        let host = Some(host.to_string()).filter(|h| !h.is_empty());
+        let cluster = Cluster::Fqdn { fqdn: service.to_string(), port, host };
+        ContextFile {
+            client: HttpClient::new(cluster),
+            path: path.to_string(),
+            timeout: Duration::from_millis(timeout_ms),
+            content: RefCell::new(None),
+        }
+    }
+
+    fn cached(&self) -> Option<Rc<str>> {
+        self.content.try_borrow().ok().and_then(|c| c.clone())
+    }
+
+    fn store(&self, content: Rc<str>) {
+        if let Ok(mut slot) = self.content.try_borrow_mut() {
+            *slot = Some(content);
+        }
+    }
+}
+
+/// Puts the context into `body` (a chat request in `protocol`) now when it is known, else
+/// fetches it and holds the request: `Ok(None)` then, and the body waits in `flow`.
+pub fn apply(http: &mut Http, provider: &Provider, flow: &mut Flow, body: Vec<u8>) -> Result<Option<Vec<u8>>, String> {
+    let Some(file) = &provider.context else { return Ok(Some(body)) };
+    if let Some(content) = file.cached() {
+        return Ok(Some(insert(&body, flow.upstream, &content)));
+    }
+    let kind = provider.spec.name;
+    let sent = file.client.get(&file.path).timeout(file.timeout).send(
+        http,
+        move |me: &mut AiProxy, http, config, response| {
+            let (Some(provider), Some(flow)) = (config.active(), me.flow.as_mut()) else {
+                http.resume_request();
+                return;
+            };
+            if response.status != 200 {
+                let details = format!("ai-proxy.{kind}.load_ctx_failed");
+                let message = format!("failed to load context file, status: {}", response.status);
+                log_warn!("{message}");
+                http.send_local_response(500, &details, &[("content-type", "text/plain")], message.as_bytes());
+                return;
+            }
+            let content: Rc<str> = String::from_utf8_lossy(&response.body).into();
+            if let Some(file) = &provider.context {
+                file.store(content.clone());
+            }
+            if let Some(body) = flow.pending_body.take() {
+                http.replace_request_body(&insert(&body, flow.upstream, &content));
+                http.remove_request_header("content-length");
+            }
+            http.resume_request();
+        },
+    );
+    match sent {
+        Ok(_) => {
+            flow.pending_body = Some(body);
+            Ok(None)
+        }
+        Err(error) => Err(format!("failed to load context file: {error}")),
+    }
+}
+
+/// `body` with `content` first: an OpenAI request gets a system message before its first
+/// message that is not one; an Anthropic request gets it before its system prompt.
+fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
+    let Ok(mut doc) = JsonDoc::parse(body) else { return body.to_vec() };
+    match protocol {
+        Protocol::OpenAi => {
+            let count = doc.len(&["messages"]).unwrap_or(0);
+            let first = (0..count)
+                .find(|i| doc.str(&["messages", &i.to_string(), "role"]).as_deref() != Some("system"))
+                .unwrap_or(0);
+            let message = json!({"role": "system", "content": content}).to_string();
+            doc.insert_element(&["messages"], first, message.as_bytes());
+        }
+        Protocol::Anthropic => match doc.value(&["system"]) {
+            Some(Value::String(system)) if !system.is_empty() => {
+                doc.set(&["system"], &Value::String(format!("{content}\n{system}")));
+            }
+            Some(Value::Array(_)) => {
+                let block = json!({"type": "text", "text": content}).to_string();
+                doc.insert_element(&["system"], 0, block.as_bytes());
+            }
+            _ => doc.set(&["system"], &Value::String(content.to_string())),
+        },
+    }
+    doc.into_bytes()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn inserted(body: Value, protocol: Protocol) -> Value {
+        serde_json::from_slice(&insert(body.to_string().as_bytes(), protocol, "CTX")).unwrap()
+    }
+
+    #[test]
+    fn the_context_goes_before_the_conversation() {
+        let body = json!({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]});
+        let out = inserted(body, Protocol::OpenAi);
+        assert_eq!(out["messages"][1], json!({"role": "system", "content": "CTX"}));
+        assert_eq!(out["messages"][2]["role"], "user");
+        let out = inserted(json!({"messages": [{"role": "user", "content": "u"}]}), Protocol::OpenAi);
+        assert_eq!(out["messages"][0]["content"], "CTX");
+        assert_eq!(inserted(json!({"system": "s"}), Protocol::Anthropic)["system"], "CTX\ns");
+        assert_eq!(inserted(json!({}), Protocol::Anthropic)["system"], "CTX");
+        assert_eq!(
+            inserted(json!({"system": [{"type": "text", "text": "s"}]}), Protocol::Anthropic)["system"][0]["text"],
+            "CTX"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! ai-proxy: one API in front of many LLM providers. Clients speak OpenAI's chat completions
+//! (or Anthropic's messages); the plugin sends each request to the configured provider -
+//! OpenAI, Azure OpenAI, Claude, or one of two dozen OpenAI-compatible services - with the
+//! provider's host, path and key, the model renamed by `modelMapping`, and the body
+//! translated when the provider speaks the other protocol, and translates the reply back,
+//! whole or streamed. A drop-in for Higress's Go plugin of the same name.
+//!
+//! Layout: `config` reads the configuration and `provider` resolves the provider in use
+//! (`provider/table.rs` has every type); `request` handles the request's headers and body,
+//! `response` the reply; `json` edits bodies in place; `higress_ai` does the translation.
+
+mod api;
+mod config;
+mod context;
+mod custom_settings;
+mod flow;
+mod json;
+mod model_map;
+mod provider;
+mod reply;
+mod request;
+mod response;
+
+use config::Config;
+use flow::{Flow, Reply};
+use higress_sdk::prelude::*;
+
+/// Per-request state: set when a provider takes the request.
+#[derive(Default)]
+pub(crate) struct AiProxy {
+    flow: Option<Flow>,
+}
+
+impl HttpPlugin for AiProxy {
+    type Config = Config;
+    /// A rule is the global config with the rule's keys on top (Higress's override parser):
+    /// a rule may only switch `activeProviderId`.
+    const MERGE_GLOBAL_INTO_RULES: bool = true;
+    const REQUEST_BODY: BodyMode = BodyMode::Buffered;
+    const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
+
+    fn validate_config(config: &mut Config, cx: &ConfigContext) -> Result<(), ConfigError> {
+        config.resolve(cx)
+    }
+
+    fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
+        let Some(provider) = config.active() else {
+            http.skip_rest();
+            return HeaderAction::Continue;
+        };
+        let (flow, action) = request::on_headers(http, provider);
+        if flow.is_none() && !http.local_response_sent() {
+            http.skip_rest();
+        }
+        self.flow = flow;
+        action
+    }
+
+    fn on_request_body(&mut self, http: &mut Http, config: &Config, body: &[u8]) -> DataAction {
+        match (config.active(), self.flow.as_mut()) {
+            (Some(provider), Some(flow)) => request::on_body(http, provider, flow, body),
+            _ => DataAction::Continue,
+        }
+    }
+
+    fn on_response_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
+        let (Some(provider), Some(flow)) = (config.active(), self.flow.as_mut()) else {
+            http.dont_read_response_body();
+            return HeaderAction::Continue;
+        };
+        let action = response::on_headers(http, provider, flow);
+        if matches!(flow.reply, Reply::Untouched) {
+            http.skip_rest();
+        }
+        action
+    }
+
+    fn on_response_body(&mut self, http: &mut Http, _config: &Config, body: &[u8]) -> DataAction {
+        match self.flow.as_mut() {
+            Some(flow) => response::on_body(http, flow, body),
+            None => DataAction::Continue,
+        }
+    }
+
+    fn on_response_body_chunk(
+        &mut self,
+        http: &mut Http,
+        _config: &Config,
+        chunk: &[u8],
+        end_of_stream: bool,
+    ) -> DataAction {
+        match self.flow.as_mut() {
+            Some(flow) => response::on_chunk(http, flow, chunk, end_of_stream),
+            None => DataAction::Continue,
+        }
+    }
+}
+
+higress_sdk::export_plugin!("ai-proxy", AiProxy);

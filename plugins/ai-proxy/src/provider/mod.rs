@@ -1,0 +1,94 @@
+//! A configured provider: where its requests go, how they are authorised, and what is done
+//! to their bodies, resolved once at start from the type's table entry and the config.
+
+pub mod azure;
+mod build;
+pub mod keys;
+pub mod table;
+pub mod url;
+
+pub use build::build;
+
+use crate::api::Api;
+use crate::context::ContextFile;
+use crate::custom_settings::CustomSetting;
+use crate::model_map::ModelMapping;
+use azure::Azure;
+use higress_ai::translate::Protocol;
+use table::Spec;
+
+/// How `basePath` is applied to the request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasePath {
+    pub path: String,
+    /// `prepend`: added in front of the provider's path; else (`removePrefix`, the default)
+    /// removed from the client's path before anything else.
+    pub prepend: bool,
+}
+
+/// Claude's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claude {
+    /// `anthropic-version`.
+    pub version: String,
+    /// `claudeCodeMode`: an OAuth token as `Bearer`, presented as Claude Code.
+    pub code_mode: bool,
+}
+
+/// A provider ready for requests.
+#[derive(Debug)]
+pub struct Provider {
+    pub spec: &'static Spec,
+    pub id: String,
+    /// Where requests go (`None`: the client's host).
+    pub host: Option<String>,
+    /// The path of each API offered (capabilities: the type's, then the config's).
+    pub paths: Vec<(Api, String)>,
+    /// A custom URL naming one API's path: every request goes there.
+    pub fixed_path: Option<String>,
+    pub azure: Option<Azure>,
+    pub claude: Option<Claude>,
+    pub keys: Vec<String>,
+    pub mapping: ModelMapping,
+    /// `protocol: original`: the client speaks the provider's own protocol.
+    pub original: bool,
+    pub custom_settings: Vec<CustomSetting>,
+    pub base_path: Option<BasePath>,
+    pub provider_base_path: String,
+    pub provider_domain: Option<String>,
+    pub first_byte_timeout: u64,
+    /// Whether streamed chat requests are given `stream_options.include_usage`.
+    pub stream_usage: bool,
+    /// `authHeaderKey`: where a client's own key is read (key pass-through).
+    pub auth_header_key: Option<String>,
+    /// `responseJsonSchema`, as JSON text.
+    pub json_schema: Option<Vec<u8>>,
+    /// `context`: the file put before a chat's conversation.
+    pub context: Option<ContextFile>,
+}
+
+impl Provider {
+    /// The path template of `api`, if the provider offers it.
+    pub fn path_of(&self, api: Api) -> Option<&str> {
+        self.paths.iter().find(|(a, _)| *a == api).map(|(_, p)| p.as_str())
+    }
+
+    /// Whether the provider offers `api`.
+    pub fn supports(&self, api: Api) -> bool {
+        self.path_of(api).is_some()
+    }
+
+    /// The protocol the provider's chat API speaks.
+    pub fn chat_protocol(&self) -> Protocol {
+        self.spec.chat_protocol
+    }
+
+    /// The API a path in the provider's own protocol calls (`protocol: original`): the first
+    /// of its paths the request path contains, as Higress's per-type `GetApiName`.
+    pub fn native_api(&self, path: &str) -> Option<Api> {
+        self.paths
+            .iter()
+            .find(|(_, template)| !template.contains('{') && template.len() > 1 && path.contains(template.as_str()))
+            .map(|(api, _)| *api)
+    }
+}

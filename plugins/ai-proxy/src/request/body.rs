@@ -1,0 +1,92 @@
+//! The request-body phase: custom settings, then the body edited in place or translated,
+//! then the headers that depend on it (the stream's `Accept`, the first-byte timeout, Azure's
+//! deployment in the path, `content-length` when the body changed), then the context file.
+
+use super::headers::FIRST_BYTE_TIMEOUT;
+use super::{convert, edit, route};
+use crate::api::Api;
+use crate::context;
+use crate::custom_settings;
+use crate::flow::Flow;
+use crate::json::JsonDoc;
+use crate::provider::Provider;
+use crate::reply;
+use higress_sdk::prelude::*;
+
+/// Processes the whole request body.
+pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8]) -> DataAction {
+    let original = body;
+    let passthrough = provider.original || provider.spec.quirks.raw_body;
+    let mut doc = match JsonDoc::parse(body) {
+        Ok(doc) => doc,
+        // A body the gateway does not interpret goes on as it came.
+        Err(_) if passthrough => return DataAction::Continue,
+        Err(message) => {
+            reply::bad_request(http, flow.client, &message);
+            return DataAction::StopIterationNoBuffer;
+        }
+    };
+    custom_settings::apply(&provider.custom_settings, &mut doc);
+
+    let result = if passthrough {
+        flow.stream = doc.bool(&["stream"]) == Some(true);
+        Ok(None)
+    } else if flow.translates() {
+        convert::convert(doc.as_bytes(), provider, flow).map(Some)
+    } else {
+        edit::edit(&mut doc, provider, flow).map(|()| None)
+    };
+    let translated = match result {
+        Ok(translated) => translated,
+        Err(message) => {
+            reply::bad_request(http, flow.client, &message);
+            return DataAction::StopIterationNoBuffer;
+        }
+    };
+
+    if flow.stream {
+        if !passthrough {
+            http.set_request_header("accept", "text/event-stream");
+        }
+        if provider.first_byte_timeout > 0 && flow.api.is_some_and(|api| api.may_stream()) {
+            http.set_request_header(FIRST_BYTE_TIMEOUT, &provider.first_byte_timeout.to_string());
+        }
+    }
+    if provider.azure.as_ref().is_some_and(|azure| azure.needs_model()) && !provider.original {
+        let client_path = http.path().to_string();
+        let path = route::path(provider, flow.api, &client_path, flow.model.as_deref());
+        http.set_request_header(":path", &path);
+    }
+    let body = match translated {
+        Some(bytes) => Some(bytes),
+        None if doc.changed() => Some(doc.into_bytes()),
+        None => None,
+    };
+    if provider.context.is_some() && flow.api == Some(Api::ChatCompletion) && !passthrough {
+        let body = body.unwrap_or_else(|| original.to_vec());
+        return match context::apply(http, provider, flow, body) {
+            Ok(Some(bytes)) => {
+                send(http, &bytes);
+                DataAction::Continue
+            }
+            // The request waits for the file.
+            Ok(None) => DataAction::StopIterationAndBuffer,
+            Err(message) => {
+                log_warn!("{message}");
+                let details = format!("ai-proxy.{}.load_ctx_failed", provider.spec.name);
+                http.send_local_response(500, &details, &[("content-type", "text/plain")], message.as_bytes());
+                DataAction::StopIterationNoBuffer
+            }
+        };
+    }
+    if let Some(bytes) = body {
+        send(http, &bytes);
+    }
+    DataAction::Continue
+}
+
+/// Replaces the body; its length changed with it.
+fn send(http: &mut Http, body: &[u8]) {
+    http.replace_request_body(body);
+    http.remove_request_header("content-length");
+}

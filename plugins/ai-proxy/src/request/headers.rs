@@ -1,0 +1,108 @@
+//! The request-header phase: which API is called in which protocol, where it goes, with
+//! which key, and whether the body must be read before the headers go on.
+
+use super::{auth, route};
+use crate::api::{self, Api};
+use crate::flow::Flow;
+use crate::provider::table::Unsupported;
+use crate::provider::Provider;
+use crate::reply;
+use higress_ai::translate::Protocol;
+use higress_sdk::prelude::*;
+
+/// Largest request body read (Higress's 100 MiB): a larger one is answered 413.
+pub const MAX_BODY: u32 = 100 * 1024 * 1024;
+
+/// Headers a client may not set: they tell the upstream what the gateway changed.
+const ORIGINAL_HOST: &str = "x-envoy-original-host";
+const ORIGINAL_PATH: &str = "x-envoy-original-path";
+const ORIGINAL_AUTH: &str = "x-hi-original-auth";
+
+/// Header asking Envoy to give up when a stream's first byte takes longer (milliseconds).
+pub const FIRST_BYTE_TIMEOUT: &str = "x-envoy-upstream-rq-first-byte-timeout-ms";
+
+/// Processes the request headers for `provider`: the request's state, and what to return.
+pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, HeaderAction) {
+    http.disable_reroute();
+    let client_host = http.host().to_string();
+    let client_path = http.path().to_string();
+    for header in [ORIGINAL_HOST, ORIGINAL_PATH, ORIGINAL_AUTH] {
+        http.remove_request_header(header);
+    }
+
+    let (path_only, _) = api::split_query(&client_path);
+    let mut api = match provider.original {
+        true => provider.native_api(path_only).or_else(|| Api::of_path(path_only)),
+        false => Api::of_path(path_only),
+    };
+    let mut path = client_path.clone();
+    let mut flow = Flow::new(api, Protocol::OpenAi, Protocol::OpenAi);
+    if !provider.original {
+        match api {
+            Some(Api::AnthropicMessages) if provider.supports(Api::AnthropicMessages) => {
+                flow.client = Protocol::Anthropic;
+                flow.upstream = Protocol::Anthropic;
+            }
+            Some(Api::AnthropicMessages) => {
+                // Claude's protocol to a provider without it: sent as an OpenAI chat request.
+                path = path.replacen("/v1/messages", "/v1/chat/completions", 1);
+                api = Some(Api::ChatCompletion);
+                flow.api = api;
+                flow.client = Protocol::Anthropic;
+                flow.upstream = Protocol::OpenAi;
+            }
+            Some(Api::ChatCompletion) => flow.upstream = provider.chat_protocol(),
+            _ => {}
+        }
+    }
+
+    let content_type = http.request_header("content-type").unwrap_or_default();
+    let json_body = content_type.is_empty() || content_type.to_ascii_lowercase().contains("application/json");
+    let body_coming = http.has_request_body() && http.request_body_mode() != BodyMode::Skip && json_body;
+
+    if let Some(called) = api {
+        let refused = provider.spec.unsupported == Unsupported::Refuse && !provider.supports(called);
+        if refused && body_coming {
+            log_debug!("{}: the {} provider does not offer it", called.name(), provider.spec.name);
+            reply::unsupported_api(http);
+            return (None, HeaderAction::StopAllIterationAndWatermark);
+        }
+    } else {
+        log_debug!("{path_only}: not an API the gateway knows; host and key rewritten, bodies passed untouched");
+        http.dont_read_response_body();
+    }
+
+    http.remove_request_header("accept-encoding");
+    let anthropic_upstream = flow.upstream == Protocol::Anthropic && provider.spec.name != "claude";
+    auth::apply(http, provider, api, anthropic_upstream && !provider.original);
+    let upstream_path = route::path(provider, api, &path, None);
+    if upstream_path != client_path {
+        http.set_request_header(":path", &upstream_path);
+        http.set_request_header(ORIGINAL_PATH, &client_path);
+    }
+    if let Some(host) = route::host(provider).filter(|h| *h != client_host) {
+        http.set_request_header(":authority", host);
+        http.set_request_header(ORIGINAL_HOST, &client_host);
+    }
+    if provider.spec.quirks.raw_body && provider.first_byte_timeout > 0 {
+        http.set_request_header(FIRST_BYTE_TIMEOUT, &provider.first_byte_timeout.to_string());
+    }
+
+    if body_coming && reads_body(provider, &flow) {
+        http.limit_request_body(MAX_BODY);
+        return (Some(flow), HeaderAction::StopIteration);
+    }
+    http.dont_read_request_body();
+    (Some(flow), HeaderAction::Continue)
+}
+
+/// Whether the body must be read: to translate it, map its model, set its stream options or
+/// apply custom settings.
+fn reads_body(provider: &Provider, flow: &Flow) -> bool {
+    let Some(api) = flow.api else { return false };
+    if provider.original || provider.spec.quirks.raw_body {
+        return !provider.custom_settings.is_empty()
+            || (provider.first_byte_timeout > 0 && !provider.spec.quirks.raw_body);
+    }
+    api.has_model_body() || flow.translates()
+}

@@ -1,0 +1,13 @@
+//! The request side: headers (API, protocols, host, path, key), then the body (custom
+//! settings, model mapping, translation).
+
+mod auth;
+mod body;
+mod convert;
+mod edit;
+mod headers;
+mod quirks;
+mod route;
+
+pub use body::on_body;
+pub use headers::on_headers;

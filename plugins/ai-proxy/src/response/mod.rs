@@ -1,0 +1,110 @@
+//! The reply side: a reply in the client's protocol is passed on untouched; one in another
+//! protocol is translated, whole or event by event as its stream arrives; an error reply of
+//! an OpenAI-style provider to an Anthropic client is written as Anthropic's error.
+
+mod choice_usage;
+mod whole;
+
+pub use whole::on_body;
+
+use crate::flow::{Flow, Reply};
+use crate::provider::Provider;
+use crate::reply;
+use higress_ai::translate::{Protocol, StreamTranslator};
+use higress_sdk::prelude::*;
+use higress_sdk::sse::SseParser;
+
+/// Decides what to do with the reply whose headers arrived.
+pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> HeaderAction {
+    flow.reply = Reply::Untouched;
+    if http.local_response_sent() || !from_upstream(http) || !http.has_response_body() {
+        http.dont_read_response_body();
+        return HeaderAction::Continue;
+    }
+    let status = http.response_header(":status").unwrap_or_default();
+    let translates = flow.translates();
+    if status.trim() != "200" {
+        // Errors pass as they came (Higress), but an Anthropic client cannot read an
+        // OpenAI-style error body: it gets Anthropic's, with the provider's type and message.
+        if translates && flow.client == Protocol::Anthropic {
+            whole(http, flow, Reply::Whole { error: Some(status.trim().parse().unwrap_or(500)) });
+        } else {
+            http.dont_read_response_body();
+        }
+        return HeaderAction::Continue;
+    }
+    let content_type = http.response_header("content-type").unwrap_or_default().to_ascii_lowercase();
+    let streamed = content_type.trim_start().starts_with("text/event-stream");
+    if !translates {
+        if streamed && provider.spec.quirks.choice_usage && flow.upstream == Protocol::OpenAi {
+            http.remove_response_header("content-length");
+            flow.reply = Reply::ChoiceUsage(SseParser::new());
+        } else {
+            http.dont_read_response_body();
+        }
+        return HeaderAction::Continue;
+    }
+    if streamed {
+        http.remove_response_header("content-length");
+        let translator = StreamTranslator::new(flow.upstream, flow.client, now_seconds(), true);
+        flow.reply = Reply::Stream(Box::new(translator));
+    } else if content_type.contains("json") || content_type.is_empty() {
+        whole(http, flow, Reply::Whole { error: None });
+    } else {
+        // Not JSON (an HTML error page from a proxy on the way): it cannot be translated, and
+        // the status must say so now - it leaves before the body is read.
+        let message = format!("the provider answered {content_type}, not JSON");
+        log_warn!("reply not translated: {message}");
+        http.set_response_header(":status", "500");
+        whole(http, flow, Reply::Failed(message));
+    }
+    HeaderAction::Continue
+}
+
+/// The reply's body will be read whole and replaced by a JSON one. Its headers leave now
+/// (proxy-wasm cannot hold a reply's headers while reading its body), so they say so now.
+fn whole(http: &mut Http, flow: &mut Flow, reply: Reply) {
+    http.remove_response_header("content-length");
+    http.set_response_header("content-type", reply::content_type(flow.client, matches!(reply, Reply::Failed(_))));
+    http.buffer_response_body();
+    flow.reply = reply;
+}
+
+/// Translates one chunk of a streamed reply (what the client gets now replaces it).
+pub fn on_chunk(http: &mut Http, flow: &mut Flow, chunk: &[u8], end_of_stream: bool) -> DataAction {
+    match &mut flow.reply {
+        Reply::Stream(translator) => {
+            let mut out = translator.feed(chunk);
+            if end_of_stream {
+                out.extend(translator.finish());
+                if translator.dropped() > 0 || translator.malformed() > 0 {
+                    log_warn!(
+                        "stream translated with {} oversized and {} malformed upstream events",
+                        translator.dropped(),
+                        translator.malformed()
+                    );
+                }
+            }
+            http.replace_response_body(&out);
+        }
+        Reply::ChoiceUsage(parser) => {
+            let out = choice_usage::feed(parser, chunk, end_of_stream);
+            http.replace_response_body(&out);
+        }
+        Reply::Untouched | Reply::Whole { .. } | Reply::Failed(_) => {}
+    }
+    DataAction::Continue
+}
+
+/// Whether the reply came from the upstream (not from a local reply of another plugin).
+fn from_upstream(http: &Http) -> bool {
+    match http.property_string(&["response", "code_details"]) {
+        Some(details) => details.is_empty() || details == "via_upstream",
+        None => true,
+    }
+}
+
+/// The host's clock, in seconds (OpenAI's `created`).
+pub fn now_seconds() -> u64 {
+    higress_sdk::hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000_000
+}
