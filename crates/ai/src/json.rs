@@ -171,9 +171,25 @@ impl<'v, 'a> Obj<'v, 'a> {
     }
 }
 
-/// Builds a JSON object from `(key, value)` pairs.
+/// Builds a JSON object from `(key, value)` pairs (a later pair with the same key wins).
+///
+/// The pairs are inserted one by one: collecting them would build the map through
+/// `BTreeMap::from_iter`, whose stable sort is compiled once for every `N` (some 4 KB of
+/// wasm each).
 pub(crate) fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    let mut map = Map::new();
+    for (key, value) in pairs {
+        map.insert(key.to_string(), value);
+    }
+    Value::Object(map)
+}
+
+/// Appends `value` as compact JSON (what `value.to_string()` makes, written straight into
+/// `out` rather than through `Display`'s formatter, which costs several times more).
+pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
+    // Writing a `Value` into a `Vec` cannot fail (its keys are strings, a `Vec` takes any
+    // length).
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// `value` (an object) with `cache_control` added when there is one.
@@ -188,7 +204,12 @@ pub(crate) fn with_cache(mut value: Value, cache: Option<&Value>) -> Value {
 /// comment, a keep-alive), with empty data, or OpenAI's `data: [DONE]` (which some
 /// Anthropic-compatible endpoints send too).
 pub(crate) fn event_data(event: &SseEvent) -> Option<&str> {
-    event.data.as_deref().map(str::trim).filter(|data| !data.is_empty() && *data != "[DONE]")
+    data_text(event.data.as_deref())
+}
+
+/// [`event_data`] of an event's `data` field.
+pub(crate) fn data_text(data: Option<&str>) -> Option<&str> {
+    data.map(str::trim).filter(|data| !data.is_empty() && *data != "[DONE]")
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! the fields it carries and keeps the others. Nothing is buffered beyond one unfinished event
 //! (bounded) or, for a plain JSON reply, the body up to a bound.
 
+use crate::scan::{Json, Kind};
 use higress_sdk::sse::SseParser;
 use serde_json::Value;
 
@@ -84,6 +85,98 @@ impl Usage {
                 self.cache_apart = true;
             }
         }
+    }
+
+    /// [`Usage::update`] of the object at token `at` of `json`, read from its tokens; `None`
+    /// (nothing taken) when a field is written in a way the tokens cannot say as `update`
+    /// would read it (a key met twice, a negative integer): the caller then reads the
+    /// `Value`.
+    pub(crate) fn update_tokens(&mut self, json: &Json, at: usize) -> Option<()> {
+        let object = |at: Option<usize>| at.filter(|at| json.token(*at).is_some_and(|t| t.kind() == Kind::Object));
+        let [usage, response, message, gemini] =
+            json.fields(at, [b"usage", b"response", b"message", b"usageMetadata"])?;
+        // `usage` of an object `at`, if it is one (`Value::get` of anything else is `None`).
+        let inner = |at: Option<usize>| -> Option<Option<usize>> {
+            match object(at) {
+                Some(at) => Some(json.fields(at, [b"usage"])?[0]),
+                None => Some(None),
+            }
+        };
+        let mut updated = *self;
+        for usage in [object(usage), object(inner(response)?), object(inner(message)?), object(gemini)] {
+            let Some(usage) = usage else { continue };
+            let [prompt, input, prompt_count, completion, output, candidates, total, total_count, prompt_details, input_details, cache_read, cached_content, cache_creation, completion_details, output_details, thoughts] =
+                json.fields(
+                    usage,
+                    [
+                        b"prompt_tokens",
+                        b"input_tokens",
+                        b"promptTokenCount",
+                        b"completion_tokens",
+                        b"output_tokens",
+                        b"candidatesTokenCount",
+                        b"total_tokens",
+                        b"totalTokenCount",
+                        b"prompt_tokens_details",
+                        b"input_tokens_details",
+                        b"cache_read_input_tokens",
+                        b"cachedContentTokenCount",
+                        b"cache_creation_input_tokens",
+                        b"completion_tokens_details",
+                        b"output_tokens_details",
+                        b"thoughtsTokenCount",
+                    ],
+                )?;
+            // A count as `Value::as_u64` reads it: `Some(None)` for anything but a
+            // non-negative integer.
+            let count = |at: Option<usize>| -> Option<Option<u64>> {
+                let Some(token) = at.and_then(|at| json.token(at)) else { return Some(None) };
+                if token.kind() != Kind::Number {
+                    return Some(None);
+                }
+                match json.u64(at?) {
+                    Some(n) => Some(Some(n)),
+                    // `-0` is the integer 0 to serde_json: leave signs to it.
+                    None if json.text(token.range())?.starts_with(b"-") => None,
+                    None => Some(None),
+                }
+            };
+            // The count at `key` of the object at `at`, if `at` is one.
+            let nested = |at: Option<usize>, key: &[u8]| -> Option<Option<u64>> {
+                match object(at) {
+                    Some(at) => count(json.fields(at, [key])?[0]),
+                    None => Some(None),
+                }
+            };
+            let first = |counts: &[Option<u64>]| counts.iter().find_map(|n| *n);
+            let set = |field: &mut Option<u64>, found: Option<u64>| {
+                if found.is_some() {
+                    *field = found;
+                }
+            };
+            set(&mut updated.input, first(&[count(prompt)?, count(input)?, count(prompt_count)?]));
+            set(&mut updated.output, first(&[count(completion)?, count(output)?, count(candidates)?]));
+            set(&mut updated.total, first(&[count(total)?, count(total_count)?]));
+            let read = [
+                nested(prompt_details, b"cached_tokens")?,
+                nested(input_details, b"cached_tokens")?,
+                count(cache_read)?,
+                count(cached_content)?,
+            ];
+            set(&mut updated.cache_read, first(&read));
+            set(&mut updated.cache_creation, count(cache_creation)?);
+            let reasoning = [
+                nested(completion_details, b"reasoning_tokens")?,
+                nested(output_details, b"reasoning_tokens")?,
+                count(thoughts)?,
+            ];
+            set(&mut updated.reasoning, first(&reasoning));
+            if cache_read.is_some() || cache_creation.is_some() {
+                updated.cache_apart = true;
+            }
+        }
+        *self = updated;
+        Some(())
     }
 
     /// Takes the fields a later report of the same reply carries (a stream's `Event::Usage`);

@@ -235,6 +235,19 @@ fn decodes_provider_variations() {
             Event::Reasoning("Hmm.".into())
         ]
     );
+    // Azure's first chunk (only `prompt_filter_results`, empty id and model) gives no Start:
+    // it comes with the first chunk that names the reply.
+    let mut azure = StreamDecoder::new();
+    let filter = json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]});
+    assert_eq!(decode_one(&mut azure, filter), vec![]);
+    assert_eq!(
+        decode_one(
+            &mut azure,
+            json!({"id": "chatcmpl-1", "model": "gpt-4o", "choices": [{"delta": {"content": "A"}}]})
+        ),
+        vec![Event::Start { id: "chatcmpl-1".into(), model: "gpt-4o".into() }, Event::Text("A".into())]
+    );
     // Start is given once.
     assert_eq!(
         decode_one(&mut decoder, json!({"id": "gen-1", "choices": [{"delta": {"content": "A"}}]})),

@@ -114,6 +114,28 @@ fn an_openai_stream_reaches_an_anthropic_client() {
 }
 
 #[test]
+fn an_azure_stream_gives_an_anthropic_client_the_replys_id_and_model() {
+    // Azure's first chunk carries only `prompt_filter_results`, with an empty id and model
+    // (the official anthropic SDK then read `id: ""` and `model: ""` from message_start).
+    let stream = concat!(
+        r#"data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}"#,
+        "\n\n",
+        r#"data: {"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],"created":1741570283,"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","model":"gpt-4o-2024-08-06","object":"chat.completion.chunk","system_fingerprint":"fp_b705f0c291"}"#,
+        "\n\n",
+        r#"data: {"choices":[{"content_filter_results":{},"delta":{"content":"Hi"},"finish_reason":"stop","index":0,"logprobs":null}],"created":1741570283,"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","model":"gpt-4o-2024-08-06","object":"chat.completion.chunk","system_fingerprint":"fp_b705f0c291"}"#,
+        "\n\ndata: [DONE]\n\n",
+    );
+    let out = translate_split(Protocol::OpenAi, Protocol::Anthropic, stream.as_bytes(), &[]);
+    let text = String::from_utf8(out.clone()).unwrap();
+    let start = text.lines().nth(1).and_then(|l| l.strip_prefix("data: ")).unwrap();
+    let start: Value = serde_json::from_str(start).unwrap();
+    assert_eq!(start["type"], "message_start", "{text}");
+    assert_eq!(start["message"]["id"], "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "{text}");
+    assert_eq!(start["message"]["model"], "gpt-4o-2024-08-06", "{text}");
+    assert_eq!(text_of(&client_events(Protocol::Anthropic, &out)), "Hi");
+}
+
+#[test]
 fn every_stream_ends_closed_even_when_the_provider_stops_early() {
     // No [DONE], no finish reason, the last event without its blank line.
     let cut = b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}";
@@ -246,6 +268,9 @@ fn requests_replies_and_errors_cross_over() {
     let error = translate::error(Protocol::Anthropic, Protocol::OpenAi, 529, overloaded);
     assert_eq!(error["error"]["type"], "overloaded_error");
     assert_eq!(error["error"]["message"], "Overloaded");
+    let foreign = br#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#;
+    let mapped = translate::error(Protocol::OpenAi, Protocol::Anthropic, 429, foreign);
+    assert_eq!(mapped["error"], json!({"type": "rate_limit_error", "message": "Rate limit reached"}));
     let plain = translate::error(Protocol::OpenAi, Protocol::Anthropic, 429, b"slow down");
     assert_eq!(plain, json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}));
     let empty = translate::error(Protocol::OpenAi, Protocol::Anthropic, 502, b"");

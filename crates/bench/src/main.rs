@@ -2,6 +2,7 @@
 //! and one rejected request (all callbacks of the stream, from wasmtime fuel: exact and
 //! repeatable on any machine), and the VM's linear memory after 1 and after N requests.
 
+mod ai;
 mod redis;
 mod traffic;
 
@@ -27,6 +28,14 @@ fn main() {
         match std::env::args().nth(2).as_deref() {
             Some("calls") => traffic::per_callback(),
             n => traffic::report(n.and_then(|n| n.parse().ok()).unwrap_or(100_000)),
+        }
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("ai") {
+        // `cargo run -p higress-bench -- ai [N | calls]`: only ai-proxy.
+        match std::env::args().nth(2).as_deref() {
+            Some("calls") => ai::per_callback(),
+            n => ai::report(n.and_then(|n| n.parse().ok()).unwrap_or(10_000)),
         }
         return;
     }
@@ -60,6 +69,7 @@ fn main() {
     worst_cases();
     redis::report(requests);
     traffic::report(requests);
+    ai::report(requests.min(10_000));
 }
 
 /// Requests at Envoy's header limits (60 KiB): no plugin may spend more than 2 M instructions

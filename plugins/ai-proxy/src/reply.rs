@@ -22,8 +22,8 @@ pub fn unsupported_api(http: &mut Http) {
 /// with an error body in the client's protocol naming the problem (Higress answered 500
 /// `text/plain`, a server error for the client's mistake, which SDKs then retry).
 pub fn bad_request(http: &mut Http, client: Protocol, message: &str) {
-    let body = client.write_error("invalid_request_error", message).to_string();
-    http.send_local_response(400, REQUEST_FAILED, &[("content-type", "application/json")], body.as_bytes());
+    let body = serde_json::to_vec(&client.write_error("invalid_request_error", message)).unwrap_or_default();
+    http.send_local_response(400, REQUEST_FAILED, &[("content-type", "application/json")], &body);
 }
 
 /// The `content-type` of a reply the gateway writes: Higress's `text/plain` line for an
@@ -44,5 +44,5 @@ pub fn failure_body(client: Protocol, message: &str, plain: bool) -> Vec<u8> {
     if plain && client == Protocol::OpenAi {
         return text.into_bytes();
     }
-    client.write_error("api_error", &text).to_string().into_bytes()
+    serde_json::to_vec(&client.write_error("api_error", &text)).unwrap_or_default()
 }

@@ -154,7 +154,7 @@ fn a_stream_cut_short_is_closed_for_the_client() {
 fn errors_come_back_as_anthropic_errors() {
     let vm = openai_provider();
     for (status, reply, kind, message) in [
-        (429, &br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#[..], "requests", "Rate limit reached"),
+        (429, &br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#[..], "rate_limit_error", "Rate limit reached"),
         (503, b"upstream connect error", "overloaded_error", "upstream connect error"),
         (400, b"", "invalid_request_error", "upstream answered 400"),
     ] {

@@ -26,3 +26,9 @@ pub use request_read::read_request;
 pub use request_write::write_request;
 pub use stream_decode::StreamDecoder;
 pub use stream_encode::StreamEncoder;
+
+/// The usage object of Anthropic's replies (tests compare the encoders' direct writes with it).
+#[cfg(test)]
+pub(crate) fn write_usage_for_tests(usage: &crate::usage::Usage) -> serde_json::Value {
+    usage::write_usage(usage)
+}

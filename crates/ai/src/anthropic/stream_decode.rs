@@ -3,10 +3,12 @@
 
 use super::error::read_error;
 use crate::chat::{Event, FinishReason, Invalid};
-use crate::json::{event_data, Loc, Obj};
+use crate::json::{data_text, event_data, Loc, Obj};
+use crate::scan::{lossy, Json, Kind, Template, Token};
 use crate::usage::Usage;
 use higress_sdk::sse::SseEvent;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Decodes one Anthropic stream; one per request.
 ///
@@ -34,6 +36,10 @@ pub struct StreamDecoder {
     usage: Usage,
     /// The reply's tool calls in order: the content block index of each.
     tool_blocks: Vec<ToolBlock>,
+    /// The fast path's tokens, kept from one event to the next.
+    tokens: Vec<Token>,
+    /// The last delta, as the template of the next.
+    template: Option<(Template, Replay)>,
 }
 
 #[derive(Debug)]
@@ -52,9 +58,160 @@ impl StreamDecoder {
     /// `[DONE]` says nothing; data that is not a JSON object, or a known event missing a field it needs,
     /// is [`Invalid`].
     pub fn decode(&mut self, event: &SseEvent) -> Result<Vec<Event>, Invalid> {
-        // Some Anthropic-compatible endpoints end with OpenAI's `data: [DONE]`: nothing to say.
-        let Some(data) = event_data(event) else { return Ok(Vec::new()) };
-        let name = event.event.as_deref().unwrap_or("event");
+        let mut events = Vec::new();
+        let name = event.event.as_deref().map(str::as_bytes);
+        self.decode_into(name, event_data(event).map(str::as_bytes), &mut events)?;
+        Ok(events)
+    }
+
+    /// [`StreamDecoder::decode`] of an event whose `event` and `data` fields are `name` and
+    /// `data` (as bytes: what is not UTF-8 is replaced, as the SDK's parser replaces it), its
+    /// events appended to `events`.
+    pub(crate) fn decode_into(
+        &mut self,
+        name: Option<&[u8]>,
+        data: Option<&[u8]>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Invalid> {
+        let Some(data) = data else { return Ok(()) };
+        // What `event_data` trims off, but for whitespace beyond ASCII (then not JSON's, and
+        // the fast path gives up). Some Anthropic-compatible endpoints end with OpenAI's
+        // `data: [DONE]`: nothing to say.
+        let trimmed = data.trim_ascii();
+        if trimmed.is_empty() || trimmed == b"[DONE]" {
+            return Ok(());
+        }
+        // Events the fast path does not read (`message_start`, ...) go straight to the
+        // general one: tokenizing them first would only cost.
+        let fast = matches!(
+            name.map(<[u8]>::trim_ascii),
+            None | Some(
+                b"content_block_delta"
+                    | b"content_block_stop"
+                    | b"ping"
+                    | b"message_start"
+                    | b"message_delta"
+                    | b"message_stop"
+            )
+        );
+        let before = events.len();
+        if fast && self.fast(trimmed, events).is_some() {
+            return Ok(());
+        }
+        events.truncate(before);
+        let data = lossy(data);
+        let Some(data) = data_text(Some(&data)) else { return Ok(()) };
+        events.extend(self.general(name.map(lossy).as_deref(), data)?);
+        Ok(())
+    }
+
+    /// The fast path: the events that make up nearly all of a stream (`content_block_delta`,
+    /// `content_block_stop`, `ping`, `message_start`, `message_delta`, `message_stop`) read
+    /// in one pass over their text,
+    /// without a `Value`. `None` for any other event, or anything unusual in one of these
+    /// (the general path then reads it, and says what is wrong). What it returns, and the
+    /// state it leaves, are the general path's for the same data: a change to what the
+    /// general path reads must be made here too (`translate::equivalence` checks that the two
+    /// agree). Its events are appended to `events`.
+    pub(crate) fn fast(&mut self, data: &[u8], events: &mut Vec<Event>) -> Option<()> {
+        if let Some((mut template, replay)) = self.template.take() {
+            let text = template.text(data).map(Cow::into_owned);
+            let matched = text.is_some();
+            if let Some(text) = text {
+                self.replay(replay, text, events);
+            }
+            self.template = Some((template, replay));
+            if matched {
+                return Some(());
+            }
+        }
+        let mut tokens = std::mem::take(&mut self.tokens);
+        let read = match Json::parse(data, &mut tokens) {
+            Some(json) => self.read_fast(&json, events),
+            None => None,
+        };
+        self.tokens = tokens;
+        read
+    }
+
+    /// Takes the counts of an event that carries a usage object, read from its tokens (as
+    /// `take_usage`), and passes on the stream's counts so far.
+    fn count(&mut self, json: &Json, events: &mut Vec<Event>) -> Option<()> {
+        let mut usage = self.usage;
+        usage.update_tokens(json, 0)?;
+        self.usage = usage;
+        events.push(Event::Usage(usage));
+        Some(())
+    }
+
+    /// The events of a delta whose text is `text`.
+    fn replay(&mut self, replay: Replay, text: String, events: &mut Vec<Event>) {
+        match replay {
+            _ if text.is_empty() => {}
+            Replay::Text => events.push(Event::Text(text)),
+            Replay::Thinking => events.push(Event::Reasoning(text)),
+            Replay::Signature => events.push(Event::ReasoningSignature(text)),
+            Replay::InputJson(index) => self.input_json(index, &text, events),
+        }
+    }
+
+    fn read_fast(&mut self, json: &Json, events: &mut Vec<Event>) -> Option<()> {
+        let [kind, index, delta, message, usage] =
+            json.fields(0, [b"type", b"index", b"delta", b"message", b"usage"])?;
+        let is_object = |at: Option<usize>| at.and_then(|at| json.token(at)).is_some_and(|t| t.kind() == Kind::Object);
+        let text = |at: Option<usize>| -> Option<Option<String>> {
+            match at {
+                Some(at) => Some(json.opt_str(at)?.map(Cow::into_owned)),
+                None => Some(None),
+            }
+        };
+        match &*json.str(kind?)? {
+            "message_start" => {
+                let [id, model, message_usage] = json.fields(message?, [b"id", b"model", b"usage"])?;
+                events
+                    .push(Event::Start { id: text(id)?.unwrap_or_default(), model: text(model)?.unwrap_or_default() });
+                if is_object(message_usage) {
+                    self.count(json, events)?;
+                }
+            }
+            "message_delta" => {
+                if is_object(delta) {
+                    let [reason, sequence] = json.fields(delta?, [b"stop_reason", b"stop_sequence"])?;
+                    if let Some(reason) = text(reason)? {
+                        let sequence = text(sequence)?;
+                        events.push(Event::Finish(FinishReason::from_anthropic(&reason, sequence.as_deref())));
+                    }
+                }
+                if is_object(usage) {
+                    self.count(json, events)?;
+                }
+            }
+            "content_block_delta" => {
+                let index = json.u64(index?)?;
+                let [kind, text, thinking, signature, partial_json] =
+                    json.fields(delta?, [b"type", b"text", b"thinking", b"signature", b"partial_json"])?;
+                let (at, replay) = match &*json.str(kind?)? {
+                    "text_delta" => (text?, Replay::Text),
+                    "thinking_delta" => (thinking?, Replay::Thinking),
+                    "signature_delta" => (signature?, Replay::Signature),
+                    "input_json_delta" => (partial_json?, Replay::InputJson(index)),
+                    // A delta of a type this protocol may add later: nothing.
+                    _ => return Some(()),
+                };
+                let text = json.str(at)?.into_owned();
+                self.template = Template::new(json, at, reads).map(|template| (template, replay));
+                self.replay(replay, text, events);
+            }
+            "content_block_stop" => self.stop(json.u64(index?)?, events),
+            "ping" | "message_stop" => {}
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// The general path: the event's data read as a `Value`, field by field.
+    pub(crate) fn general(&mut self, name: Option<&str>, data: &str) -> Result<Vec<Event>, Invalid> {
+        let name = name.unwrap_or("event");
         let value = serde_json::from_str(data).ok();
         let Some(data) = value.as_ref().and_then(|value| Obj::of(value, Loc::Named(name))) else {
             return Err(Invalid::field(&format!("{name} data"), "a JSON object"));
@@ -128,28 +285,34 @@ impl StreamDecoder {
             "text_delta" => push_text(events, Event::Text, Some(delta.req_str("text")?)),
             "thinking_delta" => push_text(events, Event::Reasoning, Some(delta.req_str("thinking")?)),
             "signature_delta" => push_text(events, Event::ReasoningSignature, Some(delta.req_str("signature")?)),
-            "input_json_delta" => {
-                let json = delta.req_str("partial_json")?;
-                let call = self.tool_blocks.iter_mut().enumerate().find(|(_, block)| block.index == index);
-                // A block that is no tool call of ours is a server-side tool's: dropped.
-                if let (Some((ordinal, block)), false) = (call, json.is_empty()) {
-                    block.has_arguments = true;
-                    events.push(Event::ToolArguments { index: ordinal, json: json.to_string() });
-                }
-            }
+            "input_json_delta" => self.input_json(index, delta.req_str("partial_json")?, events),
             _ => {}
         }
         Ok(())
     }
 
+    /// More input for the tool call of block `index`.
+    fn input_json(&mut self, index: u64, json: &str, events: &mut Vec<Event>) {
+        let call = self.tool_blocks.iter_mut().enumerate().find(|(_, block)| block.index == index);
+        // A block that is no tool call of ours is a server-side tool's: dropped.
+        if let (Some((ordinal, block)), false) = (call, json.is_empty()) {
+            block.has_arguments = true;
+            events.push(Event::ToolArguments { index: ordinal, json: json.to_string() });
+        }
+    }
+
     fn block_stop(&mut self, data: &Obj, events: &mut Vec<Event>) -> Result<(), Invalid> {
-        let index = block_index(data)?;
+        self.stop(block_index(data)?, events);
+        Ok(())
+    }
+
+    /// Block `index` ended.
+    fn stop(&mut self, index: u64, events: &mut Vec<Event>) {
         let call = self.tool_blocks.iter_mut().enumerate().find(|(_, block)| block.index == index);
         if let Some((ordinal, block)) = call.filter(|(_, block)| !block.has_arguments) {
             block.has_arguments = true;
             events.push(Event::ToolArguments { index: ordinal, json: "{}".to_string() });
         }
-        Ok(())
     }
 
     fn message_delta(&mut self, data: &Obj, events: &mut Vec<Event>) -> Result<(), Invalid> {
@@ -171,6 +334,40 @@ impl StreamDecoder {
             events.push(Event::Usage(self.usage));
         }
     }
+}
+
+#[cfg(test)]
+impl StreamDecoder {
+    /// [`StreamDecoder::decode_into`] without the fast path: the reference it is checked
+    /// against.
+    pub(crate) fn decode_general(&mut self, name: Option<&[u8]>, data: Option<&[u8]>) -> Result<Vec<Event>, Invalid> {
+        let Some(data) = data else { return Ok(Vec::new()) };
+        let data = lossy(data);
+        match data_text(Some(&data)) {
+            Some(data) => self.general(name.map(lossy).as_deref(), data),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// What the decoder remembers of the stream (its fast path's buffers aside).
+    pub(crate) fn state(&self) -> String {
+        format!("{:?} {:?}", self.usage, self.tool_blocks)
+    }
+}
+
+/// The keys the fast path reads, wherever they are: a template keeps their values.
+fn reads(key: &[u8]) -> bool {
+    matches!(key, b"type" | b"index" | b"delta" | b"text" | b"thinking" | b"signature" | b"partial_json")
+}
+
+/// How the events of a `content_block_delta` are made of its text.
+#[derive(Debug, Clone, Copy)]
+enum Replay {
+    Text,
+    Thinking,
+    Signature,
+    /// More input for the tool call of the block at this index.
+    InputJson(u64),
 }
 
 /// The event's content block `index`.

@@ -3,11 +3,12 @@
 
 use super::error::write_error;
 use super::reply::stop_reason;
-use super::usage::write_usage;
+use super::usage::write_usage_json;
 use crate::chat::{Event, EventSink, FinishReason};
-use crate::json::object;
+use crate::json::{object, write_value};
+use crate::scan::{write_str, write_u64};
 use crate::usage::Usage;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Writes one reply as Anthropic's server-sent events (`event: <type>\ndata: <json>\n\n`),
@@ -83,17 +84,19 @@ impl StreamEncoder {
             return;
         }
         self.started = true;
-        let message = object([
-            ("id", self.id.as_str().into()),
-            ("type", "message".into()),
-            ("role", "assistant".into()),
-            ("model", self.model.as_str().into()),
-            ("content", Value::Array(Vec::new())),
-            ("stop_reason", Value::Null),
-            ("stop_sequence", Value::Null),
-            ("usage", write_usage(&self.usage)),
-        ]);
-        write(out, "message_start", [("message", message)]);
+        // `message: {id, type: message, role: assistant, model, content: [], stop_reason: null,
+        // stop_sequence: null, usage}`, keys in serde_json's order.
+        out.extend_from_slice(
+            b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"content\":[],\"id\":",
+        );
+        write_str(out, &self.id);
+        out.extend_from_slice(b",\"model\":");
+        write_str(out, &self.model);
+        out.extend_from_slice(
+            b",\"role\":\"assistant\",\"stop_reason\":null,\"stop_sequence\":null,\"type\":\"message\",\"usage\":",
+        );
+        write_usage_json(&self.usage, out);
+        out.extend_from_slice(b"}}\n\n");
     }
 
     /// Makes `block` the open block: closes another, opens this one.
@@ -103,21 +106,31 @@ impl StreamEncoder {
         }
         self.start(out);
         self.close(out);
-        let content_block = match block {
-            Open::Thinking { .. } => object([("type", "thinking".into()), ("thinking", "".into())]),
-            Open::Text => object([("type", "text".into()), ("text", "".into())]),
+        const START: &[u8] = b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"content_block\":";
+        // The block (keys in serde_json's order), then its index.
+        match block {
+            Open::Thinking { .. } => {
+                out.extend_from_slice(START);
+                out.extend_from_slice(b"{\"thinking\":\"\",\"type\":\"thinking\"}");
+            }
+            Open::Text => {
+                out.extend_from_slice(START);
+                out.extend_from_slice(b"{\"text\":\"\",\"type\":\"text\"}");
+            }
             Open::Tool(index) => {
                 let Some(call) = self.tools.get_mut(&index) else { return };
                 call.state = ToolState::Streaming;
-                object([
-                    ("type", "tool_use".into()),
-                    ("id", call.id.as_str().into()),
-                    ("name", call.name.as_str().into()),
-                    ("input", Value::Object(Map::new())),
-                ])
+                out.extend_from_slice(START);
+                out.extend_from_slice(b"{\"id\":");
+                write_str(out, &call.id);
+                out.extend_from_slice(b",\"input\":{},\"name\":");
+                write_str(out, &call.name);
+                out.extend_from_slice(b",\"type\":\"tool_use\"}");
             }
-        };
-        write(out, "content_block_start", [("index", self.next_block.into()), ("content_block", content_block)]);
+        }
+        out.extend_from_slice(b",\"index\":");
+        write_u64(out, self.next_block as u64);
+        out.extend_from_slice(b"}\n\n");
         self.open = Some(block);
     }
 
@@ -134,7 +147,10 @@ impl StreamEncoder {
     }
 
     fn stop_block(&mut self, out: &mut Vec<u8>) {
-        write(out, "content_block_stop", [("index", self.next_block.into())]);
+        // `write(out, "content_block_stop", [("index", ...)])`, written directly.
+        out.extend_from_slice(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":");
+        write_u64(out, self.next_block as u64);
+        out.extend_from_slice(b"}\n\n");
         self.next_block += 1;
     }
 
@@ -162,9 +178,19 @@ impl StreamEncoder {
         }
     }
 
+    /// A `content_block_delta` whose delta is `{"type": kind, field: text}`: the bytes
+    /// [`write`] would make of it (`field` sorts before `type`; both names need no
+    /// escaping), written directly.
     fn delta(&self, out: &mut Vec<u8>, kind: &str, field: &str, text: &str) {
-        let delta = object([("type", kind.into()), (field, text.into())]);
-        write(out, "content_block_delta", [("index", self.next_block.into()), ("delta", delta)]);
+        out.extend_from_slice(b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"");
+        out.extend_from_slice(field.as_bytes());
+        out.extend_from_slice(b"\":");
+        write_str(out, text);
+        out.extend_from_slice(b",\"type\":\"");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\"},\"index\":");
+        write_u64(out, self.next_block as u64);
+        out.extend_from_slice(b"}\n\n");
     }
 
     fn tool_call(&mut self, index: usize, id: String, name: String, out: &mut Vec<u8>) {
@@ -238,29 +264,34 @@ impl EventSink for StreamEncoder {
         self.ended = true;
         self.start(out);
         self.close(out);
-        let delta = object([
-            ("stop_reason", stop_reason(self.finish.as_ref(), !self.tools.is_empty()).into()),
-            ("stop_sequence", self.finish.as_ref().and_then(FinishReason::sequence).into()),
-        ]);
-        write(out, "message_delta", [("delta", delta), ("usage", write_usage(&self.usage))]);
-        write(out, "message_stop", []);
+        // `delta: {stop_reason, stop_sequence}, usage`, keys in serde_json's order.
+        out.extend_from_slice(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":");
+        write_str(out, stop_reason(self.finish.as_ref(), !self.tools.is_empty()));
+        out.extend_from_slice(b",\"stop_sequence\":");
+        match self.finish.as_ref().and_then(FinishReason::sequence) {
+            Some(sequence) => write_str(out, sequence),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b"},\"usage\":");
+        write_usage_json(&self.usage, out);
+        out.extend_from_slice(b"}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
     }
 }
 
 /// `event: <kind>\ndata: {"type":"<kind>",...fields}\n\n`, `type` first as Anthropic writes
 /// it (the other fields follow in serde_json's key order).
 fn write<const N: usize>(out: &mut Vec<u8>, kind: &str, fields: [(&str, Value); N]) {
-    let rest = object(fields).to_string();
-    let rest = rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or_default();
-    let separator = if rest.is_empty() { "" } else { "," };
-    let data = format!("{{\"type\":{}{separator}{rest}}}", Value::from(kind));
-    write_line(out, kind, &data);
-}
-
-fn write_line(out: &mut Vec<u8>, kind: &str, data: &str) {
+    let mut rest = Vec::new();
+    write_value(&object(fields), &mut rest);
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    out.extend_from_slice(data.as_bytes());
-    out.extend_from_slice(b"\n\n");
+    out.extend_from_slice(b"\ndata: {\"type\":");
+    write_str(out, kind);
+    // The fields, without the braces around them.
+    let fields = rest.get(1..rest.len().saturating_sub(1)).unwrap_or_default();
+    if !fields.is_empty() {
+        out.push(b',');
+        out.extend_from_slice(fields);
+    }
+    out.extend_from_slice(b"}\n\n");
 }

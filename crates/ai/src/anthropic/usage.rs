@@ -1,6 +1,7 @@
 //! Usage as Anthropic reports it.
 
 use crate::json::object;
+use crate::scan::write_u64;
 use crate::usage::Usage;
 use serde_json::Value;
 
@@ -24,6 +25,26 @@ pub(super) fn write_usage(usage: &Usage) -> Value {
         }
     }
     out
+}
+
+/// [`write_usage`]'s JSON, written directly (keys in serde_json's order).
+pub(super) fn write_usage_json(usage: &Usage, out: &mut Vec<u8>) {
+    out.push(b'{');
+    if let Some(creation) = usage.cache_creation {
+        out.extend_from_slice(b"\"cache_creation_input_tokens\":");
+        write_u64(out, creation);
+        out.push(b',');
+    }
+    if let Some(read) = usage.cache_read {
+        out.extend_from_slice(b"\"cache_read_input_tokens\":");
+        write_u64(out, read);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"input_tokens\":");
+    write_u64(out, usage.uncached_input().unwrap_or(0));
+    out.extend_from_slice(b",\"output_tokens\":");
+    write_u64(out, usage.output.unwrap_or(0));
+    out.push(b'}');
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Canonical stream events written as an OpenAI chat completions stream:
 //! `data: {chat.completion.chunk}\n\n` ... `data: [DONE]\n\n`.
 
-use super::usage::write_usage;
+use super::usage::write_usage_json;
 use crate::chat::{Event, EventSink};
-use crate::json::object;
+use crate::json::write_value;
+use crate::scan::{write_str, write_u64};
 use crate::usage::Usage;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Writes one stream (a new encoder per request: the state is the stream's).
 ///
@@ -27,6 +28,9 @@ pub struct StreamEncoder {
     include_usage: bool,
     /// Whether `finish` ran.
     finished: bool,
+    /// The end of every chunk after its finish reason (the same for the whole stream once
+    /// it started: index, `created`, `id`, `model`, `object`), written once.
+    tail: Vec<u8>,
 }
 
 impl StreamEncoder {
@@ -41,6 +45,7 @@ impl StreamEncoder {
             usage: Usage::default(),
             include_usage: true,
             finished: false,
+            tail: Vec::new(),
         }
     }
 
@@ -51,37 +56,49 @@ impl StreamEncoder {
         self
     }
 
-    /// A chunk: `{id, object, created, model, choices}` (+ `usage`).
-    fn chunk(&self, choices: Value, usage: Option<Value>) -> Value {
-        let mut chunk = object([
-            ("id", self.id.as_str().into()),
-            ("object", "chat.completion.chunk".into()),
-            ("created", self.created.into()),
-            ("model", self.model.as_str().into()),
-            ("choices", choices),
-        ]);
-        if let (Some(usage), Value::Object(map)) = (usage, &mut chunk) {
-            map.insert("usage".into(), usage);
+    /// A chunk of choice 0 with the delta `delta` writes and `finish_reason`: the bytes
+    /// `self.chunk` would serialise (keys in serde_json's order), written directly.
+    fn write_delta(&mut self, delta: impl FnOnce(&mut Vec<u8>), finish: Option<&str>, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"data: {\"choices\":[{\"delta\":");
+        delta(out);
+        out.extend_from_slice(b",\"finish_reason\":");
+        match finish {
+            Some(reason) => write_str(out, reason),
+            None => out.extend_from_slice(b"null"),
         }
-        chunk
+        if self.tail.is_empty() {
+            // What follows the finish reason is the same in every chunk of the stream.
+            self.tail.extend_from_slice(b",\"index\":0,\"logprobs\":null}],\"created\":");
+            write_u64(&mut self.tail, self.created);
+            self.tail.extend_from_slice(b",\"id\":");
+            write_str(&mut self.tail, &self.id);
+            self.tail.extend_from_slice(b",\"model\":");
+            write_str(&mut self.tail, &self.model);
+            self.tail.extend_from_slice(b",\"object\":\"chat.completion.chunk\"}\n\n");
+        }
+        out.extend_from_slice(&self.tail);
     }
 
-    /// A chunk of choice 0 with `delta` and `finish_reason`.
-    fn write_delta(&self, delta: Value, finish: Option<&str>, out: &mut Vec<u8>) {
-        let choice = object([
-            ("index", 0.into()),
-            ("delta", delta),
-            ("logprobs", Value::Null),
-            ("finish_reason", finish.map_or(Value::Null, Value::from)),
-        ]);
-        write_data(&self.chunk(Value::Array(vec![choice]), None), out);
+    /// A chunk whose delta is `{"<field>": text}` (`field` a name that needs no escaping).
+    fn write_text(&mut self, field: &str, text: &str, out: &mut Vec<u8>) {
+        self.write_delta(
+            |out| {
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(field.as_bytes());
+                out.extend_from_slice(b"\":");
+                write_str(out, text);
+                out.push(b'}');
+            },
+            None,
+            out,
+        );
     }
 
     /// The role chunk, once, before any content.
     fn start(&mut self, out: &mut Vec<u8>) {
         if !self.started {
             self.started = true;
-            self.write_delta(json!({"role": "assistant", "content": ""}), None, out);
+            self.write_delta(|out| out.extend_from_slice(b"{\"content\":\"\",\"role\":\"assistant\"}"), None, out);
         }
     }
 }
@@ -99,33 +116,48 @@ impl EventSink for StreamEncoder {
             Event::Text(text) => {
                 if !text.is_empty() {
                     self.start(out);
-                    self.write_delta(json!({"content": text}), None, out);
+                    self.write_text("content", &text, out);
                 }
             }
             Event::Reasoning(text) => {
                 if !text.is_empty() {
                     self.start(out);
-                    self.write_delta(json!({"reasoning_content": text}), None, out);
+                    self.write_text("reasoning_content", &text, out);
                 }
             }
             // OpenAI has no place for a reasoning signature.
             Event::ReasoningSignature(_) => {}
             Event::ToolCall { index, id, name } => {
                 self.start(out);
-                let call =
-                    json!({"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": ""}});
-                self.write_delta(json!({"tool_calls": [call]}), None, out);
+                // {"tool_calls": [{"index", "id", "type": "function", "function": {"name", "arguments": ""}}]}
+                let delta = |out: &mut Vec<u8>| {
+                    out.extend_from_slice(b"{\"tool_calls\":[{\"function\":{\"arguments\":\"\",\"name\":");
+                    write_str(out, &name);
+                    out.extend_from_slice(b"},\"id\":");
+                    write_str(out, &id);
+                    out.extend_from_slice(b",\"index\":");
+                    write_u64(out, index as u64);
+                    out.extend_from_slice(b",\"type\":\"function\"}]}");
+                };
+                self.write_delta(delta, None, out);
             }
             Event::ToolArguments { index, json } => {
                 if !json.is_empty() {
                     self.start(out);
-                    let call = json!({"index": index, "function": {"arguments": json}});
-                    self.write_delta(json!({"tool_calls": [call]}), None, out);
+                    // {"tool_calls": [{"index", "function": {"arguments"}}]}
+                    let delta = |out: &mut Vec<u8>| {
+                        out.extend_from_slice(b"{\"tool_calls\":[{\"function\":{\"arguments\":");
+                        write_str(out, &json);
+                        out.extend_from_slice(b"},\"index\":");
+                        write_u64(out, index as u64);
+                        out.extend_from_slice(b"}]}");
+                    };
+                    self.write_delta(delta, None, out);
                 }
             }
             Event::Finish(reason) => {
                 self.start(out);
-                self.write_delta(json!({}), Some(reason.to_openai()), out);
+                self.write_delta(|out| out.extend_from_slice(b"{}"), Some(reason.to_openai()), out);
             }
             Event::Usage(usage) => self.usage.merge(&usage),
             Event::Error { kind, message } => {
@@ -141,10 +173,17 @@ impl EventSink for StreamEncoder {
             return;
         }
         self.finished = true;
-        if self.include_usage {
-            if let Some(usage) = write_usage(&self.usage) {
-                write_data(&self.chunk(Value::Array(Vec::new()), Some(usage)), out);
-            }
+        if self.include_usage && self.usage.is_any_known() {
+            // `{id, object, created, model, choices: [], usage}`, keys in serde_json's order.
+            out.extend_from_slice(b"data: {\"choices\":[],\"created\":");
+            write_u64(out, self.created);
+            out.extend_from_slice(b",\"id\":");
+            write_str(out, &self.id);
+            out.extend_from_slice(b",\"model\":");
+            write_str(out, &self.model);
+            out.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"usage\":");
+            write_usage_json(&self.usage, out);
+            out.extend_from_slice(b"}\n\n");
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
     }
@@ -153,6 +192,6 @@ impl EventSink for StreamEncoder {
 /// `data: <json>\n\n` (serialized JSON has no raw newline, so one `data:` line is enough).
 fn write_data(value: &Value, out: &mut Vec<u8>) {
     out.extend_from_slice(b"data: ");
-    out.extend_from_slice(value.to_string().as_bytes());
+    write_value(value, out);
     out.extend_from_slice(b"\n\n");
 }

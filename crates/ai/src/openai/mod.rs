@@ -30,3 +30,9 @@ fn reasoning<'v>(message: &crate::json::Obj<'v, '_>) -> Result<Option<&'v str>, 
         None => message.str("reasoning"),
     }
 }
+
+/// The usage object of OpenAI's replies (tests compare the encoders' direct writes with it).
+#[cfg(test)]
+pub(crate) fn write_usage_for_tests(usage: &crate::usage::Usage) -> Option<serde_json::Value> {
+    usage::write_usage(usage)
+}

@@ -1,5 +1,6 @@
 //! Usage as OpenAI reports it, in a reply and in a stream's last chunk.
 
+use crate::scan::write_u64;
 use crate::usage::Usage;
 use serde_json::{json, Map, Value};
 
@@ -26,4 +27,29 @@ pub(crate) fn write_usage(usage: &Usage) -> Option<Value> {
         out.insert("completion_tokens_details".into(), json!({"reasoning_tokens": reasoning}));
     }
     Some(Value::Object(out))
+}
+
+/// [`write_usage`]'s JSON (when any count is known), written directly (keys in serde_json's
+/// order).
+pub(crate) fn write_usage_json(usage: &Usage, out: &mut Vec<u8>) {
+    let prompt = usage.prompt_tokens().unwrap_or(0);
+    let completion = usage.output.unwrap_or(0);
+    let total = usage.total.unwrap_or_else(|| prompt.saturating_add(completion));
+    out.extend_from_slice(b"{\"completion_tokens\":");
+    write_u64(out, completion);
+    if let Some(reasoning) = usage.reasoning {
+        out.extend_from_slice(b",\"completion_tokens_details\":{\"reasoning_tokens\":");
+        write_u64(out, reasoning);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b",\"prompt_tokens\":");
+    write_u64(out, prompt);
+    if let Some(cached) = usage.cache_read {
+        out.extend_from_slice(b",\"prompt_tokens_details\":{\"cached_tokens\":");
+        write_u64(out, cached);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b",\"total_tokens\":");
+    write_u64(out, total);
+    out.push(b'}');
 }

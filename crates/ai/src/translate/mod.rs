@@ -4,6 +4,9 @@
 //! Used only when the two protocols differ; a request in the provider's own protocol is
 //! edited in place instead, so every field the adapters do not know survives.
 
+#[cfg(test)]
+mod equivalence;
+mod frame;
 mod stream;
 
 pub use stream::StreamTranslator;
@@ -88,6 +91,12 @@ pub fn reply(from: Protocol, to: Protocol, body: &Value) -> Result<Value, Invali
 pub fn error(from: Protocol, to: Protocol, status: u16, body: &[u8]) -> Value {
     let parsed = serde_json::from_slice::<Value>(body).ok();
     let (kind, message) = match parsed.as_ref().and_then(|b| from.read_error(b)) {
+        // An Anthropic client knows a closed set of error types (and Claude Code retries on
+        // some): a provider's own (OpenAI-compatible ones use anything, `requests` for a 429)
+        // becomes the one its status means. OpenAI clients get the provider's type as it is.
+        Some((kind, message)) if to == Protocol::Anthropic && from != to && !anthropic_type(&kind) => {
+            (error_type(to, status).to_string(), message)
+        }
         Some(error) => error,
         None => {
             let text = String::from_utf8_lossy(body);
@@ -97,6 +106,23 @@ pub fn error(from: Protocol, to: Protocol, status: u16, body: &[u8]) -> Value {
         }
     };
     to.write_error(&kind, &message)
+}
+
+/// Whether `kind` is one of the error types Anthropic documents.
+fn anthropic_type(kind: &str) -> bool {
+    matches!(
+        kind,
+        "invalid_request_error"
+            | "authentication_error"
+            | "billing_error"
+            | "permission_error"
+            | "not_found_error"
+            | "request_too_large"
+            | "rate_limit_error"
+            | "timeout_error"
+            | "api_error"
+            | "overloaded_error"
+    )
 }
 
 /// The error type a client of `protocol` expects for an HTTP status.

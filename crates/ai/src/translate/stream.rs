@@ -1,16 +1,17 @@
 //! A streamed reply translated event by event as its chunks arrive.
 //!
-//! Chunks are framed into events by the SDK's SSE parser (an event split across chunks at any
-//! byte comes out whole), each event is decoded from the provider's protocol into chat events
+//! Chunks are framed into events as the SDK's SSE parser frames them (an event split across
+//! chunks at any byte comes out whole; `frame`, which lends each event's fields from the chunk
+//! instead of copying them), each event is decoded from the provider's protocol into chat events
 //! and written at once in the client's protocol. Only the unfinished tail of one event is
 //! held, up to a bound: an event longer than that is dropped (counted) and the stream
 //! resynchronises at the next blank line, so a provider that never ends an event cannot make
 //! the gateway hold its whole output.
 
+use super::frame::Framer;
 use super::Protocol;
 use crate::chat::{Event, EventSink};
 use crate::{anthropic, openai};
-use higress_sdk::sse::{SseEvent, SseParser};
 
 /// The longest unfinished event held by default: 1 MiB.
 pub const DEFAULT_EVENT_LIMIT: usize = 1 << 20;
@@ -36,7 +37,7 @@ impl Encoder {
 
 /// Translates one stream (a new translator per request: all its state is the stream's).
 pub struct StreamTranslator {
-    parser: SseParser,
+    parser: Framer,
     decoder: Decoder,
     encoder: Encoder,
     limit: usize,
@@ -47,6 +48,8 @@ pub struct StreamTranslator {
     dropped: usize,
     malformed: usize,
     finished: bool,
+    /// The decoded events of one upstream event, kept from one to the next.
+    events: Vec<Event>,
 }
 
 impl StreamTranslator {
@@ -63,7 +66,7 @@ impl StreamTranslator {
             Protocol::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new()),
         };
         StreamTranslator {
-            parser: SseParser::new(),
+            parser: Framer::default(),
             decoder,
             encoder,
             limit: DEFAULT_EVENT_LIMIT,
@@ -72,6 +75,7 @@ impl StreamTranslator {
             dropped: 0,
             malformed: 0,
             finished: false,
+            events: Vec::new(),
         }
     }
 
@@ -94,17 +98,19 @@ impl StreamTranslator {
 
     /// Translates a chunk of the provider's stream; returns what the client gets now.
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
         if self.finished {
-            return out;
+            return Vec::new();
         }
+        // A translated event is about as long as the provider's: room for all at once.
+        let mut out = Vec::with_capacity(chunk.len() + 128);
         let chunk = if self.skipping { self.skip(chunk) } else { chunk };
-        for event in self.parser.feed(chunk) {
-            self.translate(&event, &mut out);
-        }
+        let (decoder, encoder, malformed, events) =
+            (&mut self.decoder, &mut self.encoder, &mut self.malformed, &mut self.events);
+        self.parser
+            .feed(chunk, &mut |name, data| translate(decoder, encoder, malformed, events, (name, data), &mut out));
         if self.parser.pending().len() > self.limit {
             self.line_empty = self.parser.pending().ends_with(b"\n");
-            self.parser = SseParser::new();
+            self.parser = Framer::default();
             self.skipping = true;
             self.dropped += 1;
         }
@@ -118,8 +124,10 @@ impl StreamTranslator {
         if self.finished {
             return out;
         }
-        if let Some(event) = self.parser.finish().filter(|_| !self.skipping) {
-            self.translate(&event, &mut out);
+        if let Some((name, data)) = self.parser.finish().filter(|_| !self.skipping) {
+            let (decoder, encoder, malformed, events) =
+                (&mut self.decoder, &mut self.encoder, &mut self.malformed, &mut self.events);
+            translate(decoder, encoder, malformed, events, (name.as_deref(), data.as_deref()), &mut out);
         }
         self.encoder.sink().finish(&mut out);
         self.finished = true;
@@ -141,25 +149,33 @@ impl StreamTranslator {
         }
         &[]
     }
+}
 
-    fn translate(&mut self, event: &SseEvent, out: &mut Vec<u8>) {
-        let decoded = match &mut self.decoder {
-            Decoder::OpenAi(d) => d.decode(event),
-            Decoder::Anthropic(d) => d.decode(event),
-        };
-        let events = match decoded {
-            Ok(events) => events,
-            Err(invalid) => {
-                self.malformed += 1;
-                if self.malformed > 1 {
-                    return;
-                }
-                vec![Event::Error { kind: "api_error".into(), message: format!("malformed upstream event: {invalid}") }]
-            }
-        };
-        let sink = self.encoder.sink();
-        for event in events {
-            sink.event(event, out);
+/// Translates one event (its `event` and `data` fields) into `out`; `events` is a buffer
+/// kept from one event to the next.
+fn translate(
+    decoder: &mut Decoder,
+    encoder: &mut Encoder,
+    malformed: &mut usize,
+    events: &mut Vec<Event>,
+    (name, data): (Option<&[u8]>, Option<&[u8]>),
+    out: &mut Vec<u8>,
+) {
+    events.clear();
+    let decoded = match decoder {
+        Decoder::OpenAi(d) => d.decode_into(data, events),
+        Decoder::Anthropic(d) => d.decode_into(name, data, events),
+    };
+    if let Err(invalid) = decoded {
+        *malformed += 1;
+        if *malformed > 1 {
+            return;
         }
+        events.clear();
+        events.push(Event::Error { kind: "api_error".into(), message: format!("malformed upstream event: {invalid}") });
+    }
+    let sink = encoder.sink();
+    for event in events.drain(..) {
+        sink.event(event, out);
     }
 }

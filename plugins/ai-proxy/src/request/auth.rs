@@ -28,7 +28,9 @@ const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// is sent in Anthropic's protocol to an endpoint that is not Claude's own (DeepSeek's and
 /// Qwen's Anthropic-compatible APIs), which then also gets the key as `x-api-key`.
 pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: bool) {
-    let consumer = http.request_header("x-mse-consumer");
+    // The consumer only decides among several keys of a stateful API: read only then.
+    let stateful = provider.keys.len() > 1 && api.is_some_and(Api::is_stateful);
+    let consumer = if stateful { http.request_header("x-mse-consumer") } else { None };
     let key = match keys::pick(&provider.keys, api, consumer.as_deref()) {
         Some(key) => Some(key.to_string()),
         None if provider.spec.keys == Keys::PassThrough => client_key(http, provider),
@@ -41,7 +43,7 @@ pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: 
     match provider.spec.auth {
         Auth::Bearer => {
             let bare = key.strip_prefix("Bearer ").unwrap_or(&key);
-            http.set_request_header("authorization", &format!("Bearer {bare}"));
+            http.set_request_header("authorization", &["Bearer ", bare].concat());
             if anthropic {
                 http.set_request_header("x-api-key", bare);
                 if http.request_header("anthropic-version").is_none() {
@@ -57,7 +59,7 @@ pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: 
             let version = claude.map_or(ANTHROPIC_VERSION, |c| c.version.as_str());
             http.set_request_header("anthropic-version", version);
             if claude.is_some_and(|c| c.code_mode) {
-                http.set_request_header("authorization", &format!("Bearer {key}"));
+                http.set_request_header("authorization", &["Bearer ", &key].concat());
                 http.set_request_header("user-agent", CLAUDE_CODE_AGENT);
                 http.set_request_header("x-app", "cli");
                 http.set_request_header("anthropic-beta", CLAUDE_CODE_BETA);

@@ -17,6 +17,17 @@ use higress_sdk::prelude::*;
 pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8]) -> DataAction {
     let original = body;
     let passthrough = provider.original || provider.spec.quirks.raw_body;
+    // A translated body without custom settings is read once, as a `Value` (its text checked
+    // there with the same answers): the text itself is not edited.
+    if !passthrough && flow.translates() && provider.custom_settings.is_empty() {
+        return match convert::convert_unchecked(body, provider, flow) {
+            Ok(bytes) => finish(http, provider, flow, original, Some(bytes)),
+            Err(message) => {
+                reply::bad_request(http, flow.client, &message);
+                DataAction::StopIterationNoBuffer
+            }
+        };
+    }
     let mut doc = match JsonDoc::parse(body) {
         Ok(doc) => doc,
         // A body the gateway does not interpret goes on as it came.
@@ -43,7 +54,18 @@ pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8
             return DataAction::StopIterationNoBuffer;
         }
     };
+    let body = match translated {
+        Some(bytes) => Some(bytes),
+        None if doc.changed() => Some(doc.into_bytes()),
+        None => None,
+    };
+    finish(http, provider, flow, original, body)
+}
 
+/// The headers that depend on the body, then the body sent (`body`: the one to send
+/// instead of the client's, if any), or the context file fetched first.
+fn finish(http: &mut Http, provider: &Provider, flow: &mut Flow, original: &[u8], body: Option<Vec<u8>>) -> DataAction {
+    let passthrough = provider.original || provider.spec.quirks.raw_body;
     if flow.stream {
         if !passthrough {
             http.set_request_header("accept", "text/event-stream");
@@ -57,11 +79,6 @@ pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8
         let path = route::path(provider, flow.api, &client_path, flow.model.as_deref());
         http.set_request_header(":path", &path);
     }
-    let body = match translated {
-        Some(bytes) => Some(bytes),
-        None if doc.changed() => Some(doc.into_bytes()),
-        None => None,
-    };
     if provider.context.is_some() && flow.api == Some(Api::ChatCompletion) && !passthrough {
         let body = body.unwrap_or_else(|| original.to_vec());
         return match context::apply(http, provider, flow, body) {

@@ -16,7 +16,27 @@ const CLAUDE_CODE_PROMPT: &str = "You are Claude Code, Anthropic's official CLI 
 /// the client's request got wrong.
 pub fn convert(body: &[u8], provider: &Provider, flow: &mut Flow) -> Result<Vec<u8>, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    let mut request = flow.client.read_request(&value).map_err(|e| e.to_string())?;
+    convert_value(&value, provider, flow)
+}
+
+/// [`convert`] of a body not checked yet: read once, as a `Value`, with the answers
+/// `JsonDoc::parse` and then [`convert`] give (the same error for the same body).
+pub fn convert_unchecked(body: &[u8], provider: &Provider, flow: &mut Flow) -> Result<Vec<u8>, String> {
+    let object = || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) if value.is_object() => convert_value(&value, provider, flow),
+        Ok(_) => Err("the body is not a JSON object".into()),
+        // JsonDoc::parse checks as serde_json's `IgnoredAny` does (which takes lone surrogates).
+        Err(e) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(first) => Err(format!("the body is not JSON: {first}")),
+            Ok(_) if !object() => Err("the body is not a JSON object".into()),
+            Ok(_) => Err(format!("the body is not JSON: {e}")),
+        },
+    }
+}
+
+fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<Vec<u8>, String> {
+    let mut request = flow.client.read_request(value).map_err(|e| e.to_string())?;
     let model = provider.mapping.map(&request.model).into_owned();
     if model.is_empty() {
         return Err("model: missing".into());
@@ -29,7 +49,9 @@ pub fn convert(body: &[u8], provider: &Provider, flow: &mut Flow) -> Result<Vec<
     }
     let reasoning =
         Reasoning { translated: true, budget: request.params.reasoning.as_ref().and_then(|r| r.budget_tokens) };
-    let written = flow.upstream.write_request(&request).to_string().into_bytes();
+    // Straight into bytes (`to_string` goes through `Display`'s formatter, several times
+    // slower); writing a `Value` into a `Vec` cannot fail.
+    let written = serde_json::to_vec(&flow.upstream.write_request(&request)).unwrap_or_default();
     if provider.spec.quirks == Default::default() && provider.json_schema.is_none() {
         return Ok(written);
     }
@@ -49,5 +71,50 @@ fn claude_code_system(request: &mut Request) {
     let last = request.system.iter_mut().rev().find(|p| matches!(p, Part::Text { .. }));
     if let (false, Some(Part::Text { cache, .. })) = (cached, last) {
         *cache = Some(json!({"type": "ephemeral"}));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::provider::build;
+    use higress_ai::translate::Protocol;
+
+    /// What the body phase answered before translated bodies were read once: `JsonDoc` first,
+    /// then [`convert`].
+    fn checked_then_converted(body: &[u8], provider: &Provider, flow: &mut Flow) -> Result<Vec<u8>, String> {
+        let doc = JsonDoc::parse(body)?;
+        convert(doc.as_bytes(), provider, flow)
+    }
+
+    #[test]
+    fn a_body_read_once_gets_the_answers_it_got() {
+        let provider =
+            build(serde_json::from_value(json!({"type": "claude", "apiTokens": ["k"]})).unwrap(), "p", None).unwrap();
+        let bodies: [&[u8]; 12] = [
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+            b"",
+            b"  ",
+            b"[1]",
+            b" \"x\"",
+            b"{\"a\":",
+            b"{\"model\":\"m\",\"messages\":[]} x",
+            br#"{"model":"m","messages":[{"role":"user","content":"\ud800"}]}"#,
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1e999}"#,
+            br#"{"model":"m","messages":"no"}"#,
+            br#"{"messages":[{"role":"user","content":"hi"}]}"#,
+            b"\n{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"}]}],\"max_tokens\":5}\t",
+        ];
+        for body in bodies {
+            let (mut once, mut twice) = (
+                Flow::new(Some(Api::ChatCompletion), Protocol::OpenAi, Protocol::Anthropic),
+                Flow::new(Some(Api::ChatCompletion), Protocol::OpenAi, Protocol::Anthropic),
+            );
+            let got = convert_unchecked(body, &provider, &mut once);
+            let expected = checked_then_converted(body, &provider, &mut twice);
+            assert_eq!(got, expected, "{}", String::from_utf8_lossy(body));
+            assert_eq!((once.stream, once.model), (twice.stream, twice.model));
+        }
     }
 }

@@ -7,7 +7,6 @@ use crate::flow::Flow;
 use crate::json::JsonDoc;
 use crate::provider::Provider;
 use higress_ai::translate::Protocol;
-use serde_json::Value;
 
 /// Edits `doc`, a request to `flow.api`; an error names a field of the wrong type.
 pub fn edit(doc: &mut JsonDoc, provider: &Provider, flow: &mut Flow) -> Result<(), String> {
@@ -40,7 +39,7 @@ fn map_model(doc: &mut JsonDoc, provider: &Provider, flow: &mut Flow) -> Result<
     };
     let mapped = provider.mapping.map(&model).into_owned();
     if mapped != model {
-        doc.set(&["model"], &Value::String(mapped.clone()));
+        doc.set_str(&["model"], &mapped);
     }
     flow.model = Some(mapped).filter(|m| !m.is_empty());
     Ok(())
@@ -50,18 +49,14 @@ fn map_model(doc: &mut JsonDoc, provider: &Provider, flow: &mut Flow) -> Result<
 /// it is sent as `system`, as Higress does.
 fn developer_to_system(doc: &mut JsonDoc) {
     // Rare: the text is searched once before any message is looked at.
-    if !contains(doc.as_bytes(), b"\"developer\"") {
+    if !doc.contains_string("developer") {
         return;
     }
     let count = doc.len(&["messages"]).unwrap_or(0);
     for i in 0..count {
         let index = i.to_string();
         if doc.str(&["messages", &index, "role"]).as_deref() == Some("developer") {
-            doc.set(&["messages", &index, "role"], &Value::String("system".into()));
+            doc.set_str(&["messages", &index, "role"], "system");
         }
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
 }

@@ -57,7 +57,7 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
     }
 
     let content_type = http.request_header("content-type").unwrap_or_default();
-    let json_body = content_type.is_empty() || content_type.to_ascii_lowercase().contains("application/json");
+    let json_body = content_type.is_empty() || contains_ignore_case(&content_type, "application/json");
     let body_coming = http.has_request_body() && http.request_body_mode() != BodyMode::Skip && json_body;
 
     if let Some(called) = api {
@@ -94,6 +94,12 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
     }
     http.dont_read_request_body();
     (Some(flow), HeaderAction::Continue)
+}
+
+/// Whether `text` has `needle` (lowercase ASCII) in any case: `to_ascii_lowercase` and
+/// `contains`, without the copy.
+fn contains_ignore_case(text: &str, needle: &str) -> bool {
+    text.as_bytes().windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Whether the body must be read: to translate it, map its model, set its stream options or

@@ -17,12 +17,16 @@ use higress_sdk::sse::SseParser;
 /// Decides what to do with the reply whose headers arrived.
 pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> HeaderAction {
     flow.reply = Reply::Untouched;
-    if http.local_response_sent() || !from_upstream(http) || !http.has_response_body() {
+    let translates = flow.translates();
+    let moves_usage = provider.spec.quirks.choice_usage && flow.upstream == Protocol::OpenAi;
+    // A reply in the client's protocol passes untouched whatever its status, type or origin
+    // (below): nothing of it needs reading.
+    if (!translates && !moves_usage) || http.local_response_sent() || !from_upstream(http) || !http.has_response_body()
+    {
         http.dont_read_response_body();
         return HeaderAction::Continue;
     }
     let status = http.response_header(":status").unwrap_or_default();
-    let translates = flow.translates();
     if status.trim() != "200" {
         // Errors pass as they came (Higress), but an Anthropic client cannot read an
         // OpenAI-style error body: it gets Anthropic's, with the provider's type and message.
@@ -36,7 +40,7 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     let content_type = http.response_header("content-type").unwrap_or_default().to_ascii_lowercase();
     let streamed = content_type.trim_start().starts_with("text/event-stream");
     if !translates {
-        if streamed && provider.spec.quirks.choice_usage && flow.upstream == Protocol::OpenAi {
+        if streamed && moves_usage {
             http.remove_response_header("content-length");
             flow.reply = Reply::ChoiceUsage(SseParser::new());
         } else {

@@ -14,7 +14,7 @@ pub fn on_body(http: &mut Http, flow: &mut Flow, body: &[u8]) -> DataAction {
     let bytes = match &flow.reply {
         Reply::Failed(message) => reply::failure_body(flow.client, message, true),
         Reply::Whole { error: Some(status) } => {
-            translate::error(flow.upstream, flow.client, *status, body).to_string().into_bytes()
+            serde_json::to_vec(&translate::error(flow.upstream, flow.client, *status, body)).unwrap_or_default()
         }
         Reply::Whole { error: None } => match success(flow, body) {
             Ok(bytes) => bytes,
@@ -39,5 +39,6 @@ fn success(flow: &Flow, body: &[u8]) -> Result<Vec<u8>, String> {
     if parsed.model.is_empty() {
         parsed.model = flow.model.clone().unwrap_or_default();
     }
-    Ok(flow.client.write_reply(&parsed).to_string().into_bytes())
+    // Straight into bytes: writing a `Value` into a `Vec` cannot fail.
+    Ok(serde_json::to_vec(&flow.client.write_reply(&parsed)).unwrap_or_default())
 }

@@ -1,0 +1,395 @@
+//! ai-proxy on realistic LLM traffic (`-- ai [N | calls]`): module size; instructions per
+//! chat request (not streamed: request, reply and every callback between) and per streamed
+//! event, for a same-protocol route (an OpenAI client to the `openai` type: the body edited
+//! in place, the reply untouched) and the two translated ones (an OpenAI client to `claude`,
+//! an Anthropic client on `/v1/messages` to `openai`); the VM's linear memory after many
+//! streamed requests (flat) and over one long stream (bounded by its largest event).
+//!
+//! `AI_PROXY_WASM=<path>` measures another build of the module (a baseline to compare with);
+//! `AI_DEBUG=1` prints the instructions of each upstream event of the measured streams.
+//!
+//! Bodies are in the providers' real shapes: a chat request of a few messages, OpenAI's and
+//! Anthropic's replies as `crates/ai/tests/fixtures` has them, and streams as the providers
+//! send them (OpenAI's chunks with `id`, `model`, `system_fingerprint` and `usage: null`;
+//! Anthropic's `event:` + `data:` events). Each upstream event arrives as its own chunk, as
+//! providers flush them.
+
+use crate::shipped_size;
+use higress_host::testing::{self, request};
+use higress_host::{Env, Plugin, Stream, Vm};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const PLUGIN: &str = "ai-proxy";
+/// Text deltas in a typical streamed reply.
+const DELTAS: usize = 20;
+
+/// Pieces of a model's answer, as streamed (a few tokens each; non-ASCII and newlines too).
+const PIECES: [&str; 8] = [
+    "Tokyo is warmer",
+    " today: 24 °C",
+    " against 18 °C",
+    " in Paris.\n\n",
+    "Paris is cloudy",
+    " with light wind — ",
+    "take a \"light\" jacket",
+    " if you go out.",
+];
+
+/// The protocol a side speaks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    OpenAi,
+    Anthropic,
+}
+
+/// A route: who the client is, which provider type serves it.
+struct Route {
+    what: &'static str,
+    config: Value,
+    client: Protocol,
+    upstream: Protocol,
+}
+
+fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            what: "same protocol: OpenAI client, type openai (model mapped in place)",
+            config: json!({"provider": {"type": "openai", "apiTokens": ["sk-bench"],
+                "modelMapping": {"gpt-4o-mini": "gpt-4o"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::OpenAi,
+        },
+        Route {
+            what: "translated: OpenAI client, type claude",
+            config: json!({"provider": {"type": "claude", "apiTokens": ["sk-ant-bench"],
+                "modelMapping": {"gpt-4o-mini": "claude-sonnet-4-5"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::Anthropic,
+        },
+        Route {
+            what: "translated: Anthropic client, type openai",
+            config: json!({"provider": {"type": "openai", "apiTokens": ["sk-bench"],
+                "modelMapping": {"claude-*": "gpt-4o"}}}),
+            client: Protocol::Anthropic,
+            upstream: Protocol::OpenAi,
+        },
+    ]
+}
+
+/// An OpenAI SDK's chat request: a system prompt, a short conversation, a few parameters.
+fn openai_request(stream: bool) -> String {
+    json!({
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "You are a helpful travel assistant. Answer briefly, in metric units."},
+            {"role": "user", "content": "What's the weather like in Paris today?"},
+            {"role": "assistant", "content": "Paris: 18 °C and cloudy, with light wind from the west."},
+            {"role": "user", "content": "And in Tokyo? Which one is warmer?"}
+        ],
+        "temperature": 0.7,
+        "max_tokens": 512,
+        "stream": stream
+    })
+    .to_string()
+}
+
+/// An Anthropic SDK's messages request with the same conversation.
+fn anthropic_request(stream: bool) -> String {
+    json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 512,
+        "system": "You are a helpful travel assistant. Answer briefly, in metric units.",
+        "messages": [
+            {"role": "user", "content": "What's the weather like in Paris today?"},
+            {"role": "assistant", "content": "Paris: 18 °C and cloudy, with light wind from the west."},
+            {"role": "user", "content": "And in Tokyo? Which one is warmer?"}
+        ],
+        "temperature": 0.7,
+        "stream": stream
+    })
+    .to_string()
+}
+
+const OPENAI_REPLY: &str = include_str!("../../ai/tests/fixtures/openai/reply_text.json");
+
+/// Anthropic's reply to the conversation (the fixture's shape, a text answer).
+fn anthropic_reply() -> String {
+    json!({
+        "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "text", "text": "Tokyo is warmer: 24 °C against 18 °C in Paris."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": null,
+        "usage": {"input_tokens": 38, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+            "output_tokens": 17, "service_tier": "standard"}
+    })
+    .to_string()
+}
+
+/// OpenAI's stream of a reply with `deltas` text deltas, one event per element: the role
+/// chunk, the text, the finish chunk, the usage chunk (`include_usage`), `[DONE]`.
+fn openai_stream(deltas: usize) -> Vec<String> {
+    let chunk = |delta: Value, finish: Value, usage: Value| {
+        let choices = if usage.is_null() {
+            json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}])
+        } else {
+            json!([])
+        };
+        // OpenAI's key order (serde_json would sort the keys).
+        format!(
+            "data: {{\"id\":\"chatcmpl-AyPq3rXwJ9kZ8bN1mC2vB3nM4\",\"object\":\"chat.completion.chunk\",\
+             \"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"service_tier\":\"default\",\
+             \"system_fingerprint\":\"fp_f9f4fb6dbf\",\"choices\":{choices},\"usage\":{usage}}}\n\n"
+        )
+    };
+    let mut events =
+        vec![chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null, Value::Null)];
+    for i in 0..deltas {
+        events.push(chunk(json!({"content": PIECES[i % PIECES.len()]}), Value::Null, Value::Null));
+    }
+    events.push(chunk(json!({}), json!("stop"), Value::Null));
+    events.push(chunk(
+        json!({}),
+        Value::Null,
+        json!({"prompt_tokens": 58, "completion_tokens": deltas, "total_tokens": 58 + deltas,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}),
+    ));
+    events.push("data: [DONE]\n\n".to_string());
+    events
+}
+
+/// Anthropic's stream of a text reply with `deltas` text deltas, one event per element.
+fn anthropic_stream(deltas: usize) -> Vec<String> {
+    let event = |kind: &str, data: Value| format!("event: {kind}\ndata: {data}\n\n");
+    let mut events =
+        vec![
+        // Anthropic's key order for message_start, as the fixture has it.
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\
+         \"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\
+         \"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":38,\"cache_creation_input_tokens\":0,\
+         \"cache_read_input_tokens\":0,\"output_tokens\":1,\"service_tier\":\"standard\"}}}\n\n"
+            .to_string(),
+        event("content_block_start", json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}})),
+        "event: ping\ndata: {\"type\": \"ping\"}\n\n".to_string(),
+    ];
+    for i in 0..deltas {
+        // Anthropic writes `type` first: the keys in its order.
+        let text = Value::from(PIECES[i % PIECES.len()]);
+        events.push(format!(
+            "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\
+             \"delta\":{{\"type\":\"text_delta\",\"text\":{text}}}}}\n\n"
+        ));
+    }
+    events.push(event("content_block_stop", json!({"type": "content_block_stop", "index": 0})));
+    events.push(
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\
+         \"stop_sequence\":null},\"usage\":{\"output_tokens\":17}}\n\n"
+            .to_string(),
+    );
+    events.push("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".to_string());
+    events
+}
+
+/// The module measured: the workspace's (built as the tests build it), or the one the
+/// `AI_PROXY_WASM` environment variable names (another build, to compare with).
+fn plugin() -> Plugin {
+    static PLUGIN_MODULE: OnceLock<Plugin> = OnceLock::new();
+    PLUGIN_MODULE
+        .get_or_init(|| match std::env::var("AI_PROXY_WASM") {
+            Ok(path) => {
+                let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                Plugin::from_bytes(PLUGIN, &bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
+            }
+            Err(_) => testing::plugin(PLUGIN),
+        })
+        .clone()
+}
+
+impl Route {
+    fn vm(&self) -> Vm {
+        let env = Env::with_manual_clock(Duration::from_secs(1_750_000_000));
+        let vm = Vm::builder(&plugin())
+            .env(&env)
+            .config_json(&self.config)
+            .start()
+            .unwrap_or_else(|e| panic!("{PLUGIN}: {e}"));
+        // The first requests warm what a VM builds once.
+        let _ = self.chat(&vm);
+        let _ = self.streamed(&vm, DELTAS);
+        vm
+    }
+
+    /// The client's request, sent.
+    fn send(&self, vm: &Vm, stream: bool) -> Stream {
+        let req = match self.client {
+            Protocol::OpenAi => request("POST", "ai.example.com", "/v1/chat/completions")
+                .header("authorization", "Bearer client-key")
+                .body(openai_request(stream)),
+            Protocol::Anthropic => request("POST", "ai.example.com", "/v1/messages")
+                .header("x-api-key", "client-key")
+                .header("anthropic-version", "2023-06-01")
+                .body(anthropic_request(stream)),
+        };
+        let s = req.header("content-type", "application/json").header("accept-encoding", "gzip").send(vm);
+        assert!(
+            s.upstream().headers.is_some(),
+            "{}: the request was answered locally: {:?}",
+            self.what,
+            s.local_response()
+        );
+        s
+    }
+
+    /// A whole chat request: the request, the provider's JSON reply.
+    fn chat(&self, vm: &Vm) -> Stream {
+        let s = self.send(vm, false);
+        let reply = match self.upstream {
+            Protocol::OpenAi => OPENAI_REPLY.to_string(),
+            Protocol::Anthropic => anthropic_reply(),
+        };
+        let length = reply.len().to_string();
+        s.send_response_headers(
+            [(":status", "200"), ("content-type", "application/json"), ("content-length", length.as_str())],
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.send_response_body(reply, true).unwrap_or_else(|e| panic!("{e}"));
+        let body = s.response().body_text();
+        let expected = if self.client == Protocol::OpenAi { "\"chat.completion\"" } else { "\"message\"" };
+        assert!(body.contains(expected), "{}: {body}", self.what);
+        s
+    }
+
+    /// The provider's stream of a reply with `deltas` text deltas.
+    fn events(&self, deltas: usize) -> Vec<String> {
+        match self.upstream {
+            Protocol::OpenAi => openai_stream(deltas),
+            Protocol::Anthropic => anthropic_stream(deltas),
+        }
+    }
+
+    /// The request and the stream's headers: what the events then arrive on.
+    fn stream_head(&self, vm: &Vm) -> Stream {
+        let s = self.send(vm, true);
+        s.send_response_headers([(":status", "200"), ("content-type", "text/event-stream")], false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        s
+    }
+
+    /// A streamed request; the instructions of each upstream event (one chunk each).
+    fn streamed(&self, vm: &Vm, deltas: usize) -> (Stream, Vec<u64>) {
+        let s = self.stream_head(vm);
+        let events = self.events(deltas);
+        let mut costs = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let before = s.instructions();
+            s.send_response_body(event, i + 1 == events.len()).unwrap_or_else(|e| panic!("{e}"));
+            costs.push(s.instructions() - before);
+        }
+        (s, costs)
+    }
+}
+
+/// The text deltas' events after the first (which also opens the client's message or block):
+/// a stream's steady state.
+fn delta_costs(route: &Route, costs: &[u64]) -> Vec<u64> {
+    let skip = if route.upstream == Protocol::OpenAi { 2 } else { 4 };
+    costs.iter().skip(skip).take(DELTAS - 1).copied().collect()
+}
+
+fn median(values: &[u64]) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0)
+}
+
+/// Prints the tables; `requests` streamed requests per route for the memory column.
+pub fn report(requests: usize) {
+    println!();
+    println!("ai-proxy: .wasm {} bytes (dist/ai-proxy/plugin.wasm, as `make build` ships it)", shipped_size(PLUGIN));
+    println!();
+    let events = DELTAS + 6;
+    println!(
+        "| ai-proxy route | chat request, not streamed (whole exchange) | streamed request: request + reply headers \
+         | streamed text delta (median) | stream of ~{events} upstream events: body instructions | mean per event | largest event |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for route in routes() {
+        let vm = route.vm();
+        let chat = route.chat(&vm).instructions();
+        let head = route.stream_head(&vm).instructions();
+        let (_, costs) = route.streamed(&vm, DELTAS);
+        if std::env::var("AI_DEBUG").is_ok() {
+            eprintln!("{}: {costs:?}", route.what);
+        }
+        let body: u64 = costs.iter().sum();
+        let max = costs.iter().copied().max().unwrap_or(0);
+        println!(
+            "| {} | {chat} | {head} | {} | {body} | {} | {max} |",
+            route.what,
+            median(&delta_costs(&route, &costs)),
+            body / (costs.len().max(1) as u64)
+        );
+    }
+    println!();
+    println!(
+        "| ai-proxy route | memory after 1 streamed request | after {requests} | before one stream of 10,000 events | after it |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for route in routes() {
+        let vm = route.vm();
+        let first = vm.memory_bytes();
+        for _ in 1..requests {
+            let _ = route.streamed_quietly(&vm, DELTAS);
+        }
+        let last = vm.memory_bytes();
+        let _ = route.streamed_quietly(&vm, 10_000);
+        let after = vm.memory_bytes();
+        println!("| {} | {first} | {last} | {last} | {after} |", route.what);
+    }
+}
+
+impl Route {
+    /// A streamed request of `deltas` text deltas, without per-event accounting (the memory
+    /// runs); checks the client's stream ended.
+    fn streamed_quietly(&self, vm: &Vm, deltas: usize) -> Stream {
+        let s = self.stream_head(vm);
+        let events = self.events(deltas);
+        for (i, event) in events.iter().enumerate() {
+            s.send_response_body(event, i + 1 == events.len()).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert!(s.is_complete(), "{}: the stream did not end", self.what);
+        s
+    }
+}
+
+/// Where each route's instructions go, callback by callback (`-- ai calls`).
+pub fn per_callback() {
+    println!("| ai-proxy route | request | callback | calls | instructions (sum) | mean |");
+    println!("|---|---|---|---:|---:|---:|");
+    for route in routes() {
+        let vm = route.vm();
+        for (request, s) in [("chat", route.chat(&vm)), ("streamed", route.streamed(&vm, DELTAS).0)] {
+            let mut rows: Vec<(&'static str, u64, u64)> = Vec::new();
+            for call in s.calls() {
+                match rows.iter_mut().find(|(name, _, _)| *name == call.callback) {
+                    Some(row) => {
+                        row.1 += 1;
+                        row.2 += call.instructions;
+                    }
+                    None => rows.push((call.callback, 1, call.instructions)),
+                }
+            }
+            for (callback, calls, sum) in rows {
+                println!("| {} | {request} | {callback} | {calls} | {sum} | {} |", route.what, sum / calls);
+            }
+        }
+    }
+}
