@@ -6,13 +6,14 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build native test e2e-local e2e lint fmt run bench clean-dist new-plugin
+.PHONY: help setup build native test e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin
 
 help:
-	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server, binaryen)"
+	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server, binaryen, python3-venv)"
 	@echo "make build   compile every plugin to dist/<plugin>/plugin.wasm"
 	@echo "make test    build, then run every test (unit, SDK, host, plugin, gateway)"
 	@echo "make e2e-local  the e2e suite through the local gateway (Redis, echo, LLM mock on loopback)"
+	@echo "make e2e-venv   the openai and anthropic Python SDKs the e2e suite runs (target/e2e-venv)"
 	@echo "make e2e     the e2e suite through Higress's gateway image in Docker Compose"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
 	@echo "make run     start the local gateway on 127.0.0.1:8080 with every plugin; prints curl commands"
@@ -27,6 +28,9 @@ setup:
 	@command -v redis-server >/dev/null && command -v wasm-opt >/dev/null || { \
 		echo "installing redis-server (tests run a real one) and binaryen (wasm-opt shrinks the modules)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server binaryen; }
+	@python3 -c 'import venv, ensurepip' 2>/dev/null || { \
+		echo "installing python3-venv (the e2e suite runs the openai and anthropic SDKs from a virtual environment)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
 
 build: setup
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS))
@@ -46,9 +50,24 @@ native:
 	$(CARGO) build -p higress-gateway -p higress-e2e --bins
 	$(CARGO) test -p higress-e2e --test suite --no-run -q
 
+# The official openai and anthropic Python SDKs (e2e/clients/requirements.txt, pinned) in a
+# virtual environment for the suite's sdk_clients tests: made when missing, made anew when
+# the requirements change (the stamp is a copy of the file they were installed from).
+E2E_VENV := target/e2e-venv
+E2E_REQUIREMENTS := e2e/clients/requirements.txt
+
+e2e-venv: $(E2E_VENV)/requirements.installed
+
+$(E2E_VENV)/requirements.installed: $(E2E_REQUIREMENTS) | setup
+	rm -rf $(E2E_VENV)
+	@python3 -m venv $(E2E_VENV) || { rm -rf $(E2E_VENV); \
+		echo "python3 -m venv failed: make setup installs python3-venv (Debian), or use a Python with venv and ensurepip"; exit 1; }
+	$(E2E_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(E2E_REQUIREMENTS)
+	cp $(E2E_REQUIREMENTS) $@
+
 # Starts Redis, echo-server, llm-mock and hgw on free loopback ports, runs the suite against
 # them and stops them all, also when it fails. Logs: target/e2e-logs/local/.
-e2e-local: build native
+e2e-local: build native e2e-venv
 	target/debug/e2e-stack test
 
 # The same suite through Higress's gateway (Envoy + Higress's wasm extensions) in Docker
@@ -56,7 +75,7 @@ e2e-local: build native
 E2E_PORT ?= 10000
 # The LLM mock's port on the host: the suite's mock cases talk to it directly (LLM_MOCK_URL).
 E2E_LLM_PORT ?= 10082
-e2e: build native
+e2e: build native e2e-venv
 	@command -v docker >/dev/null || { echo "make e2e needs Docker; without it use make e2e-local"; exit 1; }
 	mkdir -p target/e2e
 	target/debug/hgw envoy-config --config e2e/config --plugin-dir /etc/envoy/plugins > target/e2e/envoy.json

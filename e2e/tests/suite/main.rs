@@ -22,6 +22,7 @@ mod llm;
 mod proxy;
 mod redis_counter;
 mod request_block;
+mod sdk_clients;
 mod transformer;
 
 use higress_e2e::client::Gateway;
