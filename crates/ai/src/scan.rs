@@ -8,6 +8,7 @@
 //! make it give up (`None`), and the caller then takes the general path, which reads the
 //! text with serde_json (and names what is wrong with it, if anything is).
 
+use higress_sdk::scan;
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -420,11 +421,11 @@ impl Template {
         let bytes = data;
         let before = self.bytes.get(..self.text_at.start)?;
         let after = self.bytes.get(self.text_at.end..)?;
-        if !same(bytes.get(..before.len())?, before) {
+        if !scan::equal(bytes.get(..before.len())?, before) {
             return None;
         }
         let (end, escaped) = string_end(bytes, before.len().checked_sub(1)?)?;
-        if !same(bytes.get(end..)?, after) {
+        if !scan::equal(bytes.get(end..)?, after) {
             return None;
         }
         text(data, before.len()..end, escaped)
@@ -437,7 +438,7 @@ impl Template {
         let mut text = None;
         for (i, (fixed, slot)) in self.parts.iter().enumerate() {
             let fixed = self.bytes.get(fixed.clone())?;
-            if !same(bytes.get(at..at + fixed.len())?, fixed) {
+            if !scan::equal(bytes.get(at..at + fixed.len())?, fixed) {
                 return None;
             }
             at += fixed.len();
@@ -455,7 +456,7 @@ impl Template {
             at = end;
         }
         let tail = self.bytes.get(self.tail.clone())?;
-        if bytes.len() != at + tail.len() || !same(bytes.get(at..)?, tail) {
+        if bytes.len() != at + tail.len() || !scan::equal(bytes.get(at..)?, tail) {
             return None;
         }
         let (range, escaped) = text?;
@@ -482,18 +483,6 @@ fn text(data: &[u8], range: Range<usize>, escaped: bool) -> Option<Cow<'_, str>>
     } else {
         Some(raw)
     }
-}
-
-/// Whether `a` and `b` are the same bytes, compared eight at a time (a byte loop, which is
-/// what comparing slices compiles to in wasm, costs several times more).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let word = |bytes: &[u8]| <[u8; 8]>::try_from(bytes).map_or(0, u64::from_le_bytes);
-    let (a, b) = (a.chunks_exact(8), b.chunks_exact(8));
-    let rest = a.remainder().iter().zip(b.remainder()).all(|(x, y)| x == y);
-    rest && a.zip(b).all(|(x, y)| word(x) == word(y))
 }
 
 /// The position after the whitespace at `at`.
@@ -594,68 +583,15 @@ fn number_end(bytes: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-/// Eight bytes at a time: each byte's top bit set in the result where the byte is `byte`.
-/// Only the lowest set bit is sure (a borrow may set bits above it): enough to find the
-/// first match.
-fn bytes_equal(word: u64, byte: u8) -> u64 {
-    let x = word ^ (ONES * u64::from(byte));
-    x.wrapping_sub(ONES) & !x & HIGHS
-}
-
-/// Like [`bytes_equal`], for bytes below `limit` (at most 128).
-fn bytes_below(word: u64, limit: u8) -> u64 {
-    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The first position from `from` where `bytes` has a byte `special` says is one, looking at
-/// eight bytes at a time with `mask` (which sets a byte's top bit where `special` holds, the
-/// lowest one at least surely): a loop over each byte costs several times more wasm
-/// instructions.
-fn find_by(bytes: &[u8], from: usize, mask: impl Fn(u64) -> u64, special: impl Fn(u8) -> bool) -> Option<usize> {
-    let rest = bytes.get(from..)?;
-    let mut words = rest.chunks_exact(8);
-    let mut at = from;
-    for word in words.by_ref() {
-        let found = mask(<[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes));
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|b| special(*b)).map(|p| at + p)
-}
-
 /// Where the next `"`, `\` or control character is, from `from`.
 pub fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
-    find_by(
-        bytes,
-        from,
-        |w| bytes_equal(w, b'"') | bytes_equal(w, b'\\') | bytes_below(w, 0x20),
-        |b| b == b'"' || b == b'\\' || b < 0x20,
-    )
-}
-
-/// Whether `needle` (not empty) is somewhere in `haystack`: its first byte looked for eight
-/// bytes at a time, the rest compared eight at a time.
-pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else { return true };
-    let mut from = 0;
-    while let Some(at) = find_by(haystack, from, |w| bytes_equal(w, first), |b| b == first) {
-        match haystack.get(at + 1..at + needle.len()) {
-            Some(next) if same(next, rest) => return true,
-            Some(_) => from = at + 1,
-            None => return false,
-        }
-    }
-    false
+    let rest = bytes.get(from..)?;
+    scan::find_with(rest, |w| scan::matches(w, b'"') | scan::matches(w, b'\\') | scan::below(w, 0x20)).map(|p| p + from)
 }
 
 /// Where the next line ends (`\n` or `\r`), from `from`.
 pub(crate) fn find_line_end(bytes: &[u8], from: usize) -> Option<usize> {
-    find_by(bytes, from, |w| bytes_equal(w, b'\n') | bytes_equal(w, b'\r'), |b| b == b'\n' || b == b'\r')
+    scan::find2(bytes.get(from..)?, b'\n', b'\r').map(|p| p + from)
 }
 
 /// The text of a string token with escapes (checked by `string_token`); `None` for a lone
@@ -859,18 +795,6 @@ mod tests {
             write_u64(&mut out, n);
             assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
         }
-    }
-
-    #[test]
-    fn contains_as_windows_would() {
-        let text = b"{\"role\":\"developer\",\"x\":\"say \\\"developer\"}";
-        for needle in [&b"\"developer\""[..], b"developer", b"}", b"{", b"\"x\"", b"nope", b"\"developer\"}", b"r\"}x"]
-        {
-            let expected = text.windows(needle.len()).any(|w| w == needle);
-            assert_eq!(contains(text, needle), expected, "{}", String::from_utf8_lossy(needle));
-        }
-        assert!(contains(b"", b""));
-        assert!(!contains(b"", b"a"));
     }
 
     #[test]

@@ -23,9 +23,55 @@ pub fn word(bytes: &[u8]) -> u64 {
 
 /// High bit set in exactly the bytes of `word` that equal `byte` (no carries between bytes,
 /// so every bit is exact, not only the lowest).
-pub(crate) fn matches(word: u64, byte: u8) -> u64 {
+pub fn matches(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     !((x & LOWS).wrapping_add(LOWS) | x | LOWS)
+}
+
+/// High bit set in exactly the bytes of `word` below `limit` (at most 0x80): control
+/// characters are `below(word, 0x20)`.
+pub fn below(word: u64, limit: u8) -> u64 {
+    // The low seven bits plus `0x80 - limit` reach the high bit from `limit` up, without
+    // carrying into the next byte; bytes with the high bit set are never below.
+    !((word & LOWS).wrapping_add(ONES * u64::from(0x80u8.saturating_sub(limit))) | word) & HIGHS
+}
+
+/// The first position in `haystack` of a byte for which `hit` (built from [`matches`] and
+/// [`below`]) sets the high bit.
+pub fn find_with(haystack: &[u8], hit: impl Fn(u64) -> u64) -> Option<usize> {
+    let mut first = None;
+    each_with(haystack, hit, |i, _| {
+        first = Some(i);
+        false
+    });
+    first
+}
+
+/// Whether `a` and `b` are the same bytes, compared eight at a time (comparing slices
+/// compiles to a byte loop in wasm, several times the cost).
+pub fn equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (x, y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest = x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q);
+    rest && x.zip(y).all(|(p, q)| word(p) == word(q))
+}
+
+/// Whether `needle` is somewhere in `haystack`: its first byte found eight bytes at a time,
+/// the rest compared eight at a time (`<[u8]>::windows` or `str::contains` cost several
+/// times more in wasm).
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    let mut from = 0;
+    while let Some(at) = haystack.get(from..).and_then(|h| find(h, first)).map(|p| p + from) {
+        match haystack.get(at + 1..at + needle.len()) {
+            Some(next) if equal(next, rest) => return true,
+            Some(_) => from = at + 1,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Calls `f` with the position and value of every byte of `haystack` for which `hit` (built
@@ -149,6 +195,19 @@ mod tests {
             prop_assert_eq!(is_graphic_except(&text, b""), text.iter().all(u8::is_ascii_graphic));
             prop_assert_eq!(count(&text, b'?'), text.iter().filter(|&&b| b == b'?').count());
             prop_assert_eq!(count(&text, 0), text.iter().filter(|&&b| b == 0).count());
+            prop_assert_eq!(
+                find_with(&text, |w| matches(w, b'?') | below(w, 0x21)),
+                text.iter().position(|&b| b == b'?' || b < 0x21)
+            );
+            for needle in [&b"a#"[..], b"?", b"a?~", b"", b"\xff\x00"] {
+                prop_assert_eq!(contains(&text, needle), needle.is_empty() || text.windows(needle.len()).any(|w| w == needle));
+            }
+            prop_assert!(equal(&text, &text.clone()));
+            let mut other = text.clone();
+            if let Some(last) = other.last_mut() {
+                *last ^= 1;
+                prop_assert!(!equal(&text, &other));
+            }
         }
     }
 

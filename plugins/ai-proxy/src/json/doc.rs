@@ -255,7 +255,7 @@ impl JsonDoc {
                 .map_while(|index| json.token(index))
                 .filter(|token| matches!(token.kind(), Kind::Str | Kind::Escaped | Kind::Key))
                 .any(|token| self.text.get(token.range()).is_some_and(|raw| raw.ends_with(&quoted))),
-            _ => tokens::contains(&self.text, &quoted),
+            _ => higress_sdk::scan::contains(&self.text, &quoted),
         }
     }
 
