@@ -589,11 +589,6 @@ pub fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
     scan::find_with(rest, |w| scan::matches(w, b'"') | scan::matches(w, b'\\') | scan::below(w, 0x20)).map(|p| p + from)
 }
 
-/// Where the next line ends (`\n` or `\r`), from `from`.
-pub(crate) fn find_line_end(bytes: &[u8], from: usize) -> Option<usize> {
-    scan::find2(bytes.get(from..)?, b'\n', b'\r').map(|p| p + from)
-}
-
 /// The text of a string token with escapes (checked by `string_token`); `None` for a lone
 /// surrogate, which serde_json refuses.
 fn unescape(raw: &str) -> Option<String> {
@@ -804,8 +799,6 @@ mod tests {
         assert_eq!(find_special(text, 17), Some(20));
         assert_eq!(find_special(text, 21), Some(21));
         assert_eq!(find_special(b"no special byte here", 0), None);
-        assert_eq!(find_line_end(b"event: x\r\ndata: y\n", 0), Some(8));
-        assert_eq!(find_line_end(b"event: x\r\ndata: y\n", 10), Some(17));
         for at in 0..40 {
             let mut bytes = vec![b'a'; 40];
             bytes[at] = 0x1f;

@@ -212,6 +212,12 @@ mod tests {
     }
 
     #[test]
+    fn line_ends() {
+        assert_eq!(find2(b"event: x\r\ndata: y\n", b'\n', b'\r'), Some(8));
+        assert_eq!(find2(b"data: y\n", b'\n', b'\r'), Some(7));
+    }
+
+    #[test]
     fn agrees_with_a_byte_loop() {
         let mut x: u32 = 7;
         for len in 0..70 {

@@ -6,17 +6,17 @@
 //! make of it, however it is cut.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use super::frame::Framer;
 use super::{Protocol, StreamTranslator};
 use crate::chat::{Event, EventSink, FinishReason, Invalid};
 use crate::json::object;
 use crate::usage::Usage;
 use crate::{anthropic, openai};
+use higress_sdk::sse::Framer;
 use higress_sdk::sse::SseParser;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-type Fields = super::frame::Fields<Vec<u8>>;
+type Fields = higress_sdk::sse::Fields<Vec<u8>>;
 
 /// The `event` and `data` of each event of `stream`.
 fn framed(stream: &[u8]) -> Vec<Fields> {

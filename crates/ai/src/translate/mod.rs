@@ -6,7 +6,6 @@
 
 #[cfg(test)]
 mod equivalence;
-mod frame;
 mod stream;
 
 pub use stream::StreamTranslator;

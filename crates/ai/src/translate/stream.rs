@@ -8,10 +8,10 @@
 //! resynchronises at the next blank line, so a provider that never ends an event cannot make
 //! the gateway hold its whole output.
 
-use super::frame::Framer;
 use super::Protocol;
 use crate::chat::{Event, EventSink};
 use crate::{anthropic, openai};
+use higress_sdk::sse::Framer;
 
 /// The longest unfinished event held by default: 1 MiB.
 pub const DEFAULT_EVENT_LIMIT: usize = 1 << 20;

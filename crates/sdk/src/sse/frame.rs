@@ -1,12 +1,12 @@
-//! Server-sent events framed for translation: what the SDK's `SseParser` makes of a stream
-//! (the same events, split the same way at any byte, the same bytes held for an unfinished
-//! event), reduced to what a translator reads - each event's `event` and `data` - and lent
-//! from the chunk rather than copied into an `SseEvent`.
+//! Server-sent events framed for readers that need only each event's `event` and `data`
+//! (stream translation, usage): what [`super::SseParser`] makes of a stream (the same events,
+//! split the same way at any byte, the same bytes held for an unfinished event), lent from
+//! the chunk rather than copied into an [`super::SseEvent`].
 //!
 //! A chunk is framed where it stands: only the bytes of an event it leaves unfinished are
 //! kept for the next one. Each line is read once, as the scan meets its end.
 
-use crate::scan::find_line_end;
+use crate::scan;
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -22,11 +22,11 @@ enum Data {
 }
 
 /// An event's `event` and `data` fields, as bytes (`None`: the event has none).
-pub(crate) type Fields<T> = (Option<T>, Option<T>);
+pub type Fields<T> = (Option<T>, Option<T>);
 
 /// Frames one stream (one per request).
 #[derive(Debug, Default)]
-pub(crate) struct Framer {
+pub struct Framer {
     /// The unfinished event's bytes.
     buf: Vec<u8>,
     /// Where the line being scanned starts, from the event's start.
@@ -41,7 +41,7 @@ pub(crate) struct Framer {
 impl Framer {
     /// Frames `chunk`: `emit` gets the `event` and `data` of each event it completes, in
     /// order (`data: [DONE]` and comments included: what they mean is the decoder's to say).
-    pub(crate) fn feed(&mut self, chunk: &[u8], emit: &mut impl FnMut(Option<&[u8]>, Option<&[u8]>)) {
+    pub fn feed(&mut self, chunk: &[u8], emit: &mut impl FnMut(Option<&[u8]>, Option<&[u8]>)) {
         if self.buf.is_empty() {
             let done = self.frame(chunk, emit);
             self.buf.extend_from_slice(chunk.get(done..).unwrap_or_default());
@@ -55,13 +55,13 @@ impl Framer {
     }
 
     /// The bytes of the unfinished event (`SseParser::pending`).
-    pub(crate) fn pending(&self) -> &[u8] {
+    pub fn pending(&self) -> &[u8] {
         &self.buf
     }
 
     /// The stream ended: the `event` and `data` of the unfinished event, if any bytes of one
     /// are held, read as they are (`SseParser::finish`).
-    pub(crate) fn finish(&mut self) -> Option<Fields<Vec<u8>>> {
+    pub fn finish(&mut self) -> Option<Fields<Vec<u8>>> {
         if self.buf.is_empty() {
             return None;
         }
@@ -89,7 +89,7 @@ impl Framer {
         let mut event = 0;
         let mut i = self.scan;
         loop {
-            let Some(end) = find_line_end(text, i) else {
+            let Some(end) = text.get(i..).and_then(|rest| scan::find2(rest, b'\n', b'\r')).map(|p| p + i) else {
                 i = text.len();
                 break;
             };
@@ -165,86 +165,5 @@ impl Framer {
             Data::Lines(joined) => Some(Cow::Owned(joined)),
         };
         (name, data)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-    use higress_sdk::sse::SseParser;
-    use proptest::prelude::*;
-
-    type Texts = Fields<String>;
-
-    /// Each side's events, and the bytes it held after each chunk.
-    type Framed = (Vec<Texts>, Vec<usize>);
-
-    /// What each side makes of `stream` cut at `cuts`: the events, and the bytes held after
-    /// each chunk.
-    fn both(stream: &[u8], cuts: &[usize]) -> (Framed, Framed) {
-        let mut parser = SseParser::new();
-        let mut framer = Framer::default();
-        let (mut expected, mut framed) = (Vec::new(), Vec::new());
-        let (mut expected_held, mut held) = (Vec::new(), Vec::new());
-        let mut from = 0;
-        for &cut in cuts.iter().chain([stream.len()].iter()) {
-            let cut = cut.clamp(from, stream.len());
-            let chunk = &stream[from..cut];
-            from = cut;
-            expected.extend(parser.feed(chunk).into_iter().map(|e| (e.event, e.data)));
-            let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-            framer.feed(chunk, &mut |name, data| framed.push((name.map(text), data.map(text))));
-            expected_held.push(parser.pending().to_vec().len());
-            held.push(framer.pending().len());
-            assert_eq!(parser.pending(), framer.pending());
-        }
-        expected.extend(parser.finish().map(|e| (e.event, e.data)));
-        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
-        framed.extend(framer.finish().map(|(name, data)| (name.map(text), data.map(text))));
-        ((expected, expected_held), (framed, held))
-    }
-
-    #[test]
-    fn frames_as_the_sdk_parser() {
-        let streams: [&[u8]; 7] = [
-            include_bytes!("../../tests/fixtures/anthropic/stream_tools.sse"),
-            include_bytes!("../../tests/fixtures/openai/stream.sse"),
-            b"event: a\r\ndata: {\"x\":\r\ndata: 1}\r\n\r\n: comment\n\nid: 1\nretry: 5\ndata\ndata:\ndata:  two\n\n",
-            b"data: a\r\rdata: b\r\r",
-            b"data:x\n\ndata:y\r\n\r\nevent:e\nevent: f\nfoo: bar\ndata: \xff\xfe ok\n\n",
-            b"\n\n\r\n\rdata: first blank lines\n\n",
-            b"data: no blank line at the end\r",
-        ];
-        for stream in streams {
-            let whole = both(stream, &[]);
-            assert_eq!(whole.0, whole.1);
-            for cut in 0..=stream.len() {
-                let (expected, framed) = both(stream, &[cut]);
-                assert_eq!(expected, framed, "cut at {cut} of {:?}", String::from_utf8_lossy(stream));
-            }
-            let (expected, framed) = both(stream, &(0..stream.len()).collect::<Vec<_>>());
-            assert_eq!(expected, framed, "byte by byte");
-        }
-    }
-
-    const PIECES: [&[u8]; 12] =
-        [b"data", b"event", b":", b" ", b"\r", b"\n", b"\r\n", b"x", b"\xc3\xa9", b"\xff", b"id", b"{\"a\":1}"];
-
-    proptest! {
-        #[test]
-        fn any_bytes_cut_anywhere(
-            pieces in proptest::collection::vec(
-                proptest::sample::select(&PIECES[..]),
-                0..60,
-            ),
-            cuts in proptest::collection::vec(0usize..400, 0..8),
-        ) {
-            let stream: Vec<u8> = pieces.concat();
-            let mut cuts = cuts;
-            cuts.sort_unstable();
-            let (expected, framed) = both(&stream, &cuts);
-            prop_assert_eq!(expected, framed);
-        }
     }
 }

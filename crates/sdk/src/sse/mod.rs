@@ -1,9 +1,14 @@
 //! Server-sent events: an incremental parser for response bodies that arrive in chunks split
-//! at any byte, and a writer.
+//! at any byte, a writer, and a [`Framer`] that lends each event's `event` and `data` from
+//! the chunk for readers that need nothing else (stream translation).
 //!
 //! The parser keeps the bytes of an incomplete event for the next chunk, so an event split
 //! across chunks (Higress issue #4616) comes out whole. Each event also carries its exact
 //! raw bytes: concatenating them reproduces the stream byte for byte.
+
+mod frame;
+
+pub use frame::{Fields, Framer};
 
 /// One event (a block of lines ended by a blank line).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
