@@ -8,7 +8,7 @@
 //! (bounded) or, for a plain JSON reply, the body up to a bound.
 
 use crate::scan::{Json, Kind};
-use higress_sdk::sse::SseParser;
+use higress_sdk::sse::Framer;
 use serde_json::Value;
 
 /// Longest unfinished event kept between chunks; a longer one is dropped (its usage lost).
@@ -252,7 +252,7 @@ impl Usage {
 enum Format {
     /// Not known yet: the first bytes tell.
     Unknown(Vec<u8>),
-    Sse(SseParser),
+    Sse(Framer),
     /// A JSON reply, kept up to [`MAX_JSON_BYTES`] (`None` once over).
     Json(Option<Vec<u8>>),
 }
@@ -272,7 +272,7 @@ impl UsageExtractor {
     pub fn new(content_type: &str) -> Self {
         let content_type = content_type.to_ascii_lowercase();
         let format = if content_type.contains("text/event-stream") {
-            Format::Sse(SseParser::new())
+            Format::Sse(Framer::default())
         } else if content_type.contains("json") {
             Format::Json(Some(Vec::new()))
         } else {
@@ -290,20 +290,23 @@ impl UsageExtractor {
             self.format = if first == b'{' || first == b'[' {
                 Format::Json(Some(Vec::new()))
             } else {
-                Format::Sse(SseParser::new())
+                Format::Sse(Framer::default())
             };
             return self.feed(&seen);
         }
         match &mut self.format {
             Format::Sse(parser) => {
-                for event in parser.feed(chunk) {
-                    if let Some(data) = event.data.as_deref() {
-                        read_event(&mut self.usage, data);
+                let usage = &mut self.usage;
+                // Each event's data is lent from the chunk, not copied (what is not UTF-8 is
+                // replaced, as `SseParser` replaces it).
+                parser.feed(chunk, &mut |_, data| {
+                    if let Some(data) = data {
+                        read_event(usage, &String::from_utf8_lossy(data));
                     }
-                }
+                });
                 if parser.pending().len() > MAX_EVENT_BYTES {
                     // An event this long carries no usage worth holding the memory for.
-                    *parser = SseParser::new();
+                    *parser = Framer::default();
                     self.overflowed = true;
                 }
             }
@@ -325,8 +328,8 @@ impl UsageExtractor {
     pub fn finish(&mut self) -> Usage {
         match &mut self.format {
             Format::Sse(parser) => {
-                if let Some(data) = parser.finish().and_then(|event| event.data) {
-                    read_event(&mut self.usage, &data);
+                if let Some(data) = parser.finish().and_then(|(_, data)| data) {
+                    read_event(&mut self.usage, &String::from_utf8_lossy(&data));
                 }
             }
             Format::Json(Some(body)) => {
