@@ -1,6 +1,8 @@
 //! `context`: a text file whose content is put before a chat's conversation as a system
 //! message. It is fetched once per VM, on the first chat request, which waits for it; later
-//! requests use the copy (as Higress).
+//! requests use the copy (as Higress). Moonshot's `moonshotFileId` names a file uploaded to
+//! Moonshot instead, read from its file API with the request's key (Go documents it but
+//! never fetched it: the key had no effect).
 
 use crate::flow::Flow;
 use crate::json::JsonDoc;
@@ -19,6 +21,8 @@ pub struct ContextFile {
     client: HttpClient,
     path: String,
     timeout: Duration,
+    /// Moonshot's file API: asked with the request's key, the text in the reply's `content`.
+    moonshot: bool,
     content: RefCell<Option<Rc<str>>>,
 }
 
@@ -32,7 +36,38 @@ impl ContextFile {
             client: HttpClient::new(cluster),
             path: path.to_string(),
             timeout: Duration::from_millis(timeout_ms),
+            moonshot: false,
             content: RefCell::new(None),
+        }
+    }
+
+    /// The file `id` (checked to be URL-safe) uploaded to Moonshot, read at `host` through
+    /// the route's cluster.
+    pub fn moonshot(id: &str, host: &str, timeout_ms: u64) -> ContextFile {
+        let cluster = Cluster::Route { host: Some(host.to_string()) };
+        ContextFile {
+            client: HttpClient::new(cluster),
+            path: format!("/v1/files/{id}/content"),
+            timeout: Duration::from_millis(timeout_ms),
+            moonshot: true,
+            content: RefCell::new(None),
+        }
+    }
+
+    /// The text of the file in a reply to its fetch.
+    fn text_of(&self, status: u16, body: &[u8]) -> Result<Rc<str>, String> {
+        if status != 200 {
+            let source = if self.moonshot { "knowledge base file from moonshot service" } else { "context file" };
+            return Err(format!("failed to load {source}, status: {status}"));
+        }
+        if !self.moonshot {
+            return Ok(String::from_utf8_lossy(body).into());
+        }
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| format!("moonshot's file content is not JSON: {e}"))?;
+        match value.get("content") {
+            Some(Value::String(text)) => Ok(text.as_str().into()),
+            _ => Err("moonshot's file content has no `content` text".into()),
         }
     }
 
@@ -55,31 +90,37 @@ pub fn apply(http: &mut Http, provider: &Provider, flow: &mut Flow, body: Vec<u8
         return Ok(Some(insert(&body, flow.upstream, &content)));
     }
     let kind = provider.spec.name;
-    let sent = file.client.get(&file.path).timeout(file.timeout).send(
-        http,
-        move |me: &mut AiProxy, http, config, response| {
-            let (Some(provider), Some(flow)) = (config.active(), me.flow.as_mut()) else {
-                http.resume_request();
-                return;
-            };
-            if response.status != 200 {
-                let details = format!("ai-proxy.{kind}.load_ctx_failed");
-                let message = format!("failed to load context file, status: {}", response.status);
-                log_warn!("{message}");
-                http.send_local_response(500, &details, &[("content-type", "text/plain")], message.as_bytes());
-                return;
-            }
-            let content: Rc<str> = String::from_utf8_lossy(&response.body).into();
-            if let Some(file) = &provider.context {
-                file.store(content.clone());
-            }
-            if let Some(body) = flow.pending_body.take() {
-                http.replace_request_body(&insert(&body, flow.upstream, &content));
-                http.remove_request_header("content-length");
-            }
+    let key = if file.moonshot { http.request_header("authorization") } else { None };
+    let mut request = file.client.get(&file.path).timeout(file.timeout);
+    if let Some(key) = &key {
+        request = request.header("authorization", key);
+    }
+    let sent = request.send(http, move |me: &mut AiProxy, http, config, response| {
+        let (Some(provider), Some(flow)) = (config.active(), me.flow.as_mut()) else {
             http.resume_request();
-        },
-    );
+            return;
+        };
+        let Some(file) = &provider.context else {
+            http.resume_request();
+            return;
+        };
+        let content = match file.text_of(response.status, &response.body) {
+            Ok(content) => content,
+            Err(message) => {
+                let details = format!("ai-proxy.{kind}.load_ctx_failed");
+                log_warn!("{message}");
+                let body = format!("failed to load context file: {message}");
+                http.send_local_response(500, &details, &[("content-type", "text/plain")], body.as_bytes());
+                return;
+            }
+        };
+        file.store(content.clone());
+        if let Some(body) = flow.pending_body.take() {
+            http.replace_request_body(&insert(&body, flow.upstream, &content));
+            http.remove_request_header("content-length");
+        }
+        http.resume_request();
+    });
     match sent {
         Ok(_) => {
             flow.pending_body = Some(body);

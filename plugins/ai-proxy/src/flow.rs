@@ -2,8 +2,8 @@
 //! side, whether it streams, and how its reply is to be handled.
 
 use crate::api::Api;
+use crate::response::StreamEdit;
 use higress_ai::translate::{Protocol, StreamTranslator};
-use higress_sdk::sse::SseParser;
 
 /// One request's state (a value per request: nothing is shared between streams).
 pub struct Flow {
@@ -31,16 +31,19 @@ pub enum Reply {
     #[default]
     Untouched,
     /// A whole body translated to the client's protocol once it is all there (`Some(status)`:
-    /// an error reply).
-    Whole { error: Option<u16> },
+    /// an error reply; `promote`: the reasoning of an empty answer is promoted on its OpenAI
+    /// side).
+    Whole { error: Option<u16>, promote: bool },
+    /// A whole OpenAI chat reply in the client's protocol, whose empty answers get their
+    /// reasoning (`promoteThinkingOnEmpty`).
+    Promoted,
     /// A reply that cannot be translated (not JSON): its status was made 500 and its body is
     /// replaced by an error saying why.
     Failed(String),
-    /// A stream translated event by event.
-    Stream(Box<StreamTranslator>),
-    /// An OpenAI-style stream whose chunks carry their usage inside the choice (Moonshot):
-    /// moved to the chunk, where clients look.
-    ChoiceUsage(SseParser),
+    /// A stream translated event by event, with the edits of its OpenAI side.
+    Stream(Box<StreamTranslator>, Option<Box<StreamEdit>>),
+    /// A stream in the client's protocol, edited event by event.
+    Edited(Box<StreamEdit>),
 }
 
 impl Flow {
@@ -52,5 +55,11 @@ impl Flow {
     /// Whether the request and its reply change protocol.
     pub fn translates(&self) -> bool {
         self.client != self.upstream && matches!(self.api, Some(Api::ChatCompletion | Api::AnthropicMessages))
+    }
+
+    /// Whether the reply is a chat answer in OpenAI's protocol on one side: what
+    /// `promoteThinkingOnEmpty` looks at.
+    pub fn openai_chat(&self) -> bool {
+        self.api == Some(Api::ChatCompletion) || (self.translates() && self.upstream == Protocol::OpenAi)
     }
 }

@@ -120,14 +120,13 @@ fn model_mapping_follows_the_configurations_order() {
 fn part_two_settings_are_accepted_and_said_to_be_unapplied() {
     let config = json!({"provider": {"type": "openai", "apiTokens": ["k"],
         "failover": {"enabled": true, "healthCheckModel": "gpt-4o-mini"},
-        "retryOnFailure": {"enabled": true},
-        "contextCleanupCommands": ["/clear"]}});
+        "retryOnFailure": {"enabled": true}}});
     let vm = Vm::builder(&higress_host::testing::plugin(PLUGIN))
         .log_level(higress_host::LogLevel::Warn)
         .config_json(&config)
         .start()
         .unwrap();
-    for key in ["failover", "retryOnFailure", "contextCleanupCommands"] {
+    for key in ["failover", "retryOnFailure"] {
         assert!(vm.logged(&format!("provider.{key}: accepted but not applied yet")), "{key}: {:?}", vm.logs());
     }
     let line = config_error(json!({"provider": {"type": "openai", "failover": {"enabled": true}}}));

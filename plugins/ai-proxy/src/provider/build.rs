@@ -9,6 +9,7 @@ use crate::config::settings::{ContextSettings, ProviderSettings};
 use crate::context::ContextFile;
 use crate::custom_settings;
 use crate::model_map::ModelMapping;
+use crate::request::Tidy;
 use higress_sdk::config::ConfigError;
 use higress_sdk::log_warn;
 use serde_json::Value;
@@ -65,6 +66,12 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         auth_header_key: Some(settings.auth_header_key.trim().to_string()).filter(|k| !k.is_empty()),
         json_schema: None,
         context: None,
+        // `hiclawMode` (HiClaw's multi-agent setups) switches on both of its parts.
+        tidy: Tidy {
+            cleanup_commands: settings.context_cleanup_commands.iter().filter(|c| !c.is_empty()).cloned().collect(),
+            merge: settings.merge_consecutive_messages || settings.hiclaw_mode,
+        },
+        promote_thinking: settings.promote_thinking_on_empty || settings.hiclaw_mode,
     };
     per_type(&mut provider, &settings, field)?;
     capabilities(&mut provider, &settings, &at("capabilities"))?;
@@ -85,7 +92,7 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
     }
     provider.context = match &settings.context {
         Some(context) => Some(context_of(context, settings.timeout, &at("context"))?),
-        None => None,
+        None => moonshot_file(&provider, &settings, &at("moonshotFileId"))?,
     };
     not_yet_applied(&settings, field)?;
     Ok(provider)
@@ -297,6 +304,24 @@ fn context_of(context: &ContextSettings, timeout: Option<u64>, field: &str) -> R
     Ok(ContextFile::new(context.service_name.trim(), port, host, &path, timeout))
 }
 
+/// `moonshotFileId` (Moonshot only): the uploaded file read as the context.
+fn moonshot_file(
+    provider: &Provider,
+    settings: &ProviderSettings,
+    field: &str,
+) -> Result<Option<ContextFile>, ConfigError> {
+    let id = settings.moonshot_file_id.trim();
+    if id.is_empty() || provider.spec.name != "moonshot" {
+        return Ok(None);
+    }
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(ConfigError::at(field, format!("`{id}`: expected a file id (letters, digits, `-`, `_`, `.`)")));
+    }
+    let host = provider.provider_domain.as_deref().or(provider.host.as_deref()).unwrap_or_default();
+    let timeout = settings.timeout.filter(|t| *t != 0).unwrap_or(DEFAULT_TIMEOUT_MS);
+    Ok(Some(ContextFile::moonshot(id, host, timeout)))
+}
+
 /// Settings of the second part of this module (failover, retries, message rewriting):
 /// checked as Higress checks them, then logged as not applied, so nobody relies on them
 /// unknowingly.
@@ -323,27 +348,13 @@ fn not_yet_applied(settings: &ProviderSettings, field: &str) -> Result<(), Confi
             log_warn!("{field}.retryOnFailure: accepted but not applied yet (retries come with part 2)");
         }
     }
-    let mut ignored = Vec::new();
-    if !settings.context_cleanup_commands.is_empty() {
-        ignored.push("contextCleanupCommands");
-    }
-    if settings.merge_consecutive_messages {
-        ignored.push("mergeConsecutiveMessages");
-    }
-    if settings.promote_thinking_on_empty {
-        ignored.push("promoteThinkingOnEmpty");
-    }
-    if settings.hiclaw_mode {
-        ignored.push("hiclawMode");
-    }
-    if !settings.moonshot_file_id.is_empty() {
-        ignored.push("moonshotFileId");
-    }
+    // DashScope's native protocol reads these; in compatible mode (the only one here so far)
+    // Go ignores them too.
     if !settings.qwen_file_ids.is_empty() {
-        ignored.push("qwenFileIds");
+        log_warn!("{field}.qwenFileIds: only used by qwen's native protocol; no effect in compatible mode");
     }
-    for key in ignored {
-        log_warn!("{field}.{key}: accepted but not applied yet");
+    if settings.reasoning_content_mode.is_some() {
+        log_warn!("{field}.reasoningContentMode: only used by qwen's native protocol; no effect here");
     }
     Ok(())
 }

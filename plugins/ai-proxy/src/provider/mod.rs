@@ -13,6 +13,7 @@ use crate::api::Api;
 use crate::context::ContextFile;
 use crate::custom_settings::CustomSetting;
 use crate::model_map::ModelMapping;
+use crate::request::Tidy;
 use azure::Azure;
 use higress_ai::translate::Protocol;
 use table::Spec;
@@ -63,8 +64,12 @@ pub struct Provider {
     pub auth_header_key: Option<String>,
     /// `responseJsonSchema`, as JSON text.
     pub json_schema: Option<Vec<u8>>,
-    /// `context`: the file put before a chat's conversation.
+    /// `context` (or `moonshotFileId`): the file put before a chat's conversation.
     pub context: Option<ContextFile>,
+    /// `contextCleanupCommands`, `mergeConsecutiveMessages`.
+    pub tidy: Tidy,
+    /// `promoteThinkingOnEmpty`: a chat answer with no content gets its reasoning as content.
+    pub promote_thinking: bool,
 }
 
 impl Provider {

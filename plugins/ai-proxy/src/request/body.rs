@@ -11,15 +11,18 @@ use crate::flow::Flow;
 use crate::json::JsonDoc;
 use crate::provider::Provider;
 use crate::reply;
+use higress_ai::translate::Protocol;
 use higress_sdk::prelude::*;
 
 /// Processes the whole request body.
 pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8]) -> DataAction {
     let original = body;
     let passthrough = provider.original || provider.spec.quirks.raw_body;
+    // An OpenAI chat request's conversation is tidied as its text, before any translation.
+    let tidies = flow.client == Protocol::OpenAi && flow.api == Some(Api::ChatCompletion) && provider.tidy.is_active();
     // A translated body without custom settings is read once, as a `Value` (its text checked
     // there with the same answers): the text itself is not edited.
-    if !passthrough && flow.translates() && provider.custom_settings.is_empty() {
+    if !passthrough && flow.translates() && provider.custom_settings.is_empty() && !tidies {
         return match convert::convert_unchecked(body, provider, flow) {
             Ok(bytes) => finish(http, provider, flow, original, Some(bytes)),
             Err(message) => {
@@ -38,6 +41,9 @@ pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8
         }
     };
     custom_settings::apply(&provider.custom_settings, &mut doc);
+    if tidies && !passthrough {
+        provider.tidy.apply(&mut doc);
+    }
 
     let result = if passthrough {
         flow.stream = doc.bool(&["stream"]) == Some(true);

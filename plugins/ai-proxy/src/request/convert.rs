@@ -7,6 +7,7 @@ use crate::flow::Flow;
 use crate::json::JsonDoc;
 use crate::provider::Provider;
 use higress_ai::chat::{Part, Request};
+use higress_ai::translate::Protocol;
 use serde_json::{json, Value};
 
 /// Claude Code's system prompt, sent when a request in `claudeCodeMode` has none.
@@ -52,10 +53,16 @@ fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<
     // Straight into bytes (`to_string` goes through `Display`'s formatter, several times
     // slower); writing a `Value` into a `Vec` cannot fail.
     let written = serde_json::to_vec(&flow.upstream.write_request(&request)).unwrap_or_default();
-    if provider.spec.quirks == Default::default() && provider.json_schema.is_none() {
+    // Tidied as an OpenAI request, as Go does after translating an Anthropic one (an OpenAI
+    // client's was tidied before).
+    let tidies = flow.upstream == Protocol::OpenAi && provider.tidy.is_active();
+    if provider.spec.quirks == Default::default() && provider.json_schema.is_none() && !tidies {
         return Ok(written);
     }
     let mut doc = JsonDoc::parse(&written)?;
+    if tidies {
+        provider.tidy.apply(&mut doc);
+    }
     quirks::apply(&mut doc, provider, Api::ChatCompletion, reasoning);
     Ok(doc.into_bytes())
 }
@@ -79,7 +86,6 @@ fn claude_code_system(request: &mut Request) {
 mod tests {
     use super::*;
     use crate::provider::build;
-    use higress_ai::translate::Protocol;
 
     /// What the body phase answered before translated bodies were read once: `JsonDoc` first,
     /// then [`convert`].

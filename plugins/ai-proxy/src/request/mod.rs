@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod conversation;
 mod convert;
 mod edit;
 mod headers;
@@ -10,4 +11,5 @@ mod quirks;
 mod route;
 
 pub use body::on_body;
+pub use conversation::Tidy;
 pub use headers::on_headers;

@@ -2,9 +2,11 @@
 //! protocol is translated, whole or event by event as its stream arrives; an error reply of
 //! an OpenAI-style provider to an Anthropic client is written as Anthropic's error.
 
-mod choice_usage;
+mod promote;
+mod stream_edit;
 mod whole;
 
+pub use stream_edit::StreamEdit;
 pub use whole::on_body;
 
 use crate::flow::{Flow, Reply};
@@ -12,16 +14,19 @@ use crate::provider::Provider;
 use crate::reply;
 use higress_ai::translate::{Protocol, StreamTranslator};
 use higress_sdk::prelude::*;
-use higress_sdk::sse::SseParser;
 
 /// Decides what to do with the reply whose headers arrived.
 pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> HeaderAction {
     flow.reply = Reply::Untouched;
     let translates = flow.translates();
     let moves_usage = provider.spec.quirks.choice_usage && flow.upstream == Protocol::OpenAi;
+    let promotes = provider.promote_thinking && !provider.original && flow.openai_chat();
     // A reply in the client's protocol passes untouched whatever its status, type or origin
     // (below): nothing of it needs reading.
-    if (!translates && !moves_usage) || http.local_response_sent() || !from_upstream(http) || !http.has_response_body()
+    if (!translates && !moves_usage && !promotes)
+        || http.local_response_sent()
+        || !from_upstream(http)
+        || !http.has_response_body()
     {
         http.dont_read_response_body();
         return HeaderAction::Continue;
@@ -31,7 +36,8 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
         // Errors pass as they came (Higress), but an Anthropic client cannot read an
         // OpenAI-style error body: it gets Anthropic's, with the provider's type and message.
         if translates && flow.client == Protocol::Anthropic {
-            whole(http, flow, Reply::Whole { error: Some(status.trim().parse().unwrap_or(500)) });
+            let error = Some(status.trim().parse().unwrap_or(500));
+            whole(http, flow, Reply::Whole { error, promote: false });
         } else {
             http.dont_read_response_body();
         }
@@ -39,10 +45,15 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     }
     let content_type = http.response_header("content-type").unwrap_or_default().to_ascii_lowercase();
     let streamed = content_type.trim_start().starts_with("text/event-stream");
+    let json = content_type.contains("json") || content_type.is_empty();
     if !translates {
-        if streamed && moves_usage {
+        if streamed && (moves_usage || promotes) {
             http.remove_response_header("content-length");
-            flow.reply = Reply::ChoiceUsage(SseParser::new());
+            flow.reply = Reply::Edited(Box::new(StreamEdit::new(moves_usage, promotes)));
+        } else if !streamed && json && promotes {
+            http.remove_response_header("content-length");
+            http.buffer_response_body();
+            flow.reply = Reply::Promoted;
         } else {
             http.dont_read_response_body();
         }
@@ -51,9 +62,10 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     if streamed {
         http.remove_response_header("content-length");
         let translator = StreamTranslator::new(flow.upstream, flow.client, now_seconds(), true);
-        flow.reply = Reply::Stream(Box::new(translator));
-    } else if content_type.contains("json") || content_type.is_empty() {
-        whole(http, flow, Reply::Whole { error: None });
+        let edit = (moves_usage || promotes).then(|| Box::new(StreamEdit::new(moves_usage, promotes)));
+        flow.reply = Reply::Stream(Box::new(translator), edit);
+    } else if json {
+        whole(http, flow, Reply::Whole { error: None, promote: promotes });
     } else {
         // Not JSON (an HTML error page from a proxy on the way): it cannot be translated, and
         // the status must say so now - it leaves before the body is read.
@@ -74,10 +86,21 @@ fn whole(http: &mut Http, flow: &mut Flow, reply: Reply) {
     flow.reply = reply;
 }
 
-/// Translates one chunk of a streamed reply (what the client gets now replaces it).
+/// Translates (or edits) one chunk of a streamed reply (what the client gets now replaces
+/// it). The edits run on the stream's OpenAI side: before translation when the provider
+/// speaks OpenAI's protocol, after it when the client does.
 pub fn on_chunk(http: &mut Http, flow: &mut Flow, chunk: &[u8], end_of_stream: bool) -> DataAction {
+    let edits_first = flow.upstream == Protocol::OpenAi;
     match &mut flow.reply {
-        Reply::Stream(translator) => {
+        Reply::Stream(translator, edit) => {
+            let edited;
+            let chunk = match edit.as_mut().filter(|_| edits_first) {
+                Some(edit) => {
+                    edited = edit.feed(chunk, end_of_stream);
+                    &edited[..]
+                }
+                None => chunk,
+            };
             let mut out = translator.feed(chunk);
             if end_of_stream {
                 out.extend(translator.finish());
@@ -89,13 +112,16 @@ pub fn on_chunk(http: &mut Http, flow: &mut Flow, chunk: &[u8], end_of_stream: b
                     );
                 }
             }
+            if let Some(edit) = edit.as_mut().filter(|_| !edits_first) {
+                out = edit.feed(&out, end_of_stream);
+            }
             http.replace_response_body(&out);
         }
-        Reply::ChoiceUsage(parser) => {
-            let out = choice_usage::feed(parser, chunk, end_of_stream);
+        Reply::Edited(edit) => {
+            let out = edit.feed(chunk, end_of_stream);
             http.replace_response_body(&out);
         }
-        Reply::Untouched | Reply::Whole { .. } | Reply::Failed(_) => {}
+        Reply::Untouched | Reply::Whole { .. } | Reply::Promoted | Reply::Failed(_) => {}
     }
     DataAction::Continue
 }

@@ -2,10 +2,11 @@
 //! model, an error reply as the client protocol's error body, a reply that cannot be
 //! translated replaced by an error saying why.
 
-use super::now_seconds;
+use super::{now_seconds, promote};
 use crate::flow::{Flow, Reply};
+use crate::json::JsonDoc;
 use crate::reply;
-use higress_ai::translate;
+use higress_ai::translate::{self, Protocol};
 use higress_sdk::prelude::*;
 use serde_json::Value;
 
@@ -13,10 +14,10 @@ use serde_json::Value;
 pub fn on_body(http: &mut Http, flow: &mut Flow, body: &[u8]) -> DataAction {
     let bytes = match &flow.reply {
         Reply::Failed(message) => reply::failure_body(flow.client, message, true),
-        Reply::Whole { error: Some(status) } => {
+        Reply::Whole { error: Some(status), .. } => {
             serde_json::to_vec(&translate::error(flow.upstream, flow.client, *status, body)).unwrap_or_default()
         }
-        Reply::Whole { error: None } => match success(flow, body) {
+        Reply::Whole { error: None, promote } => match success(flow, body, *promote) {
             Ok(bytes) => bytes,
             Err(message) => {
                 // The status has left already: the body says what went wrong.
@@ -24,13 +25,28 @@ pub fn on_body(http: &mut Http, flow: &mut Flow, body: &[u8]) -> DataAction {
                 reply::failure_body(flow.client, &message, false)
             }
         },
-        Reply::Untouched | Reply::Stream(_) | Reply::ChoiceUsage(_) => return DataAction::Continue,
+        Reply::Promoted => match promoted(body) {
+            Some(bytes) => bytes,
+            None => return DataAction::Continue,
+        },
+        Reply::Untouched | Reply::Stream(..) | Reply::Edited(_) => return DataAction::Continue,
     };
     http.replace_response_body(&bytes);
     DataAction::Continue
 }
 
-fn success(flow: &Flow, body: &[u8]) -> Result<Vec<u8>, String> {
+/// `body` with the reasoning of its empty answers promoted; `None` when nothing changed
+/// (or it is not JSON: it goes as it came).
+fn promoted(body: &[u8]) -> Option<Vec<u8>> {
+    let mut doc = JsonDoc::parse(body).ok()?;
+    promote::whole(&mut doc);
+    doc.changed().then(|| doc.into_bytes())
+}
+
+fn success(flow: &Flow, body: &[u8], promote: bool) -> Result<Vec<u8>, String> {
+    // Promotion runs on the OpenAI side: the provider's reply, or the client's.
+    let promoted_first = if promote && flow.upstream == Protocol::OpenAi { promoted(body) } else { None };
+    let body = promoted_first.as_deref().unwrap_or(body);
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("the provider's reply is not JSON: {e}"))?;
     let mut parsed = flow.upstream.read_reply(&value).map_err(|e| format!("the provider's reply: {e}"))?;
     if parsed.created.is_none() {
@@ -40,5 +56,9 @@ fn success(flow: &Flow, body: &[u8]) -> Result<Vec<u8>, String> {
         parsed.model = flow.model.clone().unwrap_or_default();
     }
     // Straight into bytes: writing a `Value` into a `Vec` cannot fail.
-    Ok(serde_json::to_vec(&flow.client.write_reply(&parsed)).unwrap_or_default())
+    let written = serde_json::to_vec(&flow.client.write_reply(&parsed)).unwrap_or_default();
+    if promote && flow.client == Protocol::OpenAi {
+        return Ok(promoted(&written).unwrap_or(written));
+    }
+    Ok(written)
 }
