@@ -38,6 +38,8 @@ pub struct Stack {
     children: Children,
     /// `127.0.0.1:<port>` of the gateway.
     pub gateway: String,
+    /// `127.0.0.1:<port>` of the gateway's admin listener (Prometheus metrics).
+    pub admin: String,
     /// Echo upstream address.
     pub echo: String,
     /// LLM mock address.
@@ -71,6 +73,7 @@ impl Stack {
         let mut stack = Stack {
             children: Children::default(),
             gateway: String::new(),
+            admin: address(free_port()?),
             echo: address(free_port()?),
             llm: address(free_port()?),
             redis: address(free_port()?),
@@ -100,20 +103,27 @@ impl Stack {
             Some(address) => address.to_string(),
             None => address(free_port()?),
         };
-        stack.gateway = stack.add_gateway("hgw", &options.config, &listen, options)?;
+        // The admin listener is bound before the gateway's: listening means both are up.
+        let admin = stack.admin.clone();
+        stack.gateway = stack.add_gateway("hgw", &options.config, &listen, Some(&admin), options)?;
         Ok(stack)
     }
 
-    /// Starts a gateway named `name` (its log is `<name>.log`) with `config`, on `listen`,
-    /// in front of this stack's upstreams; returns its address.
+    /// Starts a gateway named `name` (its log is `<name>.log`) with `config`, on `listen`
+    /// (and its admin listener on `admin`), in front of this stack's upstreams; returns its
+    /// address.
     pub fn add_gateway(
         &mut self,
         name: &str,
         config: &Path,
         listen: &str,
+        admin: Option<&str>,
         options: &StackOptions,
     ) -> Result<String, String> {
         let mut gateway = Command::new(options.bin_dir.join("hgw"));
+        if let Some(admin) = admin {
+            gateway.args(["--admin-listen", admin]);
+        }
         gateway
             .arg("serve")
             .arg("--config")

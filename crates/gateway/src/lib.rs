@@ -10,6 +10,7 @@
 // A panic would take a worker thread and every request on it down with it.
 
 mod access_log;
+pub mod admin;
 mod body;
 mod callouts;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod envoy;
 mod limits;
 mod pipe;
 mod proxy;
+pub mod stats;
 mod worker;
 
 pub use access_log::AccessLog;
@@ -39,6 +41,8 @@ pub struct ServeOptions {
     pub log_level: LogLevel,
     /// Where access-log lines go.
     pub access_log: AccessLog,
+    /// The admin listener's address (Prometheus metrics); `None`: no admin listener.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// A loaded configuration with every module compiled.
@@ -80,7 +84,7 @@ fn environment(config: &config::GatewayConfig) -> Env {
 pub fn check(prepared: &Prepared) -> Result<String, String> {
     let env = environment(&prepared.config);
     let config = Arc::new(config::GatewayConfig::clone(&prepared.config));
-    let worker = worker::Worker::new(0, config, &prepared.plugins, &env, LogLevel::Info, AccessLog::Off);
+    let worker = worker::Worker::new(0, config, &prepared.plugins, &env, LogLevel::Info, AccessLog::Off, None);
     let failed = worker.failures();
     if failed.is_empty() {
         Ok(format!(
@@ -100,6 +104,11 @@ pub fn serve(prepared: Prepared, options: ServeOptions) -> Result<(), String> {
     let Prepared { config, plugins } = prepared;
     let env = environment(&config);
     let config = Arc::new(config);
+    let stats = options.admin_listen.map(|_| stats::Stats::shared());
+    let admin = match (options.admin_listen, &stats) {
+        (Some(address), Some(stats)) => Some(admin::start(address, env.clone(), stats.clone())?),
+        _ => None,
+    };
     let first = listen(options.listen).map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let local = first.local_addr().map_err(|e| e.to_string())?;
     let workers = options.workers.max(1);
@@ -114,12 +123,12 @@ pub fn serve(prepared: Prepared, options: ServeOptions) -> Result<(), String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::new();
     for (id, listener) in listeners.into_iter().enumerate() {
-        let (config, plugins, env, access, ready) =
-            (config.clone(), plugins.clone(), env.clone(), options.access_log.clone(), ready_tx.clone());
+        let (config, plugins, env, access, ready, stats) =
+            (config.clone(), plugins.clone(), env.clone(), options.access_log.clone(), ready_tx.clone(), stats.clone());
         let level = options.log_level;
         let thread = std::thread::Builder::new()
             .name(format!("hgw-worker-{id}"))
-            .spawn(move || run_worker(id, listener, local, config, &plugins, env, level, access, ready))
+            .spawn(move || run_worker(id, listener, local, config, &plugins, env, level, access, stats, ready))
             .map_err(|e| e.to_string())?;
         threads.push(thread);
     }
@@ -128,8 +137,10 @@ pub fn serve(prepared: Prepared, options: ServeOptions) -> Result<(), String> {
     if started < workers {
         return Err("a worker thread failed to start".into());
     }
+    let admin =
+        admin.map(|a| format!(", admin (Prometheus metrics) on http://{a}/stats/prometheus")).unwrap_or_default();
     println!(
-        "hgw listening on http://{local} with {workers} workers, {} plugins, {} routes",
+        "hgw listening on http://{local} with {workers} workers, {} plugins, {} routes{admin}",
         plugins.len(),
         config.routes.all().len()
     );
@@ -161,6 +172,7 @@ fn run_worker(
     env: Env,
     level: LogLevel,
     access: AccessLog,
+    stats: Option<Arc<stats::Stats>>,
     ready: std::sync::mpsc::Sender<()>,
 ) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -172,7 +184,7 @@ fn run_worker(
     };
     let tasks = tokio::task::LocalSet::new();
     tasks.block_on(&runtime, async move {
-        let worker = Rc::new(worker::Worker::new(id, config, plugins, &env, level, access));
+        let worker = Rc::new(worker::Worker::new(id, config, plugins, &env, level, access, stats));
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
             Err(e) => {

@@ -77,6 +77,11 @@ struct ServeArgs {
     /// attributes plugins wrote to custom_log.
     #[arg(long, default_value = "stdout")]
     access_log: String,
+    /// Admin listener address (off by default): Prometheus text at /stats/prometheus (also
+    /// /metrics) with every plugin metric, named as Higress's gateway exposes them, and the
+    /// gateway's request counters and latency histogram. Port 0 picks a free port (printed).
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
 }
 
 fn parse_level(level: &str) -> Result<LogLevel, String> {
@@ -108,7 +113,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let prepared = higress_gateway::prepare(&args.config)?;
-    higress_gateway::serve(prepared, ServeOptions { listen: args.listen, workers, log_level, access_log })
+    higress_gateway::serve(
+        prepared,
+        ServeOptions { listen: args.listen, workers, log_level, access_log, admin_listen: args.admin_listen },
+    )
 }
 
 fn envoy_config(config: &std::path::Path, plugin_dir: &str, port: u16, admin_port: u16) -> Result<(), String> {

@@ -128,7 +128,7 @@ pub async fn handle(
 
     if let Some((name, reason)) = worker.failed_closed() {
         eprintln!("hgw: request {id} refused: plugin {name} failed to start (FAIL_CLOSE): {reason}");
-        worker.access_log.write(&Entry::refused(&method, &path, 503, started.elapsed(), &id));
+        worker.finish(&Entry::refused(&method, &path, 503, started.elapsed(), &id));
         return Ok(plain(503, ""));
     }
 
@@ -190,7 +190,7 @@ fn refuse_head(worker: &Worker, parts: &hyper::http::request::Parts, started: In
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let id = request_id();
     let entry = Entry::refused(parts.method.as_str(), path, limits::TOO_LARGE_STATUS, started.elapsed(), &id);
-    worker.access_log.write(&entry);
+    worker.finish(&entry);
     let mut response = plain(limits::TOO_LARGE_STATUS, limits::TOO_LARGE_BODY);
     response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
     response
@@ -360,7 +360,7 @@ impl Driver {
             request_id: &id,
             custom_log,
         };
-        self.worker.access_log.write(&entry);
+        self.worker.finish(&entry);
         if !client_done && !client_gone_early {
             drain(&mut client).await;
         }
@@ -585,7 +585,7 @@ async fn direct(
             request_id: &id,
             custom_log: None,
         };
-        worker.access_log.write(&entry);
+        worker.finish(&entry);
     };
     let Some(address) = service.map(|s| s.address.as_str()) else {
         log(404);

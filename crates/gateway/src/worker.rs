@@ -1,9 +1,11 @@
 //! A worker thread: its own VMs (one per plugin, as Envoy runs one per worker), its own
 //! event loop, callouts served asynchronously, and ticks.
 
+use crate::access_log::Entry;
 use crate::body::GwBody;
 use crate::callouts::Callouts;
 use crate::config::{FailStrategy, GatewayConfig, PluginSpec};
+use crate::stats::Stats;
 use higress_host::{Env, Filter, LogLevel, Plugin, Vm};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -49,9 +51,19 @@ pub struct Worker {
     callouts: Rc<Callouts>,
     /// Where access-log lines go.
     pub access_log: crate::access_log::AccessLog,
+    /// The request statistics the admin listener shows (when it is on).
+    stats: Option<Arc<Stats>>,
 }
 
 impl Worker {
+    /// A request ended: its access-log line, and its count when statistics are kept.
+    pub fn finish(&self, entry: &Entry<'_>) {
+        self.access_log.write(entry);
+        if let Some(stats) = &self.stats {
+            stats.record(entry.route, entry.cluster, entry.status, entry.duration);
+        }
+    }
+
     /// Starts one VM per plugin. A plugin that fails to start is logged and kept as failed.
     pub fn new(
         id: usize,
@@ -60,6 +72,7 @@ impl Worker {
         env: &Env,
         level: LogLevel,
         access_log: crate::access_log::AccessLog,
+        stats: Option<Arc<Stats>>,
     ) -> Worker {
         let slots: Vec<Slot> = plugins
             .iter()
@@ -99,7 +112,7 @@ impl Worker {
             })
             .collect();
         let callouts = Rc::new(Callouts::new(config.clone(), running, client.clone()));
-        Worker { config, slots, client, callouts, access_log }
+        Worker { config, slots, client, callouts, access_log, stats }
     }
 
     /// Starts serving every callout the VMs made since the last pump, each once.

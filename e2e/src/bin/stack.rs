@@ -111,6 +111,7 @@ fn test(cli: &Cli, config: &Path, args: &[String]) -> Result<bool, String> {
         .args(args)
         .env("GATEWAY_URL", format!("http://{}", stack.gateway))
         .env("LLM_MOCK_URL", format!("http://{}", stack.llm))
+        .env("GATEWAY_ADMIN_URL", format!("http://{}", stack.admin))
         .status()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
     let alive = stack.check_alive();
@@ -129,7 +130,12 @@ fn run(cli: &Cli, config: &Path, listen: SocketAddr) -> Result<bool, String> {
         "  echo upstream {}, LLM mock {}, auth service {}, Redis {}",
         stack.echo, stack.llm, stack.auth, stack.redis
     );
-    println!("  logs (access log, plugin logs) in {}\n", stack.log_dir.display());
+    println!("  logs (access log, plugin logs) in {}", stack.log_dir.display());
+    println!(
+        "  metrics (every plugin's, named as Higress's gateway names them, and the gateway's): \
+         curl http://{}/stats/prometheus\n",
+        stack.admin
+    );
     for request in &requests {
         println!("# {} (expect {})", request.title, request.status);
         println!("{}\n", request.curl(&stack.gateway));
@@ -196,7 +202,7 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
     println!("|---|---:|---:|---:|---:|");
     // The same gateway binary with no plugin configured at all.
     let bare_listen = format!("127.0.0.1:{}", higress_e2e::stack::free_port()?);
-    let bare = stack.add_gateway("hgw-bare", Path::new("e2e/bench-bare"), &bare_listen, &options)?;
+    let bare = stack.add_gateway("hgw-bare", Path::new("e2e/bench-bare"), &bare_listen, None, &options)?;
     let runs = [
         ("echo upstream alone (no proxy)", stack.echo.clone(), "echo", Vec::new()),
         ("nginx, proxy_pass with upstream keep-alive", nginx.address.clone(), "plain.bench", Vec::new()),

@@ -4,6 +4,7 @@
 // Helpers outside #[test] functions may panic too: a failing test should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod admin;
 mod chain;
 mod config_errors;
 mod direct;
@@ -49,6 +50,8 @@ pub struct Gw {
     child: Child,
     /// `127.0.0.1:<port>`.
     pub address: String,
+    /// `127.0.0.1:<port>` of its admin listener.
+    pub admin: String,
     /// Its directory: config.yaml, stderr.log, access.log.
     pub dir: PathBuf,
 }
@@ -74,7 +77,8 @@ impl Gw {
             .arg("serve")
             .arg("--config")
             .arg(&path)
-            .args(["--listen", "127.0.0.1:0", "--workers", &workers.to_string(), "--access-log"])
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .args(["--workers", &workers.to_string(), "--access-log"])
             .arg(dir.join("access.log"))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
@@ -85,15 +89,18 @@ impl Gw {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("hgw listening on http://") {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+                    let address = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let admin = rest.split("admin (Prometheus metrics) on http://").nth(1).unwrap_or_default();
+                    let admin = admin.split('/').next().unwrap_or_default().to_string();
+                    let _ = tx.send((address, admin));
                 }
             }
         });
-        let Ok(address) = rx.recv_timeout(Duration::from_secs(120)) else {
+        let Ok((address, admin)) = rx.recv_timeout(Duration::from_secs(120)) else {
             let _ = child.kill();
             panic!("hgw did not start:\n{}", std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default());
         };
-        Gw { child, address, dir }
+        Gw { child, address, admin, dir }
     }
 
     /// A client for it.
