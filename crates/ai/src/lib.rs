@@ -7,6 +7,7 @@ pub mod anthropic;
 pub mod chat;
 pub(crate) mod json;
 pub mod openai;
+pub mod path;
 pub mod scan;
 pub mod translate;
 pub mod usage;

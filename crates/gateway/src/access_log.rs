@@ -1,5 +1,6 @@
 //! One access-log line per request: time, method, path, status, route, upstream cluster,
-//! duration, and the attributes plugins wrote to `custom_log`.
+//! duration, the attributes plugins wrote to `custom_log`, and `ai_log` when AI plugins
+//! wrote one.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -27,13 +28,15 @@ pub struct Entry<'a> {
     pub request_id: &'a str,
     /// The `custom_log` property as plugins wrote it (a string-escaped JSON object).
     pub custom_log: Option<String>,
+    /// The `ai_log` property (the same form), which Higress's access log prints as `ai_log`.
+    pub ai_log: Option<String>,
 }
 
 impl<'a> Entry<'a> {
     /// A request the gateway refused itself before routing it (no route, cluster or plugin
     /// attributes).
     pub fn refused(method: &'a str, path: &'a str, status: u16, duration: Duration, request_id: &'a str) -> Self {
-        Entry { method, path, status, route: "", cluster: "", duration, request_id, custom_log: None }
+        Entry { method, path, status, route: "", cluster: "", duration, request_id, custom_log: None, ai_log: None }
     }
 }
 
@@ -44,8 +47,9 @@ impl AccessLog {
             return;
         }
         let attributes = entry.custom_log.as_deref().and_then(unescape).unwrap_or_else(|| "-".into());
+        let ai_log = entry.ai_log.as_deref().and_then(unescape).map(|log| format!(" ai_log={log}")).unwrap_or_default();
         let line = format!(
-            "{} \"{} {}\" {} route={} upstream={} duration_ms={} request_id={} attributes={}\n",
+            "{} \"{} {}\" {} route={} upstream={} duration_ms={} request_id={} attributes={}{}\n",
             timestamp(SystemTime::now()),
             entry.method,
             entry.path,
@@ -54,7 +58,8 @@ impl AccessLog {
             if entry.cluster.is_empty() { "-" } else { entry.cluster },
             entry.duration.as_millis(),
             entry.request_id,
-            attributes
+            attributes,
+            ai_log
         );
         match self {
             AccessLog::Off => {}

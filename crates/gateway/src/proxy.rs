@@ -349,6 +349,7 @@ impl Driver {
             eprintln!("hgw: request {id}: plugin {plugin} failed, {strategy}: {}", one_line(&trap.to_string()));
         }
         let custom_log = self.stream.property_string("custom_log");
+        let ai_log = self.stream.property_string("ai_log");
         let cluster = self.stream.property_string("cluster_name").unwrap_or_default();
         let entry = Entry {
             method: &method,
@@ -359,6 +360,7 @@ impl Driver {
             duration: started.elapsed(),
             request_id: &id,
             custom_log,
+            ai_log,
         };
         self.worker.finish(&entry);
         if !client_done && !client_gone_early {
@@ -584,6 +586,7 @@ async fn direct(
             duration: started.elapsed(),
             request_id: &id,
             custom_log: None,
+            ai_log: None,
         };
         worker.finish(&entry);
     };

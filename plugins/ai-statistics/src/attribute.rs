@@ -1,0 +1,250 @@
+//! Attributes: values taken from the request or the reply and written to `ai_log`, to a
+//! property of their own, or to the trace span. Higress's keys: `key`, `value_source`
+//! (`fixed_value`, `request_header`, `request_body`, `response_header`, `response_body`,
+//! `response_streaming_body`), `value` (a header name or a GJSON path), `default_value`,
+//! `rule` (`first`, `replace`, `append`: how a stream's events make one value),
+//! `apply_to_log`, `as_separate_log_field`, `apply_to_span`, `trace_span_key`.
+//!
+//! Built-in keys need no source: `question`, `system`, `answer`, `reasoning`, `tool_calls`,
+//! `reasoning_tokens`, `cached_tokens`, `input_token_details`, `output_token_details`.
+
+use higress_ai::path::Path;
+use higress_sdk::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Where a value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    FixedValue,
+    RequestHeader,
+    RequestBody,
+    ResponseHeader,
+    ResponseBody,
+    ResponseStreamingBody,
+}
+
+impl Source {
+    fn parse(name: &str) -> Option<Source> {
+        Some(match name {
+            "fixed_value" => Source::FixedValue,
+            "request_header" => Source::RequestHeader,
+            "request_body" => Source::RequestBody,
+            "response_header" => Source::ResponseHeader,
+            "response_body" => Source::ResponseBody,
+            "response_streaming_body" => Source::ResponseStreamingBody,
+            _ => return None,
+        })
+    }
+}
+
+/// How a stream's events make one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// No rule: a streamed value is not read (as in Go).
+    None,
+    First,
+    Replace,
+    Append,
+}
+
+/// The built-in attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Question,
+    System,
+    Answer,
+    Reasoning,
+    ToolCalls,
+    ReasoningTokens,
+    CachedTokens,
+    InputTokenDetails,
+    OutputTokenDetails,
+}
+
+impl Builtin {
+    fn of(key: &str) -> Option<Builtin> {
+        Some(match key {
+            "question" => Builtin::Question,
+            "system" => Builtin::System,
+            "answer" => Builtin::Answer,
+            "reasoning" => Builtin::Reasoning,
+            "tool_calls" => Builtin::ToolCalls,
+            "reasoning_tokens" => Builtin::ReasoningTokens,
+            "cached_tokens" => Builtin::CachedTokens,
+            "input_token_details" => Builtin::InputTokenDetails,
+            "output_token_details" => Builtin::OutputTokenDetails,
+            _ => return None,
+        })
+    }
+
+    /// The sources it is read from when none is configured.
+    fn sources(self) -> &'static [Source] {
+        match self {
+            Builtin::Question | Builtin::System => &[Source::RequestBody],
+            _ => &[Source::ResponseStreamingBody, Source::ResponseBody],
+        }
+    }
+}
+
+/// One attribute, checked.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub key: String,
+    /// The configured source (`None`: a built-in's own).
+    pub source: Option<Source>,
+    /// `value` as written (a fixed value or a header name).
+    pub value: String,
+    /// `value` compiled as a path, for body sources.
+    pub path: Option<Path>,
+    pub default_value: String,
+    pub rule: Rule,
+    pub builtin: Option<Builtin>,
+    pub to_log: bool,
+    pub separate: bool,
+    pub to_span: bool,
+    pub span_key: String,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value_source: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    default_value: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    apply_to_log: bool,
+    #[serde(default)]
+    as_separate_log_field: bool,
+    #[serde(default)]
+    apply_to_span: bool,
+    #[serde(default)]
+    trace_span_key: String,
+}
+
+impl Attribute {
+    /// Reads the attribute at `field` (`attributes[2]`).
+    pub fn parse(raw: &Value, field: &str) -> Result<Attribute, ConfigError> {
+        let raw: Raw = serde_json::from_value(raw.clone())
+            .map_err(|e| ConfigError::at(field, format!("not an attribute: {e}")))?;
+        if raw.key.is_empty() {
+            return Err(ConfigError::at(format!("{field}.key"), "missing"));
+        }
+        let rule = match raw.rule.as_str() {
+            "" => Rule::None,
+            "first" => Rule::First,
+            "replace" => Rule::Replace,
+            "append" => Rule::Append,
+            other => {
+                return Err(ConfigError::at(
+                    format!("{field}.rule"),
+                    format!("`{other}`: value of rule must be one of [nil, first, replace, append]"),
+                ))
+            }
+        };
+        let builtin = Builtin::of(&raw.key);
+        let source = match raw.value_source.as_str() {
+            "" if builtin.is_some() => None,
+            "" => {
+                return Err(ConfigError::at(
+                    format!("{field}.value_source"),
+                    format!("missing: `{}` is not a built-in attribute", raw.key),
+                ))
+            }
+            name => Some(Source::parse(name).ok_or_else(|| {
+                ConfigError::at(
+                    format!("{field}.value_source"),
+                    format!(
+                        "`{name}`: expected fixed_value, request_header, request_body, response_header, response_body \
+                         or response_streaming_body"
+                    ),
+                )
+            })?),
+        };
+        let body = matches!(source, Some(Source::RequestBody | Source::ResponseBody | Source::ResponseStreamingBody));
+        let path = if body && !raw.value.is_empty() {
+            Some(Path::compile(&raw.value).map_err(|e| ConfigError::at(format!("{field}.value"), e))?)
+        } else {
+            None
+        };
+        if source == Some(Source::ResponseStreamingBody) && rule == Rule::None && builtin.is_none() {
+            log_warn!(
+                "{field}.rule: missing, so `{}` is never read from a stream (as in Go): set first, replace or append",
+                raw.key
+            );
+        }
+        Ok(Attribute {
+            key: raw.key,
+            source,
+            value: raw.value,
+            path,
+            default_value: raw.default_value,
+            rule,
+            builtin,
+            to_log: raw.apply_to_log,
+            separate: raw.as_separate_log_field,
+            to_span: raw.apply_to_span,
+            span_key: raw.trace_span_key,
+        })
+    }
+
+    /// A built-in written to `ai_log`, with `rule`.
+    fn builtin(key: &str, rule: Rule) -> Attribute {
+        Attribute {
+            key: key.to_string(),
+            source: None,
+            value: String::new(),
+            path: None,
+            default_value: String::new(),
+            rule,
+            builtin: Builtin::of(key),
+            to_log: true,
+            separate: false,
+            to_span: false,
+            span_key: String::new(),
+        }
+    }
+
+    /// Whether it is evaluated at `source`.
+    pub fn at(&self, source: Source) -> bool {
+        match (self.source, self.builtin) {
+            (Some(configured), _) => configured == source,
+            (None, Some(builtin)) => builtin.sources().contains(&source),
+            (None, None) => false,
+        }
+    }
+}
+
+/// `use_default_attributes`: the conversation, the answer and the token details.
+pub fn defaults() -> Vec<Attribute> {
+    let mut list = vec![Attribute {
+        key: "messages".into(),
+        source: Some(Source::RequestBody),
+        value: "messages".into(),
+        path: Path::compile("messages").ok(),
+        ..Attribute::builtin("messages", Rule::None)
+    }];
+    list.extend([
+        Attribute::builtin("question", Rule::None),
+        Attribute::builtin("system", Rule::None),
+        Attribute::builtin("answer", Rule::Append),
+        Attribute::builtin("reasoning", Rule::Append),
+        Attribute::builtin("tool_calls", Rule::None),
+    ]);
+    list.extend(response_defaults());
+    list
+}
+
+/// `use_default_response_attributes`: the token details only (no body kept).
+pub fn response_defaults() -> Vec<Attribute> {
+    ["reasoning_tokens", "cached_tokens", "input_token_details", "output_token_details"]
+        .into_iter()
+        .map(|key| Attribute::builtin(key, Rule::None))
+        .collect()
+}
