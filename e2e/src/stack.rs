@@ -121,14 +121,12 @@ impl Stack {
         options: &StackOptions,
     ) -> Result<String, String> {
         let mut gateway = Command::new(options.bin_dir.join("hgw"));
-        if let Some(admin) = admin {
-            gateway.args(["--admin-listen", admin]);
-        }
         gateway
             .arg("serve")
             .arg("--config")
             .arg(config)
             .args(["--listen", listen, "--workers", &options.workers.to_string()])
+            .args(admin.map(|a| ["--admin-listen", a]).into_iter().flatten())
             .arg("--access-log")
             .arg(if options.access_log {
                 options.log_dir.join(format!("{name}-access.log"))
