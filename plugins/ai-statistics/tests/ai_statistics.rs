@@ -340,3 +340,36 @@ fn a_100_mb_stream_keeps_memory_flat() {
     let answer = log["answer"].as_str().unwrap();
     assert!(answer.len() <= 32_000 + 20 && answer.contains(" [truncated] "), "{}", answer.len());
 }
+
+#[test]
+fn whole_anthropic_and_gemini_replies_are_counted() {
+    let anthropic = json!({"id": "msg_9", "type": "message", "role": "assistant", "model": "claude-opus-4",
+        "content": [{"type": "thinking", "thinking": "hmm"}, {"type": "text", "text": "Yes."},
+                    {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": "x"}}],
+        "usage": {"input_tokens": 30, "cache_read_input_tokens": 10, "cache_creation_input_tokens": 5, "output_tokens": 7}});
+    let gemini = json!({"candidates": [{"content": {"parts": [{"text": "Sure"}], "role": "model"}}],
+        "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 3, "totalTokenCount": 7},
+        "modelVersion": "gemini-2.5-pro", "responseId": "r-7"});
+    let cases = [
+        ("/v1/messages", anthropic, ("claude-opus-4", 30, 7, 52, "msg_9")),
+        ("/v1beta/models/gemini-2.5-pro:generateContent", gemini, ("gemini-2.5-pro", 4, 3, 7, "r-7")),
+    ];
+    for (path, body, (model, input, output, total, id)) in cases {
+        let env = manual();
+        let vm = vm_with(&env, json!({"use_default_attributes": true, "enable_path_suffixes": ["*"]}));
+        let s = chat(&vm, path, &json!({"model": model, "messages": [{"role": "user", "content": "q"}]}), &[]);
+        let text = body.to_string();
+        reply(&s, "application/json", &text.as_bytes().chunks(7).collect::<Vec<_>>(), None);
+        let log = ai_log(&s);
+        assert_eq!((log["model"].as_str(), log["input_token"].as_u64()), (Some(model), Some(input)), "{log}");
+        assert_eq!((log["output_token"].as_u64(), log["total_token"].as_u64()), (Some(output), Some(total)), "{log}");
+        assert_eq!(log["chat_id"], id);
+        assert_eq!(counter(&env, model, "none", "total_token"), total as i64);
+        if path == "/v1/messages" {
+            assert_eq!(log["answer"], "Yes.");
+            assert_eq!(log["reasoning"], "hmm");
+            assert_eq!(log["cached_tokens"], 10);
+            assert_eq!(log["tool_calls"][0]["function"], json!({"name": "lookup", "arguments": "{\"q\":\"x\"}"}));
+        }
+    }
+}
