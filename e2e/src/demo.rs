@@ -343,6 +343,16 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         )
         .header("content-type", "application/json")
         .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}"#),
+        DemoRequest::new(
+            "ai-cache: asked twice, the second answer comes from Redis (\"id\":\"from-cache\", no trip to the LLM)",
+            "POST",
+            "ai-cache.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("authorization", "Bearer sk-demo")
+        .header("content-type", "application/json")
+        .body(r#"{"model":"mock-gpt-4o","messages":[{"role":"user","content":"what is a cache?"}]}"#),
         // make new-plugin: demos above this line
     ])
 }
