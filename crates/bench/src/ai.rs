@@ -79,7 +79,7 @@ fn routes() -> Vec<Route> {
 }
 
 /// An OpenAI SDK's chat request: a system prompt, a short conversation, a few parameters.
-fn openai_request(stream: bool) -> String {
+pub(crate) fn openai_request(stream: bool) -> String {
     json!({
         "model": "gpt-4o-mini",
         "messages": [
@@ -96,7 +96,7 @@ fn openai_request(stream: bool) -> String {
 }
 
 /// An Anthropic SDK's messages request with the same conversation.
-fn anthropic_request(stream: bool) -> String {
+pub(crate) fn anthropic_request(stream: bool) -> String {
     json!({
         "model": "claude-sonnet-4-5",
         "max_tokens": 512,
@@ -112,7 +112,7 @@ fn anthropic_request(stream: bool) -> String {
     .to_string()
 }
 
-const OPENAI_REPLY: &str = include_str!("../../ai/tests/fixtures/openai/reply_text.json");
+pub(crate) const OPENAI_REPLY: &str = include_str!("../../ai/tests/fixtures/openai/reply_text.json");
 
 /// Anthropic's reply to the conversation (the fixture's shape, a text answer).
 fn anthropic_reply() -> String {
@@ -132,7 +132,7 @@ fn anthropic_reply() -> String {
 
 /// OpenAI's stream of a reply with `deltas` text deltas, one event per element: the role
 /// chunk, the text, the finish chunk, the usage chunk (`include_usage`), `[DONE]`.
-fn openai_stream(deltas: usize) -> Vec<String> {
+pub(crate) fn openai_stream(deltas: usize) -> Vec<String> {
     let chunk = |delta: Value, finish: Value, usage: Value| {
         let choices = if usage.is_null() {
             json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}])
@@ -165,7 +165,7 @@ fn openai_stream(deltas: usize) -> Vec<String> {
 }
 
 /// Anthropic's stream of a text reply with `deltas` text deltas, one event per element.
-fn anthropic_stream(deltas: usize) -> Vec<String> {
+pub(crate) fn anthropic_stream(deltas: usize) -> Vec<String> {
     let event = |kind: &str, data: Value| format!("event: {kind}\ndata: {data}\n\n");
     let mut events =
         vec![
@@ -304,7 +304,7 @@ fn delta_costs(route: &Route, costs: &[u64]) -> Vec<u64> {
     costs.iter().skip(skip).take(DELTAS - 1).copied().collect()
 }
 
-fn median(values: &[u64]) -> u64 {
+pub(crate) fn median(values: &[u64]) -> u64 {
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
     sorted.get(sorted.len() / 2).copied().unwrap_or(0)

@@ -3,7 +3,9 @@
 //! repeatable on any machine), and the VM's linear memory after 1 and after N requests.
 
 mod ai;
+mod cache;
 mod redis;
+mod stats;
 mod traffic;
 
 use higress_bench::{jwks, jwt_with, scenarios, NOW};
@@ -39,6 +41,16 @@ fn main() {
         }
         return;
     }
+    if std::env::args().nth(1).as_deref() == Some("cache") {
+        // `cargo run -p higress-bench -- cache [N]`: only ai-cache.
+        cache::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(10_000));
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("stats") {
+        // `cargo run -p higress-bench -- stats [N]`: only ai-statistics.
+        stats::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000));
+        return;
+    }
     if std::env::args().nth(1).as_deref() == Some("worst") {
         // `cargo run -p higress-bench -- worst`: only the 60 KiB worst cases.
         worst_cases();
@@ -70,6 +82,8 @@ fn main() {
     redis::report(requests);
     traffic::report(requests);
     ai::report(requests.min(10_000));
+    cache::report(requests.min(10_000));
+    stats::report(requests.min(20_000));
 }
 
 /// Requests at Envoy's header limits (60 KiB): no plugin may spend more than 2 M instructions

@@ -3,7 +3,9 @@
 //! itself. The same tests pass through the local gateway (`make e2e-local`) and
 //! through Higress's gateway in Docker (`make e2e`), so they assert only what both do.
 
+mod ai_cache;
 mod ai_proxy;
+mod ai_statistics;
 mod ai_token_ratelimit;
 mod basic_auth;
 mod chain;
