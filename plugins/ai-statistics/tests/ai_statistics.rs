@@ -342,7 +342,7 @@ fn a_100_mb_stream_keeps_memory_flat() {
 }
 
 #[test]
-fn whole_anthropic_and_gemini_replies_are_counted() {
+fn whole_replies_are_counted_however_they_are_cut() {
     let anthropic = json!({"id": "msg_9", "type": "message", "role": "assistant", "model": "claude-opus-4",
         "content": [{"type": "thinking", "thinking": "hmm"}, {"type": "text", "text": "Yes."},
                     {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": "x"}}],
@@ -354,12 +354,17 @@ fn whole_anthropic_and_gemini_replies_are_counted() {
         ("/v1/messages", anthropic, ("claude-opus-4", 30, 7, 52, "msg_9")),
         ("/v1beta/models/gemini-2.5-pro:generateContent", gemini, ("gemini-2.5-pro", 4, 3, 7, "r-7")),
     ];
-    for (path, body, (model, input, output, total, id)) in cases {
+    let openai: Value = serde_json::from_str(OPENAI_REPLY).unwrap();
+    let cases =
+        cases.into_iter().chain([("/v1/chat/completions", openai, ("gpt-4o-2024-08-06", 20, 5, 25, "chatcmpl-1"))]);
+    for ((path, body, (model, input, output, total, id)), size) in
+        cases.flat_map(|c| [1, 7, 10_000].map(|n| (c.clone(), n)))
+    {
         let env = manual();
         let vm = vm_with(&env, json!({"use_default_attributes": true, "enable_path_suffixes": ["*"]}));
         let s = chat(&vm, path, &json!({"model": model, "messages": [{"role": "user", "content": "q"}]}), &[]);
         let text = body.to_string();
-        reply(&s, "application/json", &text.as_bytes().chunks(7).collect::<Vec<_>>(), None);
+        reply(&s, "application/json", &text.as_bytes().chunks(size).collect::<Vec<_>>(), None);
         let log = ai_log(&s);
         assert_eq!((log["model"].as_str(), log["input_token"].as_u64()), (Some(model), Some(input)), "{log}");
         assert_eq!((log["output_token"].as_u64(), log["total_token"].as_u64()), (Some(output), Some(total)), "{log}");
