@@ -26,7 +26,7 @@ const PLUGIN: &str = "ai-proxy";
 const DELTAS: usize = 20;
 
 /// Pieces of a model's answer, as streamed (a few tokens each; non-ASCII and newlines too).
-const PIECES: [&str; 8] = [
+pub(crate) const PIECES: [&str; 8] = [
     "Tokyo is warmer",
     " today: 24 °C",
     " against 18 °C",

@@ -6,6 +6,7 @@
 //! after 1 and after N requests (hits and misses alternating). `CACHE_DEBUG=1` prints the
 //! instructions of each callback of the measured requests.
 
+use crate::ai::PIECES;
 use crate::shipped_size;
 use higress_host::testing::{self, request, RedisServer, Request};
 use higress_host::{Env, Upstream, Vm};
@@ -13,17 +14,6 @@ use serde_json::{json, Value};
 
 const PLUGIN: &str = "ai-cache";
 
-/// Pieces of a model's answer, as streamed (a few tokens each; non-ASCII, quotes, newlines).
-const PIECES: [&str; 8] = [
-    "Tokyo is warmer",
-    " today: 24 °C",
-    " against 18 °C",
-    " in Paris.\n\n",
-    "Paris is cloudy",
-    " with light wind — ",
-    "take a \"light\" jacket",
-    " if you go out.",
-];
 /// Text deltas in a streamed reply.
 const DELTAS: usize = 20;
 
@@ -126,19 +116,8 @@ fn per_callback(s: &higress_host::Stream) -> Vec<(&'static str, u64)> {
     s.calls().iter().map(|c| (c.callback.trim_start_matches("proxy_on_"), c.instructions)).collect()
 }
 
-/// Calls of `command` Redis has served so far.
-fn calls(server: &RedisServer, command: &str) -> u64 {
-    let info = server.command(&["INFO", "commandstats"]).as_string().unwrap_or_default();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 fn round_trips(server: &RedisServer) -> u64 {
-    calls(server, "get") + calls(server, "setex") + calls(server, "set")
+    server.calls("get") + server.calls("setex") + server.calls("set")
 }
 
 pub fn report(requests: usize) {

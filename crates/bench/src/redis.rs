@@ -51,17 +51,6 @@ fn scenarios() -> Vec<RedisScenario> {
     }]
 }
 
-/// Calls of `command` Redis has served so far.
-fn calls(server: &RedisServer, command: &str) -> u64 {
-    let info = server.command(&["INFO", "commandstats"]).as_string().unwrap_or_default();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Sends a request with `x-k: key`, lets Redis answer, answers 200 (with `reply`) if it went
 /// upstream and lets Redis answer again: the instructions it cost and whether it was admitted.
 fn send(vm: &Vm, key: &str, reply: Option<(&str, &str)>) -> (u64, bool) {
@@ -109,11 +98,11 @@ pub fn report(requests: usize) {
         let (refused, ok) = send(&vm, scenario.refused, scenario.reply);
         assert!(!ok, "{}: the refused request was admitted", scenario.plugin);
         let first = vm.memory_bytes();
-        let before = calls(&server, scenario.command);
+        let before = server.calls(scenario.command);
         for _ in 1..requests {
             send(&vm, scenario.admitted, scenario.reply);
         }
-        let round_trips = (calls(&server, scenario.command) - before) as f64 / (requests - 1).max(1) as f64;
+        let round_trips = (server.calls(scenario.command) - before) as f64 / (requests - 1).max(1) as f64;
         println!(
             "| {} | {} | {admitted} | {refused} | {round_trips:.2} | {first} | {} |",
             scenario.plugin,

@@ -244,6 +244,17 @@ impl RedisServer {
         reply
     }
 
+    /// How many times Redis has served `command` (lowercase, as `INFO commandstats` names it).
+    pub fn calls(&self, command: &str) -> u64 {
+        let info = self.command(&["INFO", "commandstats"]).as_string().unwrap_or_default();
+        let prefix = format!("cmdstat_{command}:calls=");
+        info.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Kills the server (SIGKILL), as a crash.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -121,16 +121,6 @@ fn ai_log(s: &Stream) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-fn calls(server: &RedisServer, command: &str) -> u64 {
-    let info = server.command(&["INFO", "commandstats"]).as_string().unwrap_or_default();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_miss_is_stored_and_the_same_question_is_then_answered_from_the_cache() {
     let server = RedisServer::start();
@@ -144,7 +134,7 @@ fn a_miss_is_stored_and_the_same_question_is_then_answered_from_the_cache() {
     let key = key("gpt-4o", "", "capital of France?");
     assert_eq!(stored(&server, &key).as_deref(), Some("Paris"));
     assert_eq!(server.command(&["TTL", &key]).as_integer(), Some(-1), "cacheTTL 0: never expires");
-    assert_eq!(calls(&server, "set"), 1);
+    assert_eq!(server.calls("set"), 1);
 
     let s = begin(&vm, chat(&question("gpt-4o", "capital of France?", false)));
     let local = s.local_response().expect("hit");
@@ -154,7 +144,7 @@ fn a_miss_is_stored_and_the_same_question_is_then_answered_from_the_cache() {
         r#"{"id":"from-cache","choices":[{"index":0,"message":{"role":"assistant","content":"Paris"},"finish_reason":"stop"}],"model":"from-cache","object":"chat.completion","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}"#
     );
     // A hit is not stored again.
-    assert_eq!(calls(&server, "set"), 1);
+    assert_eq!(server.calls("set"), 1);
 }
 
 #[test]
@@ -199,8 +189,8 @@ fn a_ttl_stores_with_setex_and_the_answer_expires() {
     let server = RedisServer::start();
     let vm = start(&server, json!({"cache": {"cacheTTL": 1}}));
     miss(&vm, chat(&question("gpt-4o", "q", false)), "short-lived");
-    assert_eq!(calls(&server, "setex"), 1);
-    assert_eq!(calls(&server, "set"), 0);
+    assert_eq!(server.calls("setex"), 1);
+    assert_eq!(server.calls("set"), 0);
     let key = key("gpt-4o", "", "q");
     assert_eq!(server.command(&["TTL", &key]).as_integer(), Some(1));
     assert_eq!(hit(&vm, chat(&question("gpt-4o", "q", false))), "short-lived");
@@ -397,7 +387,7 @@ fn requests_without_a_question_pass_untouched() {
         assert_eq!(ai_log(&s), Value::Null, "{what}: no cache_status");
     }
     assert!(keys(&server).is_empty());
-    assert_eq!(calls(&server, "get"), 0);
+    assert_eq!(server.calls("get"), 0);
 }
 
 #[test]
