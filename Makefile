@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build native test e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin
+.PHONY: help setup build native test e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin image push
 
 help:
 	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server, binaryen, python3-venv)"
@@ -19,6 +19,8 @@ help:
 	@echo "make run     start the local gateway on 127.0.0.1:8080 with every plugin; prints curl commands"
 	@echo "make new-plugin NAME=my-plugin [DIR=../my-plugin]  a plugin from templates/plugin (in the workspace, or standalone in DIR)"
 	@echo "make bench   sizes, wasm instructions and memory per plugin; host time (criterion); gateway load (wrk)"
+	@echo "make image   every plugin's OCI image (what a WasmPlugin oci:// URL pulls) as dist/<plugin>/image"
+	@echo "make push REGISTRY=host:port[/prefix]  push the images with skopeo (SKOPEO_FLAGS=--dest-tls-verify=false for a plain-HTTP registry)"
 
 # Root installs directly; other users go through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -28,6 +30,9 @@ setup:
 	@command -v redis-server >/dev/null && command -v wasm-opt >/dev/null || { \
 		echo "installing redis-server (tests run a real one) and binaryen (wasm-opt shrinks the modules)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server binaryen; }
+	@command -v skopeo >/dev/null && command -v docker-registry >/dev/null || { \
+		echo "installing skopeo (make push) and docker-registry (the image tests push to a loopback registry)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq skopeo docker-registry; }
 	@python3 -c 'import venv, ensurepip' 2>/dev/null || { \
 		echo "installing python3-venv (the e2e suite runs the openai and anthropic SDKs from a virtual environment)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
@@ -39,6 +44,24 @@ build: setup
 		m=$(WASM_DIR)/$$(echo $$p | tr - _); \
 		sh scripts/wasm-opt.sh $$m.wasm $$m.opt.wasm && python3 scripts/wasm-strip.py $$m.opt.wasm dist/$$p/plugin.wasm || exit 1; \
 		printf '  %-28s %8d bytes\n' "dist/$$p/plugin.wasm" $$(stat -c %s dist/$$p/plugin.wasm); \
+	done
+
+# One OCI image per plugin, as an OCI image layout (no container engine needed).
+image: build
+	$(CARGO) build -q -p higress-gateway --bin hgw
+	@for p in $(PLUGINS); do \
+		v=$$(sed -n 's/^version = "\(.*\)"/\1/p' plugins/$$p/Cargo.toml | head -1); \
+		target/debug/hgw image --wasm dist/$$p/plugin.wasm --name $$p --version $$v --out dist/$$p/image || exit 1; \
+	done
+
+REGISTRY ?=
+SKOPEO_FLAGS ?=
+push: image
+	@[ -n "$(REGISTRY)" ] || { echo "usage: make push REGISTRY=host:port[/prefix] [SKOPEO_FLAGS=--dest-tls-verify=false]"; exit 2; }
+	@for p in $(PLUGINS); do \
+		v=$$(sed -n 's/^version = "\(.*\)"/\1/p' plugins/$$p/Cargo.toml | head -1); \
+		echo "oci://$(REGISTRY)/$$p:$$v"; \
+		skopeo copy -q $(SKOPEO_FLAGS) oci:dist/$$p/image:$$v docker://$(REGISTRY)/$$p:$$v || exit 1; \
 	done
 
 test: build

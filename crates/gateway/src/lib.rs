@@ -17,6 +17,7 @@ pub mod config;
 mod convert;
 pub mod envoy;
 mod limits;
+pub mod oci;
 mod pipe;
 mod proxy;
 pub mod stats;

@@ -53,6 +53,27 @@ enum Command {
         #[arg(long, default_value_t = 9901)]
         admin_port: u16,
     },
+    /// Build a plugin's image in the form Higress pulls for a WasmPlugin `oci://` URL (one
+    /// tar+gzip layer holding plugin.wasm), written as an OCI image layout directory; push it
+    /// with `skopeo copy oci:<out>:<version> docker://<registry>/<name>:<version>` (what
+    /// `make push` does). Prints the manifest's digest.
+    Image {
+        /// The module.
+        #[arg(long)]
+        wasm: PathBuf,
+        /// The plugin's name.
+        #[arg(long)]
+        name: String,
+        /// Its version: the image's tag.
+        #[arg(long)]
+        version: String,
+        /// The layout directory to write (replaced).
+        #[arg(long)]
+        out: PathBuf,
+        /// Files to put beside plugin.wasm in the layer (a config schema).
+        #[arg(long)]
+        extra: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -127,6 +148,35 @@ fn envoy_config(config: &std::path::Path, plugin_dir: &str, port: u16, admin_por
     Ok(())
 }
 
+fn image(
+    wasm: &std::path::Path,
+    name: &str,
+    version: &str,
+    out: &std::path::Path,
+    extra: &[PathBuf],
+) -> Result<(), String> {
+    use higress_gateway::oci;
+    let read = |path: &std::path::Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    let module = read(wasm)?;
+    if !module.starts_with(b"\0asm") {
+        return Err(format!("{}: not a wasm module", wasm.display()));
+    }
+    let extra: Vec<(String, Vec<u8>)> = extra
+        .iter()
+        .map(|p| Ok((p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), read(p)?)))
+        .collect::<Result<_, String>>()?;
+    let spec = oci::ImageSpec {
+        name,
+        version,
+        wasm: &module,
+        extra: extra.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect(),
+    };
+    let image = oci::build(&spec)?;
+    oci::write_layout(out, &image, version)?;
+    println!("{} {name}:{version} {}", out.display(), image.manifest.0);
+    Ok(())
+}
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -139,6 +189,7 @@ fn main() -> ExitCode {
         Command::EnvoyConfig { config, plugin_dir, port, admin_port } => {
             envoy_config(&config, &plugin_dir, port, admin_port)
         }
+        Command::Image { wasm, name, version, out, extra } => image(&wasm, &name, &version, &out, &extra),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

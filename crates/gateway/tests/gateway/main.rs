@@ -11,6 +11,7 @@ mod direct;
 mod docker;
 mod failures;
 mod framing;
+mod image;
 mod load;
 mod rate_limit;
 mod streams;
