@@ -12,6 +12,7 @@
 //! document, the path inside it and the reason.
 
 mod expand;
+mod module;
 mod route;
 mod service;
 mod wasmplugin;

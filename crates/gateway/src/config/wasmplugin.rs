@@ -96,6 +96,12 @@ pub(super) struct MatchRule {
 pub(super) struct Spec {
     url: String,
     #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    image_pull_policy: Option<String>,
+    #[serde(default)]
+    image_pull_secret: Option<String>,
+    #[serde(default)]
     default_config: Option<Value>,
     #[serde(default)]
     default_config_disable: bool,
@@ -138,7 +144,15 @@ impl WasmPlugin {
             return Err(("metadata.name".into(), "cannot be empty".into()));
         }
         let spec = self.spec;
-        let wasm = wasm_path(&spec.url, base)?;
+        if spec.image_pull_secret.as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err((
+                "spec.imagePullSecret".into(),
+                "not supported by the local gateway: it pulls anonymously (public registries, or a local one)".into(),
+            ));
+        }
+        let wasm =
+            super::module::module_path(&spec.url, spec.sha256.as_deref(), spec.image_pull_policy.as_deref(), base)
+                .map_err(|(path, reason)| (path, format!("WasmPlugin {name}: {reason}")))?;
         let common = |config: Option<Value>| PluginSpec {
             name: name.clone(),
             wasm: wasm.clone(),
@@ -183,21 +197,6 @@ impl WasmPlugin {
         }
         Ok(Some(common(config.map(Value::Object))))
     }
-}
-
-fn wasm_path(url: &str, base: &Path) -> Result<PathBuf, Failure> {
-    let Some(path) = url.strip_prefix("file://") else {
-        return Err((
-            "spec.url".into(),
-            format!("`{url}`: the local gateway loads `file://` modules only (build them with `make build`: dist/<plugin>/plugin.wasm)"),
-        ));
-    };
-    let path = Path::new(path);
-    let full = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
-    if !full.is_file() {
-        return Err(("spec.url".into(), format!("{} does not exist (run `make build`)", full.display())));
-    }
-    Ok(full)
 }
 
 #[cfg(test)]
@@ -270,7 +269,7 @@ mod tests {
     fn errors_name_the_field() {
         assert_eq!(spec(json!({"matchRules": [{"config": {}}]})).unwrap_err().0, "spec.matchRules[0]");
         assert_eq!(spec(json!({"defaultConfig": [1]})).unwrap_err().0, "spec.defaultConfig");
-        assert_eq!(spec(json!({"url": "oci://x/y:1"})).unwrap_err().0, "spec.url");
+        assert_eq!(spec(json!({"url": "ftp://x/y"})).unwrap_err().0, "spec.url");
         assert!(spec(json!({"url": "file://missing.wasm"})).unwrap_err().1.contains("does not exist"));
     }
 

@@ -6,6 +6,7 @@
 //! Builds are reproducible: no timestamps, no owners, the gzip header's time 0, so a module
 //! that did not change gives the same digests.
 
+pub mod pull;
 pub mod tar;
 
 use flate2::write::GzEncoder;
