@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build native test e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin image push
+.PHONY: help setup build native test xds-venv e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin image push
 
 help:
 	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server, binaryen, python3-venv)"
@@ -64,7 +64,7 @@ push: image
 		skopeo copy -q $(SKOPEO_FLAGS) oci:dist/$$p/image:$$v docker://$(REGISTRY)/$$p:$$v || exit 1; \
 	done
 
-test: build
+test: build xds-venv
 	$(CARGO) test --workspace --exclude proxy-wasm-conformance
 
 # The gateway, the e2e upstreams and the stack runner (native, dev profile with optimised
@@ -87,6 +87,20 @@ $(E2E_VENV)/requirements.installed: $(E2E_REQUIREMENTS) | setup
 		echo "python3 -m venv failed: make setup installs python3-venv (Debian), or use a Python with venv and ensurepip"; exit 1; }
 	$(E2E_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(E2E_REQUIREMENTS)
 	cp $(E2E_REQUIREMENTS) $@
+
+# Envoy's API definitions (xds-protos from PyPI, pinned): the gateway tests check the Envoy
+# bootstraps `hgw envoy-config` writes against them.
+XDS_VENV := target/xds-venv
+XDS_REQUIREMENTS := e2e/envoy/requirements.txt
+
+xds-venv: $(XDS_VENV)/requirements.installed
+
+$(XDS_VENV)/requirements.installed: $(XDS_REQUIREMENTS) | setup
+	rm -rf $(XDS_VENV)
+	@python3 -m venv $(XDS_VENV) || { rm -rf $(XDS_VENV); \
+		echo "python3 -m venv failed: make setup installs python3-venv (Debian), or use a Python with venv and ensurepip"; exit 1; }
+	$(XDS_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(XDS_REQUIREMENTS)
+	cp $(XDS_REQUIREMENTS) $@
 
 # Starts Redis, echo-server, llm-mock and hgw on free loopback ports, runs the suite against
 # them and stops them all, also when it fails. Logs: target/e2e-logs/local/.

@@ -183,3 +183,57 @@ fn the_compose_file_runs_the_generated_bootstrap_with_every_service() {
         assert!(dockerfile.contains(&format!("--bin {binary}")), "{dockerfile}");
     }
 }
+
+/// Runs Envoy's API definitions (`e2e/envoy/check_bootstrap.py`, from `make xds-venv`) on
+/// `files`: whether all are valid, and what it said.
+fn envoy_check(files: &[PathBuf]) -> (bool, String) {
+    let python = workspace().join("target/xds-venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: `make xds-venv` installs Envoy's API definitions (make test does)",
+        python.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg(workspace().join("e2e/envoy/check_bootstrap.py"))
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn envoys_api_definitions_accept_the_generated_bootstraps() {
+    let dir = temp_dir();
+    let configs = [e2e_copy(), workspace().join("e2e/bench-bare")];
+    let mut files = Vec::new();
+    for (i, config) in configs.iter().enumerate() {
+        let (ok, out, err) = hgw(&["envoy-config", "--config", &config.display().to_string()]);
+        assert!(ok, "{err}");
+        let file = dir.join(format!("bootstrap-{i}.json"));
+        std::fs::write(&file, out).unwrap();
+        files.push(file);
+    }
+    let (ok, said) = envoy_check(&files);
+    assert!(ok, "{said}");
+    assert_eq!(said.matches(": valid (").count(), files.len(), "{said}");
+
+    // The check is strict: a misspelt field or an extension Envoy lacks is refused, by name.
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let misspelt = dir.join("misspelt.json");
+    std::fs::write(&misspelt, text.replacen("\"stat_prefix\"", "\"stat_prefx\"", 1)).unwrap();
+    let unknown = dir.join("unknown.json");
+    std::fs::write(
+        &unknown,
+        text.replacen(
+            "envoy.extensions.filters.http.router.v3.Router",
+            "envoy.extensions.filters.http.rooter.v3.Router",
+            1,
+        ),
+    )
+    .unwrap();
+    for (file, needle) in [(&misspelt, "stat_prefx"), (&unknown, "rooter")] {
+        let (ok, said) = envoy_check(std::slice::from_ref(file));
+        assert!(!ok, "{said}");
+        assert!(said.contains(needle), "{said}");
+    }
+}
