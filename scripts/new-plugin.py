@@ -107,7 +107,7 @@ def in_workspace(root, values):
     crate_files(root, dest, values, "Cargo.toml")
     e2e = os.path.join(root, "e2e")
     edit(os.path.join(e2e, "config", "plugins.yaml"), lambda t: t + render(os.path.join(template, "e2e", "plugin.yaml"), values))
-    edit(os.path.join(e2e, "config", "routes.yaml"), lambda t: t + render(os.path.join(template, "e2e", "route.yaml"), values))
+    edit(os.path.join(e2e, "config", "ingresses.yaml"), lambda t: t + render(os.path.join(template, "e2e", "ingress.yaml"), values))
     write(os.path.join(e2e, "tests", "suite", values["crate"] + ".rs"), render(os.path.join(template, "e2e", "suite.rs"), values))
     edit(os.path.join(e2e, "tests", "suite", "main.rs"), lambda t: add_mod(t, values["crate"]))
     demo = render(os.path.join(template, "e2e", "demo.rs"), values)

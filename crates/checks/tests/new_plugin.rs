@@ -43,7 +43,7 @@ fn in_the_workspace_it_registers_the_plugin_everywhere() {
     let (root, _) = plugins();
     let copy = scratch("workspace");
     copy_dir(&root.join("templates"), &copy.join("templates"));
-    for file in ["README.md", "e2e/config/plugins.yaml", "e2e/config/routes.yaml", "e2e/config/services.yaml"] {
+    for file in ["README.md", "e2e/config/plugins.yaml", "e2e/config/ingresses.yaml", "e2e/config/services.yaml"] {
         std::fs::create_dir_all(copy.join(file).parent().unwrap()).unwrap();
         std::fs::copy(root.join(file), copy.join(file)).unwrap();
     }
@@ -69,8 +69,12 @@ fn in_the_workspace_it_registers_the_plugin_everywhere() {
         .contains("\n---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata:\n  name: demo-x\n"));
     assert!(plugins_yaml.contains("url: file://../../dist/demo-x/plugin.wasm"));
     assert!(plugins_yaml.contains("- domain: [demo-x.e2e.local]"));
-    let routes_yaml = read("e2e/config/routes.yaml");
-    assert!(routes_yaml.ends_with("kind: Route\nname: demo-x\ndomains: [demo-x.e2e.local]\nservice: echo.static\n"));
+    let ingresses = read("e2e/config/ingresses.yaml");
+    assert!(ingresses.contains("\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: demo-x\n"));
+    assert!(ingresses.ends_with(
+        "    - host: demo-x.e2e.local\n      http:\n        paths:\n          - path: /\n            pathType: Prefix\n            \
+         backend:\n              resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}\n"
+    ));
 
     // A second run refuses to overwrite; a bad name is refused.
     for args in [&["demo-x"][..], &["Bad_Name"][..]] {

@@ -64,12 +64,21 @@ pub fn bootstrap(config: &GatewayConfig, options: &EnvoyOptions<'_>) -> Value {
                         PathMatch::Prefix(p) => json!({"prefix": p}),
                         PathMatch::Exact(p) => json!({"path": p}),
                         PathMatch::Regex(r) => json!({"safe_regex": {"regex": r}}),
+                        PathMatch::PathPrefix(p) => match p.trim_end_matches('/') {
+                            "" => json!({"prefix": "/"}),
+                            p => json!({"path_separated_prefix": p}),
+                        },
                     };
-                    json!({
-                        "name": route.name,
-                        "match": matcher,
-                        "route": {"cluster": cluster, "timeout": format!("{}s", route.timeout_ms as f64 / 1000.0)}
-                    })
+                    let mut action = serde_json::Map::new();
+                    action.insert("cluster".into(), json!(cluster));
+                    action.insert("timeout".into(), json!(format!("{}s", route.timeout_ms as f64 / 1000.0)));
+                    if let Some(rewrite) = rewrite(route) {
+                        action.insert("regex_rewrite".into(), rewrite);
+                    }
+                    if let Some(host) = &route.host_rewrite {
+                        action.insert("host_rewrite_literal".into(), json!(host));
+                    }
+                    json!({"name": route.name, "match": matcher, "route": action})
                 })
                 .collect();
             json!({"name": format!("vhost-{i}"), "domains": [domain], "routes": routes})
@@ -118,4 +127,46 @@ pub fn bootstrap(config: &GatewayConfig, options: &EnvoyOptions<'_>) -> Value {
             "clusters": clusters
         }
     })
+}
+
+/// A route's path rewrite as Envoy's `regex_rewrite` (`\\1` groups). A prefix rewrite is
+/// written as one too: Envoy's `prefix_rewrite` swaps the matched prefix byte for byte
+/// (`/api` to `/` makes `/api/x` `//x`), where the local gateway keeps one slash.
+fn rewrite(route: &crate::config::Route) -> Option<Value> {
+    if let Some(regex) = &route.regex_rewrite {
+        // `${1}` (how the route keeps groups) is Envoy's `\1`.
+        let mut substitution = String::new();
+        let mut rest = regex.substitution.as_str();
+        while let Some(at) = rest.find("${") {
+            substitution.push_str(rest.get(..at).unwrap_or_default());
+            let tail = rest.get(at + 2..).unwrap_or_default();
+            match tail.find('}') {
+                Some(end) => {
+                    substitution.push('\\');
+                    substitution.push_str(tail.get(..end).unwrap_or_default());
+                    rest = tail.get(end + 1..).unwrap_or_default();
+                }
+                None => {
+                    substitution.push_str(rest.get(at..).unwrap_or_default());
+                    rest = "";
+                }
+            }
+        }
+        substitution.push_str(rest);
+        return Some(json!({"pattern": {"regex": regex.pattern}, "substitution": substitution}));
+    }
+    let to = route.prefix_rewrite.as_ref()?;
+    let pattern = match &route.path {
+        PathMatch::Prefix(p) | PathMatch::PathPrefix(p) => {
+            let p = regex::escape(p.trim_end_matches('/'));
+            if to.ends_with('/') {
+                format!("^{p}/?")
+            } else {
+                format!("^{p}")
+            }
+        }
+        PathMatch::Exact(p) => format!("^{}$", regex::escape(p)),
+        PathMatch::Regex(r) => format!("^(?:{r})$"),
+    };
+    Some(json!({"pattern": {"regex": pattern}, "substitution": to}))
 }

@@ -132,7 +132,8 @@ pub async fn handle(
         return Ok(plain(503, ""));
     }
 
-    let route = worker.config.routes.find(&authority, &path);
+    let route_index = worker.config.routes.find_index(&authority, &path);
+    let route = route_index.and_then(|i| worker.config.routes.all().get(i));
     let service = route.and_then(|r| worker.config.service(&r.service));
     let route_name = route.map(|r| r.name.clone()).unwrap_or_default();
     let target = service.map(|s| s.address.clone());
@@ -157,6 +158,7 @@ pub async fn handle(
         notify,
         target,
         route: route_name,
+        route_index,
         timeout,
         respond: Some(respond),
         downstream: Pipe::default(),
@@ -203,6 +205,8 @@ struct Driver {
     notify: Rc<Notify>,
     target: Option<String>,
     route: String,
+    /// The route, in the worker's route table (its rewrites apply when the request leaves).
+    route_index: Option<usize>,
     /// The route's upstream timeout (`None`: disabled, as Envoy's `0s`).
     timeout: Option<Duration>,
     /// Where the response head goes (taken when sent).
@@ -429,11 +433,21 @@ impl Driver {
         }
     }
 
-    fn start_upstream(&mut self, headers: HeaderMap, end: bool) {
+    fn start_upstream(&mut self, mut headers: HeaderMap, end: bool) {
         let Some(address) = self.target.clone() else {
             self.router_reply(404, "");
             return;
         };
+        // The route's rewrites, after every plugin (Envoy's router applies them so).
+        if let Some(route) = self.route_index.and_then(|i| self.worker.config.routes.all().get(i)) {
+            let path = headers.get(":path").map(str::to_string);
+            if let Some(new) = path.and_then(|p| route.rewritten_path(&p)) {
+                headers.set(b":path", new.as_bytes());
+            }
+            if let Some(host) = &route.host_rewrite {
+                headers.set(b":authority", host.as_bytes());
+            }
+        }
         let body = if end { body::empty() } else { self.upstream.open() };
         match upstream_request(&address, &headers, body) {
             Ok(mut request) => {
@@ -572,7 +586,7 @@ async fn direct(
             parts.headers.insert(hyper::header::HOST, host);
         }
     }
-    let headers = std::mem::take(&mut parts.headers);
+    let mut headers = std::mem::take(&mut parts.headers);
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let route = worker.config.routes.find(&authority, path);
     let service = route.and_then(|r| worker.config.service(&r.service));
@@ -594,7 +608,14 @@ async fn direct(
         log(404);
         return router_response(404, "");
     };
-    let uri = format!("http://{address}{path}");
+    // The route's rewrites (no plugin here to see the request first).
+    let rewritten = route.and_then(|r| r.rewritten_path(path));
+    if let Some(host) = route.and_then(|r| r.host_rewrite.as_deref()) {
+        if let Ok(host) = hyper::header::HeaderValue::from_str(host) {
+            headers.insert(hyper::header::HOST, host);
+        }
+    }
+    let uri = format!("http://{address}{}", rewritten.as_deref().unwrap_or(path));
     let mut request = Request::new(body::passthrough(body));
     *request.method_mut() = parts.method.clone();
     match uri.parse() {

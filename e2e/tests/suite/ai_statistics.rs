@@ -64,7 +64,7 @@ fn token_counters_are_scraped_per_consumer() {
     assert!(metric("cost_micros", &consumer).is_some_and(|c| c > 0.0));
     let page = admin().get("admin", "/stats/prometheus").send().text();
     let line = page.lines().find(|l| l.contains(&consumer) && l.contains("metric_total_token")).unwrap_or_default();
-    assert!(line.contains("ai_route=\"ai-proxy\""), "{line}");
+    assert!(line.contains("ai_route=\"default/ai-proxy\""), "{line}");
     assert!(line.contains("ai_cluster=\"outbound|80||llm-mock.static\""), "{line}");
     assert!(line.contains("ai_model=\""), "{line}");
 

@@ -12,6 +12,7 @@
 //! document, the path inside it and the reason.
 
 mod expand;
+mod ingress;
 mod module;
 mod route;
 mod service;
@@ -71,9 +72,9 @@ impl GatewayConfig {
         self.services.iter().find(|s| s.cluster() == cluster)
     }
 
-    /// The service named `name`.
+    /// The service named `name` (or `name:port`, as Ingress backends name them).
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.name == name)
+        ingress::resolve(&self.services, name)
     }
 }
 
@@ -100,7 +101,7 @@ pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
     }
     config.plugins.sort_by_key(PluginSpec::order_key);
     for route in &routes {
-        if !config.services.iter().any(|s| s.name == route.service) {
+        if ingress::resolve(&config.services, &route.service).is_none() {
             return Err(error(
                 &route.file,
                 Some(route.document),
@@ -165,13 +166,52 @@ fn load_file(file: &Path, config: &mut GatewayConfig, routes: &mut Vec<Route>) -
                 }
                 config.services.push(service);
             }
-            "" => return Err(error(file, Some(doc), "kind", "missing (WasmPlugin, Route or Service)".into())),
+            "Ingress" => {
+                let version = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+                if version != "networking.k8s.io/v1" {
+                    return Err(error(
+                        file,
+                        Some(doc),
+                        "apiVersion",
+                        format!("`{version}`: expected networking.k8s.io/v1"),
+                    ));
+                }
+                let ingress: ingress::Ingress = typed(file, doc, value)?;
+                let derived =
+                    ingress.into_routes(file, doc).map_err(|(path, reason)| error(file, Some(doc), &path, reason))?;
+                for mut route in derived {
+                    route.prepare().map_err(|(path, reason)| error(file, Some(doc), &path, reason))?;
+                    routes.push(route);
+                }
+            }
+            "McpBridge" => {
+                let bridge: ingress::McpBridge = typed(file, doc, value)?;
+                let services =
+                    bridge.into_services().map_err(|(path, reason)| error(file, Some(doc), &path, reason))?;
+                for (mut service, at) in services {
+                    service
+                        .prepare()
+                        .map_err(|(path, reason)| error(file, Some(doc), &format!("{at}.{path}"), reason))?;
+                    if config.services.iter().any(|s| s.name == service.name && s.port == service.port) {
+                        return Err(error(file, Some(doc), &at, format!("duplicate service `{}`", service.name)));
+                    }
+                    config.services.push(service);
+                }
+            }
+            "" => {
+                return Err(error(
+                    file,
+                    Some(doc),
+                    "kind",
+                    "missing (WasmPlugin, Ingress, McpBridge, Route or Service)".into(),
+                ))
+            }
             other => {
                 return Err(error(
                     file,
                     Some(doc),
                     "kind",
-                    format!("unknown kind `{other}` (WasmPlugin, Route or Service)"),
+                    format!("unknown kind `{other}` (WasmPlugin, Ingress, McpBridge, Route or Service)"),
                 ))
             }
         }

@@ -11,12 +11,15 @@ use std::path::PathBuf;
 
 /// How a route matches the path (without query).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum PathMatch {
     /// Path starts with this.
     Prefix(String),
     /// Path is exactly this.
     Exact(String),
+    /// Path is this, or continues it with `/` (Kubernetes' `Prefix` path type, Envoy's
+    /// `path_separated_prefix`): `/foo` takes `/foo` and `/foo/bar`, not `/foobar`.
+    PathPrefix(String),
     /// Path matches this regular expression (whole path).
     Regex(String),
 }
@@ -52,15 +55,87 @@ pub struct Route {
     /// headers (default 15000, Envoy's default route timeout; 0 disables it).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// The matched prefix (or the whole path of an exact match) replaced by this upstream.
+    #[serde(default)]
+    pub prefix_rewrite: Option<String>,
+    /// The path (query excluded) rewritten by a regular expression upstream.
+    #[serde(default)]
+    pub regex_rewrite: Option<RegexRewrite>,
+    /// The `Host` the upstream gets.
+    #[serde(default)]
+    pub host_rewrite: Option<String>,
     #[serde(skip)]
     regex: Option<regex::Regex>,
+    #[serde(skip)]
+    rewrite_regex: Option<regex::Regex>,
     #[serde(skip)]
     pub(super) file: PathBuf,
     #[serde(skip)]
     pub(super) document: usize,
 }
 
+/// A regular-expression rewrite: every match of `pattern` in the path replaced by
+/// `substitution` (`$1` or `\\1` for a group).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexRewrite {
+    pub pattern: String,
+    pub substitution: String,
+}
+
 impl Route {
+    /// A route built from another resource (an Ingress): `file` and `document` name where.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn derived(
+        name: &str,
+        domains: Vec<String>,
+        path: PathMatch,
+        service: &str,
+        prefix_rewrite: Option<String>,
+        regex_rewrite: Option<RegexRewrite>,
+        host_rewrite: Option<String>,
+        (file, document): (&std::path::Path, usize),
+    ) -> Route {
+        Route {
+            _kind: "Route".into(),
+            name: name.to_string(),
+            domains,
+            path,
+            service: service.to_string(),
+            timeout_ms: default_timeout_ms(),
+            prefix_rewrite,
+            regex_rewrite,
+            host_rewrite,
+            regex: None,
+            rewrite_regex: None,
+            file: file.to_path_buf(),
+            document,
+        }
+    }
+
+    /// The path the upstream gets for `path` (query kept): the route's rewrite applied.
+    pub fn rewritten_path(&self, path: &str) -> Option<String> {
+        let (bare, query) = match path.find(['?', '#']) {
+            Some(at) => path.split_at(at),
+            None => (path, ""),
+        };
+        let new = if let Some(re) = &self.rewrite_regex {
+            let substitution = self.regex_rewrite.as_ref().map(|r| r.substitution.as_str()).unwrap_or_default();
+            re.replace_all(bare, substitution).into_owned()
+        } else if let Some(to) = &self.prefix_rewrite {
+            match &self.path {
+                PathMatch::Prefix(p) | PathMatch::PathPrefix(p) => {
+                    format!("{to}{}", bare.get(p.trim_end_matches('/').len().min(bare.len())..).unwrap_or_default())
+                        .replacen("//", "/", usize::from(to.ends_with('/')))
+                }
+                PathMatch::Exact(_) | PathMatch::Regex(_) => to.clone(),
+            }
+        } else {
+            return None;
+        };
+        Some(format!("{new}{query}"))
+    }
+
     pub(super) fn prepare(&mut self) -> Result<(), (String, String)> {
         if self.name.trim().is_empty() {
             return Err(("name".into(), "cannot be empty".into()));
@@ -68,6 +143,29 @@ impl Route {
         if let PathMatch::Regex(pattern) = &self.path {
             let anchored = format!("^(?:{pattern})$");
             self.regex = Some(regex::Regex::new(&anchored).map_err(|e| ("path.regex".to_string(), e.to_string()))?);
+        }
+        if let Some(rewrite) = &mut self.regex_rewrite {
+            // Envoy's `\1` groups, as Rust's regex crate writes them.
+            let mut substitution = String::with_capacity(rewrite.substitution.len());
+            let mut chars = rewrite.substitution.chars().peekable();
+            while let Some(c) = chars.next() {
+                match (c, chars.peek()) {
+                    ('\\', Some(d)) if d.is_ascii_digit() => {
+                        substitution.push_str(&format!("${{{}}}", chars.next().unwrap_or('0')))
+                    }
+                    ('$', Some(d)) if d.is_ascii_digit() => {
+                        substitution.push_str(&format!("${{{}}}", chars.next().unwrap_or('0')))
+                    }
+                    _ => substitution.push(c),
+                }
+            }
+            rewrite.substitution = substitution;
+            let re = regex::Regex::new(&rewrite.pattern)
+                .map_err(|e| ("regex_rewrite.pattern".to_string(), e.to_string()))?;
+            self.rewrite_regex = Some(re);
+        }
+        if self.prefix_rewrite.is_some() && self.regex_rewrite.is_some() {
+            return Err(("prefix_rewrite".into(), "and regex_rewrite cannot both be set".into()));
         }
         for d in &mut self.domains {
             *d = d.to_ascii_lowercase();
@@ -80,6 +178,10 @@ impl Route {
         match &self.path {
             PathMatch::Prefix(p) => path.starts_with(p.as_str()),
             PathMatch::Exact(e) => path == e,
+            PathMatch::PathPrefix(p) => {
+                let p = p.trim_end_matches('/');
+                p.is_empty() || path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/'))
+            }
             PathMatch::Regex(_) => self.regex.as_ref().is_some_and(|r| r.is_match(path)),
         }
     }
@@ -146,6 +248,11 @@ impl RouteTable {
     /// host for the host (port ignored), then its first route whose path matches. No
     /// fallback to a less specific virtual host: that is a 404, as on Envoy.
     pub fn find(&self, authority: &str, path: &str) -> Option<&Route> {
+        self.find_index(authority, path).and_then(|i| self.routes.get(i))
+    }
+
+    /// [`RouteTable::find`], as the route's index in [`RouteTable::all`].
+    pub fn find_index(&self, authority: &str, path: &str) -> Option<usize> {
         let host = strip_port(authority).to_ascii_lowercase();
         let best = self
             .hosts
@@ -153,7 +260,7 @@ impl RouteTable {
             .filter_map(|h| domain_rank(&h.domain, &host).map(|rank| (rank, h)))
             .max_by_key(|(rank, _)| *rank);
         let (_, vhost) = best?;
-        vhost.routes.iter().filter_map(|&i| self.routes.get(i)).find(|r| r.path_matches(path))
+        vhost.routes.iter().copied().find(|&i| self.routes.get(i).is_some_and(|r| r.path_matches(path)))
     }
 }
 
@@ -176,7 +283,11 @@ mod tests {
             path,
             service: "s".into(),
             timeout_ms: 1,
+            prefix_rewrite: None,
+            regex_rewrite: None,
+            host_rewrite: None,
             regex: None,
+            rewrite_regex: None,
             file: PathBuf::new(),
             document: 0,
         };
@@ -206,5 +317,24 @@ mod tests {
         let strict = RouteTable::new(vec![route("only", &["a.com"], PathMatch::Exact("/x".into()))]);
         assert!(strict.find("a.com", "/y").is_none());
         assert!(strict.find("b.com", "/x").is_none());
+    }
+
+    #[test]
+    fn path_prefixes_match_whole_segments_and_rewrites_keep_the_query() {
+        let segments = route("seg", &[], PathMatch::PathPrefix("/foo/".into()));
+        assert!(segments.path_matches("/foo") && segments.path_matches("/foo/bar") && segments.path_matches("/foo?x"));
+        assert!(!segments.path_matches("/foobar"));
+        assert!(route("root", &[], PathMatch::PathPrefix("/".into())).path_matches("/anything"));
+        let mut prefix = route("p", &[], PathMatch::PathPrefix("/api".into()));
+        prefix.prefix_rewrite = Some("/v2".into());
+        assert_eq!(prefix.rewritten_path("/api/users?id=1").as_deref(), Some("/v2/users?id=1"));
+        prefix.prefix_rewrite = Some("/".into());
+        assert_eq!(prefix.rewritten_path("/api/users").as_deref(), Some("/users"));
+        assert_eq!(prefix.rewritten_path("/api").as_deref(), Some("/"));
+        let mut re = route("r", &[], PathMatch::Regex("/app(/|$)(.*)".into()));
+        re.regex_rewrite = Some(RegexRewrite { pattern: "^/app(/|$)(.*)".into(), substitution: "/$2".into() });
+        re.prepare().unwrap();
+        assert_eq!(re.rewritten_path("/app/x/y?q").as_deref(), Some("/x/y?q"));
+        assert_eq!(route("none", &[], PathMatch::default()).rewritten_path("/a"), None);
     }
 }

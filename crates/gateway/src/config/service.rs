@@ -22,6 +22,17 @@ pub struct Service {
 }
 
 impl Service {
+    /// A service read from another resource (an McpBridge registry); checked by `prepare`.
+    pub(super) fn new(name: &str, port: u16, address: &str) -> Service {
+        Service {
+            _kind: "Service".into(),
+            name: name.to_string(),
+            port,
+            address: address.to_string(),
+            cluster: String::new(),
+        }
+    }
+
     /// The Envoy cluster name.
     pub fn cluster(&self) -> &str {
         &self.cluster

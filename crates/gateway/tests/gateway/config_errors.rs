@@ -20,7 +20,7 @@ fn check(yaml: &str) -> String {
 fn errors_name_the_file_document_path_and_reason() {
     let cases: &[(&str, &str)] = &[
         ("kind: Route\nname: r\nservice: [", "FILE (document 1): invalid YAML: did not find expected node content"),
-        ("kind: Gateway\n", "FILE (document 1): kind: unknown kind `Gateway` (WasmPlugin, Route or Service)"),
+        ("kind: Gateway\n", "FILE (document 1): kind: unknown kind `Gateway` (WasmPlugin, Ingress, McpBridge, Route or Service)"),
         ("name: x\n", "FILE (document 1): kind: missing"),
         ("kind: Service\nname: s\nport: 80\naddress: nowhere\n", "FILE (document 1): address: `nowhere` is not host:port"),
         ("kind: Service\nname: s\nport: 99999\naddress: a:1\n", "FILE (document 1): port:"),
@@ -35,8 +35,8 @@ fn errors_name_the_file_document_path_and_reason() {
             "kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: file://{plugin:hello-world}\n  matchRules: [{config: {a: 1}}]\n",
             "FILE (document 1): spec.matchRules[0]: a match rule needs ingress, domain or service",
         ),
-        ("kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: oci://registry/p:1\n", "FILE (document 1): spec.url: `oci://registry/p:1`: the local gateway loads `file://` modules only"),
-        ("kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: file:///no/such.wasm\n", "FILE (document 1): spec.url: /no/such.wasm does not exist"),
+        ("kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: ftp://registry/p.wasm\n", "FILE (document 1): spec.url: WasmPlugin p: `ftp://registry/p.wasm`: expected a file://, http(s):// or oci:// URL"),
+        ("kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: file:///no/such.wasm\n", "FILE (document 1): spec.url: WasmPlugin p: /no/such.wasm does not exist"),
         ("kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: file://{plugin:hello-world}\n  phase: EARLY\n", "FILE (document 1): spec.phase: unknown variant `EARLY`"),
         ("kind: WasmPlugin\nmetadata: {name: p}\nspec:\n  url: file://{plugin:hello-world}\n  failStrategy: MAYBE\n", "FILE (document 1): spec.failStrategy: unknown variant `MAYBE`"),
         ("kind: Service\nname: s\nport: 80\naddress: ${NO_SUCH_VARIABLE_HGW}\n", "FILE: environment variable `NO_SUCH_VARIABLE_HGW` is not set"),

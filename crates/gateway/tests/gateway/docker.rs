@@ -119,8 +119,8 @@ fn the_envoy_bootstrap_has_every_plugin_route_and_cluster() {
         [
             ("outbound|80||echo.static".to_string(), "echo:8080".to_string()),
             ("outbound|80||llm-mock.static".to_string(), "llm-mock:8080".to_string()),
-            ("outbound|6379||redis.static".to_string(), "redis:6379".to_string()),
             ("outbound|80||auth.static".to_string(), "auth:8080".to_string()),
+            ("outbound|6379||redis.static".to_string(), "redis:6379".to_string()),
         ]
     );
 
@@ -138,7 +138,11 @@ fn the_envoy_bootstrap_has_every_plugin_route_and_cluster() {
     }
     let key_auth: Vec<&str> =
         routes.iter().filter(|(d, _)| d == "key-auth.e2e.local").map(|(_, r)| r.as_str()).collect();
-    assert_eq!(key_auth, ["key-auth-admin", "key-auth"], "routes keep their order within a virtual host");
+    assert_eq!(
+        key_auth,
+        ["default/key-auth-admin", "default/key-auth"],
+        "routes keep their order within a virtual host"
+    );
     assert!(domains.contains("llm.e2e.local") && domains.contains("chain.e2e.local"));
 }
 

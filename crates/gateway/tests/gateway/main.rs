@@ -12,6 +12,7 @@ mod docker;
 mod failures;
 mod framing;
 mod image;
+mod ingress;
 mod load;
 mod rate_limit;
 mod streams;
