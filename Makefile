@@ -73,34 +73,31 @@ native:
 	$(CARGO) build -p higress-gateway -p higress-e2e --bins
 	$(CARGO) test -p higress-e2e --test suite --no-run -q
 
-# The official openai and anthropic Python SDKs (e2e/clients/requirements.txt, pinned) in a
-# virtual environment for the suite's sdk_clients tests: made when missing, made anew when
+# Python virtual environments from pinned requirements: made when missing, made anew when
 # the requirements change (the stamp is a copy of the file they were installed from).
+# $(1): the directory, $(2): the requirements file.
+define VENV
+$(1)/requirements.installed: $(2) | setup
+	rm -rf $(1)
+	@python3 -m venv $(1) || { rm -rf $(1); \
+		echo "python3 -m venv failed: make setup installs python3-venv (Debian), or use a Python with venv and ensurepip"; exit 1; }
+	$(1)/bin/python -m pip install -q --disable-pip-version-check -r $(2)
+	cp $(2) $$@
+endef
+
+# The official openai and anthropic Python SDKs (e2e/clients/requirements.txt) for the
+# suite's sdk_clients tests.
 E2E_VENV := target/e2e-venv
 E2E_REQUIREMENTS := e2e/clients/requirements.txt
-
 e2e-venv: $(E2E_VENV)/requirements.installed
+$(eval $(call VENV,$(E2E_VENV),$(E2E_REQUIREMENTS)))
 
-$(E2E_VENV)/requirements.installed: $(E2E_REQUIREMENTS) | setup
-	rm -rf $(E2E_VENV)
-	@python3 -m venv $(E2E_VENV) || { rm -rf $(E2E_VENV); \
-		echo "python3 -m venv failed: make setup installs python3-venv (Debian), or use a Python with venv and ensurepip"; exit 1; }
-	$(E2E_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(E2E_REQUIREMENTS)
-	cp $(E2E_REQUIREMENTS) $@
-
-# Envoy's API definitions (xds-protos from PyPI, pinned): the gateway tests check the Envoy
-# bootstraps `hgw envoy-config` writes against them.
+# Envoy's API definitions (xds-protos, e2e/envoy/requirements.txt): the gateway tests check
+# the Envoy bootstraps `hgw envoy-config` writes against them.
 XDS_VENV := target/xds-venv
 XDS_REQUIREMENTS := e2e/envoy/requirements.txt
-
 xds-venv: $(XDS_VENV)/requirements.installed
-
-$(XDS_VENV)/requirements.installed: $(XDS_REQUIREMENTS) | setup
-	rm -rf $(XDS_VENV)
-	@python3 -m venv $(XDS_VENV) || { rm -rf $(XDS_VENV); \
-		echo "python3 -m venv failed: make setup installs python3-venv (Debian), or use a Python with venv and ensurepip"; exit 1; }
-	$(XDS_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(XDS_REQUIREMENTS)
-	cp $(XDS_REQUIREMENTS) $@
+$(eval $(call VENV,$(XDS_VENV),$(XDS_REQUIREMENTS)))
 
 # Starts Redis, echo-server, llm-mock and hgw on free loopback ports, runs the suite against
 # them and stops them all, also when it fails. Logs: target/e2e-logs/local/.
