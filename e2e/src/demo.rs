@@ -344,6 +344,16 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .header("content-type", "application/json")
         .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}"#),
         DemoRequest::new(
+            "ai-statistics: a chat of consumer `demo` counted (its tokens then show on the metrics page printed above, ai_consumer=\"demo\"; the access log has its ai_log)",
+            "POST",
+            "ai-proxy-openai.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .header("x-mse-consumer", "demo")
+        .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"count to three"}]}"#),
+        DemoRequest::new(
             "ai-cache: asked twice, the second answer comes from Redis (\"id\":\"from-cache\", no trip to the LLM)",
             "POST",
             "ai-cache.e2e.local",
