@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod gemini;
 pub(crate) mod json;
 pub mod openai;
 pub mod path;

@@ -5,7 +5,7 @@
 
 use higress_ai::chat::Event;
 use higress_ai::translate::{self, Protocol, StreamTranslator};
-use higress_ai::{anthropic, openai};
+use higress_ai::{anthropic, gemini, openai};
 use higress_sdk::sse::SseParser;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -40,10 +40,12 @@ fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
     let mut events = Vec::new();
     let mut openai = openai::StreamDecoder::new();
     let mut anthropic = anthropic::StreamDecoder::new();
+    let mut gemini = gemini::StreamDecoder::new();
     for event in parser.feed(bytes) {
         let decoded = match protocol {
             Protocol::OpenAi => openai.decode(&event),
             Protocol::Anthropic => anthropic.decode(&event),
+            Protocol::Gemini => gemini.decode(&event),
         };
         events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {event:?}: {e}")));
     }

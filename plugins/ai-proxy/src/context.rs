@@ -153,6 +153,13 @@ fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
             }
             _ => doc.set(&["system"], &Value::String(content.to_string())),
         },
+        Protocol::Gemini => {
+            let part = json!({"text": content});
+            match doc.value(&["systemInstruction", "parts"]) {
+                Some(Value::Array(_)) => doc.insert_element(&["systemInstruction", "parts"], 0, part.to_string().as_bytes()),
+                _ => doc.set(&["systemInstruction"], &json!({"parts": [part]})),
+            }
+        }
     }
     doc.into_bytes()
 }

@@ -473,9 +473,12 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
     let (mut openai_in, mut anthropic_in) = (openai::StreamDecoder::new(), anthropic::StreamDecoder::new());
     let mut openai_out = openai::StreamEncoder::new(1_750_000_000);
     let mut anthropic_out = anthropic::StreamEncoder::new();
+    let mut gemini_out = crate::gemini::StreamEncoder::new();
+    let mut gemini_in = crate::gemini::StreamDecoder::new();
     let sink: &mut dyn EventSink = match to {
         Protocol::OpenAi => &mut openai_out,
         Protocol::Anthropic => &mut anthropic_out,
+        Protocol::Gemini => &mut gemini_out,
     };
     let mut out = Vec::new();
     let mut malformed = 0;
@@ -484,6 +487,10 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
         let decoded = match from {
             Protocol::OpenAi => openai_in.decode_general(data),
             Protocol::Anthropic => anthropic_in.decode_general(event.event.as_deref().map(str::as_bytes), data),
+            Protocol::Gemini => {
+                let mut events = Vec::new();
+                gemini_in.decode_into(data, &mut events).map(|_| events)
+            }
         };
         let decoded = match decoded {
             Ok(decoded) => decoded,

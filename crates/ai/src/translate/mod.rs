@@ -11,7 +11,7 @@ mod stream;
 pub use stream::StreamTranslator;
 
 use crate::chat::{self, Invalid};
-use crate::{anthropic, openai};
+use crate::{anthropic, gemini, openai};
 use serde_json::Value;
 
 /// A wire protocol of chat requests.
@@ -21,6 +21,8 @@ pub enum Protocol {
     OpenAi,
     /// Anthropic messages.
     Anthropic,
+    /// Gemini `generateContent` (the model and streaming are in the path).
+    Gemini,
 }
 
 impl Protocol {
@@ -29,6 +31,7 @@ impl Protocol {
         match self {
             Protocol::OpenAi => openai::read_request(body),
             Protocol::Anthropic => anthropic::read_request(body),
+            Protocol::Gemini => gemini::read_request(body),
         }
     }
 
@@ -37,6 +40,7 @@ impl Protocol {
         match self {
             Protocol::OpenAi => openai::write_request(request),
             Protocol::Anthropic => anthropic::write_request(request),
+            Protocol::Gemini => gemini::write_request(request),
         }
     }
 
@@ -45,6 +49,7 @@ impl Protocol {
         match self {
             Protocol::OpenAi => openai::read_reply(body),
             Protocol::Anthropic => anthropic::read_reply(body),
+            Protocol::Gemini => gemini::read_reply(body),
         }
     }
 
@@ -53,6 +58,7 @@ impl Protocol {
         match self {
             Protocol::OpenAi => openai::write_reply(reply),
             Protocol::Anthropic => anthropic::write_reply(reply),
+            Protocol::Gemini => gemini::write_reply(reply),
         }
     }
 
@@ -61,6 +67,7 @@ impl Protocol {
         match self {
             Protocol::OpenAi => openai::read_error(body),
             Protocol::Anthropic => anthropic::read_error(body),
+            Protocol::Gemini => gemini::read_error(body),
         }
     }
 
@@ -69,6 +76,7 @@ impl Protocol {
         match self {
             Protocol::OpenAi => openai::write_error(kind, message),
             Protocol::Anthropic => anthropic::write_error(kind, message),
+            Protocol::Gemini => gemini::write_error(kind, message),
         }
     }
 }
@@ -128,6 +136,7 @@ fn anthropic_type(kind: &str) -> bool {
 fn error_type(protocol: Protocol, status: u16) -> &'static str {
     match protocol {
         Protocol::Anthropic => anthropic::error_type_for_status(status),
+        Protocol::Gemini => gemini::status_for_code(u64::from(status)),
         Protocol::OpenAi => match status {
             400 | 404 | 413 | 422 => "invalid_request_error",
             401 => "authentication_error",

@@ -10,7 +10,7 @@
 
 use super::Protocol;
 use crate::chat::{Event, EventSink};
-use crate::{anthropic, openai};
+use crate::{anthropic, gemini, openai};
 use higress_sdk::sse::Framer;
 
 /// The longest unfinished event held by default: 1 MiB.
@@ -19,11 +19,13 @@ pub const DEFAULT_EVENT_LIMIT: usize = 1 << 20;
 enum Decoder {
     OpenAi(openai::StreamDecoder),
     Anthropic(anthropic::StreamDecoder),
+    Gemini(gemini::StreamDecoder),
 }
 
 enum Encoder {
     OpenAi(openai::StreamEncoder),
     Anthropic(anthropic::StreamEncoder),
+    Gemini(gemini::StreamEncoder),
 }
 
 impl Encoder {
@@ -31,6 +33,7 @@ impl Encoder {
         match self {
             Encoder::OpenAi(e) => e,
             Encoder::Anthropic(e) => e,
+            Encoder::Gemini(e) => e,
         }
     }
 }
@@ -60,10 +63,12 @@ impl StreamTranslator {
         let decoder = match from {
             Protocol::OpenAi => Decoder::OpenAi(openai::StreamDecoder::new()),
             Protocol::Anthropic => Decoder::Anthropic(anthropic::StreamDecoder::new()),
+            Protocol::Gemini => Decoder::Gemini(gemini::StreamDecoder::new()),
         };
         let encoder = match to {
             Protocol::OpenAi => Encoder::OpenAi(openai::StreamEncoder::new(created).include_usage(include_usage)),
             Protocol::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new()),
+            Protocol::Gemini => Encoder::Gemini(gemini::StreamEncoder::new()),
         };
         StreamTranslator {
             parser: Framer::default(),
@@ -165,6 +170,7 @@ fn translate(
     let decoded = match decoder {
         Decoder::OpenAi(d) => d.decode_into(data, events),
         Decoder::Anthropic(d) => d.decode_into(name, data, events),
+        Decoder::Gemini(d) => d.decode_into(data, events),
     };
     if let Err(invalid) = decoded {
         *malformed += 1;
