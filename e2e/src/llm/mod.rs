@@ -11,11 +11,12 @@
 //! | `GET` a path ending in `/models` (`/v1/models`) | openai | Bearer | the [`MODELS`] list |
 //! | `POST` a path ending in `/v1/messages` (`/v1/messages`, `/anthropic/v1/messages`, `/apps/anthropic/v1/messages`) | anthropic | `x-api-key: <key>` (or `Authorization: Bearer` with an `anthropic-beta: oauth-...`), and `anthropic-version` | [`anthropic`] |
 //! | `POST /openai/deployments/{d}/chat/completions?api-version=...`, `/openai/chat/completions?api-version=...`, `/openai/v1/chat/completions` | azure | `api-key: <key>` | [`azure`], then as openai |
+//! | `POST /{v1beta,v1}/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | gemini | `x-goog-api-key: <key>` or `?key=<key>` | [`gemini`] |
 //! | `GET /__mock/requests[?tag=<t>][&key=<k>]` | - | none | the journal ([`record`]): a JSON array, oldest first |
 //!
 //! Any key is accepted; a missing one is refused as the provider does (OpenAI: 401
 //! `invalid_api_key`; Anthropic: 401 `authentication_error`, and 400 without
-//! `anthropic-version`; Azure: 401, its front end's shape). Other paths: 404 in the shape of
+//! `anthropic-version`; Azure: 401, its front end's shape; Gemini: 403 `PERMISSION_DENIED`). Other paths: 404 in the shape of
 //! the protocol the path belongs to; another method: 405. Bodies over 32 MiB: 413.
 //!
 //! # Answers
@@ -42,6 +43,7 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod gemini;
 pub mod model;
 pub mod openai;
 pub mod record;
@@ -82,15 +84,17 @@ pub enum Protocol {
     OpenAi,
     Anthropic,
     Azure,
+    Gemini,
 }
 
 impl Protocol {
-    /// `openai`, `anthropic`, `azure`.
+    /// `openai`, `anthropic`, `azure`, `gemini`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::OpenAi => "openai",
             Protocol::Anthropic => "anthropic",
             Protocol::Azure => "azure",
+            Protocol::Gemini => "gemini",
         }
     }
 }
@@ -103,6 +107,7 @@ enum Route {
     OpenAiModels,
     Anthropic,
     Azure(azure::Chat),
+    Gemini(gemini::Call),
     Unknown(Protocol),
 }
 
@@ -110,6 +115,10 @@ impl Route {
     fn of(path: &str) -> Route {
         if path == "/__mock/requests" {
             Route::Journal
+        } else if let Some(call) = gemini::route(path) {
+            Route::Gemini(call)
+        } else if path.starts_with("/v1beta/") {
+            Route::Unknown(Protocol::Gemini)
         } else if path.starts_with("/openai/") {
             azure::route(path).map_or(Route::Unknown(Protocol::Azure), Route::Azure)
         } else if path.ends_with("/v1/messages") {
@@ -129,6 +138,7 @@ impl Route {
         match self {
             Route::Anthropic => Protocol::Anthropic,
             Route::Azure(_) => Protocol::Azure,
+            Route::Gemini(_) => Protocol::Gemini,
             Route::Unknown(protocol) => *protocol,
             Route::Journal | Route::OpenAiChat | Route::OpenAiModels => Protocol::OpenAi,
         }
@@ -161,14 +171,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     header(headers, "authorization")?.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty())
 }
 
-/// The API key of `protocol`'s header.
-fn key_of(protocol: Protocol, headers: &HeaderMap) -> Option<String> {
+/// The API key of `protocol`'s header (Gemini's may be the `key` query parameter).
+fn key_of(protocol: Protocol, headers: &HeaderMap, query: &str) -> Option<String> {
+    if protocol == Protocol::Gemini {
+        return header(headers, "x-goog-api-key")
+            .map(str::to_string)
+            .or_else(|| record::query_param(query, "key").filter(|k| !k.is_empty()));
+    }
     let key = match protocol {
         Protocol::OpenAi => bearer(headers),
         Protocol::Anthropic => header(headers, "x-api-key").or_else(|| {
             header(headers, "anthropic-beta").filter(|b| b.contains("oauth-")).and_then(|_| bearer(headers))
         }),
         Protocol::Azure => header(headers, "api-key"),
+        Protocol::Gemini => None,
     };
     key.map(str::to_string)
 }
@@ -179,6 +195,7 @@ fn status_error(protocol: Protocol, status: u16, n: u64) -> Value {
         Protocol::OpenAi => openai::status_error(status),
         Protocol::Anthropic => anthropic::status_error(status, &format!("req_mock_{n}")),
         Protocol::Azure => azure::status_error(status),
+        Protocol::Gemini => gemini::status_error(status),
     }
 }
 
@@ -198,7 +215,7 @@ impl LlmMock {
         let (parts, body) = req.into_parts();
         let route = Route::of(parts.uri.path());
         let protocol = route.protocol();
-        let key = key_of(protocol, &parts.headers);
+        let key = key_of(protocol, &parts.headers, parts.uri.query().unwrap_or_default());
         let tag = header(&parts.headers, "x-mock-tag").map(str::to_string);
         let (body, too_large) = match http_body_util::Limited::new(body, MAX_REQUEST_BODY).collect().await {
             Ok(collected) => (collected.to_bytes(), false),
@@ -264,6 +281,7 @@ impl LlmMock {
         // Which path and method: the provider's 404 and 405.
         match (protocol, route, method_ok) {
             (Protocol::Azure, Route::Unknown(_), _) => return json(404, &azure::not_found()),
+            (Protocol::Gemini, Route::Unknown(_), _) => return json(404, &gemini::not_found(path)),
             (Protocol::Anthropic, Route::Unknown(_), _) => {
                 let id = format!("req_mock_{n}");
                 return json(404, &anthropic::error("not_found_error", &format!("Not found: {path}"), &id));
@@ -273,6 +291,9 @@ impl LlmMock {
                 return json(404, &openai::error(&message, "invalid_request_error", Some("unknown_url"), None));
             }
             (Protocol::Azure, _, false) => return json(405, &azure::error("405", "Method not allowed.")),
+            (Protocol::Gemini, _, false) => {
+                return json(405, &gemini::error(405, "INVALID_ARGUMENT", "Method not allowed."))
+            }
             (Protocol::Anthropic, _, false) => {
                 let id = format!("req_mock_{n}");
                 return json(405, &anthropic::error("invalid_request_error", "Method not allowed.", &id));
@@ -302,6 +323,7 @@ impl LlmMock {
                     anthropic::error("authentication_error", "x-api-key header is required", &format!("req_mock_{n}"))
                 }
                 Protocol::Azure => azure::unauthorized(),
+                Protocol::Gemini => return json(403, &gemini::no_key()),
             };
             return json(401, &error);
         }
@@ -317,13 +339,17 @@ impl LlmMock {
             return json(status, &status_error(protocol, status, n));
         }
         if script.garbage {
-            return script::garbage(wants_stream(body));
+            return script::garbage(wants_stream(body) || matches!(route, Route::Gemini(call) if call.stream));
         }
         let reply = match route {
             Route::OpenAiModels => Reply::Json(200, openai::models()),
             Route::OpenAiChat => openai::chat(body, &openai::Flavor::OpenAi, n, script),
             Route::Azure(chat) => {
                 openai::chat(body, &openai::Flavor::Azure { deployment: chat.deployment.clone() }, n, script)
+            }
+            Route::Gemini(call) => {
+                let sse = record::query_param(parts.uri.query().unwrap_or_default(), "alt").as_deref() == Some("sse");
+                gemini::generate(call, sse, body, n, script)
             }
             _ => anthropic::messages(body, n, script),
         };
@@ -411,6 +437,55 @@ mod tests {
         let usage: Value = serde_json::from_str(events[7].trim_start_matches("data: ")).unwrap_or_default();
         assert_eq!(usage["usage"]["total_tokens"], 7);
         assert_eq!(usage["choices"], json!([]));
+    }
+
+    #[test]
+    fn answers_like_the_gemini_api() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let body = json!({
+            "contents": [{"role": "user", "parts": [{"text": "hi there"}]}],
+            "generationConfig": {"thinkingConfig": {"includeThoughts": true}}
+        })
+        .to_string();
+        let path = "/v1beta/models/gemini-2.5-flash:generateContent";
+        let reply = mock.post("llm", path, body.clone()).header("x-goog-api-key", "g1").send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let value = reply.json();
+        let parts = &value["candidates"][0]["content"]["parts"];
+        assert_eq!(parts[0], json!({"text": "Mock reasoning about: hi there", "thought": true}));
+        assert_eq!(parts[1], json!({"text": "Mock reply to: hi there"}));
+        assert_eq!(value["candidates"][0]["finishReason"], "STOP");
+        assert_eq!(value["usageMetadata"]["candidatesTokenCount"], 5);
+        assert_eq!(value["usageMetadata"]["thoughtsTokenCount"], 5);
+        assert_eq!(value["usageMetadata"]["totalTokenCount"], 12);
+        assert_eq!(value["modelVersion"], "gemini-2.5-flash");
+        assert_eq!(reply.header("x-llm-mock-protocol"), Some("gemini"));
+        // The key may be a query parameter; none is a 403.
+        let by_query = mock.post("llm", &format!("{path}?key=g2"), body.clone()).send();
+        assert_eq!((by_query.status, by_query.header("x-llm-mock-api-key")), (200, Some("g2")));
+        let anonymous = mock.post("llm", path, body.clone()).send();
+        assert_eq!((anonymous.status, anonymous.json()["error"]["status"].clone()), (403, json!("PERMISSION_DENIED")));
+        let openai = json!({"model": "g", "messages": []}).to_string();
+        let refused = mock.post("llm", path, openai).header("x-goog-api-key", "g").send();
+        assert_eq!(refused.status, 400);
+        assert!(refused.text().contains("Unknown name"), "{}", refused.text());
+        // Streams: SSE with alt=sse, chunks framed with CRLF; one JSON array without.
+        let stream = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
+        let sse = mock.post("llm", &format!("{stream}?alt=sse"), body.clone()).header("x-goog-api-key", "g").send();
+        assert_eq!(sse.header("content-type"), Some("text/event-stream"));
+        let text = sse.text();
+        let chunks: Vec<Value> = text
+            .split("\r\n\r\n")
+            .filter(|e| !e.is_empty())
+            .map(|e| serde_json::from_str(e.trim_start_matches("data: ")).unwrap())
+            .collect();
+        assert_eq!(chunks.len(), 11, "5 thought words, 5 text words, the finish: {text}");
+        assert_eq!(chunks[10]["candidates"][0]["finishReason"], "STOP");
+        assert_eq!(chunks[10]["usageMetadata"]["totalTokenCount"], 12);
+        let array = mock.post("llm", stream, body).header("x-goog-api-key", "g").send().json();
+        assert_eq!(array.as_array().map(Vec::len), Some(11));
+        let other = mock.post("llm", "/v1beta/models/g:countTokens", "{}").header("x-goog-api-key", "g").send();
+        assert_eq!(other.status, 404);
     }
 
     #[test]
