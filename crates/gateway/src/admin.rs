@@ -116,7 +116,7 @@ pub fn prometheus(metrics: &[Metric], stats: &Stats) -> String {
     out
 }
 
-/// The gateway's request counters and latency histogram.
+/// The gateway's request counters, latency histogram and VM rebuilds.
 fn gateway(out: &mut String, stats: &Stats) {
     let snapshot = stats.snapshot();
     out.push_str("# HELP hgw_requests_total Requests served, by route, upstream cluster and status.\n");
@@ -137,6 +137,14 @@ fn gateway(out: &mut String, stats: &Stats) {
         let _ = writeln!(out, "hgw_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
         let _ = writeln!(out, "hgw_request_duration_seconds_sum{{{labels}}} {}", h.sum);
         let _ = writeln!(out, "hgw_request_duration_seconds_count{{{labels}}} {}", h.count);
+    }
+    if !snapshot.rebuilds.is_empty() {
+        out.push_str("# HELP hgw_wasm_vm_rebuilds_total Plugin VMs replaced by a fresh one, by plugin and cause (trap, requested: wasm_need_rebuild).\n");
+        out.push_str("# TYPE hgw_wasm_vm_rebuilds_total counter\n");
+        for ((plugin, cause), count) in &snapshot.rebuilds {
+            let labels = format!("plugin=\"{}\",cause=\"{}\"", escape(plugin), escape(cause));
+            let _ = writeln!(out, "hgw_wasm_vm_rebuilds_total{{{labels}}} {count}");
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::convert;
 use bytes::Bytes;
 use higress_abi::resp;
 use higress_host::forward::redis_handshake;
-use higress_host::{HeaderMap, HttpCallout, HttpResponse, RedisCallout, RedisInit, RedisReply, Vm};
+use higress_host::{HeaderMap, HttpCallout, HttpResponse, RedisCallout, RedisInit, RedisReply, Vm, VmSlot};
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -25,30 +25,37 @@ use tokio::net::TcpStream;
 /// upstream from holding a request forever).
 const DEFAULT_CALLOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What serves a worker's callouts: the running VMs (by their chain index), the services
-/// they call, the HTTP client and the Redis connections.
+/// What serves a worker's callouts: the plugins' VMs (by their chain index; a rebuilt VM's
+/// predecessor too while it has streams), the services they call, the HTTP client and the
+/// Redis connections.
 pub struct Callouts {
     config: Arc<GatewayConfig>,
-    vms: Vec<(usize, Vm)>,
+    vms: Vec<(usize, Rc<VmSlot>)>,
     client: Client<HttpConnector, GwBody>,
     /// Redis connections: (chain index, cluster).
     redis: RefCell<HashMap<(usize, String), SharedRedis>>,
 }
 
 impl Callouts {
-    /// Callouts of `vms` (chain index, VM) to the services of `config`.
-    pub fn new(config: Arc<GatewayConfig>, vms: Vec<(usize, Vm)>, client: Client<HttpConnector, GwBody>) -> Self {
+    /// Callouts of `vms` (chain index, VM slot) to the services of `config`.
+    pub fn new(
+        config: Arc<GatewayConfig>,
+        vms: Vec<(usize, Rc<VmSlot>)>,
+        client: Client<HttpConnector, GwBody>,
+    ) -> Self {
         Callouts { config, vms, client, redis: RefCell::default() }
     }
 
     /// Starts serving every callout the VMs made since the last pump, each once.
     pub fn pump(self: &Rc<Self>) {
-        for (index, vm) in &self.vms {
-            for call in vm.take_new_http_calls() {
-                tokio::task::spawn_local(http_callout(self.clone(), vm.clone(), call));
-            }
-            for (call, init) in vm.take_new_redis_calls() {
-                tokio::task::spawn_local(redis_callout(self.clone(), *index, vm.clone(), call, init));
+        for (index, slot) in &self.vms {
+            for vm in slot.live_vms() {
+                for call in vm.take_new_http_calls() {
+                    tokio::task::spawn_local(http_callout(self.clone(), vm.clone(), call));
+                }
+                for (call, init) in vm.take_new_redis_calls() {
+                    tokio::task::spawn_local(redis_callout(self.clone(), *index, vm.clone(), call, init));
+                }
             }
         }
     }

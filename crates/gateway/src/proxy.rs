@@ -126,11 +126,14 @@ pub async fn handle(
         }
     }
 
-    if let Some((name, reason)) = worker.failed_closed() {
-        eprintln!("hgw: request {id} refused: plugin {name} failed to start (FAIL_CLOSE): {reason}");
-        worker.finish(&Entry::refused(&method, &path, 503, started.elapsed(), &id));
-        return Ok(plain(503, ""));
-    }
+    let filters = match worker.filters() {
+        Ok(filters) => filters,
+        Err((name, why)) => {
+            eprintln!("hgw: request {id} refused: plugin {name} {why}");
+            worker.finish(&Entry::refused(&method, &path, 503, started.elapsed(), &id));
+            return Ok(plain(503, ""));
+        }
+    };
 
     let route_index = worker.config.routes.find_index(&authority, &path);
     let route = route_index.and_then(|i| worker.config.routes.all().get(i));
@@ -138,7 +141,6 @@ pub async fn handle(
     let route_name = route.map(|r| r.name.clone()).unwrap_or_default();
     let target = service.map(|s| s.address.clone());
     let timeout = route.map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
-    let filters = worker.filters();
     let has_filters = !filters.is_empty();
     let stream = Stream::new(filters);
     // Properties are for plugins: a route without any keeps the request path lean.

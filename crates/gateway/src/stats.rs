@@ -1,5 +1,5 @@
 //! The gateway's own request statistics, for the admin listener's Prometheus page: requests
-//! by route, upstream cluster and status, and their duration by route. Kept only when the
+//! by route, upstream cluster and status, their duration by route, and plugin VMs rebuilt. Kept only when the
 //! admin listener is on (a lock per request otherwise saved).
 
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ pub struct Stats {
 struct Inner {
     requests: BTreeMap<(String, String, u16), u64>,
     durations: BTreeMap<String, Histogram>,
+    rebuilds: BTreeMap<(String, String), u64>,
 }
 
 /// A histogram: counts per bucket (not cumulative), the sum and the count.
@@ -49,6 +50,8 @@ pub struct Snapshot {
     pub requests: Vec<((String, String, u16), u64)>,
     /// Durations by route.
     pub durations: Vec<(String, Histogram)>,
+    /// VMs rebuilt, by (plugin, cause: `trap` or `requested`).
+    pub rebuilds: Vec<((String, String), u64)>,
 }
 
 impl Stats {
@@ -64,10 +67,20 @@ impl Stats {
         inner.durations.entry(route.to_string()).or_default().observe(duration.as_secs_f64());
     }
 
+    /// Counts one VM of `plugin` replaced by a fresh one, for `cause`.
+    pub fn record_rebuild(&self, plugin: &str, cause: &str) {
+        let Ok(mut inner) = self.inner.lock() else { return };
+        *inner.rebuilds.entry((plugin.to_string(), cause.to_string())).or_default() += 1;
+    }
+
     /// The statistics now.
     pub fn snapshot(&self) -> Snapshot {
         let inner = self.inner.lock().map(|i| i.clone()).unwrap_or_default();
-        Snapshot { requests: inner.requests.into_iter().collect(), durations: inner.durations.into_iter().collect() }
+        Snapshot {
+            requests: inner.requests.into_iter().collect(),
+            durations: inner.durations.into_iter().collect(),
+            rebuilds: inner.rebuilds.into_iter().collect(),
+        }
     }
 }
 

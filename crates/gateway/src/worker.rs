@@ -1,12 +1,13 @@
 //! A worker thread: its own VMs (one per plugin, as Envoy runs one per worker), its own
-//! event loop, callouts served asynchronously, and ticks.
+//! event loop, callouts served asynchronously, and ticks. A VM that trapped, or whose plugin
+//! set `wasm_need_rebuild`, is replaced before the next request (`VmSlot`), as on Higress.
 
 use crate::access_log::Entry;
 use crate::body::GwBody;
 use crate::callouts::Callouts;
 use crate::config::{FailStrategy, GatewayConfig, PluginSpec};
 use crate::stats::Stats;
-use higress_host::{Env, Filter, LogLevel, Plugin, Vm};
+use higress_host::{Env, Filter, LogLevel, Plugin, Rebuild, RebuildCause, Vm, VmSlot};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -19,10 +20,10 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 
 /// One plugin of the chain on this worker.
 pub enum Slot {
-    /// A running VM.
+    /// A plugin that started: its VM, rebuilt when needed.
     Running {
         /// The VM.
-        vm: Vm,
+        vm: Rc<VmSlot>,
         /// Its fail strategy.
         fail_open: bool,
         /// The plugin's resource name.
@@ -53,6 +54,8 @@ pub struct Worker {
     pub access_log: crate::access_log::AccessLog,
     /// The request statistics the admin listener shows (when it is on).
     stats: Option<Arc<Stats>>,
+    /// The worker's number, for log lines about its own VMs.
+    id: usize,
 }
 
 impl Worker {
@@ -83,9 +86,8 @@ impl Worker {
                     Some(config) => builder.config_json(config),
                     None => builder,
                 };
-                let started = builder.start();
-                match started {
-                    Ok(vm) => Slot::Running { vm, fail_open, name: spec.name.clone() },
+                match VmSlot::start(builder) {
+                    Ok(vm) => Slot::Running { vm: Rc::new(vm), fail_open, name: spec.name.clone() },
                     Err(e) => {
                         if id == 0 {
                             let action =
@@ -112,7 +114,7 @@ impl Worker {
             })
             .collect();
         let callouts = Rc::new(Callouts::new(config.clone(), running, client.clone()));
-        Worker { config, slots, client, callouts, access_log, stats }
+        Worker { id, config, slots, client, callouts, access_log, stats }
     }
 
     /// Starts serving every callout the VMs made since the last pump, each once.
@@ -120,15 +122,51 @@ impl Worker {
         self.callouts.pump();
     }
 
-    /// The filters of a new stream (failed FAIL_OPEN plugins left out).
-    pub fn filters(&self) -> Vec<Filter> {
-        self.slots
-            .iter()
-            .filter_map(|slot| match slot {
-                Slot::Running { vm, fail_open, .. } => Some(Filter::new(vm).fail_open(*fail_open)),
-                Slot::Failed { .. } => None,
-            })
-            .collect()
+    /// The filters of a new stream, each plugin's VM rebuilt first if it trapped or asked
+    /// for it. Plugins without a VM (failed to start, or to rebuild) are left out when
+    /// FAIL_OPEN; a FAIL_CLOSE one is `Err((name, why))`: the request is refused.
+    pub fn filters(&self) -> Result<Vec<Filter>, (String, String)> {
+        let mut filters = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let (vm, fail_open, name) = match slot {
+                Slot::Running { vm, fail_open, name } => {
+                    self.rebuild_if_needed(vm, name, *fail_open);
+                    (vm.vm(), *fail_open, name)
+                }
+                Slot::Failed { name, fail_open, .. } => (None, *fail_open, name),
+            };
+            match vm {
+                Some(vm) => filters.push(Filter::new(&vm).fail_open(fail_open)),
+                None if fail_open => {}
+                None => return Err((name.clone(), unavailable(slot))),
+            }
+        }
+        Ok(filters)
+    }
+
+    /// Replaces the VM of plugin `name` if it must be (see `VmSlot::prepare`); logs it and
+    /// counts it.
+    fn rebuild_if_needed(&self, vm: &VmSlot, name: &str, fail_open: bool) {
+        match vm.prepare() {
+            None => {}
+            Some(Rebuild::Done(cause)) => {
+                eprintln!("hgw: plugin {name}: VM rebuilt {cause} (worker {})", self.id);
+                if let Some(stats) = &self.stats {
+                    stats.record_rebuild(name, cause.label());
+                }
+            }
+            Some(Rebuild::Failed(cause, e)) => {
+                let action = match (cause, fail_open) {
+                    (RebuildCause::Requested, _) => "the old VM serves on",
+                    (RebuildCause::Trap, true) => "skipped (FAIL_OPEN)",
+                    (RebuildCause::Trap, false) => "requests answered 503 (FAIL_CLOSE)",
+                };
+                eprintln!(
+                    "hgw: plugin {name}: VM rebuild {cause} failed (worker {}), {action} until a retry (at most one a second) works: {e}",
+                    self.id
+                );
+            }
+        }
     }
 
     /// Whether plugin `name` is FAIL_OPEN.
@@ -147,14 +185,6 @@ impl Worker {
             .collect()
     }
 
-    /// A FAIL_CLOSE plugin that failed to start (every request is refused while it is there).
-    pub fn failed_closed(&self) -> Option<(&str, &str)> {
-        self.slots.iter().find_map(|slot| match slot {
-            Slot::Failed { name, reason, fail_open: false } => Some((name.as_str(), reason.as_str())),
-            _ => None,
-        })
-    }
-
     /// Polls every VM forever (ticks, queues, callout timeouts), then serves new callouts.
     pub async fn tick_forever(self: Rc<Self>) {
         let mut interval = tokio::time::interval(POLL_EVERY);
@@ -163,12 +193,22 @@ impl Worker {
             interval.tick().await;
             for slot in &self.slots {
                 if let Slot::Running { vm, name, .. } = slot {
-                    if let Err(e) = vm.poll() {
-                        eprintln!("hgw: plugin {name}: {e}");
+                    for vm in vm.live_vms() {
+                        if let Err(e) = vm.poll() {
+                            eprintln!("hgw: plugin {name}: {e}");
+                        }
                     }
                 }
             }
             self.pump();
         }
+    }
+}
+
+/// Why a FAIL_CLOSE plugin without a VM refuses requests.
+fn unavailable(slot: &Slot) -> String {
+    match slot {
+        Slot::Failed { reason, .. } => format!("failed to start (FAIL_CLOSE): {reason}"),
+        Slot::Running { vm, .. } => format!("{} (FAIL_CLOSE)", vm.failure().unwrap_or_default()),
     }
 }

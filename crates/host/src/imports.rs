@@ -21,6 +21,8 @@ type C<'a> = Caller<'a, HostState>;
 type Hc = Result<(), HcError>;
 
 const ENV: &str = "env";
+/// The property a Higress plugin sets to `true` to have its VM replaced.
+const NEED_REBUILD: &[u8] = b"wasm_need_rebuild";
 
 macro_rules! hostcall {
     ($linker:expr, $name:literal, |$c:ident $(, $arg:ident : $ty:ty)*| $body:block) => {
@@ -150,7 +152,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     hostcall!(linker, "proxy_set_property", |c, path: i32, path_len: i32, value: i32, value_len: i32| {
         let path = read(&mut c, path, path_len)?;
         let value = read(&mut c, value, value_len)?;
-        let (stream, _) = c.data().stream().ok_or(Status::NotFound)?;
+        // Higress: the plugin asks for its VM to be replaced (see `VmSlot`); from the root
+        // context too (a tick watching memory).
+        let rebuild = path == NEED_REBUILD;
+        if rebuild {
+            c.data_mut().need_rebuild = value == b"true";
+        }
+        let Some((stream, _)) = c.data().stream() else {
+            return if rebuild { Ok(()) } else { Err(Status::NotFound.into()) };
+        };
         let mut s = stream.try_borrow_mut().map_err(|_| Status::InternalFailure)?;
         s.properties.insert(path, value);
         Ok(())

@@ -36,4 +36,4 @@ pub use higress_abi::{LogLevel, MetricType, Status};
 pub use plugin::{Abi, Plugin};
 pub use state::{HttpCallout, HttpResponse, RedisCallout, RedisInit};
 pub use stream::{Action, Filter, LocalResponse, Message, OutEvent, Stream};
-pub use vm::{CallStats, RedisReply, Vm, VmBuilder};
+pub use vm::{CallStats, Rebuild, RebuildCause, RedisReply, Vm, VmBuilder, VmSlot};

@@ -167,6 +167,8 @@ pub(crate) struct HostState {
     pub touched: Vec<Weak<RefCell<StreamState>>>,
     pub stop_next_iteration: bool,
     pub foreign_calls: Vec<(String, Vec<u8>)>,
+    /// The plugin set `wasm_need_rebuild` to `true`: new streams should get a fresh VM.
+    pub need_rebuild: bool,
 }
 
 impl HostState {
@@ -215,6 +217,7 @@ impl HostState {
             touched: Vec::new(),
             stop_next_iteration: false,
             foreign_calls: Vec::new(),
+            need_rebuild: false,
         }
     }
 

@@ -1,5 +1,10 @@
 //! Helpers for tests that run a workspace plugin: build it for `wasm32-wasip1` (once per
-//! test process, a no-op when it is fresh) and load it.
+//! test process, a no-op when it is fresh) and load it; the Go fixture, built with the pinned
+//! Go; test servers (Redis, HTTP) and request builders.
+
+mod go;
+
+pub use go::{go_fixture, go_plugin};
 
 use crate::{HostError, Plugin};
 use std::collections::HashMap;

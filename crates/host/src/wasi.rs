@@ -4,7 +4,11 @@
 //! `wasm32-wasip1` needs is stdout/stderr, clocks, randomness, empty args/environ and "no
 //! preopened directories". Implementing those here (instead of pulling in `wasmtime-wasi`)
 //! lets the clocks follow the host's test clock and routes stdout into the plugin's log.
-//! Every other WASI import the module declares answers `ENOSYS`.
+//! Go's runtime (`GOOS=wasip1`, how Higress builds its Go plugins) also needs `poll_oneoff`,
+//! answered as Envoy answers it, and the calls Go makes at start (`fd_fdstat_get` of 0, 1
+//! and 2, `fd_prestat_get` of 3) answer as Envoy's do. Every other WASI import the module
+//! declares answers `ENOSYS`, as Envoy does for the one Go calls and ignores
+//! (`fd_fdstat_set_flags`).
 
 use crate::memory::{read_bytes, write_bytes, write_u32, write_u64};
 use crate::state::HostState;
@@ -19,10 +23,8 @@ const EINVAL: i32 = 28;
 const ENOSYS: i32 = 52;
 const ESPIPE: i32 = 70;
 
-/// Rights reported for stdio descriptors: fd_read | fd_write.
-const STDIO_RIGHTS: u64 = (1 << 1) | (1 << 6);
-/// Filetype character_device.
-const FILETYPE_CHARACTER_DEVICE: u8 = 2;
+/// Rights `fd_fdstat_get` reports for stdout and stderr: fd_write, as Envoy reports them.
+const STDOUT_RIGHTS: u64 = 1 << 6;
 
 const IMPLEMENTED: &[&str] = &[
     "args_sizes_get",
@@ -40,6 +42,7 @@ const IMPLEMENTED: &[&str] = &[
     "fd_prestat_get",
     "fd_prestat_dir_name",
     "sched_yield",
+    "poll_oneoff",
     "proc_exit",
 ];
 
@@ -128,19 +131,21 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> 
             }
         },
     )?;
+    // As Envoy: stdout and stderr only (Go's standard library asks for 0, 1 and 2 at start), filetype
+    // unknown, rights fd_write.
     linker.func_wrap(MODULE, "fd_fdstat_get", |mut c: Caller<'_, HostState>, fd: i32, out: i32| {
-        if !(0..=2).contains(&fd) {
+        if fd != 1 && fd != 2 {
             return EBADF;
         }
         // struct fdstat { u8 filetype; u16 flags; u64 rights_base; u64 rights_inheriting } (24 bytes)
         let mut stat = [0u8; 24];
-        stat[0] = FILETYPE_CHARACTER_DEVICE;
-        stat[8..16].copy_from_slice(&STDIO_RIGHTS.to_le_bytes());
+        stat[8..16].copy_from_slice(&STDOUT_RIGHTS.to_le_bytes());
         errno(write_bytes(&mut c, out, &stat))
     })?;
     linker.func_wrap(MODULE, "fd_prestat_get", |_: Caller<'_, HostState>, _fd: i32, _out: i32| EBADF)?;
     linker.func_wrap(MODULE, "fd_prestat_dir_name", |_: Caller<'_, HostState>, _fd: i32, _p: i32, _l: i32| EBADF)?;
     linker.func_wrap(MODULE, "sched_yield", |_: Caller<'_, HostState>| ESUCCESS)?;
+    linker.func_wrap(MODULE, "poll_oneoff", poll_oneoff)?;
     linker.func_wrap(MODULE, "proc_exit", |_: Caller<'_, HostState>, code: i32| -> Result<()> {
         Err(wasmtime::format_err!("the plugin called proc_exit({code})"))
     })?;
@@ -160,6 +165,22 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>, module: &Module) -> 
         })?;
     }
     Ok(())
+}
+
+/// `poll_oneoff(in, out, nsubscriptions, nevents*)`, as Envoy answers it
+/// (proxy-wasm-cpp-host's `wasi_unstable_poll_oneoff`, the same in Higress's fork): success,
+/// `nevents = 0`, no event written, and no sleep, whatever the subscriptions (clocks or fds).
+///
+/// Go's runtime calls it to sleep (`usleep` while it spins) and to poll (`netpoll(0)` when
+/// it restarts the world after a garbage collection, as soon as a timer exists) and treats
+/// any error as fatal (`fatal error: poll_oneoff failed`); it ignores clock events, so
+/// reporting the clock subscriptions as fired would change nothing for Go, and a plugin sees
+/// what it sees in Envoy. Not sleeping is what a gateway worker needs: a callback must not
+/// hold the thread every other stream of the worker waits on (a Go plugin that really waits
+/// for a timer spins on `clock_time_get` until it is due, as in Envoy). The clock is left
+/// alone: a manual test clock moves only when the test moves it.
+fn poll_oneoff(mut c: Caller<'_, HostState>, _in: i32, _out: i32, _subscriptions: i32, nevents: i32) -> i32 {
+    errno(write_u32(&mut c, nevents, 0))
 }
 
 /// Concatenates the `iovec`s at `iovs` (each `{u32 ptr, u32 len}`).

@@ -292,3 +292,39 @@ fn dropping_an_unfinished_stream_resets_it() {
     }
     assert!(vm.logged("on_log dropped status="), "the access-log phase ran at reset");
 }
+
+#[test]
+fn poll_oneoff_answers_as_envoy_does_without_sleeping_or_moving_the_clock() {
+    // One clock subscription (relative, 10 s) at 256 and one fd_read subscription on stdin at
+    // 304, 48 bytes each; events go to 512, nevents to 1024 (preset to 7). The callback logs
+    // '0' + errno, '0' + nevents, then '0' + the errno of a call whose nevents is out of
+    // bounds.
+    let wat = module(
+        r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#,
+        r#"(func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+             (i64.store (i32.const 256) (i64.const 1))
+             (i32.store8 (i32.const 264) (i32.const 0))
+             (i32.store (i32.const 272) (i32.const 1))
+             (i64.store (i32.const 280) (i64.const 10000000000))
+             (i64.store (i32.const 288) (i64.const 1000))
+             (i32.store8 (i32.const 312) (i32.const 1))
+             (i32.store (i32.const 320) (i32.const 0))
+             (i32.store (i32.const 1024) (i32.const 7))
+             (i32.store8 (i32.const 3000)
+               (i32.add (i32.const 48) (call $poll (i32.const 256) (i32.const 512) (i32.const 2) (i32.const 1024))))
+             (i32.store8 (i32.const 3001) (i32.add (i32.const 48) (i32.load (i32.const 1024))))
+             (i32.store8 (i32.const 3002)
+               (i32.add (i32.const 48) (call $poll (i32.const 256) (i32.const 512) (i32.const 1) (i32.const -8))))
+             (drop (call $log (i32.const 2) (i32.const 3000) (i32.const 3)))
+             (i32.const 0))"#,
+    );
+    let env = Env::with_manual_clock(Duration::from_secs(100));
+    let vm = start(&wat, &env).unwrap();
+    let started = std::time::Instant::now();
+    let (_s, result) = get(&vm);
+    assert_eq!(result.unwrap(), Action::Continue);
+    assert!(started.elapsed() < Duration::from_secs(1), "poll_oneoff slept");
+    assert_eq!(env.clock().now_nanos(), 100_000_000_000, "the manual clock moved");
+    // Success, no event; EFAULT (21, 'E') for a bad nevents pointer.
+    assert_eq!(vm.logs().last().map(|l| l.message.as_str()), Some("00E"));
+}

@@ -255,3 +255,25 @@ fn leader_election_picks_one_vm_across_the_workers() {
         assert!(others.len() == 1, "the only VM that answered is not the leader, so the other worker's is: {others:?}");
     }
 }
+
+#[test]
+fn a_chain_mixes_a_go_plugin_built_as_higress_builds_them_with_ours() {
+    // The Go fixture (crates/host/tests/go-fixture, `make go-venv`) before sdk-probe.
+    let echo = higress_e2e::echo::spawn().to_string();
+    let go = higress_host::testing::go_fixture();
+    let config = format!(
+        "{}---\n{PROBE}---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: go}}\n\
+         spec:\n  url: file://{}\n  priority: 10\n  defaultConfig: {{}}\n",
+        echo_routes(&["go.test"]),
+        go.display()
+    );
+    let gw = Gw::start(&config, &echo, 1);
+    for n in 1..=3 {
+        let reply = gw.client().get("go.test", "/").header("x-go-echo", "from the client").send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.header("x-go-fixture"), Some(n.to_string().as_str()), "the Go plugin answered");
+        assert_eq!(reply.header("x-go-echo"), Some("from the client"));
+        assert_eq!(reply.echo().header("x-probe-tag").as_deref(), Some("global"), "sdk-probe ran too");
+    }
+    assert!(!gw.stderr().contains("failed"), "{}", gw.stderr());
+}

@@ -1,5 +1,6 @@
-//! When things go wrong: a plugin traps or fails to start (FAIL_OPEN / FAIL_CLOSE), the
-//! upstream is slow or gone, the client disconnects mid-body.
+//! When things go wrong: a plugin traps (its VM rebuilt for the next request) or fails to
+//! start (FAIL_OPEN / FAIL_CLOSE), asks for a fresh VM, the upstream is slow or gone, the
+//! client disconnects mid-body.
 
 use crate::{echo_routes, wasm_plugin, Gw};
 use std::io::{Read, Write};
@@ -26,18 +27,41 @@ fn a_trap_fails_open_or_closed_as_configured() {
     let log = gw
         .wait_for(Gw::stderr, "plugin open failed, skipped it (FAIL_OPEN): plugin trapped in proxy_on_request_headers");
     assert!(log.contains("index out of bounds"), "the plugin's panic message is logged:\n{log}");
-    // The VM that trapped stays failed (as on Envoy): FAIL_OPEN keeps skipping it.
-    assert_eq!(gw.client().get("open.test", "/").send().status, 200);
+    // As on Higress, the next request gets a fresh VM: the plugin runs again.
+    let next = gw.client().get("open.test", "/").send();
+    assert_eq!(next.echo().header("x-probe-tag").as_deref(), Some("open"), "the plugin ran: {}", next.text());
+    gw.wait_for(Gw::stderr, "hgw: plugin open: VM rebuilt after trap");
     assert_eq!(gw.client().get("fine.test", "/").send().status, 200);
 
     let closed = gw.client().get("closed.test", "/").header("x-probe", "panic").send();
     assert_eq!(closed.status, 503, "FAIL_CLOSE answers 503: {}", closed.text());
-    // A failed FAIL_CLOSE plugin refuses every request it sees - and, like an Envoy filter,
-    // it is in every request's chain, whatever its match rules say.
-    for host in ["closed.test", "fine.test", "open.test"] {
-        assert_eq!(gw.client().get(host, "/").send().status, 503, "{host}");
-    }
     gw.wait_for(Gw::stderr, "plugin closed failed, answered 503 (FAIL_CLOSE)");
+    for host in ["closed.test", "fine.test", "open.test"] {
+        assert_eq!(gw.client().get(host, "/").send().status, 200, "{host}: a fresh VM serves it");
+    }
+    gw.wait_for(Gw::stderr, "hgw: plugin closed: VM rebuilt after trap");
+    let stats = higress_e2e::client::Gateway::new(&gw.admin).get("admin", "/stats/prometheus").send().text();
+    assert!(stats.contains("hgw_wasm_vm_rebuilds_total{plugin=\"closed\",cause=\"trap\"} 1"), "{stats}");
+}
+
+#[test]
+fn a_plugin_that_sets_wasm_need_rebuild_gets_a_fresh_vm_for_the_next_request() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let config = format!("{}{}", echo_routes(&["a.test"]), probe("p", "a.test", "FAIL_CLOSE", "{tag: t}"));
+    let gw = Gw::start(&config, &echo, 1);
+    let count = |action: &str| {
+        let reply = gw.client().get("a.test", "/").header("x-probe", action).send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.echo().header("x-vm-requests")
+    };
+    assert_eq!(count("vm-count").as_deref(), Some("1"));
+    assert_eq!(count("rebuild").as_deref(), Some("2"), "the request that asks runs on the old VM");
+    assert_eq!(count("vm-count").as_deref(), Some("1"), "the next one on a fresh VM");
+    assert_eq!(count("vm-count").as_deref(), Some("2"));
+    let log = gw.wait_for(Gw::stderr, "hgw: plugin p: VM rebuilt on request (wasm_need_rebuild)");
+    assert_eq!(log.matches("VM rebuilt").count(), 1, "{log}");
+    let stats = higress_e2e::client::Gateway::new(&gw.admin).get("admin", "/stats/prometheus").send().text();
+    assert!(stats.contains("hgw_wasm_vm_rebuilds_total{plugin=\"p\",cause=\"requested\"} 1"), "{stats}");
 }
 
 #[test]
@@ -216,4 +240,59 @@ fn queued_redis_calls_each_end_within_their_own_timeout() {
     std::thread::sleep(Duration::from_millis(1_500));
     let late = opened.lock().unwrap().iter().filter(|t| **t > answered + Duration::from_millis(50)).count();
     assert_eq!(late, 0, "calls were sent after their requests were answered");
+}
+
+/// Starts the first time; `proxy_on_request_headers` records `fail` = `1` in shared data and
+/// traps; a VM start that finds `1` there records `2` and refuses, one that finds `2` starts.
+const FLAKY: &str = r#"(module
+  (import "env" "proxy_get_shared_data" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_set_shared_data" (func $set (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 16) "fail12")
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
+    (local.get $p))
+  (func (export "proxy_abi_version_0_2_100"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+    (if (i32.ne (call $get (i32.const 16) (i32.const 4) (i32.const 64) (i32.const 68) (i32.const 72)) (i32.const 0))
+      (then (return (i32.const 1))))
+    (if (i32.eq (i32.load8_u (i32.load (i32.const 64))) (i32.const 49))
+      (then
+        (drop (call $set (i32.const 16) (i32.const 4) (i32.const 21) (i32.const 1) (i32.const 0)))
+        (return (i32.const 0))))
+    (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (drop (call $set (i32.const 16) (i32.const 4) (i32.const 20) (i32.const 1) (i32.const 0)))
+    unreachable)
+)"#;
+
+#[test]
+fn a_failed_rebuild_refuses_requests_until_a_retry_a_second_later_works() {
+    let echo = higress_e2e::echo::spawn().to_string();
+    let dir = crate::temp_dir();
+    let module = dir.join("flaky.wat");
+    std::fs::write(&module, FLAKY).unwrap_or_else(|e| panic!("{e}"));
+    let config = format!(
+        "{}---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: flaky}}\n\
+         spec:\n  url: file://{}\n  failStrategy: FAIL_CLOSE\n  defaultConfig: {{}}\n",
+        echo_routes(&["a.test"]),
+        module.display()
+    );
+    let gw = Gw::start(&config, &echo, 1);
+    let status = || gw.client().get("a.test", "/").send().status;
+    assert_eq!(status(), 503, "the plugin traps");
+    // The rebuild fails: no VM, FAIL_CLOSE refuses, and no new attempt within a second.
+    assert_eq!(status(), 503);
+    assert_eq!(status(), 503);
+    let log = gw.wait_for(Gw::stderr, "refused: plugin flaky VM rebuild after trap failed");
+    assert_eq!(log.matches("hgw: plugin flaky: VM rebuild after trap failed").count(), 1, "{log}");
+    std::thread::sleep(Duration::from_millis(1100));
+    // The retry starts a VM (which traps on this request again: 503 still).
+    assert_eq!(status(), 503);
+    gw.wait_for(Gw::stderr, "hgw: plugin flaky: VM rebuilt after trap");
 }

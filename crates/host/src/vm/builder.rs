@@ -11,7 +11,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasmtime::Store;
 
-/// Options for starting a VM.
+/// Options for starting a VM. Cloning it gives the recipe for another VM of the same plugin
+/// and configuration (what [`crate::VmSlot`] rebuilds from).
+#[derive(Clone)]
 pub struct VmBuilder {
     plugin: Plugin,
     env: Option<Env>,
@@ -76,6 +78,20 @@ impl VmBuilder {
     pub fn log_level(mut self, level: LogLevel) -> Self {
         self.log_level = level;
         self
+    }
+
+    /// The environment set, else a new one set (so every VM started from clones of this
+    /// builder shares it).
+    pub(super) fn with_fixed_env(mut self) -> Self {
+        if self.env.is_none() {
+            self.env = Some(Env::default());
+        }
+        self
+    }
+
+    /// Monotonic time on the environment's clock (0 without an environment).
+    pub(super) fn env_clock_nanos(&self) -> u64 {
+        self.env.as_ref().map_or(0, |env| env.clock().monotonic_nanos())
     }
 
     /// Instructions one callback may execute before it traps.

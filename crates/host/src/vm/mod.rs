@@ -2,13 +2,16 @@
 //!
 //! `builder` starts one; `callbacks` runs the plugin's callbacks (stream callbacks through
 //! the stream layer's `FilterVm` port, root callbacks for ticks and queues); `callouts`
-//! answers the HTTP and Redis calls it makes.
+//! answers the HTTP and Redis calls it makes; `slot` replaces a VM that trapped or asked to
+//! be rebuilt, as Higress does.
 
 mod builder;
 mod callbacks;
 mod callouts;
+mod slot;
 
 pub use builder::VmBuilder;
+pub use slot::{Rebuild, RebuildCause, VmSlot};
 
 use crate::env::Env;
 use crate::error::{HostError, LogRecord};
@@ -175,6 +178,18 @@ impl Vm {
         self.inner.is_failed()
     }
 
+    /// Whether the plugin set `wasm_need_rebuild` to `true` (Higress): it asks for a fresh
+    /// VM, which [`crate::VmSlot`] starts for the next stream.
+    pub fn needs_rebuild(&self) -> bool {
+        self.inner.core.borrow().store.data().need_rebuild
+    }
+
+    /// Whether something besides this handle holds the VM: a stream, a pending callout,
+    /// another clone.
+    pub(crate) fn is_shared(&self) -> bool {
+        Rc::strong_count(&self.inner) > 1
+    }
+
     /// The tick period the plugin asked for.
     pub fn tick_period(&self) -> Option<Duration> {
         self.inner.core.borrow().store.data().tick_period
@@ -185,6 +200,15 @@ impl Vm {
         self.inner.core.borrow().store.data().foreign_calls.clone()
     }
 }
+
+/// Handles are equal when they are handles of the same VM.
+impl PartialEq for Vm {
+    fn eq(&self, other: &Vm) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Vm {}
 
 impl VmInner {
     fn name(&self) -> String {

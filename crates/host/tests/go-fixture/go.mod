@@ -1,0 +1,3 @@
+module higress-rust-plugins/go-fixture
+
+go 1.24
