@@ -156,7 +156,9 @@ fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
         Protocol::Gemini => {
             let part = json!({"text": content});
             match doc.value(&["systemInstruction", "parts"]) {
-                Some(Value::Array(_)) => doc.insert_element(&["systemInstruction", "parts"], 0, part.to_string().as_bytes()),
+                Some(Value::Array(_)) => {
+                    doc.insert_element(&["systemInstruction", "parts"], 0, part.to_string().as_bytes());
+                }
                 _ => doc.set(&["systemInstruction"], &json!({"parts": [part]})),
             }
         }
