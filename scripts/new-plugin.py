@@ -70,6 +70,9 @@ def crate_files(root, dest, values, cargo_toml):
         render(os.path.join(template, "tests", "plugin.rs"), values),
     )
     write(os.path.join(dest, "README.md"), render(os.path.join(template, "README.md"), values))
+    # The schema of the template's config, as its `config_schema` test derives it: a plugin
+    # that changes its config rewrites it with `UPDATE_SCHEMAS=1 cargo test config_schema`.
+    write(os.path.join(dest, "config.schema.json"), render(os.path.join(template, "config.schema.json"), values))
 
 
 def add_mod(text, module):

@@ -29,6 +29,7 @@ pub const RULE_ONLY_KEYS: &[&str] = &["allow"];
 
 /// The keys every auth plugin's config shares; `#[serde(flatten)]` it into the config.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuthScope {
     /// `global_auth` (global config only).
     #[serde(default)]

@@ -58,6 +58,8 @@ fn in_the_workspace_it_registers_the_plugin_everywhere() {
     assert!(read("plugins/demo-x/tests/demo_x.rs").contains("testing::vm(\"demo-x\""));
     assert!(read("plugins/demo-x/README.md").starts_with("# demo-x\n"));
     assert!(!read("plugins/demo-x/Cargo.toml").contains("{{"));
+    let schema = read("plugins/demo-x/config.schema.json");
+    assert!(schema.contains("\"title\": \"demo-x 0.1.0 configuration\"") && !schema.contains("{{"), "{schema}");
     assert!(read("README.md").contains("| [demo-x](plugins/demo-x/README.md) |"));
     assert!(read("e2e/tests/suite/main.rs").contains("\nmod demo_x;\n"));
     assert!(read("e2e/tests/suite/demo_x.rs").contains("demo-x.e2e.local"));

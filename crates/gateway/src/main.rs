@@ -70,7 +70,8 @@ enum Command {
         /// The layout directory to write (replaced).
         #[arg(long)]
         out: PathBuf,
-        /// Files to put beside plugin.wasm in the layer (a config schema).
+        /// More files to put beside plugin.wasm in the layer (the config schema beside the
+        /// module, `config.schema.json`, is always put there).
         #[arg(long)]
         extra: Vec<PathBuf>,
     },
@@ -160,6 +161,12 @@ fn image(
     let module = read(wasm)?;
     if !module.starts_with(b"\0asm") {
         return Err(format!("{}: not a wasm module", wasm.display()));
+    }
+    // The config schema beside the module goes in the layer too (`hgw check` reads it there).
+    let schema = higress_gateway::config::schema::file_for(wasm);
+    let mut extra = extra.to_vec();
+    if schema.is_file() && !extra.iter().any(|p| p.file_name() == Some(std::ffi::OsStr::new(oci::SCHEMA_FILE))) {
+        extra.push(schema);
     }
     let extra: Vec<(String, Vec<u8>)> = extra
         .iter()

@@ -13,9 +13,46 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
+/// What a plugin counts: the name of its windows (`query_per_second`, `token_per_minute`,
+/// ...) and how it takes `global_threshold` and `rule_items`.
+pub trait Unit {
+    /// `query` or `token`.
+    const NAME: &'static str;
+    /// How `global_threshold` and `rule_items` combine.
+    const COMBINATION: Combination;
+    /// The shape of the config's JSON Schema (windows named after the unit, how
+    /// `global_threshold` and `rule_items` combine, the plugin's own keys).
+    #[cfg(feature = "schema")]
+    type Schema: schemars::JsonSchema;
+}
+
+/// Requests (cluster-key-rate-limit): exactly one of `global_threshold` and `rule_items`.
+pub struct Queries;
+
+impl Unit for Queries {
+    const NAME: &'static str = "query";
+    const COMBINATION: Combination = Combination::OneOf;
+    #[cfg(feature = "schema")]
+    type Schema = crate::schema::QueryConfig;
+}
+
+/// LLM tokens (ai-token-ratelimit): `global_threshold`, `rule_items` or both.
+pub struct Tokens;
+
+impl Unit for Tokens {
+    const NAME: &'static str = "token";
+    const COMBINATION: Combination = Combination::Either;
+    #[cfg(feature = "schema")]
+    type Schema = crate::schema::TokenConfig;
+}
+
+/// The config of a plugin counting in `U` (its JSON Schema is `U::Schema`, derived from shape
+/// types in `crate::schema`: `global_threshold` and `rule_items` are parsed by hand).
 #[derive(Deserialize)]
-pub struct LimitConfig {
+#[serde(bound = "")]
+pub struct LimitConfig<U: Unit = Queries> {
     pub rule_name: String,
     #[serde(default)]
     global_threshold: Option<Map<String, Value>>,
@@ -40,24 +77,26 @@ pub struct LimitConfig {
     /// Counters by metric name, defined once each.
     #[serde(skip)]
     counters: RefCell<HashMap<String, Counter>>,
+    #[serde(skip)]
+    unit: PhantomData<U>,
 }
 
-fn default_code() -> u32 {
+pub(crate) fn default_code() -> u32 {
     429
 }
 
-fn default_message() -> String {
+pub(crate) fn default_message() -> String {
     "Too many requests".into()
 }
 
-impl LimitConfig {
-    /// Checks the keys and declares the Redis client; `unit` names the windows (`query`,
-    /// `token`).
-    pub fn validate(&mut self, unit: &str, combination: Combination) -> Result<(), ConfigError> {
+impl<U: Unit> LimitConfig<U> {
+    /// Checks the keys and declares the Redis client.
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
         if self.rule_name.is_empty() {
             return Err(ConfigError::at("rule_name", "cannot be empty"));
         }
-        self.limits = Limits::parse(self.global_threshold.as_ref(), self.rule_items.as_deref(), unit, combination)?;
+        self.limits =
+            Limits::parse(self.global_threshold.as_ref(), self.rule_items.as_deref(), U::NAME, U::COMBINATION)?;
         if !(100..=599).contains(&self.rejected_code) {
             return Err(ConfigError::at("rejected_code", "must be an HTTP status (100-599)"));
         }
@@ -73,7 +112,7 @@ pub struct Counters {
     pub windows: Vec<Window>,
 }
 
-impl LimitConfig {
+impl<U: Unit> LimitConfig<U> {
     /// The counters of a request, keyed as Higress writes them under `prefix`: the global
     /// windows (`<prefix>:<rule_name>:global_threshold:<seconds>:<count>`) and those of the
     /// first rule item that applies (`<prefix>:<rule_name>:<source>:<seconds>:<count>:<name>:<value>`).

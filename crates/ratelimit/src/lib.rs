@@ -3,9 +3,11 @@
 
 pub mod config;
 pub mod rules;
+#[cfg(feature = "schema")]
+mod schema;
 pub mod source;
 
-pub use config::{Counters, LimitConfig};
+pub use config::{Counters, LimitConfig, Queries, Tokens, Unit};
 pub use rules::{Combination, LimitKey, Limits, Matcher, RuleItem, Source, Window, CONSUMER_HEADER};
 
 /// The window arguments of the plugins' Lua scripts: each window's count and seconds.

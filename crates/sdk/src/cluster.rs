@@ -175,6 +175,30 @@ pub struct ServiceConfig {
     pub service_host: Option<String>,
 }
 
+/// Written by hand because of the aliases: a config may spell each key either way, and
+/// needs one of `service_name` / `serviceName`.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for ServiceConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ServiceConfig".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let name = serde_json::json!({"type": "string", "description": "Service FQDN as registered in Higress (`redis.static`, `auth.dns`, ...)."});
+        let port = serde_json::json!({"type": ["integer", "null"], "minimum": 0, "maximum": 65535, "description": "Port (default depends on the use)."});
+        let host = serde_json::json!({"type": ["string", "null"], "description": "Host header for HTTP callouts."});
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {
+                "service_name": name, "serviceName": name,
+                "service_port": port, "servicePort": port,
+                "service_host": host, "serviceHost": host, "domain": host,
+            },
+            "anyOf": [{"required": ["service_name"]}, {"required": ["serviceName"]}],
+        })
+    }
+}
+
 impl ServiceConfig {
     /// The cluster, with `default_port` when no port is given (see [`Cluster::from_service`]).
     pub fn cluster(&self, default_port: u16) -> Result<Cluster, ConfigError> {

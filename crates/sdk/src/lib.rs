@@ -49,6 +49,8 @@ pub mod redis;
 mod request_line;
 mod root;
 pub mod scan;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod shared;
 pub mod sse;
 mod tick;
@@ -99,6 +101,21 @@ macro_rules! export_plugin {
                 __wasm_call_ctors();
             }
             $crate::__private::register::<$plugin>($name, env!("CARGO_PKG_VERSION"));
+        }
+
+        /// The committed `config.schema.json` is the schema of the config types
+        /// (`UPDATE_SCHEMAS=1` rewrites it).
+        #[cfg(test)]
+        #[test]
+        fn config_schema() {
+            let about = $crate::schema::About {
+                name: $name,
+                version: env!("CARGO_PKG_VERSION"),
+                description: env!("CARGO_PKG_DESCRIPTION"),
+            };
+            if let Err(e) = $crate::schema::check_file::<$plugin>(about, env!("CARGO_MANIFEST_DIR")) {
+                panic!("{e}");
+            }
         }
     };
 }

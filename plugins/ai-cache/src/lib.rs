@@ -12,6 +12,8 @@
 mod config;
 mod key;
 mod reply;
+#[cfg(test)]
+mod schema;
 
 use config::{Config, Strategy};
 use higress_sdk::http::AI_LOG_KEY;

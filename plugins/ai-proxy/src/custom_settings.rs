@@ -12,14 +12,23 @@ use higress_sdk::config::ConfigError;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// One entry of `customSettings` as configured.
+/// One entry of `customSettings`: a request parameter the gateway fills in or overrides.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema), schemars(extend("required" = ["name", "value"])))]
 pub struct RawSetting {
+    /// The parameter: one of Higress's table (`max_tokens`, `temperature`, `top_p`, `top_k`,
+    /// `seed`) in `auto` mode, a dotted path in `raw` mode.
     #[serde(default)]
     pub name: String,
+    /// Its value (any JSON).
+    #[cfg_attr(test, schemars(with = "Value"))]
     pub value: Option<Value>,
+    /// `auto` (default): `name` is written under the protocol's name for it (dropped, logged,
+    /// when the protocol has none); `raw`: written as given.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::SettingMode>"))]
     pub mode: Option<String>,
+    /// `false`: only fills a parameter the client left out (default true).
     #[serde(default)]
     pub overwrite: Option<bool>,
 }

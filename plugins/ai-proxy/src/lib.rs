@@ -20,6 +20,8 @@ mod provider;
 mod reply;
 mod request;
 mod response;
+#[cfg(test)]
+mod schema;
 
 use config::Config;
 use flow::{Flow, Reply};

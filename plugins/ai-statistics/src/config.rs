@@ -20,16 +20,36 @@ const DEFAULT_SUFFIXES: [&str; 2] = ["/completions", "/messages"];
 
 /// `ai-statistics`'s configuration as written.
 #[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct Config {
+    /// Values to record.
+    #[cfg_attr(test, schemars(with = "Vec<crate::schema::Attribute>"))]
     attributes: Vec<Value>,
+    /// Record `messages`, `question`, `system`, `answer`, `reasoning`, `tool_calls` and the
+    /// token details (`attributes` ignored).
     use_default_attributes: bool,
+    /// Record the token details only (no body kept).
     use_default_response_attributes: bool,
+    /// Longest value written, in bytes (default 32000; 10485760 with
+    /// `use_default_attributes`, 4000 with `use_default_response_attributes`): a longer one
+    /// keeps its first and last halves.
+    #[cfg_attr(test, schemars(range(min = 1)))]
     value_length_limit: Option<i64>,
+    /// Read no token usage: no token fields, no counters.
     disable_openai_usage: bool,
+    /// Request paths (suffixes, query ignored) the plugin works on; `*` means every path
+    /// (default: every path; `/completions`, `/messages` with the default attributes).
     enable_path_suffixes: Option<Vec<String>>,
+    /// Reply content types (substrings) whose bodies are read; `*` means every type
+    /// (default: every type).
     enable_content_types: Option<Vec<String>>,
+    /// The header holding a session id (`ai_log.session_id`), tried before the agents'
+    /// session headers.
     session_id_header: Option<String>,
+    /// Extension: model (or `*`) → prices per million tokens; a reply's cost goes to
+    /// `ai_log.cost` and the `cost_micros` counter.
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::ModelPrices>"))]
     model_prices: Option<Value>,
     #[serde(skip)]
     pub compiled: Compiled,

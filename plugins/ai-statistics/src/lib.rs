@@ -13,6 +13,8 @@ mod config;
 mod extract;
 mod price;
 mod record;
+#[cfg(test)]
+mod schema;
 
 use attribute::{Attribute, Source};
 use config::{Compiled, Config};

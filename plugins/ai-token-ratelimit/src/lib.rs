@@ -7,8 +7,11 @@
 mod script;
 
 use higress_ai::UsageExtractor;
-use higress_ratelimit::{Combination, Counters, LimitConfig as Config};
+use higress_ratelimit::{Counters, LimitConfig, Tokens};
 use higress_sdk::prelude::*;
+
+/// The config: tokens per window, counted in Redis.
+type Config = LimitConfig<Tokens>;
 
 /// The prefix of every Redis key, as Higress's plugin writes them.
 const PREFIX: &str = "higress-token-ratelimit";
@@ -36,7 +39,7 @@ impl HttpPlugin for AiTokenRateLimit {
     const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
 
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
-        config.validate("token", Combination::Either)
+        config.validate()
     }
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {

@@ -10,10 +10,15 @@ const NO_AUTH: &str = "Request denied by Basic Auth check. No Basic Authenticati
 const INVALID: &str = "Request denied by Basic Auth check. Invalid username and/or password.";
 const UNAUTHORIZED: &str = "Request denied by Basic Auth check. Unauthorized consumer.";
 
+/// A caller.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Consumer {
+    /// Consumer name, sent upstream in `X-Mse-Consumer`.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     name: String,
-    /// `user:password`.
+    /// `user:password`; unique; the user is not empty, the password may contain `:`.
+    #[cfg_attr(test, schemars(regex(pattern = "^[^:]+:")))]
     credential: String,
     #[serde(skip)]
     user: String,
@@ -21,10 +26,15 @@ struct Consumer {
     password: String,
 }
 
+/// basic-auth's config: the consumers (global), `global_auth`, and `allow` in rules. A rule
+/// is the global config with its keys on top.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Config {
     #[serde(flatten)]
     scope: AuthScope,
+    /// The callers and their credentials.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     consumers: Vec<Consumer>,
 }
 

@@ -5,9 +5,12 @@
 
 mod script;
 
-use higress_ratelimit::{Combination, LimitConfig as Config};
+use higress_ratelimit::{LimitConfig, Queries};
 use higress_sdk::prelude::*;
 use script::Outcome;
+
+/// The config: requests per window, counted in Redis.
+type Config = LimitConfig<Queries>;
 
 /// The prefix of every Redis key, as Higress's plugin writes them.
 const PREFIX: &str = "higress-cluster-key-rate-limit";
@@ -28,7 +31,7 @@ impl HttpPlugin for ClusterKeyRateLimit {
     type Config = Config;
 
     fn validate_config(config: &mut Config, _cx: &ConfigContext) -> Result<(), ConfigError> {
-        config.validate("query", Combination::OneOf)
+        config.validate()
     }
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {

@@ -13,21 +13,38 @@ const DEFAULT_HEADERS: &str =
     "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization";
 const DEFAULT_MAX_AGE: i64 = 86_400;
 
+/// cors's config: which origins, methods and headers cross-origin requests may use.
+/// Nothing configured allows every origin (unless `allow_credentials`).
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Config {
+    /// Origins allowed, `scheme://host[:port]`, case-insensitive, a trailing `/` ignored; `*`
+    /// allows every origin (the default when `allow_origin_patterns` is empty and
+    /// `allow_credentials` false).
     #[serde(default)]
     allow_origins: Vec<String>,
+    /// Origin patterns: `*` matches any characters, an optional port list ends the pattern
+    /// (`http://*.example.org:[8080,9090]`, `http://*.example.net:[*]`); `*` alone matches
+    /// every origin. A pattern matches the whole origin.
     #[serde(default)]
     allow_origin_patterns: Vec<String>,
+    /// Methods allowed (case-insensitive); an entry may list several, comma-separated; `*`
+    /// allows any. Default `GET, PUT, POST, DELETE, PATCH, OPTIONS`.
     #[serde(default)]
     allow_methods: Vec<String>,
+    /// Request headers a preflight may ask for; comma-separated entries allowed; `*` allows
+    /// any. Default `DNT, X-CustomHeader, Keep-Alive, User-Agent, X-Requested-With,
+    /// If-Modified-Since, Cache-Control, Content-Type, Authorization`.
     #[serde(default)]
     allow_headers: Vec<String>,
+    /// Response headers the page may read (`Access-Control-Expose-Headers`); `*` as is.
     #[serde(default)]
     expose_headers: Vec<String>,
+    /// Allow cookies and credentials (`Access-Control-Allow-Credentials: true`); ignored when
+    /// `allow_origins` contains `*` (use `allow_origin_patterns: ["*"]`).
     #[serde(default)]
     allow_credentials: bool,
-    /// Seconds; zero or less means the default.
+    /// Seconds a browser may cache a preflight answer; 0 or less means the default, 86400.
     #[serde(default)]
     max_age: i64,
     #[serde(skip)]

@@ -7,20 +7,35 @@ use higress_sdk::prelude::*;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
-/// `custom-response`'s configuration (global or one `_rules_` entry).
+/// `custom-response`'s configuration (global or one `_rules_` entry): `rules`, or one rule's
+/// keys at the top level (the old form).
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend(
+        "if" = {"required": ["rules"], "properties": {"rules": {"type": "array"}}},
+        "else" = {"$ref": "#/$defs/RuleConfig"},
+    ))
+)]
 pub struct Config {
     /// The new form: several replies. When present, the top-level rule keys are ignored.
     #[serde(default)]
+    #[cfg_attr(test, schemars(length(min = 1)))]
     rules: Option<Vec<RuleConfig>>,
-    /// The old form: one rule's keys at the top level. (Not `#[serde(flatten)]` of a
-    /// `RuleConfig`: flattened fields lose their path in config errors.)
+    // The old form: one rule's keys at the top level. (Not `#[serde(flatten)]` of a
+    // `RuleConfig`: flattened fields lose their path in config errors.) Their schema is
+    // `RuleConfig`'s when `rules` is not set (see the container's `else`).
+    /// Old form: status of the reply, 100..599 (default 200).
     #[serde(default)]
     status_code: Option<Text>,
+    /// Old form: reply headers as `key=value`.
     #[serde(default)]
     headers: Option<Vec<String>>,
+    /// Old form: body of the reply.
     #[serde(default)]
     body: Option<String>,
+    /// Old form: statuses this rule replaces (`404`, `4xx`).
     #[serde(default)]
     enable_on_status: Option<Vec<Text>>,
     /// What the config compiles to.
@@ -28,16 +43,27 @@ pub struct Config {
     pub responses: Responses,
 }
 
-/// One rule.
+/// One rule: a reply, and the statuses it replaces.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct RuleConfig {
+    /// Status of the reply, 100..599 (default 200): an integer or a numeric string.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<StatusCode>"))]
     status_code: Option<Text>,
+    /// Reply headers as `key=value` (split at the first `=`, both trimmed); `content-length`
+    /// entries are dropped; a `content-type` entry sets the content type.
     #[serde(default)]
+    #[cfg_attr(test, schemars(inner(regex(pattern = r"^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*="))))]
     headers: Option<Vec<String>>,
+    /// Body of the reply.
     #[serde(default)]
     body: Option<String>,
+    /// Statuses this rule replaces: exact codes (`404`) or patterns of three digits and `x`
+    /// with at least one digit (`4xx`, `40x`, `x04`; `X` works too). Without it, every
+    /// request is answered (by the first rule without it, when no rule has it).
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<Vec<StatusPattern>>"))]
     enable_on_status: Option<Vec<Text>>,
 }
 
@@ -124,8 +150,65 @@ fn compile(rules: Vec<(String, RuleConfig)>) -> Result<Responses, ConfigError> {
     Ok(Responses::OnStatus { table: StatusTable::new(&patterns)?, replies })
 }
 
+/// What `status_code` accepts: an integer or a numeric string, 100 to 599.
+#[cfg(test)]
+struct StatusCode;
+
+#[cfg(test)]
+impl schemars::JsonSchema for StatusCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StatusCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An HTTP status, 100 to 599: an integer or a numeric string.",
+            "anyOf": [
+                {"type": "integer", "minimum": 100, "maximum": 599},
+                {"type": "string", "pattern": "^\\+?0*[1-5][0-9]{2}$"},
+            ],
+        })
+    }
+}
+
+/// What an `enable_on_status` entry accepts: a status code or a pattern like `4xx`.
+#[cfg(test)]
+struct StatusPattern;
+
+#[cfg(test)]
+impl schemars::JsonSchema for StatusPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StatusPattern".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A status code (`404`, an integer or a string) or a pattern of three digits and `x` with at least one digit (`4xx`, `40x`, `x04`).",
+            "anyOf": [
+                {"type": "integer", "minimum": 100, "maximum": 999},
+                {"type": "string", "pattern": "^([0-9][0-9xX]{2}|[xX][0-9][0-9xX]|[xX]{2}[0-9])$"},
+            ],
+        })
+    }
+}
+
 /// A value Go reads as text: a string or an integer (`404` or `"404"`, `"4xx"`).
 struct Text(String);
+
+#[cfg(test)]
+impl schemars::JsonSchema for Text {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Text".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": ["integer", "string"]})
+    }
+}
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

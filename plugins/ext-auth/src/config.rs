@@ -17,22 +17,43 @@ const DEFAULT_STATUS_ON_ERROR: u32 = 403;
 const DEFAULT_PORT: u16 = 80;
 
 /// The plugin config: the JSON keys, then what `validate` builds from them.
+///
+/// ext-auth asks an authorization service about each request: `http_service`, and which
+/// requests skip the call (`match_type`, `match_list`).
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend(
+        "required" = ["http_service"],
+        "if" = {"required": ["match_list"], "properties": {"match_list": {"type": "array"}}},
+        "then" = {"required": ["match_type"], "properties": {"match_type": {"type": "string"}}},
+    ))
+)]
 pub struct Config {
+    /// The authorization service.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "HttpServiceSpec"))]
     http_service: Option<HttpServiceSpec>,
+    /// `whitelist`: the requests `match_list` lists are not checked; `blacklist`: only they
+    /// are. Required with `match_list`.
     #[serde(default)]
+    #[cfg_attr(test, schemars(extend("enum" = ["whitelist", "blacklist", null])))]
     match_type: Option<String>,
+    /// Requests listed for `match_type`; without it every request is checked.
     #[serde(default)]
     match_list: Option<Vec<MatchRuleSpec>>,
-    /// Let the request through when the service is unreachable or answers 5xx.
+    /// Let the request through when the service cannot be reached, times out or answers 5xx.
     #[serde(default)]
     pub failure_mode_allow: bool,
-    /// With `failure_mode_allow`: mark such requests `x-envoy-auth-failure-mode-allowed: true`.
+    /// With `failure_mode_allow`: add `x-envoy-auth-failure-mode-allowed: true` to such
+    /// requests.
     #[serde(default)]
     pub failure_mode_allow_header_add: bool,
-    /// Status of the reply when the service is unreachable or answers 5xx (0: 403).
+    /// Status of the reply when the service cannot be reached, times out or answers 5xx
+    /// (200-599; 0: 403).
     #[serde(default)]
+    #[cfg_attr(test, schemars(extend("anyOf" = [{"const": 0}, {"minimum": 200, "maximum": 599}])))]
     pub status_on_error: u32,
     /// The authorization service, built from `http_service`.
     #[serde(skip)]
@@ -42,52 +63,113 @@ pub struct Config {
     pub rules: MatchRules,
 }
 
+/// The authorization service. `endpoint` needs `path` in `forward_auth` mode and
+/// `path_prefix` in `envoy` mode.
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend(
+        "required" = ["endpoint"],
+        "if" = {"required": ["endpoint_mode"], "properties": {"endpoint_mode": {"const": "forward_auth"}}},
+        "then" = {"properties": {"endpoint": {"required": ["path"], "properties": {"path": {"type": "string"}}}}},
+        "else" = {"properties": {"endpoint": {"required": ["path_prefix"], "properties": {"path_prefix": {"type": "string"}}}}},
+    ))
+)]
 struct HttpServiceSpec {
+    /// `envoy` (default): the request's method and `path_prefix` + its path; `forward_auth`:
+    /// a fixed `request_method` and `path`, the request described in `x-forwarded-*` headers.
     #[serde(default)]
+    #[cfg_attr(test, schemars(extend("enum" = ["", "envoy", "forward_auth", null])))]
     endpoint_mode: Option<String>,
+    /// Where the authorization request goes.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "EndpointSpec"))]
     endpoint: Option<EndpointSpec>,
+    /// Milliseconds to wait for the answer (0: 1000).
     #[serde(default)]
     timeout: u32,
+    /// What the authorization request carries.
     #[serde(default)]
     authorization_request: Option<AuthorizationRequestSpec>,
+    /// What passes on from the answer.
     #[serde(default)]
     authorization_response: Option<AuthorizationResponseSpec>,
 }
 
+/// The authorization service's address and the request sent to it.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema), schemars(extend("required" = ["service_name"])))]
 struct EndpointSpec {
+    /// The service as registered in Higress, FQDN with its kind: `ext-auth.dns`,
+    /// `auth.static`, `ext-auth.backend.svc.cluster.local`.
     #[serde(default)]
+    #[cfg_attr(test, schemars(regex(pattern = r"\S")))]
     service_name: String,
+    /// Its port (0: 80).
     #[serde(default)]
+    #[cfg_attr(test, schemars(range(max = 65535)))]
     service_port: u64,
+    /// The `Host` of the authorization request (default: `service_name`).
     #[serde(default)]
     service_host: Option<String>,
+    /// `envoy` mode (required there): prefixed to the request's path (empty, or starting
+    /// with `/`).
     #[serde(default)]
+    #[cfg_attr(test, schemars(regex(pattern = r"^(|/\S*|\S*://\S*)$")))]
     path_prefix: Option<String>,
+    /// `forward_auth` mode: the method of the authorization request (default `GET`).
     #[serde(default)]
+    #[cfg_attr(test, schemars(regex(pattern = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")))]
     request_method: Option<String>,
+    /// `forward_auth` mode (required there): the path (and query) of the authorization
+    /// request, starting with `/`; a full URL (`http://auth.example.com/verify`) also sets
+    /// the `Host`.
     #[serde(default)]
+    #[cfg_attr(test, schemars(regex(pattern = r"^(/\S*|\S*://\S*)$")))]
     path: Option<String>,
 }
 
+/// What the authorization request carries.
 #[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct AuthorizationRequestSpec {
+    /// Client request headers whose names match are copied to the authorization request
+    /// (every value). `Authorization` is always copied; `forward_auth` adds the
+    /// `x-forwarded-*` headers.
     #[serde(default)]
     allowed_headers: Option<Vec<MatcherSpec>>,
+    /// Headers set on the authorization request, replacing copied ones (`true` or `5` become
+    /// the text `true`, `5`).
     #[serde(default)]
+    #[cfg_attr(
+        test,
+        schemars(extend(
+            "propertyNames" = {"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"},
+            "additionalProperties" = {"pattern": "^[^\\r\\n\\u0000]*$"},
+        ))
+    )]
     headers_to_add: Option<Map<String, Value>>,
+    /// Send the request body too (it is buffered first). In `forward_auth` mode not with
+    /// `request_method` `GET`, `HEAD` or `OPTIONS`.
     #[serde(default)]
     with_request_body: bool,
+    /// With `with_request_body`: a larger body is refused with 413 before the service is
+    /// asked (0: 10 MiB).
     #[serde(default)]
     max_request_body_bytes: u32,
 }
 
+/// What passes on from the authorization service's answer.
 #[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct AuthorizationResponseSpec {
+    /// On a 2xx answer, its headers whose names match replace the request's before it goes
+    /// upstream (first value of each).
     #[serde(default)]
     allowed_upstream_headers: Option<Vec<MatcherSpec>>,
+    /// On a refusal, the answer's headers whose names match go to the client (every value);
+    /// unset, all of them do.
     #[serde(default)]
     allowed_client_headers: Option<Vec<MatcherSpec>>,
 }

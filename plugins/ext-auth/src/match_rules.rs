@@ -6,16 +6,31 @@ use higress_sdk::config::strip_port;
 use higress_sdk::prelude::*;
 use higress_sdk::url;
 
-/// A `match_list` item as configured.
+/// A `match_list` item as configured: a request is listed when it meets every condition the
+/// item sets (an item that sets none lists nothing).
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend(
+        "if" = {"required": ["match_rule_path"], "properties": {"match_rule_path": {"type": "string", "minLength": 1}}},
+        "then" = {"required": ["match_rule_type"], "properties": {"match_rule_type": {"type": "string", "minLength": 1}}},
+    ))
+)]
 pub struct MatchRuleSpec {
+    /// The request's host; `*` stands for any characters (`*.example.com`); compared
+    /// without the port, ignoring case.
     #[serde(default)]
     match_rule_domain: Option<String>,
+    /// The request's method is one of these (ignoring case).
     #[serde(default)]
     match_rule_method: Option<Vec<String>>,
+    /// The request's path (without the query, percent-decoded).
     #[serde(default)]
     match_rule_path: Option<String>,
+    /// How `match_rule_path` is compared (case-sensitive); required with it.
     #[serde(default)]
+    #[cfg_attr(test, schemars(extend("enum" = ["", "exact", "prefix", "suffix", "contains", "regex", null])))]
     match_rule_type: Option<String>,
 }
 

@@ -67,17 +67,34 @@ impl Matcher {
 /// A `StringMatcher` item as configured: one of the kinds, non-empty (as in Go, an empty
 /// value counts as absent), and `ignore_case`.
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend("oneOf" = [
+        {"required": ["exact"], "properties": {"exact": {"type": "string", "minLength": 1}}},
+        {"required": ["prefix"], "properties": {"prefix": {"type": "string", "minLength": 1}}},
+        {"required": ["suffix"], "properties": {"suffix": {"type": "string", "minLength": 1}}},
+        {"required": ["contains"], "properties": {"contains": {"type": "string", "minLength": 1}}},
+        {"required": ["regex"], "properties": {"regex": {"type": "string", "minLength": 1}}},
+    ]))
+)]
 pub struct MatcherSpec {
+    /// The whole name equals this.
     #[serde(default)]
     exact: Option<String>,
+    /// The name starts with this.
     #[serde(default)]
     prefix: Option<String>,
+    /// The name ends with this.
     #[serde(default)]
     suffix: Option<String>,
+    /// The name contains this.
     #[serde(default)]
     contains: Option<String>,
+    /// The name matches this regular expression (searched, not anchored).
     #[serde(default)]
     regex: Option<String>,
+    /// Ignore ASCII case (header names are always compared ignoring case).
     #[serde(default)]
     ignore_case: bool,
 }

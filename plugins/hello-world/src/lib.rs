@@ -9,15 +9,18 @@ use higress_sdk::prelude::*;
 /// Header added when the config names none.
 const DEFAULT_HEADER: &str = "x-hello-world";
 
+/// hello-world's config: what is added to requests and responses.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Config {
     /// Off: requests pass untouched.
     #[serde(default = "enabled_by_default")]
     enabled: bool,
-    /// Name of the request header to add (value `hello world`).
+    /// Name of the request header to add (value `hello world`; default `x-hello-world`).
     #[serde(default)]
+    #[cfg_attr(test, schemars(regex(pattern = "^[A-Za-z0-9_-]+$")))]
     header: Option<String>,
-    /// When set, every request is answered with this body (status 200).
+    /// When set, every request is answered with this body (status 200, `text/plain`).
     #[serde(default)]
     reply: Option<String>,
     /// When set, the request reaches the upstream with `x-request-body-bytes`: the headers are

@@ -12,26 +12,65 @@ const SCHEME: &str = "HMAC";
 /// Largest body read for Content-MD5 and form signatures.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
+/// A caller's key and secret (an entry of `credentials`).
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Consumer {
+    /// Matched against the request's `x-ca-key`; unique.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     key: String,
+    /// The signing secret.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     secret: String,
     /// Legacy `credentials` entries have no name (and so never pass an `allow` list).
     #[serde(default)]
     name: Option<String>,
 }
 
+/// A caller (an entry of `consumers`): its name is required.
+#[cfg(test)]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct NamedConsumer {
+    /// Matched against the request's `x-ca-key`; unique.
+    #[schemars(length(min = 1))]
+    key: String,
+    /// The signing secret.
+    #[schemars(length(min = 1))]
+    secret: String,
+    /// Consumer name, sent upstream in `X-Mse-Consumer`.
+    #[schemars(length(min = 1))]
+    name: String,
+}
+
+/// hmac-auth's config: `consumers` (or the older `credentials`, not both), `date_offset`,
+/// `global_auth`, and `allow` in rules. A rule is the global config with its keys on top.
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend("oneOf" = [
+        {"required": ["consumers"], "properties": {"consumers": {"type": "array"}}},
+        {"required": ["credentials"], "properties": {"credentials": {"type": "array"}}},
+    ]))
+)]
 struct Config {
     #[serde(flatten)]
     scope: AuthScope,
+    /// The callers: `key` is matched against `x-ca-key` (unique), `name` is sent upstream in
+    /// `X-Mse-Consumer`.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<Vec<NamedConsumer>>", length(min = 1)))]
     consumers: Option<Vec<Consumer>>,
-    /// The older form of `consumers`, without names.
+    /// The older form of `consumers`, without names (cannot be combined with `consumers`;
+    /// never passes an `allow` list).
     #[serde(default)]
+    #[cfg_attr(test, schemars(length(min = 1)))]
     credentials: Option<Vec<Consumer>>,
-    /// Largest allowed distance between the request's `Date` (or `x-ca-timestamp`) and now.
+    /// Largest allowed distance in seconds between the request's `Date` (or
+    /// `x-ca-timestamp`) and now; unset or 0: no check.
     #[serde(default)]
+    #[cfg_attr(test, schemars(range(min = 0)))]
     date_offset: Option<i64>,
     #[serde(skip)]
     all: Vec<Consumer>,

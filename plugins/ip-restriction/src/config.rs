@@ -8,21 +8,38 @@ const DEFAULT_HEADER: &str = "x-forwarded-for";
 const DEFAULT_STATUS: u32 = 403;
 const DEFAULT_MESSAGE: &str = "Your IP address is blocked.";
 
+/// ip-restriction's config: where the client address comes from, and exactly one of `allow`
+/// and `deny`.
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend("oneOf" = [
+        {"required": ["allow"], "properties": {"allow": {"minItems": 1}}},
+        {"required": ["deny"], "properties": {"deny": {"minItems": 1}}},
+    ]))
+)]
 pub struct Config {
-    /// `origin-source` (the connection's peer, the default) or `header`.
+    /// Where the client address comes from: `origin-source` (the connection's peer, the
+    /// default) or `header`.
     #[serde(default)]
+    #[cfg_attr(test, schemars(extend("enum" = ["", "origin-source", "header"])))]
     ip_source_type: String,
-    /// The header holding the client address when `ip_source_type` is `header`.
+    /// With `header`: the header whose first comma-separated value is the client address
+    /// (default `X-Forwarded-For`).
     #[serde(default)]
     ip_header_name: String,
+    /// Only these addresses / ranges pass (`10.0.0.1`, `192.168.0.0/16`, `2001:db8::/32`).
     #[serde(default)]
     allow: Vec<String>,
+    /// These addresses / ranges are refused.
     #[serde(default)]
     deny: Vec<String>,
-    /// 0 (and Go's 1) mean the default, 403.
+    /// Status of a refusal (100-599; 0 and Go's 1 mean the default, 403).
     #[serde(default)]
+    #[cfg_attr(test, schemars(extend("anyOf" = [{"maximum": 1}, {"minimum": 100, "maximum": 599}])))]
     status: u32,
+    /// The `message` of a refusal's JSON body (empty: `Your IP address is blocked.`).
     #[serde(default)]
     message: String,
     #[serde(skip)]

@@ -8,26 +8,66 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgo
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
+/// jwt-auth's config: the consumers (global), `global_auth`, and `allow` in rules. A rule is
+/// the global config with its keys on top.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub(crate) struct Config {
     #[serde(flatten)]
     pub scope: AuthScope,
+    /// The callers; tried in order, the first whose token verifies wins.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub consumers: Vec<Consumer>,
 }
 
+/// Copies a claim of the verified token to a request header.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub(crate) struct ClaimToHeader {
+    /// The claim (a top-level claim of the payload).
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub claim: String,
+    /// The request header it is copied to; unique.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub header: String,
+    /// `true` replaces the header, `false` adds a value.
     #[serde(default = "yes", rename = "override")]
     pub override_header: bool,
 }
 
+/// A request header that carries the token.
 #[derive(Deserialize, Clone)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub(crate) struct FromHeader {
+    /// The header name.
+    #[cfg_attr(test, schemars(regex(pattern = r"\S")))]
     pub name: String,
+    /// The prefix stripped from the value (`Bearer `).
     #[serde(default)]
     pub value_prefix: String,
+}
+
+/// What `jwks` accepts: the JWKS as a JSON string (as Higress) or as an object.
+#[cfg(test)]
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Jwks {
+    /// The JWKS as a JSON string (`{"keys": [...]}`).
+    Text(String),
+    /// The JWKS as an object.
+    Set(JwkSetShape),
+}
+
+/// A JSON Web Key Set (RFC 7517): RSA, EC (P-256, P-384), OKP (Ed25519) and oct keys.
+#[cfg(test)]
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+#[schemars(rename = "JwkSet")]
+struct JwkSetShape {
+    /// The keys (JWKs).
+    #[schemars(length(min = 1))]
+    keys: Vec<serde_json::Map<String, Value>>,
 }
 
 fn yes() -> bool {
@@ -45,23 +85,37 @@ pub(crate) struct VerifyKey {
     pub verifier: Verifier,
 }
 
+/// A caller and how its tokens are found and verified. Without any of `from_headers`,
+/// `from_params`, `from_cookies`, the token is taken from `Authorization: Bearer`, then
+/// `?access_token=`.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub(crate) struct Consumer {
+    /// Consumer name (unique), sent upstream in `X-Mse-Consumer`.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub name: String,
     /// The JWKS, as a JSON string (as Higress) or an object.
+    #[cfg_attr(test, schemars(with = "Jwks"))]
     jwks: Value,
+    /// Must equal the token's `iss` (empty: not checked).
     #[serde(default)]
     pub issuer: String,
+    /// Claims copied to request headers.
     #[serde(default)]
     pub claims_to_headers: Vec<ClaimToHeader>,
+    /// Headers carrying the token, with the prefix to strip.
     #[serde(default)]
     pub from_headers: Option<Vec<FromHeader>>,
+    /// Query parameters carrying the token.
     #[serde(default)]
     pub from_params: Option<Vec<String>>,
+    /// Cookies carrying the token.
     #[serde(default)]
     pub from_cookies: Option<Vec<String>>,
+    /// Tolerance in seconds for `exp`, `nbf`, `iat`.
     #[serde(default = "default_skew")]
     pub clock_skew_seconds: u64,
+    /// `false` removes the token from where it came before the request goes upstream.
     #[serde(default = "yes")]
     pub keep_token: bool,
     #[serde(skip)]

@@ -8,12 +8,14 @@ use higress_sdk::url;
 const SCHEME: &str = "Key";
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Consumer {
     name: String,
     credential: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Config {
     #[serde(flatten)]
     scope: AuthScope,

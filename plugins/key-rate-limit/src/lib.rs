@@ -13,15 +13,34 @@ const SECOND_NS: u64 = 1_000_000_000;
 const CHALLENGE: &str = "Key rate realm=MSE Gateway";
 const BODY: &str = "Too many requests";
 
+/// A limited key value and its window: exactly one of `query_per_second`,
+/// `query_per_minute`, `query_per_hour`, `query_per_day` set to a positive number (0 or
+/// less counts as unset).
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend("oneOf" = [
+        {"required": ["query_per_second"], "properties": {"query_per_second": {"type": "integer", "minimum": 1}}},
+        {"required": ["query_per_minute"], "properties": {"query_per_minute": {"type": "integer", "minimum": 1}}},
+        {"required": ["query_per_hour"], "properties": {"query_per_hour": {"type": "integer", "minimum": 1}}},
+        {"required": ["query_per_day"], "properties": {"query_per_day": {"type": "integer", "minimum": 1}}},
+    ]))
+)]
 struct LimitKey {
+    /// The value to limit (exact match); unique in `limit_keys`.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     key: String,
+    /// Requests allowed per second.
     #[serde(default)]
     query_per_second: Option<i64>,
+    /// Requests allowed per minute.
     #[serde(default)]
     query_per_minute: Option<i64>,
+    /// Requests allowed per hour.
     #[serde(default)]
     query_per_hour: Option<i64>,
+    /// Requests allowed per day.
     #[serde(default)]
     query_per_day: Option<i64>,
     /// Requests per window, and the window (set by validation).
@@ -31,19 +50,33 @@ struct LimitKey {
     window_ns: u64,
 }
 
+/// key-rate-limit's config: one of `limit_by_header` and `limit_by_param` (non-empty), and
+/// `limit_keys`. A rule is the global config with its keys on top.
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend("anyOf" = [
+        {"required": ["limit_by_header"], "properties": {"limit_by_header": {"type": "string", "minLength": 1}}},
+        {"required": ["limit_by_param"], "properties": {"limit_by_param": {"type": "string", "minLength": 1}}},
+    ]))
+)]
 struct Config {
     /// The request header whose value is the key (wins over `limit_by_param`).
     #[serde(default)]
     limit_by_header: Option<String>,
-    /// The query parameter whose (first non-empty) value is the key.
+    /// The query parameter whose (first non-empty) value is the key; names and values are
+    /// decoded.
     #[serde(default)]
     limit_by_param: Option<String>,
+    /// The limited key values.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     limit_keys: Vec<LimitKey>,
-    /// Higress's switch for the global config: `false` limits only where a rule applies.
+    /// `true` limits everywhere; `false` only where a rule applies; unset: `false` when the
+    /// config has rules, `true` otherwise.
     #[serde(default)]
     global_auth: Option<bool>,
-    /// Accepted for compatibility (Higress's Go plugin reads it but never checks it).
+    /// Accepted for compatibility (Higress's Go plugin requires it in rules and never uses it).
     #[serde(default)]
     #[allow(dead_code)]
     allow: Vec<String>,

@@ -11,17 +11,21 @@ const SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
     if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end \
     return n";
 
+/// redis-counter's config: the Redis service and how requests are counted.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Config {
+    /// The Redis service the counts are kept in.
     redis: RedisConfig,
-    /// Request header whose value keys the count (default: one count per route).
+    /// Count per value of this request header (missing: `anonymous`); without it, per route.
     #[serde(default)]
     key_header: Option<String>,
-    /// Prefix of the Redis keys.
+    /// Redis key prefix: keys are `<prefix>:<value>`.
     #[serde(default = "default_prefix")]
     key_prefix: String,
-    /// Window length in seconds.
+    /// Window length in seconds (the key expires after it).
     #[serde(default = "default_window")]
+    #[cfg_attr(test, schemars(range(min = 1)))]
     window_seconds: u64,
     /// Requests allowed per window (0: count only).
     #[serde(default)]

@@ -10,31 +10,50 @@ use serde::{Deserialize, Deserializer};
 /// The reply status when `blocked_code` is absent or out of range.
 const DEFAULT_CODE: u32 = 403;
 
-/// `request-block`'s configuration (global or one rule).
+/// `request-block`'s configuration (global or one rule): at least one of the lists needs a
+/// non-empty entry (empty entries are skipped; a list may be `null`).
 #[derive(Deserialize)]
+#[cfg_attr(
+    test,
+    derive(schemars::JsonSchema),
+    schemars(extend("anyOf" = [
+        {"required": ["block_urls"], "properties": {"block_urls": {"type": "array", "contains": {"type": "string", "minLength": 1}}}},
+        {"required": ["block_exact_urls"], "properties": {"block_exact_urls": {"type": "array", "contains": {"type": "string", "minLength": 1}}}},
+        {"required": ["block_regexp_urls"], "properties": {"block_regexp_urls": {"type": "array", "contains": {"type": "string", "minLength": 1}}}},
+        {"required": ["block_headers"], "properties": {"block_headers": {"type": "array", "contains": {"type": "string", "minLength": 1}}}},
+        {"required": ["block_bodies"], "properties": {"block_bodies": {"type": "array", "contains": {"type": "string", "minLength": 1}}}},
+    ]))
+)]
 pub struct Config {
     /// Substrings of `:path` (with query) to block.
     #[serde(default, deserialize_with = "list")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<String>>"))]
     block_urls: Vec<String>,
     /// Whole `:path` values (with query) to block.
     #[serde(default, deserialize_with = "list")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<String>>"))]
     block_exact_urls: Vec<String>,
-    /// Regular expressions searched in `:path` (with query).
+    /// Regular expressions (Rust `regex-lite` syntax, RE2-like) searched in `:path` (with
+    /// query).
     #[serde(default, deserialize_with = "list")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<String>>"))]
     block_regexp_urls: Vec<String>,
-    /// Substrings of the request headers (`name\nvalue\n...`).
+    /// Substrings of the request headers (`name\nvalue\n...`) to block.
     #[serde(default, deserialize_with = "list")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<String>>"))]
     block_headers: Vec<String>,
-    /// Substrings of the request body.
+    /// Substrings of the request body to block.
     #[serde(default, deserialize_with = "list")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<String>>"))]
     block_bodies: Vec<String>,
-    /// Reply status, used when 100 < code < 600 (else 403, as in Go).
+    /// Reply status, used when 100 < code < 600 (else 403, as in Go, with a warning).
     #[serde(default)]
     blocked_code: Option<i64>,
     /// Reply body.
     #[serde(default)]
     pub blocked_message: String,
-    /// Go's code defaults to `false` (its README says `true`).
+    /// `false` (Go's code's default; its README says `true`): entries and request are
+    /// lowercased (Unicode) before matching.
     #[serde(default)]
     case_sensitive: bool,
     /// What the lists compile to.

@@ -17,10 +17,13 @@ use serde_json::{Map, Value as Json};
 type Item = Map<String, Json>;
 
 /// The configuration: kept as JSON until [`Config::compile`] reads it (walking the JSON by
-/// hand rather than deriving a typed shape keeps serde's generic code out of the module).
+/// hand rather than deriving a typed shape keeps serde's generic code out of the module). Its
+/// JSON Schema is that of `crate::schema::ConfigShape`, which mirrors what `compile` reads.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Config {
+    #[cfg_attr(test, schemars(with = "crate::schema::ConfigShape"))]
     raw: Json,
     /// Whether Envoy may pick a new route after the request headers changed (`reroute`).
     #[serde(skip)]

@@ -19,6 +19,8 @@ mod number;
 mod ops;
 mod request_path;
 mod run;
+#[cfg(test)]
+mod schema;
 mod strategy;
 mod transform;
 mod urlencoded;

@@ -8,9 +8,14 @@ use higress_sdk::prelude::*;
 /// The request header this plugin sets.
 const HEADER: &str = "x-{{name}}";
 
+/// The config. Its JSON Schema (`config.schema.json`, which `hgw check` validates configs
+/// with) is derived in tests only, from these types and their doc comments:
+/// `UPDATE_SCHEMAS=1 cargo test -p {{name}} config_schema` writes it.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 struct Config {
     /// The header's value: one line of text.
+    #[cfg_attr(test, schemars(regex(pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")))]
     message: String,
 }
 

@@ -15,6 +15,7 @@ mod expand;
 mod ingress;
 mod module;
 mod route;
+pub mod schema;
 mod service;
 mod wasmplugin;
 

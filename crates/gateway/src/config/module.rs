@@ -60,7 +60,7 @@ pub fn module_path(url: &str, sha256: Option<&str>, policy: Option<&str>, base: 
             }
         }
     }
-    let (module, image_digest) = if url.starts_with("oci://") {
+    let (module, schema, image_digest) = if url.starts_with("oci://") {
         let reference = pull::Reference::parse(url).map_err(url_error)?;
         // `Always`: the registry is asked which image the tag names; an image already here
         // is not pulled again.
@@ -76,9 +76,9 @@ pub fn module_path(url: &str, sha256: Option<&str>, policy: Option<&str>, base: 
             }
         }
         let pulled = pull::pull(&reference).map_err(url_error)?;
-        (pulled.module, Some(pulled.digest))
+        (pulled.module, pulled.schema, Some(pulled.digest))
     } else {
-        (pull::download(url).map_err(url_error)?, None)
+        (pull::download(url).map_err(url_error)?, None, None)
     };
     if !module.starts_with(b"\0asm") {
         return Err(url_error("what it holds is not a wasm module".into()));
@@ -86,7 +86,7 @@ pub fn module_path(url: &str, sha256: Option<&str>, policy: Option<&str>, base: 
     if let Some(expected) = &sha256 {
         check(&module, expected, image_digest.as_deref())?;
     }
-    cache.store(url, &module, image_digest.as_deref()).map_err(url_error)
+    cache.store(url, &module, schema.as_deref(), image_digest.as_deref()).map_err(url_error)
 }
 
 /// Whether `module` (or the image it came from) has the `expected` sha256.
@@ -100,7 +100,8 @@ fn check(module: &[u8], expected: &str, image_digest: Option<&str>) -> Result<()
     Err(("spec.sha256".into(), format!("`{expected}` does not match the module's sha256 `{actual}`")))
 }
 
-/// The module cache: `<sha256 of the module>.wasm`, and per URL the file it last gave.
+/// The module cache: `<sha256 of the module>.wasm` (and the config schema its image carried,
+/// `<sha256>.schema.json`), and per URL the file it last gave.
 struct Cache {
     dir: PathBuf,
 }
@@ -135,16 +136,29 @@ impl Cache {
         text.lines().nth(1).map(str::to_string)
     }
 
-    fn store(&self, url: &str, module: &[u8], image_digest: Option<&str>) -> Result<PathBuf, String> {
+    fn store(
+        &self,
+        url: &str,
+        module: &[u8],
+        schema: Option<&[u8]>,
+        image_digest: Option<&str>,
+    ) -> Result<PathBuf, String> {
         let digest = oci::digest(module);
         let name = format!("{}.wasm", digest.trim_start_matches("sha256:"));
         let path = self.dir.join(&name);
         let at = |e: std::io::Error| format!("cache {}: {e}", self.dir.display());
+        // Written aside, then renamed: a reader never sees half a file.
+        let put = |path: &Path, bytes: &[u8]| -> Result<(), String> {
+            let partial = path.with_extension(format!("{}.partial", std::process::id()));
+            std::fs::write(&partial, bytes).map_err(at)?;
+            std::fs::rename(&partial, path).map_err(at)
+        };
+        // The schema first: a module is never seen without the schema it came with.
+        if let Some(schema) = schema {
+            put(&crate::config::schema::file_for(&path), schema)?;
+        }
         if !path.is_file() {
-            // Written aside, then renamed: a reader never sees half a module.
-            let partial = self.dir.join(format!("{name}.{}.partial", std::process::id()));
-            std::fs::write(&partial, module).map_err(at)?;
-            std::fs::rename(&partial, &path).map_err(at)?;
+            put(&path, module)?;
         }
         std::fs::write(self.url_file(url), format!("{name}\n{}\n", image_digest.unwrap_or_default())).map_err(at)?;
         Ok(path)

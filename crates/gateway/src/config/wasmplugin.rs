@@ -161,8 +161,17 @@ impl WasmPlugin {
             priority: spec.priority,
             fail_strategy: spec.fail_strategy,
         };
+        let schema = super::schema::Schema::for_module(&wasm)
+            .map_err(|e| ("spec.url".into(), format!("WasmPlugin {name}: {e}")))?;
+        let checked = |config: Option<Value>, origin: super::schema::Origin| match &schema {
+            Some(schema) => schema
+                .check(config.as_ref(), &origin)
+                .map(|_| config)
+                .map_err(|(field, reason)| (field, format!("WasmPlugin {name}: {reason}"))),
+            None => Ok(config),
+        };
         if let Some(raw) = spec.plugin_config.clone() {
-            return Ok(Some(common(Some(raw))));
+            return Ok(Some(common(checked(Some(raw), super::schema::Origin::Raw)?)));
         }
         let mut config =
             if spec.default_config_disable { None } else { object(spec.default_config.clone(), "spec.defaultConfig")? };
@@ -170,10 +179,12 @@ impl WasmPlugin {
             config = Some(Map::new());
         }
         let mut rules = Vec::new();
+        let mut origins = Vec::new();
         for (i, rule) in spec.match_rules.into_iter().enumerate() {
             if rule.config_disable {
                 continue;
             }
+            origins.push(i);
             let path = format!("spec.matchRules[{i}]");
             let mut entry = object(rule.config, &format!("{path}.config"))?.unwrap_or_default();
             let lists =
@@ -195,7 +206,8 @@ impl WasmPlugin {
         } else {
             config.get_or_insert_with(Map::new).insert("_rules_".into(), Value::Array(rules));
         }
-        Ok(Some(common(config.map(Value::Object))))
+        let config = checked(config.map(Value::Object), super::schema::Origin::Resource { rules: origins })?;
+        Ok(Some(common(config)))
     }
 }
 

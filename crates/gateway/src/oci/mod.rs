@@ -22,6 +22,8 @@ pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// The file of the layer the gateway loads.
 pub const WASM_FILE: &str = "plugin.wasm";
+/// The config schema beside it (`make image` puts the plugin's there).
+pub const SCHEMA_FILE: &str = "config.schema.json";
 
 /// `sha256:<hex>` of `bytes`.
 pub fn digest(bytes: &[u8]) -> String {
@@ -120,15 +122,26 @@ pub fn wasm_of_layer(media_type: &str, layer: &[u8]) -> Result<Vec<u8>, String> 
     if media_type.ends_with("+wasm") || layer.starts_with(b"\0asm") {
         return Ok(layer.to_vec());
     }
-    let archive = if layer.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        let mut decoder = flate2::write::GzDecoder::new(&mut out);
-        decoder.write_all(layer).and_then(|_| decoder.finish().map(|_| ())).map_err(|e| format!("layer: {e}"))?;
-        out
-    } else {
-        layer.to_vec()
-    };
-    tar::find(&archive, WASM_FILE)
+    tar::find(&unpacked(layer)?, WASM_FILE)
+}
+
+/// The config schema beside the module in a layer, if the image carries one.
+pub fn schema_of_layer(media_type: &str, layer: &[u8]) -> Option<Vec<u8>> {
+    if media_type.ends_with("+wasm") || layer.starts_with(b"\0asm") {
+        return None;
+    }
+    tar::find(&unpacked(layer).ok()?, SCHEMA_FILE).ok()
+}
+
+/// The tar archive of a layer, gunzipped when it is compressed.
+fn unpacked(layer: &[u8]) -> Result<Vec<u8>, String> {
+    if !layer.starts_with(&[0x1f, 0x8b]) {
+        return Ok(layer.to_vec());
+    }
+    let mut out = Vec::new();
+    let mut decoder = flate2::write::GzDecoder::new(&mut out);
+    decoder.write_all(layer).and_then(|_| decoder.finish().map(|_| ())).map_err(|e| format!("layer: {e}"))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -138,11 +151,12 @@ mod tests {
     #[test]
     fn images_are_reproducible_and_hold_the_module() {
         let wasm = b"\0asm\x01\0\0\0 some module".to_vec();
-        let spec = ImageSpec { name: "hello", version: "1.2.3", wasm: &wasm, extra: vec![("schema.json", b"{}")] };
+        let spec = ImageSpec { name: "hello", version: "1.2.3", wasm: &wasm, extra: vec![(SCHEMA_FILE, b"{}")] };
         let (a, b) = (build(&spec).unwrap(), build(&spec).unwrap());
         assert_eq!(a.manifest.0, b.manifest.0, "same module, same digest");
         assert_eq!(a.layer.0, digest(&a.layer.1));
         assert_eq!(wasm_of_layer(LAYER, &a.layer.1).unwrap(), wasm);
+        assert_eq!(schema_of_layer(LAYER, &a.layer.1).unwrap(), b"{}");
         let manifest: Value = serde_json::from_slice(&a.manifest.1).unwrap();
         assert_eq!(manifest["layers"][0]["digest"], a.layer.0);
         assert_eq!(manifest["config"]["digest"], a.config.0);

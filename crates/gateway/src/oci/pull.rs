@@ -66,6 +66,8 @@ impl Reference {
 #[derive(Debug)]
 pub struct Pulled {
     pub module: Vec<u8>,
+    /// The config schema the image carries beside the module.
+    pub schema: Option<Vec<u8>>,
     /// The image manifest's digest.
     pub digest: String,
 }
@@ -232,7 +234,10 @@ pub fn pull(reference: &Reference) -> Result<Pulled, String> {
             return Err(format!("{url}: the blob does not match its digest"));
         }
         match wasm_of_layer(media, &blob) {
-            Ok(module) => return Ok(Pulled { module, digest: super::digest(&body) }),
+            Ok(module) => {
+                let schema = super::schema_of_layer(media, &blob);
+                return Ok(Pulled { module, schema, digest: super::digest(&body) });
+            }
             Err(error) => last_error = error,
         }
     }

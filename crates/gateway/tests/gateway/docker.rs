@@ -35,6 +35,12 @@ fn e2e_copy() -> PathBuf {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         std::fs::copy(higress_host::testing::build_plugin(&plugin), dir.join("plugin.wasm"))
             .unwrap_or_else(|e| panic!("{e}"));
+        // `make build` ships each schema beside its module: `hgw check` validates with it.
+        std::fs::copy(
+            workspace().join("plugins").join(&plugin).join("config.schema.json"),
+            dir.join("config.schema.json"),
+        )
+        .unwrap_or_else(|e| panic!("{plugin}: {e}"));
     }
     config
 }

@@ -93,6 +93,8 @@ fn every_plugin_image_goes_through_a_registry_unchanged() {
             &version,
             "--out",
             &layout.display().to_string(),
+            "--extra",
+            &schema_file(&plugin).display().to_string(),
         ]);
         assert!(ok, "{plugin}: {err}");
         assert!(out.contains(&format!("{plugin}:{version} sha256:")), "{out}");
@@ -128,6 +130,8 @@ fn every_plugin_image_goes_through_a_registry_unchanged() {
         let digest = manifest["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
         let layer = std::fs::read(pulled.join(&digest)).unwrap();
         assert_eq!(oci::wasm_of_layer(oci::LAYER, &layer).unwrap(), module, "{plugin}: the module came back changed");
+        let schema = std::fs::read(schema_file(&plugin)).unwrap();
+        assert_eq!(oci::schema_of_layer(oci::LAYER, &layer), Some(schema), "{plugin}: the schema rides in the layer");
     }
 }
 
@@ -164,6 +168,11 @@ fn check(config: &str, cache: &Path) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// The plugin's committed config schema (what `make build` ships beside its module).
+fn schema_file(plugin: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins").join(plugin).join(oci::SCHEMA_FILE)
+}
+
 fn wasm_plugin(name: &str, url: &str, extra: &str) -> String {
     format!(
         "---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: {name}, namespace: higress-system}}\nspec:\n  url: {url}\n{extra}"
@@ -185,6 +194,8 @@ fn push(registry: &Registry, plugin: &str, version: &str, dir: &Path) -> (Vec<u8
         version,
         "--out",
         &layout.display().to_string(),
+        "--extra",
+        &schema_file(plugin).display().to_string(),
     ]);
     assert!(ok, "{err}");
     let digest = out.split_whitespace().last().unwrap().to_string();
@@ -218,8 +229,11 @@ fn hgw_pulls_every_plugin_from_a_registry() {
     assert!(ok, "{out}");
     // Each module pulled is the one pushed, kept by its sha256.
     for (plugin, module) in &modules {
-        let name = format!("{}.wasm", oci::digest(module).trim_start_matches("sha256:"));
-        assert_eq!(&std::fs::read(cache.join(&name)).unwrap_or_default(), module, "{plugin}");
+        let hex = oci::digest(module).trim_start_matches("sha256:").to_string();
+        assert_eq!(&std::fs::read(cache.join(format!("{hex}.wasm"))).unwrap_or_default(), module, "{plugin}");
+        // With the schema its image carried.
+        let schema = std::fs::read(schema_file(plugin)).unwrap();
+        assert_eq!(std::fs::read(cache.join(format!("{hex}.schema.json"))).unwrap_or_default(), schema, "{plugin}");
     }
 
     // IfNotPresent (the default): the cache serves when the registry is gone; Always asks it.
@@ -229,6 +243,16 @@ fn hgw_pulls_every_plugin_from_a_registry() {
     let _ = registry.child.wait();
     let (ok, out) = check(&one, &cache);
     assert!(ok, "{out}");
+    // The pulled schema checks configs: a wrong type is named before any module starts.
+    let url = format!("oci://{}/plugins/key-auth:0.1.0", registry.address);
+    let wrong = wasm_plugin("auth", &url, "  defaultConfig: {keys: x-api-key, consumers: []}\n");
+    let (ok, out) = check(&wrong, &cache);
+    assert!(!ok);
+    assert!(
+        out.contains("spec.defaultConfig.keys: WasmPlugin higress-system.auth: \"x-api-key\" is not of type \"array\""),
+        "{out}"
+    );
+    let url = format!("oci://{}/plugins/hello-world:0.1.0", registry.address);
     let always = wasm_plugin("hello", &url, "  imagePullPolicy: Always\n  defaultConfigDisable: true\n");
     let (ok, out) = check(&always, &cache);
     assert!(!ok);

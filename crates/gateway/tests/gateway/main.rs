@@ -15,6 +15,7 @@ mod image;
 mod ingress;
 mod load;
 mod rate_limit;
+mod schemas;
 mod streams;
 
 use higress_e2e::client::Gateway;

@@ -8,11 +8,15 @@ fn default_timeout_ms() -> u64 {
     1000
 }
 
-/// The `redis` block of Higress's Redis-backed plugins (ai-cache, cluster-key-rate-limit,
-/// ...): the service (`service_name`, `service_port`, ...), `username`, `password`,
-/// `timeout` in milliseconds (default 1000) and `database`. Embed it in a config and call
-/// [`RedisConfig::client`] while validating.
+/// The Redis service the plugin keeps its state in: the service (`service_name`,
+/// `service_port`, ...), `username`, `password`, `timeout` in milliseconds (default 1000) and
+/// `database`.
+//
+// The `redis` block of Higress's Redis-backed plugins: embed it in a config and call
+// [`RedisConfig::client`] while validating. (The doc comment above is the schema's
+// description, which users read.)
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RedisConfig {
     /// The Redis service as registered in Higress.
     #[serde(flatten)]

@@ -15,13 +15,22 @@ use settings::ProviderSettings;
 
 /// The plugin's config (global, or a rule's: the global keys with the rule's on top).
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
+    /// The provider (legacy form; wins over `providers` when it is an object).
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::LegacyProvider>"))]
     provider: Option<Value>,
+    /// Several providers, each with an `id`; `activeProviderId` names the one in use.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<Vec<ProviderSettings>>"))]
     providers: Option<Value>,
+    /// The `id` of the provider of `providers` in use; none (or `""`): the plugin leaves
+    /// requests untouched, so a rule can switch it off. An id no provider has is a config
+    /// error.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<String>"))]
     active_provider_id: Option<Value>,
     /// The provider requests go to; `None`: the plugin lets requests through untouched.
     #[serde(skip)]
