@@ -1,6 +1,6 @@
 //! ai-proxy in front of the LLM mock: an OpenAI client to an OpenAI-protocol provider, an
 //! OpenAI client to Claude (translated both ways), a Claude client to an OpenAI-protocol
-//! provider (translated both ways), Azure, streamed and not. What reached the "provider" is
+//! provider (translated both ways), Azure, Gemini, streamed and not. What reached the "provider" is
 //! read from the mock's journal (`x-mock-tag`).
 
 use crate::{gateway, llm_mock, unique};
@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 const OPENAI: &str = "ai-proxy-openai.e2e.local";
 const CLAUDE: &str = "ai-proxy-claude.e2e.local";
 const AZURE: &str = "ai-proxy-azure.e2e.local";
+const GEMINI: &str = "ai-proxy-gemini.e2e.local";
 
 /// What the mock received with `tag` (one request).
 fn received(tag: &str) -> Value {
@@ -165,4 +166,59 @@ fn a_chat_body_that_is_not_json_is_refused() {
         gateway().post(OPENAI, "/v1/chat/completions", "not json").header("content-type", "application/json").send();
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["error"]["type"], "invalid_request_error");
+}
+
+#[test]
+fn an_openai_client_reaches_gemini_translated_both_ways() {
+    let tag = unique("ai-proxy-gemini");
+    let mut body = openai_chat(false);
+    body["tools"] = json!([{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]);
+    body["messages"][1]["content"] = json!("please call lookup the weather");
+    let reply = send(GEMINI, "/v1/chat/completions", &body, &tag);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let answer = reply.json();
+    assert_eq!(answer["object"], "chat.completion");
+    let call = &answer["choices"][0]["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "lookup", "{answer}");
+    assert_eq!(call["function"]["arguments"], "{\"q\":\"the weather\"}");
+    assert_eq!(answer["choices"][0]["finish_reason"], "tool_calls");
+    let sent = received(&tag);
+    assert_eq!(sent["protocol"], "gemini");
+    assert_eq!(sent["path"], "/v1beta/models/mock-gemini-flash:generateContent");
+    assert_eq!(sent["headers"]["x-goog-api-key"], json!(["AIza-e2e-gemini"]));
+    assert!(sent["headers"].get("authorization").is_none() && sent["headers"].get("x-api-key").is_none(), "{sent}");
+    assert_eq!(sent["body"]["systemInstruction"], json!({"parts": [{"text": "be brief"}]}));
+    assert_eq!(sent["body"]["safetySettings"][0]["threshold"], "BLOCK_ONLY_HIGH");
+
+    // The tool's result goes back as a functionResponse; the mock (which checks that it
+    // follows the call) answers from it.
+    let tag = unique("ai-proxy-gemini-result");
+    let mut next = body.clone();
+    let messages = next["messages"].as_array_mut().unwrap();
+    messages.push(answer["choices"][0]["message"].clone());
+    messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": "sunny"}));
+    let reply = send(GEMINI, "/v1/chat/completions", &next, &tag);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["choices"][0]["message"]["content"], "Mock reply to: sunny");
+}
+
+#[test]
+fn a_gemini_stream_reaches_openai_and_claude_clients() {
+    let tag = unique("ai-proxy-gemini-stream");
+    let reply = send(GEMINI, "/v1/chat/completions", &openai_chat(true), &tag);
+    assert_eq!(reply.status, 200);
+    let events = data(&reply);
+    assert_eq!(events.last(), Some(&json!("[DONE]")), "{}", reply.text());
+    let text: String = events.iter().filter_map(|e| e["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(text, "Mock reply to: count to three");
+    assert!(events.iter().any(|e| e["usage"]["completion_tokens"] == 6), "{}", reply.text());
+    assert_eq!(received(&tag)["path"], "/v1beta/models/mock-gemini-flash:streamGenerateContent?alt=sse");
+
+    let tag = unique("ai-proxy-gemini-claude");
+    let reply = send(GEMINI, "/v1/messages", &claude_messages(true), &tag);
+    assert_eq!(reply.status, 200);
+    let text = reply.text();
+    assert!(text.starts_with("event: message_start\n"), "{text}");
+    assert!(text.contains("\"text\":\"Mock \""), "{text}");
+    assert!(text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "{text}");
 }

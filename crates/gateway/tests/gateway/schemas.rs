@@ -147,8 +147,10 @@ fn a_wrong_type_is_refused_naming_the_field() {
         let config = example.pointer(&pointer).and_then(Value::as_object).cloned().unwrap_or_default();
         let properties = schema["properties"].as_object().cloned().unwrap_or_default();
         // A key the example sets whose schema names its types.
-        let Some((key, allowed)) =
-            config.keys().filter_map(|k| Some((k.clone(), types(&schema, properties.get(k)?)))).find(|(_, t)| !t.is_empty())
+        let Some((key, allowed)) = config
+            .keys()
+            .filter_map(|k| Some((k.clone(), types(&schema, properties.get(k)?))))
+            .find(|(_, t)| !t.is_empty())
         else {
             panic!("{plugin}: the README example sets no key with a typed schema: {config:?}");
         };

@@ -87,10 +87,18 @@ pub struct ProviderSettings {
     pub azure_service_url: String,
     /// `claude`: the `anthropic-version` (default `2023-06-01`).
     pub claude_version: String,
-    /// `claude`: the `anthropic-version`, when `claudeVersion` is not set.
+    /// `claude`: the `anthropic-version`, when `claudeVersion` is not set; `gemini`: the API
+    /// version of its paths (default `v1beta`).
     pub api_version: String,
     /// `claude`: an OAuth token as `Bearer`, presented as Claude Code.
     pub claude_code_mode: bool,
+    /// `gemini`: safety settings sent with every chat request, harm category -> threshold
+    /// (`HARM_CATEGORY_HARASSMENT: BLOCK_ONLY_HIGH`).
+    #[cfg_attr(test, schemars(with = "Option<std::collections::BTreeMap<String, String>>"))]
+    pub gemini_safety_setting: Map<String, Value>,
+    /// `gemini`: thinking tokens for chat requests that ask for no reasoning (`0`: off, `-1`:
+    /// the model decides).
+    pub gemini_thinking_budget: Option<i64>,
     /// `qwen`: the OpenAI-compatible mode (default true; `false`, the native protocol, is not
     /// implemented yet).
     pub qwen_enable_compatible: Option<bool>,

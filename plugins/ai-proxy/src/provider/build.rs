@@ -2,6 +2,7 @@
 //! field (`provider.apiTokens: ...`).
 
 use super::azure::Azure;
+use super::gemini::Gemini;
 use super::table::{self, Keys};
 use super::{url, BasePath, Claude, Provider};
 use crate::api::{self, Api, CONFIGURABLE};
@@ -54,6 +55,7 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         fixed_path: None,
         azure: None,
         claude: None,
+        gemini: None,
         keys,
         mapping: model_mapping(&settings, &at("modelMapping"), order)?,
         original,
@@ -185,6 +187,7 @@ fn per_type(provider: &mut Provider, settings: &ProviderSettings, field: &str) -
                 .unwrap_or(DEFAULT_ANTHROPIC_VERSION);
             provider.claude = Some(Claude { version: version.to_string(), code_mode: settings.claude_code_mode });
         }
+        "gemini" => provider.gemini = Some(Gemini::parse(settings, field)?),
         _ => {}
     }
     Ok(())
@@ -386,7 +389,7 @@ mod tests {
         for (config, path) in [
             (json!({}), "provider.type"),
             (json!({"type": "nope"}), "provider.type"),
-            (json!({"type": "gemini"}), "provider.type"),
+            (json!({"type": "vertex"}), "provider.type"),
             (json!({"type": "deepseek"}), "provider.apiTokens"),
             (json!({"type": "deepseek", "apiTokens": [""]}), "provider.apiTokens"),
             (json!({"type": "openai", "protocol": "grpc"}), "provider.protocol"),

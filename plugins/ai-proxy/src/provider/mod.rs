@@ -3,6 +3,7 @@
 
 pub mod azure;
 mod build;
+pub mod gemini;
 pub mod keys;
 pub mod table;
 pub mod url;
@@ -15,6 +16,7 @@ use crate::custom_settings::CustomSetting;
 use crate::model_map::ModelMapping;
 use crate::request::Tidy;
 use azure::Azure;
+use gemini::Gemini;
 use higress_ai::translate::Protocol;
 use table::Spec;
 
@@ -49,6 +51,7 @@ pub struct Provider {
     pub fixed_path: Option<String>,
     pub azure: Option<Azure>,
     pub claude: Option<Claude>,
+    pub gemini: Option<Gemini>,
     pub keys: Vec<String>,
     pub mapping: ModelMapping,
     /// `protocol: original`: the client speaks the provider's own protocol.
@@ -81,6 +84,16 @@ impl Provider {
     /// Whether the provider offers `api`.
     pub fn supports(&self, api: Api) -> bool {
         self.path_of(api).is_some()
+    }
+
+    /// Whether a request to `api` goes to a path named after the mapped model (Azure's
+    /// deployment from the model, Gemini's chat): set once the body is read.
+    pub fn path_needs_model(&self, api: Option<Api>) -> bool {
+        if self.original {
+            return false;
+        }
+        self.azure.as_ref().is_some_and(|azure| azure.needs_model())
+            || (self.gemini.is_some() && api == Some(Api::ChatCompletion))
     }
 
     /// The protocol the provider's chat API speaks.

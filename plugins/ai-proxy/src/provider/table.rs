@@ -20,6 +20,8 @@ pub enum Auth {
     ApiKey,
     /// `x-api-key: <key>` and `anthropic-version` (Claude).
     Anthropic,
+    /// `x-goog-api-key: <key>` (Gemini).
+    Google,
 }
 
 /// Whether `apiTokens` must be configured.
@@ -129,6 +131,14 @@ const QWEN_COMPATIBLE: &[(Api, &str)] = &[
     (QwenRerank, "/compatible-api/v1/reranks"),
     (QwenConversations, "/compatible-mode/v1/conversations"),
     (AnthropicMessages, "/apps/anthropic/v1/messages"),
+];
+
+/// Gemini: chat goes to the mapped model's `generateContent` (`provider/gemini.rs` makes the
+/// path once the body names the model); calls in Gemini's own protocol keep their path.
+const GEMINI: &[(Api, &str)] = &[
+    (ChatCompletion, "/{version}/models/{model}:generateContent"),
+    (GeminiGenerateContent, "/{version}/models/{model}:generateContent"),
+    (GeminiStreamGenerateContent, "/{version}/models/{model}:streamGenerateContent"),
 ];
 
 /// Every type, by `type`.
@@ -247,12 +257,17 @@ pub static SPECS: &[Spec] = &[
             ],
         )
     },
+    Spec {
+        auth: Auth::Google,
+        chat_protocol: Protocol::Gemini,
+        ..compatible("gemini", "generativelanguage.googleapis.com", GEMINI)
+    },
 ];
 
 /// Types Higress has that this module does not implement yet: a config naming one fails to
 /// start, rather than proxying requests the provider would not understand.
 pub const NOT_YET: &[&str] =
-    &["gemini", "vertex", "bedrock", "minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
+    &["vertex", "bedrock", "minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
 
 /// The type named `name`.
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -272,6 +287,6 @@ mod tests {
                 assert!(path.starts_with('/'), "{} {api:?}", spec.name);
             }
         }
-        assert_eq!(SPECS.len(), 25);
+        assert_eq!(SPECS.len(), 26);
     }
 }

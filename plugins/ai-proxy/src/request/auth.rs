@@ -1,6 +1,6 @@
 //! The provider's key on the request, and none of the client's credentials.
 //!
-//! Every header a client may carry a key in (`Authorization`, `x-api-key`,
+//! Every header a client may carry a key in (`Authorization`, `x-api-key`, `x-goog-api-key`,
 //! `x-authorization`, `api-key`, `authHeaderKey`) is removed, then the provider's header is
 //! set from the key chosen for the request. Go kept the client's headers it did not
 //! overwrite and added `X-HI-ORIGINAL-AUTH` with the client's `Authorization`, so a
@@ -15,7 +15,7 @@ use crate::provider::{keys, Provider};
 use higress_sdk::Http;
 
 /// Headers a client's key may come in.
-const CLIENT_KEY_HEADERS: &[&str] = &["x-api-key", "x-authorization", "authorization", "api-key"];
+const CLIENT_KEY_HEADERS: &[&str] = &["x-api-key", "x-authorization", "authorization", "api-key", "x-goog-api-key"];
 
 /// Claude Code's identity (`claudeCodeMode`).
 const CLAUDE_CODE_AGENT: &str = "claude-cli/2.1.2 (external, cli)";
@@ -53,6 +53,7 @@ pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: 
         }
         Auth::Raw => http.set_request_header("authorization", &key),
         Auth::ApiKey => http.set_request_header("api-key", &key),
+        Auth::Google => http.set_request_header("x-goog-api-key", &key),
         Auth::None => {}
         Auth::Anthropic => {
             let claude = provider.claude.as_ref();

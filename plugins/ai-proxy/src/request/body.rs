@@ -2,7 +2,7 @@
 //! then the headers that depend on it (the stream's `Accept`, the first-byte timeout, Azure's
 //! deployment in the path, `content-length` when the body changed), then the context file.
 
-use super::headers::FIRST_BYTE_TIMEOUT;
+use super::headers::{FIRST_BYTE_TIMEOUT, ORIGINAL_PATH};
 use super::{convert, edit, route};
 use crate::api::Api;
 use crate::context;
@@ -80,10 +80,15 @@ fn finish(http: &mut Http, provider: &Provider, flow: &mut Flow, original: &[u8]
             http.set_request_header(FIRST_BYTE_TIMEOUT, &provider.first_byte_timeout.to_string());
         }
     }
-    if provider.azure.as_ref().is_some_and(|azure| azure.needs_model()) && !provider.original {
+    if provider.path_needs_model(flow.api) {
         let client_path = http.path().to_string();
-        let path = route::path(provider, flow.api, &client_path, flow.model.as_deref());
-        http.set_request_header(":path", &path);
+        let path = route::path(provider, flow.api, &client_path, flow.model.as_deref(), flow.stream);
+        if path != client_path {
+            http.set_request_header(":path", &path);
+            if http.request_header(ORIGINAL_PATH).is_none() {
+                http.set_request_header(ORIGINAL_PATH, &client_path);
+            }
+        }
     }
     if provider.context.is_some() && flow.api == Some(Api::ChatCompletion) && !passthrough {
         let body = body.unwrap_or_else(|| original.to_vec());

@@ -52,7 +52,11 @@ fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<
         Reasoning { translated: true, budget: request.params.reasoning.as_ref().and_then(|r| r.budget_tokens) };
     // Straight into bytes (`to_string` goes through `Display`'s formatter, several times
     // slower); writing a `Value` into a `Vec` cannot fail.
-    let written = serde_json::to_vec(&flow.upstream.write_request(&request)).unwrap_or_default();
+    let mut body = flow.upstream.write_request(&request);
+    if let Some(gemini) = &provider.gemini {
+        gemini.complete(&mut body);
+    }
+    let written = serde_json::to_vec(&body).unwrap_or_default();
     // Tidied as an OpenAI request, as Go does after translating an Anthropic one (an OpenAI
     // client's was tidied before).
     let tidies = flow.upstream == Protocol::OpenAi && provider.tidy.is_active();

@@ -15,7 +15,7 @@ pub const MAX_BODY: u32 = 100 * 1024 * 1024;
 
 /// Headers a client may not set: they tell the upstream what the gateway changed.
 const ORIGINAL_HOST: &str = "x-envoy-original-host";
-const ORIGINAL_PATH: &str = "x-envoy-original-path";
+pub const ORIGINAL_PATH: &str = "x-envoy-original-path";
 const ORIGINAL_AUTH: &str = "x-hi-original-auth";
 
 /// Header asking Envoy to give up when a stream's first byte takes longer (milliseconds).
@@ -49,7 +49,7 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
                 api = Some(Api::ChatCompletion);
                 flow.api = api;
                 flow.client = Protocol::Anthropic;
-                flow.upstream = Protocol::OpenAi;
+                flow.upstream = provider.chat_protocol();
             }
             Some(Api::ChatCompletion) => flow.upstream = provider.chat_protocol(),
             _ => {}
@@ -75,7 +75,7 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
     http.remove_request_header("accept-encoding");
     let anthropic_upstream = flow.upstream == Protocol::Anthropic && provider.spec.name != "claude";
     auth::apply(http, provider, api, anthropic_upstream && !provider.original);
-    let upstream_path = route::path(provider, api, &path, None);
+    let upstream_path = route::path(provider, api, &path, None, false);
     if upstream_path != client_path {
         http.set_request_header(":path", &upstream_path);
         http.set_request_header(ORIGINAL_PATH, &client_path);

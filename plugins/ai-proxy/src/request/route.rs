@@ -6,8 +6,9 @@ use crate::api::{self, Api};
 use crate::provider::{url, Provider};
 
 /// The path for a request to `api` whose client path (query included) is `path`. `model` is
-/// the mapped model once known (Azure puts it in the path).
-pub fn path(provider: &Provider, api: Option<Api>, path: &str, model: Option<&str>) -> String {
+/// the mapped model once known (Azure and Gemini put it in the path), `stream` whether the
+/// request streams (Gemini's stream has its own method).
+pub fn path(provider: &Provider, api: Option<Api>, path: &str, model: Option<&str>, stream: bool) -> String {
     let mut out = path.to_string();
     let mut removed = None;
     if let Some(base) = provider.base_path.as_ref().filter(|b| !b.prepend) {
@@ -17,7 +18,7 @@ pub fn path(provider: &Provider, api: Option<Api>, path: &str, model: Option<&st
         }
     }
     if !provider.original {
-        if let Some(mapped) = provider_path(provider, api, path, model) {
+        if let Some(mapped) = provider_path(provider, api, path, model, stream) {
             out = mapped;
         }
     } else if let Some(removed) = removed {
@@ -42,7 +43,20 @@ pub fn path(provider: &Provider, api: Option<Api>, path: &str, model: Option<&st
 }
 
 /// The provider's own path for the request (`None`: the path is kept).
-fn provider_path(provider: &Provider, api: Option<Api>, path: &str, model: Option<&str>) -> Option<String> {
+fn provider_path(
+    provider: &Provider,
+    api: Option<Api>,
+    path: &str,
+    model: Option<&str>,
+    stream: bool,
+) -> Option<String> {
+    if let Some(gemini) = &provider.gemini {
+        // Chat: the mapped model's method, once known; Gemini's own calls keep their path.
+        return match api {
+            Some(Api::ChatCompletion) => model.map(|model| gemini.chat_path(model, stream)),
+            _ => None,
+        };
+    }
     if let Some(azure) = &provider.azure {
         let template = api.and_then(|api| provider.path_of(api));
         return Some(azure.path(api, template, path, model));
@@ -77,25 +91,28 @@ mod tests {
     fn base_paths_and_provider_paths_in_higress_order() {
         let p = provider(json!({"type": "baidu", "apiTokens": ["k"], "basePath": "/ai"}));
         assert_eq!(
-            path(&p, Some(Api::ChatCompletion), "/ai/v1/chat/completions?x=1", None),
+            path(&p, Some(Api::ChatCompletion), "/ai/v1/chat/completions?x=1", None, false),
             "/v2/chat/completions?x=1"
         );
         let p = provider(json!({"type": "mistral", "apiTokens": ["k"], "basePath": "/ai"}));
-        assert_eq!(path(&p, Some(Api::ChatCompletion), "/ai/v1/chat/completions", None), "/v1/chat/completions");
+        assert_eq!(path(&p, Some(Api::ChatCompletion), "/ai/v1/chat/completions", None, false), "/v1/chat/completions");
         let p =
             provider(json!({"type": "deepseek", "apiTokens": ["k"], "basePath": "/ai", "basePathHandling": "prepend"}));
-        assert_eq!(path(&p, Some(Api::ChatCompletion), "/v1/chat/completions", None), "/ai/v1/chat/completions");
+        assert_eq!(path(&p, Some(Api::ChatCompletion), "/v1/chat/completions", None, false), "/ai/v1/chat/completions");
         let p = provider(json!({"type": "deepseek", "apiTokens": ["k"], "providerBasePath": "/proxy"}));
-        assert_eq!(path(&p, Some(Api::ChatCompletion), "/v1/chat/completions", None), "/proxy/v1/chat/completions");
+        assert_eq!(
+            path(&p, Some(Api::ChatCompletion), "/v1/chat/completions", None, false),
+            "/proxy/v1/chat/completions"
+        );
         let p = provider(json!({"type": "deepseek", "apiTokens": ["k"], "protocol": "original", "basePath": "/ai"}));
-        assert_eq!(path(&p, Some(Api::ChatCompletion), "/ai/v1/chat/completions", None), "/v1/chat/completions");
+        assert_eq!(path(&p, Some(Api::ChatCompletion), "/ai/v1/chat/completions", None, false), "/v1/chat/completions");
         let p = provider(json!({"type": "claude", "apiTokens": ["k"], "claudeCodeMode": true}));
-        assert_eq!(path(&p, Some(Api::ChatCompletion), "/v1/chat/completions", None), "/v1/messages?beta=true");
+        assert_eq!(path(&p, Some(Api::ChatCompletion), "/v1/chat/completions", None, false), "/v1/messages?beta=true");
         let p = provider(json!({"type": "generic", "genericHost": "g.com"}));
-        assert_eq!(path(&p, Some(Api::ChatCompletion), "/any/path?q", None), "/any/path?q");
+        assert_eq!(path(&p, Some(Api::ChatCompletion), "/any/path?q", None, false), "/any/path?q");
         assert_eq!(host(&p), Some("g.com"));
         let p = provider(json!({"type": "openai", "providerDomain": "proxy.local"}));
         assert_eq!(host(&p), Some("proxy.local"));
-        assert_eq!(path(&p, None, "/unknown", None), "/unknown");
+        assert_eq!(path(&p, None, "/unknown", None, false), "/unknown");
     }
 }
