@@ -2,46 +2,14 @@
 //! whole replies, streams (split at any byte), errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
+use common::*;
 use higress_ai::chat::{Event, FinishReason};
-use higress_ai::translate::{self, Protocol, StreamTranslator};
-use higress_ai::{anthropic, gemini, openai};
-use higress_sdk::sse::SseParser;
+use higress_ai::gemini;
+use higress_ai::translate::{self, Protocol};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn translate_split(from: Protocol, to: Protocol, stream: &[u8], cuts: &[usize]) -> Vec<u8> {
-    let mut t = StreamTranslator::new(from, to, 1_741_570_283, true);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&stream.len())) {
-        let cut = cut.clamp(start, stream.len());
-        out.extend(t.feed(&stream[start..cut]));
-        start = cut;
-    }
-    out.extend(t.finish());
-    out
-}
-
-fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
-    let mut parser = SseParser::new();
-    let (mut o, mut a, mut g) =
-        (openai::StreamDecoder::new(), anthropic::StreamDecoder::new(), gemini::StreamDecoder::new());
-    let mut events = Vec::new();
-    for event in parser.feed(bytes) {
-        let decoded = match protocol {
-            Protocol::OpenAi => o.decode(&event),
-            Protocol::Anthropic => a.decode(&event),
-            Protocol::Gemini => g.decode(&event),
-        };
-        events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {event:?}: {e}")));
-    }
-    assert!(parser.pending().is_empty(), "the stream ends with a whole event");
-    events
-}
 
 /// (index, id, name, arguments as JSON) of every tool call in `events`.
 fn calls(events: &[Event]) -> Vec<(usize, String, String, Value)> {
@@ -56,10 +24,6 @@ fn calls(events: &[Event]) -> Vec<(usize, String, String, Value)> {
         }
     }
     calls.into_iter().map(|(i, id, n, a)| (i, id, n, serde_json::from_str(&a).unwrap())).collect()
-}
-
-fn text_of(events: &[Event]) -> String {
-    events.iter().filter_map(|e| if let Event::Text(t) = e { Some(t.as_str()) } else { None }).collect()
 }
 
 #[test]

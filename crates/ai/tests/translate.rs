@@ -5,57 +5,12 @@
 
 use higress_ai::chat::Event;
 use higress_ai::translate::{self, Protocol, StreamTranslator};
-use higress_ai::{anthropic, gemini, openai};
-use higress_sdk::sse::SseParser;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const CREATED: u64 = 1_741_570_283;
+mod common;
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn translator(from: Protocol, to: Protocol) -> StreamTranslator {
-    StreamTranslator::new(from, to, CREATED, true)
-}
-
-/// The whole stream translated, fed in pieces cut at `cuts`.
-fn translate_split(from: Protocol, to: Protocol, stream: &[u8], cuts: &[usize]) -> Vec<u8> {
-    let mut t = translator(from, to);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&stream.len())) {
-        let cut = cut.clamp(start, stream.len());
-        out.extend(t.feed(&stream[start..cut]));
-        start = cut;
-    }
-    out.extend(t.finish());
-    out
-}
-
-/// The events a client of `protocol` reads from `bytes`.
-fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
-    let mut parser = SseParser::new();
-    let mut events = Vec::new();
-    let mut openai = openai::StreamDecoder::new();
-    let mut anthropic = anthropic::StreamDecoder::new();
-    let mut gemini = gemini::StreamDecoder::new();
-    for event in parser.feed(bytes) {
-        let decoded = match protocol {
-            Protocol::OpenAi => openai.decode(&event),
-            Protocol::Anthropic => anthropic.decode(&event),
-            Protocol::Gemini => gemini.decode(&event),
-        };
-        events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {event:?}: {e}")));
-    }
-    assert!(parser.pending().is_empty(), "the stream ends with a whole event");
-    events
-}
-
-fn text_of(events: &[Event]) -> String {
-    events.iter().filter_map(|e| if let Event::Text(t) = e { Some(t.as_str()) } else { None }).collect()
-}
+use common::*;
 
 #[test]
 fn an_anthropic_stream_reaches_an_openai_client() {

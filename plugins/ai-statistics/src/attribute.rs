@@ -106,24 +106,49 @@ pub struct Attribute {
     pub span_key: String,
 }
 
+/// `attributes[]`: a value taken from the request or the reply and written to `ai_log`, to a
+/// property of its own, or to the trace span. A built-in key (`question`, `system`,
+/// `answer`, `reasoning`, `tool_calls`, `reasoning_tokens`, `cached_tokens`,
+/// `input_token_details`, `output_token_details`) needs no `value_source`.
 #[derive(Deserialize)]
-struct Raw {
+#[cfg_attr(test, derive(schemars::JsonSchema), schemars(rename = "Attribute"))]
+#[cfg_attr(test, schemars(extend("required" = ["key"], "anyOf" = [
+    {"required": ["value_source"], "properties": {"value_source": {"minLength": 1}}},
+    {"properties": {"key": {"enum": [
+        "question", "system", "answer", "reasoning", "tool_calls", "reasoning_tokens", "cached_tokens",
+        "input_token_details", "output_token_details"
+    ]}}},
+])))]
+pub(crate) struct Raw {
+    /// Its name (in `ai_log`, as a property, or as a span tag).
     #[serde(default)]
+    #[cfg_attr(test, schemars(length(min = 1)))]
     key: String,
+    /// Where the value comes from; may be left out for the built-in keys.
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "crate::schema::ValueSource"))]
     value_source: String,
+    /// The fixed value, the header name, or a GJSON path into the body.
     #[serde(default)]
     value: String,
+    /// Written when the source has no value.
     #[serde(default)]
     default_value: String,
+    /// For `response_streaming_body`: how the stream's events make one value (without it a
+    /// streamed value is not read, as in Go).
     #[serde(default)]
+    #[cfg_attr(test, schemars(with = "crate::schema::AttributeRule"))]
     rule: String,
+    /// Write it to `ai_log`.
     #[serde(default)]
     apply_to_log: bool,
+    /// With `apply_to_log`: write it to a property of its own, named `key`.
     #[serde(default)]
     as_separate_log_field: bool,
+    /// Write it as the span tag `trace_span_key`.
     #[serde(default)]
     apply_to_span: bool,
+    /// The span tag's name (default: `key`).
     #[serde(default)]
     trace_span_key: String,
 }

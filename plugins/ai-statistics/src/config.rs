@@ -24,7 +24,7 @@ const DEFAULT_SUFFIXES: [&str; 2] = ["/completions", "/messages"];
 #[serde(default)]
 pub struct Config {
     /// Values to record.
-    #[cfg_attr(test, schemars(with = "Vec<crate::schema::Attribute>"))]
+    #[cfg_attr(test, schemars(with = "Vec<crate::attribute::Raw>"))]
     attributes: Vec<Value>,
     /// Record `messages`, `question`, `system`, `answer`, `reasoning`, `tool_calls` and the
     /// token details (`attributes` ignored).

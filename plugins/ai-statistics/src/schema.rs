@@ -1,53 +1,9 @@
-//! Schema-only shapes of the keys the config keeps as JSON values and checks by hand (test
-//! builds only: they make `config.schema.json`, never the module).
+//! Schema-only shapes of the values the config reads by hand (test builds only: they make
+//! `config.schema.json`, never the module): an attribute's `value_source` and `rule` (read as
+//! strings), and `model_prices`.
 
 use schemars::JsonSchema;
 use std::collections::BTreeMap;
-
-/// `attributes[]`: a value taken from the request or the reply and written to `ai_log`, to a
-/// property of its own, or to the trace span. A built-in key (`question`, `system`,
-/// `answer`, `reasoning`, `tool_calls`, `reasoning_tokens`, `cached_tokens`,
-/// `input_token_details`, `output_token_details`) needs no `value_source`.
-#[derive(JsonSchema)]
-#[schemars(extend("required" = ["key"], "anyOf" = [
-    {"required": ["value_source"], "properties": {"value_source": {"minLength": 1}}},
-    {"properties": {"key": {"enum": [
-        "question", "system", "answer", "reasoning", "tool_calls", "reasoning_tokens", "cached_tokens",
-        "input_token_details", "output_token_details"
-    ]}}},
-]))]
-#[allow(dead_code)]
-pub struct Attribute {
-    /// Its name (in `ai_log`, as a property, or as a span tag).
-    #[schemars(length(min = 1))]
-    #[serde(default)]
-    key: String,
-    /// Where the value comes from; may be left out for the built-in keys.
-    #[serde(default)]
-    value_source: ValueSource,
-    /// The fixed value, the header name, or a GJSON path into the body.
-    #[serde(default)]
-    value: String,
-    /// Written when the source has no value.
-    #[serde(default)]
-    default_value: String,
-    /// For `response_streaming_body`: how the stream's events make one value (without it a
-    /// streamed value is not read, as in Go).
-    #[serde(default)]
-    rule: AttributeRule,
-    /// Write it to `ai_log`.
-    #[serde(default)]
-    apply_to_log: bool,
-    /// With `apply_to_log`: write it to a property of its own, named `key`.
-    #[serde(default)]
-    as_separate_log_field: bool,
-    /// Write it as the span tag `trace_span_key`.
-    #[serde(default)]
-    apply_to_span: bool,
-    /// The span tag's name (default: `key`).
-    #[serde(default)]
-    trace_span_key: String,
-}
 
 /// `value_source`: where an attribute's value comes from.
 #[derive(JsonSchema, Default)]
