@@ -1,8 +1,8 @@
 //! ai-proxy on realistic LLM traffic (`-- ai [N | calls]`): module size; instructions per
 //! chat request (not streamed: request, reply and every callback between) and per streamed
 //! event, for a same-protocol route (an OpenAI client to the `openai` type: the body edited
-//! in place, the reply untouched) and the two translated ones (an OpenAI client to `claude`,
-//! an Anthropic client on `/v1/messages` to `openai`); the VM's linear memory after many
+//! in place, the reply untouched) and the translated ones (an OpenAI client to `claude` and
+//! to `gemini`, an Anthropic client on `/v1/messages` to `openai`); the VM's linear memory after many
 //! streamed requests (flat) and over one long stream (bounded by its largest event).
 //!
 //! `AI_PROXY_WASM=<path>` measures another build of the module (a baseline to compare with);
@@ -42,6 +42,7 @@ pub(crate) const PIECES: [&str; 8] = [
 enum Protocol {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 /// A route: who the client is, which provider type serves it.
@@ -67,6 +68,13 @@ fn routes() -> Vec<Route> {
                 "modelMapping": {"gpt-4o-mini": "claude-sonnet-4-5"}}}),
             client: Protocol::OpenAi,
             upstream: Protocol::Anthropic,
+        },
+        Route {
+            what: "translated: OpenAI client, type gemini",
+            config: json!({"provider": {"type": "gemini", "apiTokens": ["AIza-bench"],
+                "modelMapping": {"gpt-4o-mini": "gemini-2.5-flash"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::Gemini,
         },
         Route {
             what: "translated: Anthropic client, type openai",
@@ -128,6 +136,39 @@ fn anthropic_reply() -> String {
             "output_tokens": 17, "service_tier": "standard"}
     })
     .to_string()
+}
+
+/// Gemini's reply to the conversation (one candidate, a text answer, the usage).
+fn gemini_reply() -> String {
+    json!({
+        "candidates": [{"content": {"parts": [{"text": "Tokyo is warmer: 24 °C against 18 °C in Paris."}],
+            "role": "model"}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 38, "candidatesTokenCount": 17, "totalTokenCount": 55,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 38}]},
+        "modelVersion": "gemini-2.5-flash",
+        "responseId": "mBvYaPyqIdqN1dkPhqK0kQ4"
+    })
+    .to_string()
+}
+
+/// Gemini's `alt=sse` stream of a text reply with `deltas` chunks, one event per element:
+/// each chunk a whole response with its part and the running usage, the last with
+/// `finishReason`; events end with CRLF CRLF, as Google frames them.
+pub(crate) fn gemini_stream(deltas: usize) -> Vec<String> {
+    (0..deltas)
+        .map(|i| {
+            let last = i + 1 == deltas;
+            let mut candidate = json!({"content": {"parts": [{"text": PIECES[i % PIECES.len()]}], "role": "model"},
+                "index": 0});
+            if last {
+                candidate["finishReason"] = json!("STOP");
+            }
+            let chunk = json!({"candidates": [candidate],
+                "usageMetadata": {"promptTokenCount": 38, "candidatesTokenCount": i + 1, "totalTokenCount": 39 + i},
+                "modelVersion": "gemini-2.5-flash", "responseId": "mBvYaPyqIdqN1dkPhqK0kQ4"});
+            format!("data: {chunk}\r\n\r\n")
+        })
+        .collect()
 }
 
 /// OpenAI's stream of a reply with `deltas` text deltas, one event per element: the role
@@ -236,6 +277,13 @@ impl Route {
                 .header("x-api-key", "client-key")
                 .header("anthropic-version", "2023-06-01")
                 .body(anthropic_request(stream)),
+            Protocol::Gemini => {
+                let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
+                let body = json!({"contents": [{"role": "user", "parts": [{"text": "Weather in Tokyo and Paris?"}]}]});
+                request("POST", "ai.example.com", &format!("/v1beta/models/gemini-2.5-flash:{method}"))
+                    .header("x-goog-api-key", "client-key")
+                    .body(body.to_string())
+            }
         };
         let s = req.header("content-type", "application/json").header("accept-encoding", "gzip").send(vm);
         assert!(
@@ -253,6 +301,7 @@ impl Route {
         let reply = match self.upstream {
             Protocol::OpenAi => OPENAI_REPLY.to_string(),
             Protocol::Anthropic => anthropic_reply(),
+            Protocol::Gemini => gemini_reply(),
         };
         let length = reply.len().to_string();
         s.send_response_headers(
@@ -262,7 +311,11 @@ impl Route {
         .unwrap_or_else(|e| panic!("{e}"));
         s.send_response_body(reply, true).unwrap_or_else(|e| panic!("{e}"));
         let body = s.response().body_text();
-        let expected = if self.client == Protocol::OpenAi { "\"chat.completion\"" } else { "\"message\"" };
+        let expected = match self.client {
+            Protocol::OpenAi => "\"chat.completion\"",
+            Protocol::Anthropic => "\"message\"",
+            Protocol::Gemini => "\"candidates\"",
+        };
         assert!(body.contains(expected), "{}: {body}", self.what);
         s
     }
@@ -272,6 +325,7 @@ impl Route {
         match self.upstream {
             Protocol::OpenAi => openai_stream(deltas),
             Protocol::Anthropic => anthropic_stream(deltas),
+            Protocol::Gemini => gemini_stream(deltas),
         }
     }
 
@@ -300,8 +354,13 @@ impl Route {
 /// The text deltas' events after the first (which also opens the client's message or block):
 /// a stream's steady state.
 fn delta_costs(route: &Route, costs: &[u64]) -> Vec<u64> {
-    let skip = if route.upstream == Protocol::OpenAi { 2 } else { 4 };
-    costs.iter().skip(skip).take(DELTAS - 1).copied().collect()
+    // Gemini's chunks are the deltas themselves, the last one finishing the reply.
+    let (skip, take) = match route.upstream {
+        Protocol::OpenAi => (2, DELTAS - 1),
+        Protocol::Anthropic => (4, DELTAS - 1),
+        Protocol::Gemini => (1, DELTAS - 2),
+    };
+    costs.iter().skip(skip).take(take).copied().collect()
 }
 
 pub(crate) fn median(values: &[u64]) -> u64 {

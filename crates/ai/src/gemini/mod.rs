@@ -11,6 +11,7 @@
 //! thoughts in the output, as OpenAI's `completion_tokens` does.
 
 mod error;
+mod fast;
 mod parts;
 mod reply;
 mod request;

@@ -3,6 +3,7 @@
 //! written as such a stream for a Gemini client.
 
 use super::error::{read_error, write_error};
+use super::fast;
 use super::parts::read_parts;
 use super::usage::{read_usage, write_usage};
 use super::{finish_from_gemini, finish_to_gemini};
@@ -47,6 +48,18 @@ impl StreamDecoder {
     /// [`StreamDecoder::decode`] of an event whose `data` field is `data`, its events appended
     /// to `events`.
     pub(crate) fn decode_into(&mut self, data: Option<&[u8]>, events: &mut Vec<Event>) -> Result<(), Invalid> {
+        let trimmed = data.map(<[u8]>::trim_ascii).unwrap_or_default();
+        if !trimmed.is_empty()
+            && trimmed != b"[DONE]"
+            && fast::decode(trimmed, &mut self.started, self.calls, events).is_some()
+        {
+            return Ok(());
+        }
+        self.decode_general(data, events)
+    }
+
+    /// [`StreamDecoder::decode_into`] through a `Value`: every chunk the typed reader gives up on.
+    pub(crate) fn decode_general(&mut self, data: Option<&[u8]>, events: &mut Vec<Event>) -> Result<(), Invalid> {
         let text = data.map(String::from_utf8_lossy);
         let Some(text) = data_text(text.as_ref().map(Cow::as_ref)) else { return Ok(()) };
         let chunk: Value = serde_json::from_str(text).map_err(|e| Invalid(format!("stream event: {e}")))?;
