@@ -335,6 +335,15 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .header("anthropic-version", "2023-06-01")
         .body(r#"{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"count to three"}]}"#),
         DemoRequest::new(
+            "ai-proxy: an OpenAI client to Gemini, a tool called (Gemini's functionCall comes back as tool_calls)",
+            "POST",
+            "ai-proxy-gemini.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"please call lookup the weather in Paris"}],"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]}"#),
+        DemoRequest::new(
             "ai-proxy: an OpenAI client to an OpenAI-protocol provider (model mapped, the gateway's key)",
             "POST",
             "ai-proxy-openai.e2e.local",
