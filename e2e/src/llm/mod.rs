@@ -13,6 +13,7 @@
 //! | `POST /openai/deployments/{d}/chat/completions?api-version=...`, `/openai/chat/completions?api-version=...`, `/openai/v1/chat/completions` | azure | `api-key: <key>` | [`azure`], then as openai |
 //! | `POST /{v1beta,v1}/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | gemini | `x-goog-api-key: <key>` or `?key=<key>` | [`gemini`] |
 //! | `GET /__mock/requests[?tag=<t>][&key=<k>]` | - | none | the journal ([`record`]): a JSON array, oldest first |
+//! | `POST` / `GET` / `DELETE /__mock/faults` | - | none | faults armed for the next requests ([`faults`]) |
 //!
 //! Any key is accepted; a missing one is refused as the provider does (OpenAI: 401
 //! `invalid_api_key`; Anthropic: 401 `authentication_error`, and 400 without
@@ -43,6 +44,7 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod faults;
 pub mod gemini;
 pub mod model;
 pub mod openai;
@@ -76,6 +78,7 @@ pub struct LlmMock {
     pub chunk_delay: Duration,
     served: Arc<AtomicU64>,
     journal: record::Journal,
+    faults: faults::Faults,
 }
 
 /// The API a request speaks (from its path).
@@ -103,6 +106,7 @@ impl Protocol {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
     Journal,
+    Faults,
     OpenAiChat,
     OpenAiModels,
     Anthropic,
@@ -115,6 +119,8 @@ impl Route {
     fn of(path: &str) -> Route {
         if path == "/__mock/requests" {
             Route::Journal
+        } else if path == "/__mock/faults" {
+            Route::Faults
         } else if let Some(call) = gemini::route(path) {
             Route::Gemini(call)
         } else if path.starts_with("/v1beta/") {
@@ -140,7 +146,7 @@ impl Route {
             Route::Azure(_) => Protocol::Azure,
             Route::Gemini(_) => Protocol::Gemini,
             Route::Unknown(protocol) => *protocol,
-            Route::Journal | Route::OpenAiChat | Route::OpenAiModels => Protocol::OpenAi,
+            Route::Journal | Route::Faults | Route::OpenAiChat | Route::OpenAiModels => Protocol::OpenAi,
         }
     }
 }
@@ -227,6 +233,25 @@ impl LlmMock {
             let key = record::query_param(query, "key");
             return json(200, &Value::Array(self.journal.find(tag.as_deref(), key.as_deref())));
         }
+        if route == Route::Faults {
+            return match parts.method {
+                Method::POST => match serde_json::from_slice::<Value>(&body)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| faults::Fault::parse(&v))
+                {
+                    Ok(fault) => {
+                        self.faults.arm(fault);
+                        json(200, &self.faults.list())
+                    }
+                    Err(error) => json(400, &serde_json::json!({"error": error})),
+                },
+                Method::DELETE => {
+                    self.faults.clear();
+                    json(200, &self.faults.list())
+                }
+                _ => json(200, &self.faults.list()),
+            };
+        }
         let received = record::Received {
             parts: &parts,
             body: &body,
@@ -236,7 +261,12 @@ impl LlmMock {
         };
         let seq = self.journal.record(&received);
         let n = self.served.fetch_add(1, Ordering::Relaxed) + 1;
-        let script = script::Script::new(&parts.headers, key.as_deref(), self.chunk_delay);
+        let mut script = script::Script::new(&parts.headers, key.as_deref(), self.chunk_delay);
+        if let Some(fault) = self.faults.take(key.as_deref()) {
+            script.status = fault.status.or(script.status);
+            script.delay = fault.stall.or(script.delay);
+            script.close_mid_stream |= fault.close_mid_stream;
+        }
         if let Some(delay) = script.delay {
             tokio::time::sleep(delay).await;
         }
@@ -437,6 +467,31 @@ mod tests {
         let usage: Value = serde_json::from_str(events[7].trim_start_matches("data: ")).unwrap_or_default();
         assert_eq!(usage["usage"]["total_tokens"], 7);
         assert_eq!(usage["choices"], json!([]));
+    }
+
+    #[test]
+    fn armed_faults_fail_the_next_requests() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let armed = mock.post("llm", "/__mock/faults", r#"{"count": 2, "status": 503, "key": "k1"}"#).send();
+        assert_eq!(
+            armed.json(),
+            json!([{"count": 2, "key": "k1", "status": 503, "stall_ms": null, "close_mid_stream": false}])
+        );
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+        let send = |key: &str| {
+            mock.post("llm", "/v1/chat/completions", body.clone())
+                .header("authorization", &format!("Bearer {key}"))
+                .send()
+        };
+        assert_eq!(send("k2").status, 200, "another key is not affected");
+        assert_eq!(send("k1").status, 503);
+        let second = send("k1");
+        assert_eq!((second.status, second.header("retry-after")), (503, Some("1")));
+        assert_eq!(send("k1").status, 200, "used up");
+        assert_eq!(mock.post("llm", "/__mock/faults", r#"{"count": 1}"#).send().status, 400);
+        mock.post("llm", "/__mock/faults", r#"{"count": 5, "status": 429}"#).send();
+        assert_eq!(mock.request("DELETE", "llm", "/__mock/faults").send().json(), json!([]));
+        assert_eq!(send("k1").status, 200, "disarmed");
     }
 
     #[test]
