@@ -3,20 +3,18 @@
 //! types) when the gateway configuration is loaded, so `hgw check` and `hgw serve` name the
 //! offending field before any module starts.
 //!
-//! A schema describes one config object. Which objects a plugin parses is the SDK's rule model
-//! (`higress_sdk::config::parse_rules`), reproduced here: the global keys when there are any
-//! (or when there are no rules), and each rule's keys, on their own or, when the schema's
-//! `x-higress.mergeGlobalIntoRules` says so, on top of the global keys minus
+//! A schema describes one config object. Which objects a plugin parses is the SDK's rule model,
+//! run here as the plugin runs it (`higress_sdk::config::parse_rules`): the global keys when
+//! there are any (or when there are no rules), and each rule's keys, on their own or, when the
+//! schema's `x-higress.mergeGlobalIntoRules` says so, on top of the global keys minus
 //! `x-higress.ruleOnlyKeys`. A module without a schema (a user's own plugin, Higress's Go
 //! plugins) is not checked.
 
-use serde_json::{Map, Value};
+use higress_sdk::config::{parse_rules, ConfigError};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 type Failure = (String, String);
-
-/// Keys the rule matcher takes out of a rule before the plugin parses it.
-const MATCH_KEYS: &[&str] = &["_match_route_", "_match_domain_", "_match_service_", "_match_route_prefix_"];
 
 /// One plugin's schema, compiled.
 pub struct Schema {
@@ -72,64 +70,57 @@ impl Schema {
     }
 
     /// Checks the configuration a plugin receives (`None`: an empty one) as the plugin will
-    /// parse it; the error names the field (`spec.matchRules[1].config.allow[0]`).
+    /// parse it, through the SDK's own rule model; the error names the field
+    /// (`spec.matchRules[1].config.allow[0]`).
     pub fn check(&self, config: Option<&Value>, origin: &Origin) -> Result<(), Failure> {
-        let empty = Value::Object(Map::new());
-        // Not an object, or `_rules_` not an array: the plugin's own start reports it.
-        let Some(object) = config.unwrap_or(&empty).as_object() else { return Ok(()) };
-        let mut global = object.clone();
-        global.remove("_plugin_id_");
-        let (rules, rules_key) = match global.remove("_rules_") {
-            None | Some(Value::Null) => (Vec::new(), false),
-            Some(Value::Array(rules)) => (rules, true),
-            Some(_) => return Ok(()),
-        };
-        let global_label = match origin {
-            Origin::Resource { .. } => "spec.defaultConfig",
-            Origin::Raw => "spec.pluginConfig",
-        };
-        if !global.is_empty() || !rules_key {
-            self.validate(&Value::Object(global.clone()), global_label)?;
+        let bytes = config.map(Value::to_string).unwrap_or_default();
+        let rule_only: Vec<&str> = self.rule_only.iter().map(String::as_str).collect();
+        let merge = self.merge_global.then_some(rule_only.as_slice());
+        let parsed = parse_rules(bytes.as_bytes(), merge, |object, _| match self.validate(&object) {
+            None => Ok(()),
+            Some((path, message)) => Err(ConfigError::at(path, message)),
+        });
+        match parsed {
+            Ok(_) => Ok(()),
+            Err(error) => Err((label(error.path(), origin), error.message().to_string())),
         }
-        for (n, rule) in rules.into_iter().enumerate() {
-            let Value::Object(mut rule) = rule else { continue };
-            for key in MATCH_KEYS {
-                rule.remove(*key);
-            }
-            let body = if self.merge_global {
-                let mut merged = global.clone();
-                for key in &self.rule_only {
-                    merged.remove(key);
-                }
-                merged.extend(rule);
-                merged
-            } else {
-                rule
-            };
-            let label = match origin {
-                Origin::Resource { rules } => {
-                    format!("spec.matchRules[{}].config", rules.get(n).copied().unwrap_or(n))
-                }
-                Origin::Raw => format!("spec.pluginConfig._rules_[{n}]"),
-            };
-            self.validate(&Value::Object(body), &label)?;
-        }
-        Ok(())
     }
 
-    /// Validates one config object; the first error, with its field path.
-    fn validate(&self, instance: &Value, label: &str) -> Result<(), Failure> {
-        let Some(error) = self.validator.iter_errors(instance).next() else { return Ok(()) };
-        let field = field_path(label, instance, error.instance_path().as_str());
+    /// Validates one config object: the first error's field path and message, if any.
+    fn validate(&self, instance: &Value) -> Option<(String, String)> {
+        let error = self.validator.iter_errors(instance).next()?;
+        let field = field_path(instance, error.instance_path().as_str());
         let schema = self.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Err((field, format!("{error} (the plugin's {schema})")))
+        Some((field, format!("{error} (the plugin's {schema})")))
     }
 }
 
-/// `label` followed by the JSON pointer `pointer` into `instance`, written as a user reads a
-/// field: `consumers[0].credential`.
-fn field_path(label: &str, instance: &Value, pointer: &str) -> String {
-    let mut out = label.to_string();
+/// A field path of the plugin's JSON (`consumers[0]`, `_rules_[2].allow[0]`) as the resource
+/// spells it (`spec.defaultConfig.consumers[0]`, `spec.matchRules[5].config.allow[0]`).
+fn label(path: &str, origin: &Origin) -> String {
+    let join = |base: String, rest: &str| match rest {
+        "" => base,
+        rest if rest.starts_with('[') => format!("{base}{rest}"),
+        rest => format!("{base}.{}", rest.trim_start_matches('.')),
+    };
+    match origin {
+        Origin::Raw => join("spec.pluginConfig".into(), path),
+        Origin::Resource { rules } => {
+            let rule = path.strip_prefix("_rules_[").and_then(|rest| rest.split_once(']'));
+            match rule.and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest))) {
+                Some((n, rest)) => {
+                    join(format!("spec.matchRules[{}].config", rules.get(n).copied().unwrap_or(n)), rest)
+                }
+                None => join("spec.defaultConfig".into(), path),
+            }
+        }
+    }
+}
+
+/// The JSON pointer `pointer` into `instance`, written as a user reads a field:
+/// `consumers[0].credential`.
+fn field_path(instance: &Value, pointer: &str) -> String {
+    let mut out = String::new();
     let mut at = Some(instance);
     for raw in pointer.split('/').skip(1) {
         let segment = raw.replace("~1", "/").replace("~0", "~");
@@ -140,7 +131,9 @@ fn field_path(label: &str, instance: &Value, pointer: &str) -> String {
                 at = index.and_then(|i| items.get(i));
             }
             other => {
-                out.push('.');
+                if !out.is_empty() {
+                    out.push('.');
+                }
                 out.push_str(&segment);
                 at = other.and_then(|v| v.get(&segment));
             }
