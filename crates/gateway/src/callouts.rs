@@ -49,14 +49,14 @@ impl Callouts {
     /// Starts serving every callout the VMs made since the last pump, each once.
     pub fn pump(self: &Rc<Self>) {
         for (index, slot) in &self.vms {
-            for vm in slot.live_vms() {
+            slot.for_each_live_vm(|vm| {
                 for call in vm.take_new_http_calls() {
                     tokio::task::spawn_local(http_callout(self.clone(), vm.clone(), call));
                 }
                 for (call, init) in vm.take_new_redis_calls() {
                     tokio::task::spawn_local(redis_callout(self.clone(), *index, vm.clone(), call, init));
                 }
-            }
+            });
         }
     }
 }

@@ -193,11 +193,11 @@ impl Worker {
             interval.tick().await;
             for slot in &self.slots {
                 if let Slot::Running { vm, name, .. } = slot {
-                    for vm in vm.live_vms() {
+                    vm.for_each_live_vm(|vm| {
                         if let Err(e) = vm.poll() {
                             eprintln!("hgw: plugin {name}: {e}");
                         }
-                    }
+                    });
                 }
             }
             self.pump();

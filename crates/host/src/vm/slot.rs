@@ -155,11 +155,33 @@ impl VmSlot {
     /// still use (for ticks, callout timeouts and callouts to serve), none that trapped (a
     /// failed VM is never called again). Replaced VMs nothing uses any more are dropped here.
     pub fn live_vms(&self) -> Vec<Vm> {
-        let mut retired = self.retired.borrow_mut();
-        retired.retain(|vm| vm.is_shared() && !vm.is_failed());
-        let mut vms: Vec<Vm> = self.vm().into_iter().filter(|vm| !vm.is_failed()).collect();
-        vms.extend(retired.iter().cloned());
+        let mut vms = Vec::new();
+        self.for_each_live_vm(|vm| vms.push(vm.clone()));
         vms
+    }
+
+    /// Calls `f` with each of [`VmSlot::live_vms`], without building the list: the gateway
+    /// does this after every request callback, and there is almost always one VM.
+    pub fn for_each_live_vm(&self, mut f: impl FnMut(&Vm)) {
+        let current = match &*self.current.borrow() {
+            Current::Running(vm) if !vm.is_failed() => Some(vm.clone()),
+            _ => None,
+        };
+        if let Some(vm) = current {
+            f(&vm);
+        }
+        if self.retired.borrow().is_empty() {
+            return;
+        }
+        // Cloned out of the cell: `f` may run plugin code.
+        let retired: Vec<Vm> = {
+            let mut retired = self.retired.borrow_mut();
+            retired.retain(|vm| vm.is_shared() && !vm.is_failed());
+            retired.clone()
+        };
+        for vm in &retired {
+            f(vm);
+        }
     }
 
     /// VMs started to replace another (not counting the first one).
