@@ -3,6 +3,7 @@
 //! Go; test servers (Redis, HTTP) and request builders.
 
 mod go;
+pub mod wat;
 
 pub use go::{go_fixture, go_plugin};
 

@@ -242,41 +242,13 @@ fn queued_redis_calls_each_end_within_their_own_timeout() {
     assert_eq!(late, 0, "calls were sent after their requests were answered");
 }
 
-/// Starts the first time; `proxy_on_request_headers` records `fail` = `1` in shared data and
-/// traps; a VM start that finds `1` there records `2` and refuses, one that finds `2` starts.
-const FLAKY: &str = r#"(module
-  (import "env" "proxy_get_shared_data" (func $get (param i32 i32 i32 i32 i32) (result i32)))
-  (import "env" "proxy_set_shared_data" (func $set (param i32 i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 2)
-  (global $heap (mut i32) (i32.const 4096))
-  (data (i32.const 16) "fail12")
-  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
-    (local.get $p))
-  (func (export "proxy_abi_version_0_2_100"))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
-    (if (i32.ne (call $get (i32.const 16) (i32.const 4) (i32.const 64) (i32.const 68) (i32.const 72)) (i32.const 0))
-      (then (return (i32.const 1))))
-    (if (i32.eq (i32.load8_u (i32.load (i32.const 64))) (i32.const 49))
-      (then
-        (drop (call $set (i32.const 16) (i32.const 4) (i32.const 21) (i32.const 1) (i32.const 0)))
-        (return (i32.const 0))))
-    (i32.const 1))
-  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
-  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-    (drop (call $set (i32.const 16) (i32.const 4) (i32.const 20) (i32.const 1) (i32.const 0)))
-    unreachable)
-)"#;
-
 #[test]
 fn a_failed_rebuild_refuses_requests_until_a_retry_a_second_later_works() {
     let echo = higress_e2e::echo::spawn().to_string();
     let dir = crate::temp_dir();
     let module = dir.join("flaky.wat");
-    std::fs::write(&module, FLAKY).unwrap_or_else(|e| panic!("{e}"));
+    let flaky = higress_host::testing::wat::flaky(higress_host::testing::wat::TRAPS);
+    std::fs::write(&module, flaky).unwrap_or_else(|e| panic!("{e}"));
     let config = format!(
         "{}---\napiVersion: extensions.higress.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: flaky}}\n\
          spec:\n  url: file://{}\n  failStrategy: FAIL_CLOSE\n  defaultConfig: {{}}\n",
