@@ -13,14 +13,21 @@ use higress_sdk::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Where a value comes from.
+/// Where a value comes from (`value_source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(schemars::JsonSchema), schemars(rename_all = "snake_case"))]
 pub enum Source {
+    /// `value` itself.
     FixedValue,
+    /// The request header named `value`.
     RequestHeader,
+    /// The request body, at the path `value`.
     RequestBody,
+    /// The reply header named `value`.
     ResponseHeader,
+    /// A whole reply body, at the path `value`.
     ResponseBody,
+    /// A streamed reply's events, at the path `value` (with `rule`).
     ResponseStreamingBody,
 }
 
@@ -38,13 +45,18 @@ impl Source {
     }
 }
 
-/// How a stream's events make one value.
+/// `rule`: how a stream's events make one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(schemars::JsonSchema), schemars(rename = "AttributeRule", rename_all = "snake_case"))]
 pub enum Rule {
-    /// No rule: a streamed value is not read (as in Go).
+    /// No rule (a streamed value is not read, as in Go).
+    #[cfg_attr(test, schemars(rename = ""))]
     None,
+    /// The first event's value.
     First,
+    /// The last event's value.
     Replace,
+    /// Every event's text, joined.
     Append,
 }
 
@@ -137,7 +149,7 @@ pub(crate) struct Raw {
     /// For `response_streaming_body`: how the stream's events make one value (without it a
     /// streamed value is not read, as in Go).
     #[serde(default)]
-    #[cfg_attr(test, schemars(with = "crate::schema::AttributeRule"))]
+    #[cfg_attr(test, schemars(with = "Rule"))]
     rule: String,
     /// Write it to `ai_log`.
     #[serde(default)]

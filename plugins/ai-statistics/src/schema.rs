@@ -1,48 +1,28 @@
 //! Schema-only shapes of the values the config reads by hand (test builds only: they make
-//! `config.schema.json`, never the module): an attribute's `value_source` and `rule` (read as
-//! strings), and `model_prices`.
+//! `config.schema.json`, never the module): an attribute's `value_source` (read as a string),
+//! and `model_prices`.
 
+use crate::attribute::Source;
 use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
-/// `value_source`: where an attribute's value comes from.
-#[derive(JsonSchema, Default)]
-#[serde(rename_all = "snake_case")]
+/// `value_source`: where an attribute's value comes from; `""` (or none) for a built-in key.
+#[derive(JsonSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum ValueSource {
-    /// `value` itself.
-    FixedValue,
-    /// The request header named `value`.
-    RequestHeader,
-    /// The request body, at the path `value`.
-    RequestBody,
-    /// The reply header named `value`.
-    ResponseHeader,
-    /// A whole reply body, at the path `value`.
-    ResponseBody,
-    /// A streamed reply's events, at the path `value` (with `rule`).
-    ResponseStreamingBody,
-    /// None: a built-in key's own sources.
-    #[default]
-    #[serde(rename = "")]
-    Builtin,
+    /// One of the sources.
+    Source(Source),
+    /// A built-in key's own sources.
+    Builtin(Empty),
 }
 
-/// `rule`: how a stream's events make one value.
-#[derive(JsonSchema, Default)]
-#[serde(rename_all = "snake_case")]
+/// The empty string.
+#[derive(JsonSchema)]
 #[allow(dead_code)]
-pub enum AttributeRule {
-    /// The first event's value.
-    First,
-    /// The last event's value.
-    Replace,
-    /// Every event's text, joined.
-    Append,
-    /// No rule (a streamed value is not read).
-    #[default]
+pub enum Empty {
     #[serde(rename = "")]
-    None,
+    Empty,
 }
 
 /// `model_prices`: model (exactly, or `*` for any other) → its prices per million tokens.
