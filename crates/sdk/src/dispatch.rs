@@ -15,7 +15,7 @@ use crate::id_map::IdMap;
 use crate::plugin::{BodyMode, HttpPlugin};
 use crate::redis::{self, RedisError, RedisResult};
 use crate::root::{self, Root};
-use crate::{hostcalls, log, tick};
+use crate::{hostcalls, log, park, tick};
 use higress_abi::{BufferType, DataAction, HeaderAction, LogLevel, TrailersAction};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -406,16 +406,19 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
             self.roots.remove(&id);
         }
         callout::forget_context(id);
+        park::forget_context(id);
         log::set_stream(None);
     }
 
     fn on_tick(&mut self, _root_id: u32) {
         let now_ms = hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000;
         tick::run(now_ms);
+        self.run_woken();
     }
 
     fn on_queue_ready(&mut self, _root_id: u32, queue_id: u32) {
         root::queue_ready(queue_id);
+        self.run_woken();
     }
 
     fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
@@ -425,6 +428,7 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         };
         let response = HttpResponse::read(body_size);
         self.deliver(target, response);
+        self.run_woken();
     }
 
     fn on_redis_call_response(&mut self, token: u32, status: u32, size: usize) {
@@ -451,10 +455,25 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
             crate::log_warn!("redis call {token} failed: {e}");
         }
         self.deliver::<RedisResult>(target, result);
+        self.run_woken();
     }
 }
 
 impl<P: HttpPlugin> Dispatcher<P> {
+    /// Continues the streams woken (`park::wake`) by the callback that just ran; a stream
+    /// woken by them runs too.
+    fn run_woken(&mut self) {
+        loop {
+            let woken = park::take_woken();
+            if woken.is_empty() {
+                return;
+            }
+            for (ctx, callback) in woken {
+                self.deliver(Target::Stream(ctx, callback), ());
+            }
+        }
+    }
+
     /// Runs a callout's callback: at the root, or in the stream that made the call (made
     /// effective first). A callback whose stream is gone is dropped.
     fn deliver<R: 'static>(&mut self, target: Target<R>, value: R) {
