@@ -4,11 +4,14 @@
 //! `anthropic` the adapters, `translate` joins a client's protocol to a provider's.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod chat;
+pub mod embeddings;
 pub mod gemini;
 pub(crate) mod json;
 pub mod openai;
 pub mod path;
+pub mod qwen;
 pub mod scan;
 pub mod translate;
 pub mod usage;

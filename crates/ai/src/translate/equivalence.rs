@@ -475,10 +475,14 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
     let mut anthropic_out = anthropic::StreamEncoder::new();
     let mut gemini_out = crate::gemini::StreamEncoder::new();
     let mut gemini_in = crate::gemini::StreamDecoder::new();
+    let (mut qwen_in, mut qwen_out) = (crate::qwen::StreamDecoder::new(), crate::qwen::StreamEncoder::new());
+    let mut bedrock_out = crate::bedrock::StreamEncoder::new();
     let sink: &mut dyn EventSink = match to {
         Protocol::OpenAi => &mut openai_out,
         Protocol::Anthropic => &mut anthropic_out,
         Protocol::Gemini => &mut gemini_out,
+        Protocol::Qwen => &mut qwen_out,
+        Protocol::Bedrock => &mut bedrock_out,
     };
     let mut out = Vec::new();
     let mut malformed = 0;
@@ -491,6 +495,13 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
                 let mut events = Vec::new();
                 gemini_in.decode_into(data, &mut events).map(|_| events)
             }
+            Protocol::Qwen => {
+                let mut events = Vec::new();
+                let name = event.event.as_deref().map(str::as_bytes);
+                qwen_in.decode_into(name, data, &mut events).map(|_| events)
+            }
+            // Bedrock's streams are binary frames, not events: compared in `tests/bedrock.rs`.
+            Protocol::Bedrock => Ok(Vec::new()),
         };
         let decoded = match decoded {
             Ok(decoded) => decoded,

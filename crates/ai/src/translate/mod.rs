@@ -11,7 +11,7 @@ mod stream;
 pub use stream::StreamTranslator;
 
 use crate::chat::{self, Invalid};
-use crate::{anthropic, gemini, openai};
+use crate::{anthropic, bedrock, gemini, openai, qwen};
 use serde_json::Value;
 
 /// A wire protocol of chat requests.
@@ -23,6 +23,12 @@ pub enum Protocol {
     Anthropic,
     /// Gemini `generateContent` (the model and streaming are in the path).
     Gemini,
+    /// Qwen's native DashScope generation (streaming is the `X-DashScope-SSE` header; the
+    /// path depends on the model: `qwen::path`).
+    Qwen,
+    /// Bedrock's Converse (the model and streaming are in the path; streams are AWS's binary
+    /// event stream).
+    Bedrock,
 }
 
 impl Protocol {
@@ -32,16 +38,21 @@ impl Protocol {
             Protocol::OpenAi => openai::read_request(body),
             Protocol::Anthropic => anthropic::read_request(body),
             Protocol::Gemini => gemini::read_request(body),
+            Protocol::Qwen => qwen::read_request(body),
+            Protocol::Bedrock => bedrock::read_request(body),
         }
     }
 
-    /// Writes a request body of this protocol.
-    pub fn write_request(self, request: &chat::Request) -> Value {
-        match self {
+    /// Writes a request body of this protocol; [`Invalid`] for what the protocol cannot
+    /// carry (Bedrock: an image by URL).
+    pub fn write_request(self, request: &chat::Request) -> Result<Value, Invalid> {
+        Ok(match self {
             Protocol::OpenAi => openai::write_request(request),
             Protocol::Anthropic => anthropic::write_request(request),
             Protocol::Gemini => gemini::write_request(request),
-        }
+            Protocol::Qwen => qwen::write_request(request),
+            Protocol::Bedrock => return bedrock::write_request(request),
+        })
     }
 
     /// Reads a whole reply of this protocol.
@@ -50,6 +61,8 @@ impl Protocol {
             Protocol::OpenAi => openai::read_reply(body),
             Protocol::Anthropic => anthropic::read_reply(body),
             Protocol::Gemini => gemini::read_reply(body),
+            Protocol::Qwen => qwen::read_reply(body),
+            Protocol::Bedrock => bedrock::read_reply(body),
         }
     }
 
@@ -59,6 +72,8 @@ impl Protocol {
             Protocol::OpenAi => openai::write_reply(reply),
             Protocol::Anthropic => anthropic::write_reply(reply),
             Protocol::Gemini => gemini::write_reply(reply),
+            Protocol::Qwen => qwen::write_reply(reply),
+            Protocol::Bedrock => bedrock::write_reply(reply),
         }
     }
 
@@ -68,6 +83,8 @@ impl Protocol {
             Protocol::OpenAi => openai::read_error(body),
             Protocol::Anthropic => anthropic::read_error(body),
             Protocol::Gemini => gemini::read_error(body),
+            Protocol::Qwen => qwen::read_error(body),
+            Protocol::Bedrock => bedrock::read_error(body),
         }
     }
 
@@ -77,13 +94,15 @@ impl Protocol {
             Protocol::OpenAi => openai::write_error(kind, message),
             Protocol::Anthropic => anthropic::write_error(kind, message),
             Protocol::Gemini => gemini::write_error(kind, message),
+            Protocol::Qwen => qwen::write_error(kind, message),
+            Protocol::Bedrock => bedrock::write_error(kind, message),
         }
     }
 }
 
 /// A request body the client wrote in `from`, as a provider of `to` takes it.
 pub fn request(from: Protocol, to: Protocol, body: &Value) -> Result<Value, Invalid> {
-    Ok(to.write_request(&from.read_request(body)?))
+    to.write_request(&from.read_request(body)?)
 }
 
 /// A whole reply a provider of `from` sent, as the client of `to` expects it.
@@ -104,6 +123,9 @@ pub fn error(from: Protocol, to: Protocol, status: u16, body: &[u8]) -> Value {
         Some((kind, message)) if to == Protocol::Anthropic && from != to && !anthropic_type(&kind) => {
             (error_type(to, status).to_string(), message)
         }
+        // Bedrock's body is only `{"message"}` (the type is in `x-amzn-errortype`): the
+        // status says the type.
+        Some((_, message)) if from == Protocol::Bedrock && from != to => (error_type(to, status).to_string(), message),
         Some(error) => error,
         None => {
             let text = String::from_utf8_lossy(body);
@@ -137,6 +159,9 @@ fn error_type(protocol: Protocol, status: u16) -> &'static str {
     match protocol {
         Protocol::Anthropic => anthropic::error_type_for_status(status),
         Protocol::Gemini => gemini::status_for_code(u64::from(status)),
+        Protocol::Qwen => qwen::code_for_status(status),
+        // Bedrock's type goes in a header (`bedrock::exception_name`); the body has none.
+        Protocol::Bedrock => anthropic::error_type_for_status(status),
         Protocol::OpenAi => match status {
             400 | 404 | 413 | 422 => "invalid_request_error",
             401 => "authentication_error",

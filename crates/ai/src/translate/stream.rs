@@ -7,10 +7,15 @@
 //! held, up to a bound: an event longer than that is dropped (counted) and the stream
 //! resynchronises at the next blank line, so a provider that never ends an event cannot make
 //! the gateway hold its whole output.
+//!
+//! Bedrock streams AWS's binary event stream instead: its bytes are framed by
+//! `bedrock::eventstream` (a frame split at any byte comes out whole; a broken frame is
+//! reported to the client as an error and ends the stream) and its frames decoded as events.
 
 use super::Protocol;
-use crate::chat::{Event, EventSink};
-use crate::{anthropic, gemini, openai};
+use crate::bedrock::{self, eventstream};
+use crate::chat::{Event, EventSink, Invalid};
+use crate::{anthropic, gemini, openai, qwen};
 use higress_sdk::sse::Framer;
 
 /// The longest unfinished event held by default: 1 MiB.
@@ -20,12 +25,20 @@ enum Decoder {
     OpenAi(openai::StreamDecoder),
     Anthropic(anthropic::StreamDecoder),
     Gemini(gemini::StreamDecoder),
+    Qwen(qwen::StreamDecoder),
+    /// Framed by `frames`, not by the SSE parser.
+    Bedrock {
+        frames: eventstream::Decoder,
+        decoder: bedrock::StreamDecoder,
+    },
 }
 
 enum Encoder {
     OpenAi(openai::StreamEncoder),
     Anthropic(anthropic::StreamEncoder),
     Gemini(gemini::StreamEncoder),
+    Qwen(qwen::StreamEncoder),
+    Bedrock(bedrock::StreamEncoder),
 }
 
 impl Encoder {
@@ -34,6 +47,8 @@ impl Encoder {
             Encoder::OpenAi(e) => e,
             Encoder::Anthropic(e) => e,
             Encoder::Gemini(e) => e,
+            Encoder::Qwen(e) => e,
+            Encoder::Bedrock(e) => e,
         }
     }
 }
@@ -64,11 +79,18 @@ impl StreamTranslator {
             Protocol::OpenAi => Decoder::OpenAi(openai::StreamDecoder::new()),
             Protocol::Anthropic => Decoder::Anthropic(anthropic::StreamDecoder::new()),
             Protocol::Gemini => Decoder::Gemini(gemini::StreamDecoder::new()),
+            // Told nothing of the request, it reads incremental and whole-text streams alike.
+            Protocol::Qwen => Decoder::Qwen(qwen::StreamDecoder::new()),
+            Protocol::Bedrock => {
+                Decoder::Bedrock { frames: eventstream::Decoder::new(), decoder: bedrock::StreamDecoder::new() }
+            }
         };
         let encoder = match to {
             Protocol::OpenAi => Encoder::OpenAi(openai::StreamEncoder::new(created).include_usage(include_usage)),
             Protocol::Anthropic => Encoder::Anthropic(anthropic::StreamEncoder::new()),
             Protocol::Gemini => Encoder::Gemini(gemini::StreamEncoder::new()),
+            Protocol::Qwen => Encoder::Qwen(qwen::StreamEncoder::new()),
+            Protocol::Bedrock => Encoder::Bedrock(bedrock::StreamEncoder::new()),
         };
         StreamTranslator {
             parser: Framer::default(),
@@ -90,6 +112,15 @@ impl StreamTranslator {
         self
     }
 
+    /// The reply's id and model, for a provider whose stream names neither (Bedrock: the
+    /// `x-amzn-requestid` header and the model asked for); other providers' own are kept.
+    pub fn with_identity(mut self, id: &str, model: &str) -> Self {
+        if let Decoder::Bedrock { decoder, .. } = &mut self.decoder {
+            *decoder = bedrock::StreamDecoder::with_identity(id, model);
+        }
+        self
+    }
+
     /// Events dropped for being longer than the limit.
     pub fn dropped(&self) -> usize {
         self.dropped
@@ -105,6 +136,9 @@ impl StreamTranslator {
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
         if self.finished {
             return Vec::new();
+        }
+        if let Decoder::Bedrock { .. } = self.decoder {
+            return self.feed_frames(chunk);
         }
         // A translated event is about as long as the provider's: room for all at once.
         let mut out = Vec::with_capacity(chunk.len() + 128);
@@ -129,6 +163,15 @@ impl StreamTranslator {
         if self.finished {
             return out;
         }
+        if let Decoder::Bedrock { frames, .. } = &mut self.decoder {
+            // A stream cut inside a frame (one that broke was reported when it broke).
+            let broke = frames.failed().is_some();
+            if let (false, Err(error)) = (broke, frames.finish()) {
+                self.malformed += 1;
+                let message = format!("malformed upstream event stream: {error}");
+                self.encoder.sink().event(Event::Error { kind: "api_error".into(), message }, &mut out);
+            }
+        }
         if let Some((name, data)) = self.parser.finish().filter(|_| !self.skipping) {
             let (decoder, encoder, malformed, events) =
                 (&mut self.decoder, &mut self.encoder, &mut self.malformed, &mut self.events);
@@ -136,6 +179,28 @@ impl StreamTranslator {
         }
         self.encoder.sink().finish(&mut out);
         self.finished = true;
+        out
+    }
+
+    /// [`StreamTranslator::feed`] of a Bedrock stream: its frames, each translated as it
+    /// completes. A broken frame is reported once and nothing after it is read.
+    fn feed_frames(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(chunk.len() + 128);
+        let Decoder::Bedrock { frames, decoder } = &mut self.decoder else { return out };
+        if frames.failed().is_some() {
+            return out;
+        }
+        let (encoder, malformed, events) = (&mut self.encoder, &mut self.malformed, &mut self.events);
+        let fed = frames.feed(chunk, &mut |frame| {
+            events.clear();
+            let decoded = decoder.decode_into(&frame, events);
+            write_events(encoder, malformed, events, decoded, &mut out);
+        });
+        if let Err(error) = fed {
+            self.malformed += 1;
+            let message = format!("malformed upstream event stream: {error}");
+            self.encoder.sink().event(Event::Error { kind: "api_error".into(), message }, &mut out);
+        }
         out
     }
 
@@ -171,7 +236,23 @@ fn translate(
         Decoder::OpenAi(d) => d.decode_into(data, events),
         Decoder::Anthropic(d) => d.decode_into(name, data, events),
         Decoder::Gemini(d) => d.decode_into(data, events),
+        Decoder::Qwen(d) => d.decode_into(name, data, events),
+        // Framed by the event stream (`feed_frames`), never as SSE.
+        Decoder::Bedrock { .. } => Ok(()),
     };
+    write_events(encoder, malformed, events, decoded, out);
+}
+
+/// Writes the events one upstream event decoded to (the first malformed event as an error,
+/// the others skipped) in the client's protocol.
+#[inline]
+fn write_events(
+    encoder: &mut Encoder,
+    malformed: &mut usize,
+    events: &mut Vec<Event>,
+    decoded: Result<(), Invalid>,
+    out: &mut Vec<u8>,
+) {
     if let Err(invalid) = decoded {
         *malformed += 1;
         if *malformed > 1 {

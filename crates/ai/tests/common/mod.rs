@@ -2,9 +2,10 @@
 //! the result.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use higress_ai::bedrock::{self, eventstream};
 use higress_ai::chat::Event;
 use higress_ai::translate::{Protocol, StreamTranslator};
-use higress_ai::{anthropic, gemini, openai};
+use higress_ai::{anthropic, gemini, openai, qwen};
 use higress_sdk::sse::SseParser;
 
 pub const CREATED: u64 = 1_741_570_283;
@@ -33,20 +34,42 @@ pub fn translate_split(from: Protocol, to: Protocol, stream: &[u8], cuts: &[usiz
 
 /// The events a client of `protocol` reads from `bytes`.
 pub fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
+    if protocol == Protocol::Bedrock {
+        return bedrock_events(bytes);
+    }
     let mut parser = SseParser::new();
     let mut events = Vec::new();
     let mut openai = openai::StreamDecoder::new();
     let mut anthropic = anthropic::StreamDecoder::new();
     let mut gemini = gemini::StreamDecoder::new();
+    // The encoders write incremental DashScope streams: the client that asked for them says so.
+    let mut qwen = qwen::StreamDecoder::new().incremental(true);
     for event in parser.feed(bytes) {
         let decoded = match protocol {
             Protocol::OpenAi => openai.decode(&event),
             Protocol::Anthropic => anthropic.decode(&event),
             Protocol::Gemini => gemini.decode(&event),
+            Protocol::Qwen => qwen.decode(&event),
+            Protocol::Bedrock => unreachable!("Bedrock streams are binary frames"),
         };
         events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {event:?}: {e}")));
     }
     assert!(parser.pending().is_empty(), "the stream ends with a whole event");
+    events
+}
+
+/// The events a Bedrock client reads from the event stream `bytes` (AWS's binary frames).
+pub fn bedrock_events(bytes: &[u8]) -> Vec<Event> {
+    let mut frames = eventstream::Decoder::new();
+    let mut decoder = bedrock::StreamDecoder::new();
+    let mut events = Vec::new();
+    frames
+        .feed(bytes, &mut |frame| {
+            let decoded = decoder.decode(&frame);
+            events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {:?}: {e}", frame.message())));
+        })
+        .unwrap();
+    frames.finish().expect("the stream ends with a whole frame");
     events
 }
 
