@@ -135,13 +135,17 @@ pub fn apply(http: &mut Http, provider: &Provider, flow: &mut Flow, body: Vec<u8
 fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
     let Ok(mut doc) = JsonDoc::parse(body) else { return body.to_vec() };
     match protocol {
-        Protocol::OpenAi => {
-            let count = doc.len(&["messages"]).unwrap_or(0);
-            let first = (0..count)
-                .find(|i| doc.str(&["messages", &i.to_string(), "role"]).as_deref() != Some("system"))
-                .unwrap_or(0);
-            let message = json!({"role": "system", "content": content}).to_string();
-            doc.insert_element(&["messages"], first, message.as_bytes());
+        Protocol::OpenAi => system_message(&mut doc, &["messages"], content),
+        // DashScope's messages are OpenAI's, under `input`.
+        Protocol::Qwen => system_message(&mut doc, &["input", "messages"], content),
+        Protocol::Bedrock => {
+            let block = json!({"text": content});
+            match doc.value(&["system"]) {
+                Some(Value::Array(_)) => {
+                    doc.insert_element(&["system"], 0, block.to_string().as_bytes());
+                }
+                _ => doc.set(&["system"], &json!([block])),
+            }
         }
         Protocol::Anthropic => match doc.value(&["system"]) {
             Some(Value::String(system)) if !system.is_empty() => {
@@ -164,6 +168,20 @@ fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
         }
     }
     doc.into_bytes()
+}
+
+/// A system message with `content` before the first message of `messages` that is not one.
+fn system_message(doc: &mut JsonDoc, messages: &[&str], content: &str) {
+    let count = doc.len(messages).unwrap_or(0);
+    let first = (0..count)
+        .find(|i| {
+            let index = i.to_string();
+            let role: Vec<&str> = messages.iter().copied().chain([index.as_str(), "role"]).collect();
+            doc.str(&role).as_deref() != Some("system")
+        })
+        .unwrap_or(0);
+    let message = json!({"role": "system", "content": content}).to_string();
+    doc.insert_element(messages, first, message.as_bytes());
 }
 
 #[cfg(test)]

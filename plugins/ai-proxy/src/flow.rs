@@ -3,6 +3,7 @@
 
 use crate::api::Api;
 use crate::response::StreamEdit;
+use higress_ai::embeddings::{Embedder, EmbeddingRequest};
 use higress_ai::translate::{Protocol, StreamTranslator};
 
 /// One request's state (a value per request: nothing is shared between streams).
@@ -22,6 +23,10 @@ pub struct Flow {
     pub reply: Reply,
     /// The body to send, while the context file it needs is fetched.
     pub pending_body: Option<Vec<u8>>,
+    /// The body to send (when it changed), while Vertex's access token is fetched.
+    pub waiting_body: Option<Vec<u8>>,
+    /// An OpenAI embeddings request sent to the provider's own embeddings API.
+    pub embeddings: Option<Box<(Embedder, EmbeddingRequest)>>,
 }
 
 /// How a reply is handled.
@@ -44,12 +49,24 @@ pub enum Reply {
     Stream(Box<StreamTranslator>, Option<Box<StreamEdit>>),
     /// A stream in the client's protocol, edited event by event.
     Edited(Box<StreamEdit>),
+    /// A whole embeddings reply of the provider's own API, written as OpenAI's.
+    Embeddings,
 }
 
 impl Flow {
     /// A request to `api` in `client`'s protocol, sent in `upstream`'s.
     pub fn new(api: Option<Api>, client: Protocol, upstream: Protocol) -> Flow {
-        Flow { api, client, upstream, stream: false, model: None, reply: Reply::Untouched, pending_body: None }
+        Flow {
+            api,
+            client,
+            upstream,
+            stream: false,
+            model: None,
+            reply: Reply::Untouched,
+            pending_body: None,
+            waiting_body: None,
+            embeddings: None,
+        }
     }
 
     /// Whether the request and its reply change protocol.

@@ -22,10 +22,13 @@ mod request;
 mod response;
 #[cfg(test)]
 mod schema;
+mod vertex_auth;
 
 use config::Config;
 use flow::{Flow, Reply};
 use higress_sdk::prelude::*;
+use std::rc::Rc;
+use std::time::Duration;
 
 /// Per-request state: set when a provider takes the request.
 #[derive(Default)]
@@ -43,6 +46,15 @@ impl HttpPlugin for AiProxy {
 
     fn validate_config(config: &mut Config, cx: &ConfigContext) -> Result<(), ConfigError> {
         config.resolve(cx)
+    }
+
+    fn on_plugin_start(root: &mut Root, rules: &Rc<RuleSet<Config>>) -> Result<(), ConfigError> {
+        // Requests waiting for a Vertex token another VM fetches are woken by a tick.
+        let configs = rules.global.iter().chain(rules.rules.iter().map(|rule| &rule.config));
+        if configs.filter_map(Config::active).any(|provider| provider.vertex_oauth().is_some()) {
+            root.register_tick(Duration::from_millis(100), vertex_auth::check_parked);
+        }
+        Ok(())
     }
 
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {

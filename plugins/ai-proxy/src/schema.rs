@@ -60,6 +60,13 @@ impl JsonSchema for LegacyProvider {
                     "required": ["azureServiceUrl"],
                     "properties": {"azureServiceUrl": {"pattern": "\\S"}},
                 })),
+                when(json!(["vertex"]), json!({"anyOf": [
+                    {
+                        "required": ["apiTokens"],
+                        "properties": {"apiTokens": {"contains": {"type": "string", "pattern": "\\S"}}},
+                    },
+                    {"required": ["vertexAuthKey", "vertexRegion", "vertexProjectId", "vertexAuthServiceName"]},
+                ]})),
                 when(json!(["ollama"]), json!({
                     "required": ["ollamaServerHost", "ollamaServerPort"],
                     "properties": {"ollamaServerHost": {"pattern": "\\S"}, "ollamaServerPort": {"minimum": 1}},

@@ -92,13 +92,28 @@ pub struct ProviderSettings {
     pub api_version: String,
     /// `claude`: an OAuth token as `Bearer`, presented as Claude Code.
     pub claude_code_mode: bool,
-    /// `gemini`: safety settings sent with every chat request, harm category -> threshold
+    /// `gemini`, `vertex`: safety settings sent with every chat request, harm category -> threshold
     /// (`HARM_CATEGORY_HARASSMENT: BLOCK_ONLY_HIGH`).
     #[cfg_attr(test, schemars(with = "Option<std::collections::BTreeMap<String, String>>"))]
     pub gemini_safety_setting: Map<String, Value>,
-    /// `gemini`: thinking tokens for chat requests that ask for no reasoning (`0`: off, `-1`:
+    /// `gemini`, `vertex`: thinking tokens for chat requests that ask for no reasoning (`0`: off, `-1`:
     /// the model decides).
     pub gemini_thinking_budget: Option<i64>,
+    /// `vertex`: the service account's JSON key (`client_email`, `private_key`,
+    /// `private_key_id`, `token_uri`), for OAuth; without it, `apiTokens` (express mode).
+    pub vertex_auth_key: String,
+    /// `vertex` (OAuth): the region (`us-central1`; `global` for the global endpoint).
+    pub vertex_region: String,
+    /// `vertex` (OAuth): the Google Cloud project.
+    pub vertex_project_id: String,
+    /// `vertex` (OAuth): the service (as registered in Higress) that reaches
+    /// `oauth2.googleapis.com` on port 443, for the token exchange.
+    pub vertex_auth_service_name: String,
+    /// `vertex` (OAuth): seconds before its expiry an access token is renewed (default 60).
+    pub vertex_token_refresh_ahead: Option<u64>,
+    /// `vertex` (OAuth): chat requests go to Vertex's OpenAI-compatible endpoint, untranslated.
+    #[serde(rename = "vertexOpenAICompatible")]
+    pub vertex_openai_compatible: bool,
     /// `qwen`: the OpenAI-compatible mode (default true; `false`, the native protocol, is not
     /// implemented yet).
     pub qwen_enable_compatible: Option<bool>,

@@ -4,6 +4,7 @@
 use super::azure::Azure;
 use super::gemini::Gemini;
 use super::table::{self, Keys};
+use super::vertex::Vertex;
 use super::{url, BasePath, Claude, Provider};
 use crate::api::{self, Api, CONFIGURABLE};
 use crate::config::settings::{ContextSettings, ProviderSettings};
@@ -56,6 +57,7 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         azure: None,
         claude: None,
         gemini: None,
+        vertex: None,
         keys,
         mapping: model_mapping(&settings, &at("modelMapping"), order)?,
         original,
@@ -188,6 +190,12 @@ fn per_type(provider: &mut Provider, settings: &ProviderSettings, field: &str) -
             provider.claude = Some(Claude { version: version.to_string(), code_mode: settings.claude_code_mode });
         }
         "gemini" => provider.gemini = Some(Gemini::parse(settings, field)?),
+        "vertex" => {
+            let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT_MS);
+            let vertex = Vertex::parse(settings, field, timeout)?;
+            provider.host = Some(vertex.host());
+            provider.vertex = Some(vertex);
+        }
         _ => {}
     }
     Ok(())
@@ -389,7 +397,8 @@ mod tests {
         for (config, path) in [
             (json!({}), "provider.type"),
             (json!({"type": "nope"}), "provider.type"),
-            (json!({"type": "vertex"}), "provider.type"),
+            (json!({"type": "bedrock"}), "provider.type"),
+            (json!({"type": "vertex"}), "provider.vertexAuthKey"),
             (json!({"type": "deepseek"}), "provider.apiTokens"),
             (json!({"type": "deepseek", "apiTokens": [""]}), "provider.apiTokens"),
             (json!({"type": "openai", "protocol": "grpc"}), "provider.protocol"),

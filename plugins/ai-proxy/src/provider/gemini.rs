@@ -54,6 +54,13 @@ impl Gemini {
         format!("/{}/models/{model}:{action}", self.version)
     }
 
+    /// The path of an embeddings request to `model`: `batchEmbedContents`, which takes every
+    /// input of the request at once.
+    pub fn embeddings_path(&self, model: &str) -> String {
+        let model = model.strip_prefix("models/").unwrap_or(model);
+        format!("/{}/models/{model}:batchEmbedContents", self.version)
+    }
+
     /// Adds the configured safety settings, and the thinking budget when the request asked for
     /// no reasoning, to a translated request body.
     pub fn complete(&self, body: &mut Value) {

@@ -7,6 +7,7 @@ pub mod gemini;
 pub mod keys;
 pub mod table;
 pub mod url;
+pub mod vertex;
 
 pub use build::build;
 
@@ -17,8 +18,10 @@ use crate::model_map::ModelMapping;
 use crate::request::Tidy;
 use azure::Azure;
 use gemini::Gemini;
+use higress_ai::embeddings::Embedder;
 use higress_ai::translate::Protocol;
 use table::Spec;
+use vertex::Vertex;
 
 /// How `basePath` is applied to the request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,7 @@ pub struct Provider {
     pub azure: Option<Azure>,
     pub claude: Option<Claude>,
     pub gemini: Option<Gemini>,
+    pub vertex: Option<Vertex>,
     pub keys: Vec<String>,
     pub mapping: ModelMapping,
     /// `protocol: original`: the client speaks the provider's own protocol.
@@ -93,12 +97,33 @@ impl Provider {
             return false;
         }
         self.azure.as_ref().is_some_and(|azure| azure.needs_model())
-            || (self.gemini.is_some() && api == Some(Api::ChatCompletion))
+            || ((self.gemini.is_some() || self.vertex.is_some())
+                && matches!(api, Some(Api::ChatCompletion | Api::Embeddings)))
     }
 
-    /// The protocol the provider's chat API speaks.
+    /// The protocol the provider's chat API speaks (Vertex's OpenAI-compatible endpoint
+    /// speaks OpenAI's; its `claude*` models are told apart once the body names them).
     pub fn chat_protocol(&self) -> Protocol {
-        self.spec.chat_protocol
+        match &self.vertex {
+            Some(vertex) if vertex.openai_compatible => Protocol::OpenAi,
+            _ => self.spec.chat_protocol,
+        }
+    }
+
+    /// The provider's own embeddings API, when OpenAI's is translated to it.
+    pub fn embedder(&self) -> Option<Embedder> {
+        if self.original {
+            None
+        } else if self.vertex.is_some() {
+            Some(Embedder::Vertex)
+        } else {
+            self.gemini.as_ref().map(|_| Embedder::Gemini)
+        }
+    }
+
+    /// Vertex's OAuth, when the provider uses it.
+    pub fn vertex_oauth(&self) -> Option<&crate::vertex_auth::OAuth> {
+        self.vertex.as_ref()?.oauth.as_ref()
     }
 
     /// The API a path in the provider's own protocol calls (`protocol: original`): the first

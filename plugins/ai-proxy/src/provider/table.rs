@@ -139,6 +139,22 @@ const GEMINI: &[(Api, &str)] = &[
     (ChatCompletion, "/{version}/models/{model}:generateContent"),
     (GeminiGenerateContent, "/{version}/models/{model}:generateContent"),
     (GeminiStreamGenerateContent, "/{version}/models/{model}:streamGenerateContent"),
+    (Embeddings, "/{version}/models/{model}:batchEmbedContents"),
+];
+
+/// Vertex: chat and embeddings go to the mapped model's method (`provider/vertex.rs`);
+/// calls in Vertex's own protocol keep their path.
+const VERTEX: &[(Api, &str)] = &[
+    (ChatCompletion, "/v1/projects/{project}/locations/{region}/publishers/google/models/{model}:generateContent"),
+    (Embeddings, "/v1/projects/{project}/locations/{region}/publishers/google/models/{model}:predict"),
+    (
+        GeminiGenerateContent,
+        "/v1/projects/{project}/locations/{region}/publishers/google/models/{model}:generateContent",
+    ),
+    (
+        GeminiStreamGenerateContent,
+        "/v1/projects/{project}/locations/{region}/publishers/google/models/{model}:streamGenerateContent",
+    ),
 ];
 
 /// Every type, by `type`.
@@ -262,12 +278,18 @@ pub static SPECS: &[Spec] = &[
         chat_protocol: Protocol::Gemini,
         ..compatible("gemini", "generativelanguage.googleapis.com", GEMINI)
     },
+    Spec {
+        auth: Auth::Google,
+        // `apiTokens` (express mode) or a service account (`provider/vertex.rs` checks which).
+        keys: Keys::Unused,
+        chat_protocol: Protocol::Gemini,
+        ..compatible("vertex", "aiplatform.googleapis.com", VERTEX)
+    },
 ];
 
 /// Types Higress has that this module does not implement yet: a config naming one fails to
 /// start, rather than proxying requests the provider would not understand.
-pub const NOT_YET: &[&str] =
-    &["vertex", "bedrock", "minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
+pub const NOT_YET: &[&str] = &["bedrock", "minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
 
 /// The type named `name`.
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -287,6 +309,6 @@ mod tests {
                 assert!(path.starts_with('/'), "{} {api:?}", spec.name);
             }
         }
-        assert_eq!(SPECS.len(), 26);
+        assert_eq!(SPECS.len(), 27);
     }
 }

@@ -5,19 +5,33 @@
 use super::headers::{FIRST_BYTE_TIMEOUT, ORIGINAL_PATH};
 use super::{convert, edit, route};
 use crate::api::Api;
+use crate::config::Config;
 use crate::context;
 use crate::custom_settings;
 use crate::flow::Flow;
 use crate::json::JsonDoc;
 use crate::provider::Provider;
 use crate::reply;
+use crate::vertex_auth::{self, Step};
+use crate::AiProxy;
+use higress_ai::embeddings::{self, Embedder};
 use higress_ai::translate::Protocol;
 use higress_sdk::prelude::*;
+use serde_json::Value;
 
 /// Processes the whole request body.
 pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8]) -> DataAction {
     let original = body;
     let passthrough = provider.original || provider.spec.quirks.raw_body;
+    if let (Some(Api::Embeddings), Some(embedder), false) = (flow.api, provider.embedder(), passthrough) {
+        return match embeddings(provider, flow, embedder, body) {
+            Ok(bytes) => finish(http, provider, flow, original, Some(bytes)),
+            Err(message) => {
+                reply::bad_request(http, flow.client, &message);
+                DataAction::StopIterationNoBuffer
+            }
+        };
+    }
     // An OpenAI chat request's conversation is tidied as its text, before any translation.
     let tidies = flow.client == Protocol::OpenAi && flow.api == Some(Api::ChatCompletion) && provider.tidy.is_active();
     // A translated body without custom settings is read once, as a `Value` (its text checked
@@ -34,7 +48,7 @@ pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8
     let mut doc = match JsonDoc::parse(body) {
         Ok(doc) => doc,
         // A body the gateway does not interpret goes on as it came.
-        Err(_) if passthrough => return DataAction::Continue,
+        Err(_) if passthrough => return finish(http, provider, flow, original, None),
         Err(message) => {
             reply::bad_request(http, flow.client, &message);
             return DataAction::StopIterationNoBuffer;
@@ -68,8 +82,24 @@ pub fn on_body(http: &mut Http, provider: &Provider, flow: &mut Flow, body: &[u8
     finish(http, provider, flow, original, body)
 }
 
+/// An OpenAI embeddings request as the provider's own embeddings API takes it.
+fn embeddings(provider: &Provider, flow: &mut Flow, embedder: Embedder, body: &[u8]) -> Result<Vec<u8>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let mut request = embeddings::read_request(&value).map_err(|e| e.to_string())?;
+    let model = provider.mapping.map(&request.model).into_owned();
+    if model.is_empty() {
+        return Err("model: missing".into());
+    }
+    request.model = model.clone();
+    flow.model = Some(model);
+    let bytes = serde_json::to_vec(&embedder.write_request(&request)).unwrap_or_default();
+    flow.embeddings = Some(Box::new((embedder, request)));
+    Ok(bytes)
+}
+
 /// The headers that depend on the body, then the body sent (`body`: the one to send
-/// instead of the client's, if any), or the context file fetched first.
+/// instead of the client's, if any), once Vertex's token is on the request, or the context
+/// file fetched first.
 fn finish(http: &mut Http, provider: &Provider, flow: &mut Flow, original: &[u8], body: Option<Vec<u8>>) -> DataAction {
     let passthrough = provider.original || provider.spec.quirks.raw_body;
     if flow.stream {
@@ -90,8 +120,44 @@ fn finish(http: &mut Http, provider: &Provider, flow: &mut Flow, original: &[u8]
             }
         }
     }
+    if let Some(oauth) = provider.vertex_oauth() {
+        match vertex_auth::authorize(http, oauth, after_token) {
+            Step::Ready => {}
+            Step::Waiting => {
+                flow.waiting_body = body;
+                return DataAction::StopIterationAndBuffer;
+            }
+            Step::Failed => return DataAction::StopIterationNoBuffer,
+        }
+    }
+    deliver(http, provider, flow, body, |_| original.to_vec())
+}
+
+/// A request that waited for Vertex's token goes on.
+fn after_token(me: &mut AiProxy, http: &mut Http, config: &Config) {
+    let (Some(provider), Some(flow)) = (config.active(), me.flow.as_mut()) else {
+        http.resume_request();
+        return;
+    };
+    let body = flow.waiting_body.take();
+    let action = deliver(http, provider, flow, body, |http| http.request_body().unwrap_or_default());
+    if matches!(action, DataAction::Continue) {
+        http.resume_request();
+    }
+}
+
+/// The body sent (`body`: the one to send instead of the client's, if any; `original` reads
+/// the client's), or the context file fetched first.
+fn deliver(
+    http: &mut Http,
+    provider: &Provider,
+    flow: &mut Flow,
+    body: Option<Vec<u8>>,
+    original: impl FnOnce(&Http) -> Vec<u8>,
+) -> DataAction {
+    let passthrough = provider.original || provider.spec.quirks.raw_body;
     if provider.context.is_some() && flow.api == Some(Api::ChatCompletion) && !passthrough {
-        let body = body.unwrap_or_else(|| original.to_vec());
+        let body = body.unwrap_or_else(|| original(http));
         return match context::apply(http, provider, flow, body) {
             Ok(Some(bytes)) => {
                 send(http, &bytes);

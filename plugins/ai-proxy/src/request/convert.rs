@@ -5,7 +5,7 @@ use super::quirks::{self, Reasoning};
 use crate::api::Api;
 use crate::flow::Flow;
 use crate::json::JsonDoc;
-use crate::provider::Provider;
+use crate::provider::{vertex, Provider};
 use higress_ai::chat::{Part, Request};
 use higress_ai::translate::Protocol;
 use serde_json::{json, Value};
@@ -42,6 +42,10 @@ fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<
     if model.is_empty() {
         return Err("model: missing".into());
     }
+    if let Some(vertex) = &provider.vertex {
+        // Vertex serves Anthropic's models in Anthropic's protocol, Google's in Gemini's.
+        flow.upstream = vertex.chat_protocol(&model);
+    }
     request.model = model.clone();
     flow.model = Some(model);
     flow.stream = request.stream;
@@ -52,9 +56,18 @@ fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<
         Reasoning { translated: true, budget: request.params.reasoning.as_ref().and_then(|r| r.budget_tokens) };
     // Straight into bytes (`to_string` goes through `Display`'s formatter, several times
     // slower); writing a `Value` into a `Vec` cannot fail.
-    let mut body = flow.upstream.write_request(&request);
-    if let Some(gemini) = &provider.gemini {
-        gemini.complete(&mut body);
+    let mut body = flow.upstream.write_request(&request).map_err(|e| e.to_string())?;
+    let gemini = provider.gemini.as_ref().or(provider.vertex.as_ref().map(|v| &v.gemini));
+    match (gemini, flow.upstream) {
+        (Some(gemini), Protocol::Gemini) => gemini.complete(&mut body),
+        (_, Protocol::Anthropic) if provider.vertex.is_some() => {
+            // The model is in the path; the API version in the body.
+            if let Value::Object(body) = &mut body {
+                body.remove("model");
+                body.insert("anthropic_version".into(), vertex::ANTHROPIC_VERSION.into());
+            }
+        }
+        _ => {}
     }
     let written = serde_json::to_vec(&body).unwrap_or_default();
     // Tidied as an OpenAI request, as Go does after translating an Anthropic one (an OpenAI

@@ -7,6 +7,7 @@ use crate::flow::Flow;
 use crate::provider::table::Unsupported;
 use crate::provider::Provider;
 use crate::reply;
+use crate::vertex_auth::{self, Step};
 use higress_ai::translate::Protocol;
 use higress_sdk::prelude::*;
 
@@ -93,6 +94,14 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
         return (Some(flow), HeaderAction::StopIteration);
     }
     http.dont_read_request_body();
+    // Vertex's OAuth token, when no body phase will put it on.
+    if let Some(oauth) = provider.vertex_oauth() {
+        return match vertex_auth::authorize(http, oauth, |_, http, _| http.resume_request()) {
+            Step::Ready => (Some(flow), HeaderAction::Continue),
+            Step::Waiting => (Some(flow), HeaderAction::StopIteration),
+            Step::Failed => (None, HeaderAction::StopIteration),
+        };
+    }
     (Some(flow), HeaderAction::Continue)
 }
 

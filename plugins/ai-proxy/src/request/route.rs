@@ -54,8 +54,14 @@ fn provider_path(
         // Chat: the mapped model's method, once known; Gemini's own calls keep their path.
         return match api {
             Some(Api::ChatCompletion) => model.map(|model| gemini.chat_path(model, stream)),
+            Some(Api::Embeddings) => model.map(|model| gemini.embeddings_path(model)),
             _ => None,
         };
+    }
+    if let Some(vertex) = &provider.vertex {
+        // Chat and embeddings: the mapped model's method, once known; Vertex's own calls
+        // (`/v1/projects/.../models/m:generateContent`) keep their path.
+        return api.and_then(|api| vertex.path(api, model, stream));
     }
     if let Some(azure) = &provider.azure {
         let template = api.and_then(|api| provider.path_of(api));

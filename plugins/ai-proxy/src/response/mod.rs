@@ -21,6 +21,15 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     let translates = flow.translates();
     let moves_usage = provider.spec.quirks.choice_usage && flow.upstream == Protocol::OpenAi;
     let promotes = provider.promote_thinking && !provider.original && flow.openai_chat();
+    if flow.embeddings.is_some() && from_upstream(http) && http.has_response_body() && !http.local_response_sent() {
+        // Errors pass as the provider wrote them, as every untranslated error does.
+        if http.response_header(":status").is_some_and(|s| s.trim() == "200") {
+            whole(http, flow, Reply::Embeddings);
+        } else {
+            http.dont_read_response_body();
+        }
+        return HeaderAction::Continue;
+    }
     // A reply in the client's protocol passes untouched whatever its status, type or origin
     // (below): nothing of it needs reading.
     if (!translates && !moves_usage && !promotes)
@@ -121,7 +130,7 @@ pub fn on_chunk(http: &mut Http, flow: &mut Flow, chunk: &[u8], end_of_stream: b
             let out = edit.feed(chunk, end_of_stream);
             http.replace_response_body(&out);
         }
-        Reply::Untouched | Reply::Whole { .. } | Reply::Promoted | Reply::Failed(_) => {}
+        Reply::Untouched | Reply::Whole { .. } | Reply::Promoted | Reply::Failed(_) | Reply::Embeddings => {}
     }
     DataAction::Continue
 }

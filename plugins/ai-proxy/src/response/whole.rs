@@ -29,10 +29,26 @@ pub fn on_body(http: &mut Http, flow: &mut Flow, body: &[u8]) -> DataAction {
             Some(bytes) => bytes,
             None => return DataAction::Continue,
         },
+        Reply::Embeddings => match embeddings(flow, body) {
+            Ok(bytes) => bytes,
+            Err(message) => {
+                log_warn!("reply not translated: {message}");
+                reply::failure_body(flow.client, &message, false)
+            }
+        },
         Reply::Untouched | Reply::Stream(..) | Reply::Edited(_) => return DataAction::Continue,
     };
     http.replace_response_body(&bytes);
     DataAction::Continue
+}
+
+/// The provider's embeddings reply as OpenAI's.
+fn embeddings(flow: &Flow, body: &[u8]) -> Result<Vec<u8>, String> {
+    let Some(pair) = &flow.embeddings else { return Ok(body.to_vec()) };
+    let (embedder, request) = &**pair;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the provider's reply is not JSON: {e}"))?;
+    let reply = embedder.reply_to_openai(&value, request).map_err(|e| format!("the provider's reply: {e}"))?;
+    Ok(serde_json::to_vec(&reply).unwrap_or_default())
 }
 
 /// `body` with the reasoning of its empty answers promoted; `None` when nothing changed
