@@ -1,5 +1,6 @@
 //! Anthropic messages (`POST /v1/messages`, and the same path under deepseek's `/anthropic`
-//! and qwen's `/apps/anthropic` prefixes).
+//! and qwen's `/apps/anthropic` prefixes; Claude on Vertex AI answers through [`respond`], the
+//! model taken from the path - see [`super::vertex`]).
 //!
 //! Checks, each a 400 `invalid_request_error` as the API answers it: `model`, `max_tokens`
 //! (>= 1) and a non-empty `messages` present; roles `user`/`assistant` only (a `system` role
@@ -187,11 +188,8 @@ fn stop_reason(stop: &Stop) -> (&'static str, Value) {
     }
 }
 
-/// The request's checks; the [`Ask`], model and prompt tokens of a valid one.
-fn read(request: &Value) -> Result<(Ask, String, u64), String> {
-    let Some(model) = request["model"].as_str().filter(|m| !m.is_empty()) else {
-        return Err("model: Field required".into());
-    };
+/// The request's checks (but `model`'s); the [`Ask`] and prompt tokens of a valid one.
+fn read(request: &Value) -> Result<(Ask, u64), String> {
     let max_tokens = match &request["max_tokens"] {
         Value::Null => return Err("max_tokens: Field required".into()),
         value => value.as_u64().filter(|n| *n >= 1).ok_or("max_tokens: Input should be greater than or equal to 1")?,
@@ -237,18 +235,41 @@ fn read(request: &Value) -> Result<(Ask, String, u64), String> {
     };
     let prompt_tokens = model::tokens(&system)
         + messages.iter().map(|m| model::tokens(&model::content_text(&m["content"]))).sum::<u64>();
-    Ok((ask, model.to_string(), prompt_tokens))
+    Ok((ask, prompt_tokens))
+}
+
+/// The body of request `n` as a JSON object, or the API's 400.
+pub fn parse(body: &[u8], n: u64) -> Result<Value, Reply> {
+    let request_id = format!("req_mock_{n}");
+    match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(bad("The request body must be a JSON object.", &request_id)),
+        Err(e) => Err(bad(&format!("There was an error parsing the body of your request: {e}"), &request_id)),
+    }
+}
+
+/// The API's 400 for request `n`.
+pub fn invalid(message: &str, n: u64) -> Reply {
+    bad(message, &format!("req_mock_{n}"))
 }
 
 /// Answers a messages request (`n`: the request's number).
 pub fn messages(body: &[u8], n: u64, script: &Script) -> Reply {
-    let request_id = format!("req_mock_{n}");
-    let request: Value = match serde_json::from_slice(body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) => return bad("The request body must be a JSON object.", &request_id),
-        Err(e) => return bad(&format!("There was an error parsing the body of your request: {e}"), &request_id),
+    let request = match parse(body, n) {
+        Ok(request) => request,
+        Err(reply) => return reply,
     };
-    let (ask, model, prompt_tokens) = match read(&request) {
+    match request["model"].as_str().filter(|m| !m.is_empty()) {
+        Some(model) => respond(&request, model, n, script),
+        None => invalid("model: Field required", n),
+    }
+}
+
+/// Answers `request` (a JSON object) as `model` does: the checks, then the message or its
+/// stream. Vertex AI's `rawPredict` comes here too, the model taken from its path.
+pub fn respond(request: &Value, model: &str, n: u64, script: &Script) -> Reply {
+    let request_id = format!("req_mock_{n}");
+    let (ask, prompt_tokens) = match read(request) {
         Ok(read) => read,
         Err(message) => return bad(&message, &request_id),
     };
@@ -264,7 +285,7 @@ pub fn messages(body: &[u8], n: u64, script: &Script) -> Reply {
     });
     let id = format!("msg_mock_{n}");
     if request["stream"].as_bool() == Some(true) {
-        return Reply::Stream(stream_events(&answer, &id, &model, usage), mid_stream_error());
+        return Reply::Stream(stream_events(&answer, &id, model, usage), mid_stream_error());
     }
     let (reason, sequence) = stop_reason(&answer.stop);
     Reply::Json(

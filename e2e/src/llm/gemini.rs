@@ -1,6 +1,8 @@
 //! Google's Gemini API (`generativelanguage.googleapis.com`):
 //! `POST /{v1beta|v1}/models/{model}:generateContent` and `:streamGenerateContent` (server-sent
-//! events with `?alt=sse`, else one JSON array of the chunks, as the API answers).
+//! events with `?alt=sse`, else one JSON array of the chunks, as the API answers), and the
+//! embeddings, `:embedContent` and `:batchEmbedContents` ([`super::embeddings`]). Vertex AI's
+//! Gemini models are answered by the same code ([`super::vertex`]).
 //!
 //! Auth: `x-goog-api-key: <key>` or `?key=<key>`; none is a 403 `PERMISSION_DENIED`.
 //!
@@ -52,23 +54,48 @@ const REQUEST_FIELDS: &[&str] = &[
 const PART_DATA: &[&str] =
     &["text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"];
 
-/// A Gemini call: `models/{model}:generateContent` or `:streamGenerateContent`.
+/// What a call asks of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    GenerateContent,
+    StreamGenerateContent,
+    /// One embedding ([`super::embeddings::gemini_embed`]).
+    EmbedContent,
+    /// Several ([`super::embeddings::gemini_batch`]).
+    BatchEmbedContents,
+}
+
+/// A Gemini call: `models/{model}:{method}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub model: String,
-    pub stream: bool,
+    pub method: Method,
+}
+
+impl Call {
+    /// Whether the answer is streamed (`:streamGenerateContent`).
+    pub fn stream(&self) -> bool {
+        self.method == Method::StreamGenerateContent
+    }
 }
 
 /// The call a path makes, if it is one.
 pub fn route(path: &str) -> Option<Call> {
     let rest = path.strip_prefix("/v1beta/models/").or_else(|| path.strip_prefix("/v1/models/"))?;
     let (model, method) = rest.rsplit_once(':')?;
-    let stream = match method {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
+    let method = match method {
+        "generateContent" => Method::GenerateContent,
+        "streamGenerateContent" => Method::StreamGenerateContent,
+        "embedContent" => Method::EmbedContent,
+        "batchEmbedContents" => Method::BatchEmbedContents,
         _ => return None,
     };
-    (!model.is_empty() && !model.contains('/')).then(|| Call { model: model.to_string(), stream })
+    model_name(model).then(|| Call { model: model.to_string(), method })
+}
+
+/// Whether `model` can be a model id in a path (not empty, no `/`).
+pub fn model_name(model: &str) -> bool {
+    !model.is_empty() && !model.contains('/')
 }
 
 /// A Gemini error body.
@@ -348,7 +375,7 @@ pub fn generate(call: &Call, sse: bool, body: &[u8], n: u64, script: &Script) ->
     let thoughts = answer.reasoning_tokens();
     let total = answer.output_tokens();
     let reason = finish_reason(&answer.stop);
-    if !call.stream {
+    if !call.stream() {
         let mut parts = Vec::new();
         if let Some(thought) = &answer.reasoning {
             parts.push(json!({"text": thought, "thought": true}));
@@ -394,9 +421,11 @@ mod tests {
     fn routes_and_checks() {
         assert_eq!(
             route("/v1beta/models/gemini-2.5-flash:generateContent"),
-            Some(Call { model: "gemini-2.5-flash".into(), stream: false })
+            Some(Call { model: "gemini-2.5-flash".into(), method: Method::GenerateContent })
         );
-        assert_eq!(route("/v1/models/g:streamGenerateContent").map(|c| c.stream), Some(true));
+        assert_eq!(route("/v1/models/g:streamGenerateContent").map(|c| c.stream()), Some(true));
+        assert_eq!(route("/v1beta/models/e:batchEmbedContents").map(|c| c.method), Some(Method::BatchEmbedContents));
+        assert_eq!(route("/v1/models/e:embedContent").map(|c| c.method), Some(Method::EmbedContent));
         assert_eq!(route("/v1beta/models/g:countTokens"), None);
         assert_eq!(route("/v1/chat/completions"), None);
         let openai = json!({"model": "g", "messages": [{"role": "user", "content": "hi"}]});

@@ -1,7 +1,7 @@
 //! The LLM mock: the paid providers' APIs as ai-proxy and the AI plugins see them - OpenAI
-//! chat completions (and the ~25 OpenAI-compatible providers), Anthropic messages and Azure
-//! OpenAI - with deterministic answers, so tests can predict every byte, and a journal of what
-//! it received.
+//! chat completions and embeddings (and the ~25 OpenAI-compatible providers), Anthropic
+//! messages, Azure OpenAI, Gemini and Vertex AI (with Google's OAuth token endpoint) - with
+//! deterministic answers, so tests can predict every byte, and a journal of what it received.
 //!
 //! # Endpoints
 //!
@@ -11,28 +11,42 @@
 //! | `GET` a path ending in `/models` (`/v1/models`) | openai | Bearer | the [`MODELS`] list |
 //! | `POST` a path ending in `/v1/messages` (`/v1/messages`, `/anthropic/v1/messages`, `/apps/anthropic/v1/messages`) | anthropic | `x-api-key: <key>` (or `Authorization: Bearer` with an `anthropic-beta: oauth-...`), and `anthropic-version` | [`anthropic`] |
 //! | `POST /openai/deployments/{d}/chat/completions?api-version=...`, `/openai/chat/completions?api-version=...`, `/openai/v1/chat/completions` | azure | `api-key: <key>` | [`azure`], then as openai |
+//! | `POST` a path ending in `/embeddings` (`/v1/embeddings`), not under `/openai/` | openai | Bearer | [`embeddings::openai`] |
 //! | `POST /{v1beta,v1}/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | gemini | `x-goog-api-key: <key>` or `?key=<key>` | [`gemini`] |
-//! | `GET /__mock/requests[?tag=<t>][&key=<k>]` | - | none | the journal ([`record`]): a JSON array, oldest first |
+//! | `POST /{v1beta,v1}/models/{m}:embedContent`, `:batchEmbedContents` | gemini | as Gemini | [`embeddings`] |
+//! | `POST /token` (`application/x-www-form-urlencoded`, `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT>`) | google-oauth | the assertion, RS256 by the e2e service account | an access token ([`oauth`]) |
+//! | `POST /{v1,v1beta1}/projects/{p}/locations/{r}/publishers/google/models/{m}:generateContent`, `:streamGenerateContent[?alt=sse]` | vertex | `Authorization: Bearer <token from /token>` | as Gemini ([`vertex`]) |
+//! | `POST /{v1,v1beta1}/projects/{p}/locations/{r}/publishers/google/models/{m}:predict` | vertex | Bearer token | embeddings ([`embeddings::vertex_predict`]) |
+//! | `POST /{v1,v1beta1}/projects/{p}/locations/{r}/publishers/anthropic/models/{m}:rawPredict`, `:streamRawPredict` | vertex | Bearer token | as Anthropic, body without `model`, with `anthropic_version: "vertex-2023-10-16"` ([`vertex`]) |
+//! | `POST /{v1beta1,v1}/projects/{p}/locations/{r}/endpoints/openapi/chat/completions` | vertex | Bearer token | as OpenAI, `model` `<publisher>/<model>` ([`vertex`]) |
+//! | `POST /{v1,v1beta1}/publishers/{google,anthropic}/models/{m}:...` (express mode) | vertex | `x-goog-api-key: <key>` or `?key=<key>` | as the OAuth paths |
+//! | `GET /__mock/requests[?tag=<t>][&key=<k>][&protocol=<p>]` | - | none | the journal ([`record`]): a JSON array, oldest first |
 //! | `POST` / `GET` / `DELETE /__mock/faults` | - | none | faults armed for the next requests ([`faults`]) |
 //!
 //! Any key is accepted; a missing one is refused as the provider does (OpenAI: 401
 //! `invalid_api_key`; Anthropic: 401 `authentication_error`, and 400 without
-//! `anthropic-version`; Azure: 401, its front end's shape; Gemini: 403 `PERMISSION_DENIED`). Other paths: 404 in the shape of
-//! the protocol the path belongs to; another method: 405. Bodies over 32 MiB: 413.
+//! `anthropic-version`; Azure: 401, its front end's shape; Gemini: 403 `PERMISSION_DENIED`;
+//! Vertex express mode: 401 `UNAUTHENTICATED`). Vertex's OAuth paths take only a token the
+//! mock's `/token` issued and that has not expired (3599 s): else 401 `UNAUTHENTICATED`, Google's
+//! words for no credential, an API key, or a bad token ([`vertex`]). Other paths: 404 in the
+//! shape of the protocol the path belongs to (`/v1beta1/...` and `/v1/{projects,publishers}/...`
+//! are Vertex's); another method: 405. Bodies over 32 MiB: 413.
 //!
 //! # Answers
 //!
-//! The same "model" for every protocol ([`model`]): `Mock reply to: <last user message>`,
-//! tokens are whitespace-separated words; reasoning (OpenAI `reasoning_effort`, Anthropic
+//! The same "model" for every protocol ([`model`]; Vertex AI's Gemini, Claude and OpenAI
+//! endpoints answer with the Gemini, Anthropic and OpenAI code): `Mock reply to: <last user
+//! message>`, tokens are whitespace-separated words; reasoning (OpenAI `reasoning_effort`, Anthropic
 //! `thinking`) adds `Mock reasoning about: ...` first; `call <tool>` in the last user message
 //! of a request with tools calls that tool with `{"q": "<the rest>"}`; stop sequences and
 //! `max_tokens` cut the text.
 //!
 //! # Headers
 //!
-//! Every protocol answer carries `x-llm-mock-api-key` (the key it got, when it got one),
-//! `x-llm-mock-protocol` (`openai`, `anthropic`, `azure`), `x-mock-tag` (the request's, echoed),
-//! and a request id (`x-request-id`; Anthropic: `request-id`); 429, 503 and 529 answers carry
+//! Every protocol answer carries `x-llm-mock-api-key` (the key it got, when it got one; a Vertex
+//! OAuth call's is its bearer token, a token request's the assertion's `iss`),
+//! `x-llm-mock-protocol` (`openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`),
+//! `x-mock-tag` (the request's, echoed), and a request id (`x-request-id`; Anthropic: `request-id`); 429, 503 and 529 answers carry
 //! `retry-after: 1`. Request headers script failures and cache hits: see [`script`].
 //!
 //! # Journal
@@ -40,16 +54,27 @@
 //! The last 200 requests (but those to `/__mock/`) are kept with their method, path and query,
 //! headers, body (JSON or text), protocol, key, tag and answer status ([`record`]). A test tags
 //! its requests with `x-mock-tag: <unique>` and asks `GET /__mock/requests?tag=<unique>`, so
-//! concurrent tests never see each other's requests.
+//! concurrent tests never see each other's requests. The token exchanges a gateway makes carry
+//! no tag: `GET /__mock/requests?protocol=google-oauth` lists them (their key is the service
+//! account, `gateway@e2e-project.iam.gserviceaccount.com`), so a test can count them; a
+//! fault armed for that key fails them.
+//!
+//! # Embeddings
+//!
+//! Vectors are [`embeddings::embedding`] of the text: deterministic, 8 values unless the request
+//! asks for a size, each exact in `f32` and JSON ([`embeddings`]).
 
 pub mod anthropic;
 pub mod azure;
+pub mod embeddings;
 pub mod faults;
 pub mod gemini;
 pub mod model;
+pub mod oauth;
 pub mod openai;
 pub mod record;
 pub mod script;
+pub mod vertex;
 
 use crate::body::OutBody;
 use crate::server::json;
@@ -79,6 +104,7 @@ pub struct LlmMock {
     served: Arc<AtomicU64>,
     journal: record::Journal,
     faults: faults::Faults,
+    tokens: oauth::Tokens,
 }
 
 /// The API a request speaks (from its path).
@@ -88,16 +114,21 @@ pub enum Protocol {
     Anthropic,
     Azure,
     Gemini,
+    Vertex,
+    /// Google's OAuth token endpoint.
+    GoogleOAuth,
 }
 
 impl Protocol {
-    /// `openai`, `anthropic`, `azure`, `gemini`.
+    /// `openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::OpenAi => "openai",
             Protocol::Anthropic => "anthropic",
             Protocol::Azure => "azure",
             Protocol::Gemini => "gemini",
+            Protocol::Vertex => "vertex",
+            Protocol::GoogleOAuth => "google-oauth",
         }
     }
 }
@@ -109,9 +140,12 @@ enum Route {
     Faults,
     OpenAiChat,
     OpenAiModels,
+    OpenAiEmbeddings,
     Anthropic,
     Azure(azure::Chat),
     Gemini(gemini::Call),
+    Vertex(vertex::Call),
+    Token,
     Unknown(Protocol),
 }
 
@@ -121,8 +155,14 @@ impl Route {
             Route::Journal
         } else if path == "/__mock/faults" {
             Route::Faults
+        } else if path == "/token" {
+            Route::Token
         } else if let Some(call) = gemini::route(path) {
             Route::Gemini(call)
+        } else if let Some(call) = vertex::route(path) {
+            Route::Vertex(call)
+        } else if vertex::is_vertex(path) {
+            Route::Unknown(Protocol::Vertex)
         } else if path.starts_with("/v1beta/") {
             Route::Unknown(Protocol::Gemini)
         } else if path.starts_with("/openai/") {
@@ -131,6 +171,8 @@ impl Route {
             Route::Anthropic
         } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
+        } else if path.ends_with("/embeddings") {
+            Route::OpenAiEmbeddings
         } else if path.ends_with("/models") {
             Route::OpenAiModels
         } else if path.contains("/anthropic/") {
@@ -145,8 +187,21 @@ impl Route {
             Route::Anthropic => Protocol::Anthropic,
             Route::Azure(_) => Protocol::Azure,
             Route::Gemini(_) => Protocol::Gemini,
+            Route::Vertex(_) => Protocol::Vertex,
+            Route::Token => Protocol::GoogleOAuth,
             Route::Unknown(protocol) => *protocol,
-            Route::Journal | Route::Faults | Route::OpenAiChat | Route::OpenAiModels => Protocol::OpenAi,
+            Route::Journal | Route::Faults | Route::OpenAiChat | Route::OpenAiModels | Route::OpenAiEmbeddings => {
+                Protocol::OpenAi
+            }
+        }
+    }
+
+    /// Whether the answer is a stream whatever the body says.
+    fn streams(&self) -> bool {
+        match self {
+            Route::Gemini(call) => call.stream(),
+            Route::Vertex(call) => call.streams(),
+            _ => false,
         }
     }
 }
@@ -177,31 +232,43 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     header(headers, "authorization")?.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty())
 }
 
-/// The API key of `protocol`'s header (Gemini's may be the `key` query parameter).
-fn key_of(protocol: Protocol, headers: &HeaderMap, query: &str) -> Option<String> {
-    if protocol == Protocol::Gemini {
-        return header(headers, "x-goog-api-key")
-            .map(str::to_string)
-            .or_else(|| record::query_param(query, "key").filter(|k| !k.is_empty()));
-    }
-    let key = match protocol {
-        Protocol::OpenAi => bearer(headers),
-        Protocol::Anthropic => header(headers, "x-api-key").or_else(|| {
+/// A Google API key: `x-goog-api-key` or the `key` query parameter.
+fn google_key(headers: &HeaderMap, query: &str) -> Option<String> {
+    header(headers, "x-goog-api-key")
+        .map(str::to_string)
+        .or_else(|| record::query_param(query, "key").filter(|k| !k.is_empty()))
+}
+
+/// The API key of the route's header (Gemini's may be the `key` query parameter; a Vertex
+/// OAuth call's is its bearer token; a token request's, its assertion's `iss`).
+fn key_of(route: &Route, headers: &HeaderMap, query: &str, body: &[u8]) -> Option<String> {
+    let key = match (route, route.protocol()) {
+        (Route::Token, _) => return oauth::issuer(header(headers, "content-type"), body),
+        (Route::Vertex(call), _) if call.auth == vertex::Auth::OAuth => bearer(headers),
+        (Route::Vertex(_), _) | (_, Protocol::Gemini) => return google_key(headers, query),
+        (_, Protocol::Vertex) => return bearer(headers).map(str::to_string).or_else(|| google_key(headers, query)),
+        (_, Protocol::OpenAi) => bearer(headers),
+        (_, Protocol::Anthropic) => header(headers, "x-api-key").or_else(|| {
             header(headers, "anthropic-beta").filter(|b| b.contains("oauth-")).and_then(|_| bearer(headers))
         }),
-        Protocol::Azure => header(headers, "api-key"),
-        Protocol::Gemini => None,
+        (_, Protocol::Azure) => header(headers, "api-key"),
+        (_, Protocol::GoogleOAuth) => None,
     };
     key.map(str::to_string)
 }
 
-/// The error body `protocol` answers `status` with.
-fn status_error(protocol: Protocol, status: u16, n: u64) -> Value {
-    match protocol {
-        Protocol::OpenAi => openai::status_error(status),
-        Protocol::Anthropic => anthropic::status_error(status, &format!("req_mock_{n}")),
-        Protocol::Azure => azure::status_error(status),
-        Protocol::Gemini => gemini::status_error(status),
+/// The error body `route` answers `status` with.
+fn status_error(route: &Route, status: u16, n: u64) -> Value {
+    match (route, route.protocol()) {
+        // Claude on Vertex: Google's errors, but the model's own overload.
+        (Route::Vertex(vertex::Call { target: vertex::Target::Anthropic { .. }, .. }), _) if status == 529 => {
+            anthropic::status_error(status, &format!("req_mock_{n}"))
+        }
+        (_, Protocol::OpenAi) => openai::status_error(status),
+        (_, Protocol::Anthropic) => anthropic::status_error(status, &format!("req_mock_{n}")),
+        (_, Protocol::Azure) => azure::status_error(status),
+        (_, Protocol::Gemini | Protocol::Vertex) => gemini::status_error(status),
+        (_, Protocol::GoogleOAuth) => oauth::status_error(status),
     }
 }
 
@@ -221,17 +288,17 @@ impl LlmMock {
         let (parts, body) = req.into_parts();
         let route = Route::of(parts.uri.path());
         let protocol = route.protocol();
-        let key = key_of(protocol, &parts.headers, parts.uri.query().unwrap_or_default());
         let tag = header(&parts.headers, "x-mock-tag").map(str::to_string);
         let (body, too_large) = match http_body_util::Limited::new(body, MAX_REQUEST_BODY).collect().await {
             Ok(collected) => (collected.to_bytes(), false),
             Err(_) => (Bytes::new(), true),
         };
+        let key = key_of(&route, &parts.headers, parts.uri.query().unwrap_or_default(), &body);
         if route == Route::Journal {
             let query = parts.uri.query().unwrap_or_default();
-            let tag = record::query_param(query, "tag");
-            let key = record::query_param(query, "key");
-            return json(200, &Value::Array(self.journal.find(tag.as_deref(), key.as_deref())));
+            let [tag, key, protocol] = ["tag", "key", "protocol"].map(|name| record::query_param(query, name));
+            let filter = record::Filter { tag: tag.as_deref(), key: key.as_deref(), protocol: protocol.as_deref() };
+            return json(200, &Value::Array(self.journal.find_by(&filter)));
         }
         if route == Route::Faults {
             return match parts.method {
@@ -304,6 +371,7 @@ impl LlmMock {
     ) -> Response<OutBody> {
         let protocol = route.protocol();
         let path = parts.uri.path();
+        let query = parts.uri.query().unwrap_or_default();
         let method_ok = match route {
             Route::OpenAiModels => parts.method == Method::GET,
             _ => parts.method == Method::POST,
@@ -312,6 +380,7 @@ impl LlmMock {
         match (protocol, route, method_ok) {
             (Protocol::Azure, Route::Unknown(_), _) => return json(404, &azure::not_found()),
             (Protocol::Gemini, Route::Unknown(_), _) => return json(404, &gemini::not_found(path)),
+            (Protocol::Vertex, Route::Unknown(_), _) => return json(404, &vertex::not_found(path)),
             (Protocol::Anthropic, Route::Unknown(_), _) => {
                 let id = format!("req_mock_{n}");
                 return json(404, &anthropic::error("not_found_error", &format!("Not found: {path}"), &id));
@@ -321,8 +390,11 @@ impl LlmMock {
                 return json(404, &openai::error(&message, "invalid_request_error", Some("unknown_url"), None));
             }
             (Protocol::Azure, _, false) => return json(405, &azure::error("405", "Method not allowed.")),
-            (Protocol::Gemini, _, false) => {
+            (Protocol::Gemini | Protocol::Vertex, _, false) => {
                 return json(405, &gemini::error(405, "INVALID_ARGUMENT", "Method not allowed."))
+            }
+            (Protocol::GoogleOAuth, _, false) => {
+                return json(405, &oauth::error("invalid_request", "Invalid HTTP method."))
             }
             (Protocol::Anthropic, _, false) => {
                 let id = format!("req_mock_{n}");
@@ -336,24 +408,31 @@ impl LlmMock {
             _ => {}
         }
         if let Route::Azure(chat) = route {
-            if let Err((status, error)) = azure::check_version(chat, parts.uri.query().unwrap_or_default()) {
+            if let Err((status, error)) = azure::check_version(chat, query) {
                 return json(status, &error);
             }
         }
         // Who: the provider's 401 (and Anthropic's version header).
-        if key.is_none() {
+        if let Route::Vertex(call) = route {
+            let api_key = google_key(&parts.headers, query);
+            if let Err(error) = vertex::check_auth(call.auth, bearer(&parts.headers), api_key.as_deref(), &self.tokens)
+            {
+                return json(401, &error);
+            }
+        } else if key.is_none() && *route != Route::Token {
             let error = match protocol {
+                Protocol::Anthropic => {
+                    anthropic::error("authentication_error", "x-api-key header is required", &format!("req_mock_{n}"))
+                }
+                Protocol::Azure => azure::unauthorized(),
+                Protocol::Gemini => return json(403, &gemini::no_key()),
+                Protocol::Vertex | Protocol::GoogleOAuth => vertex::unauthenticated(vertex::MISSING, "CREDENTIALS_MISSING"),
                 Protocol::OpenAi => openai::error(
                     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                     "invalid_request_error",
                     Some("invalid_api_key"),
                     None,
                 ),
-                Protocol::Anthropic => {
-                    anthropic::error("authentication_error", "x-api-key header is required", &format!("req_mock_{n}"))
-                }
-                Protocol::Azure => azure::unauthorized(),
-                Protocol::Gemini => return json(403, &gemini::no_key()),
             };
             return json(401, &error);
         }
@@ -362,24 +441,38 @@ impl LlmMock {
             return json(400, &anthropic::error("invalid_request_error", "anthropic-version: header is required", &id));
         }
         if too_large {
-            return json(413, &status_error(protocol, 413, n));
+            return json(413, &status_error(route, 413, n));
         }
         // What the test scripted.
         if let Some(status) = script.status {
-            return json(status, &status_error(protocol, status, n));
+            return json(status, &status_error(route, status, n));
         }
         if script.garbage {
-            return script::garbage(wants_stream(body) || matches!(route, Route::Gemini(call) if call.stream));
+            return script::garbage(wants_stream(body) || route.streams());
         }
+        let sse = record::query_param(query, "alt").as_deref() == Some("sse");
         let reply = match route {
             Route::OpenAiModels => Reply::Json(200, openai::models()),
             Route::OpenAiChat => openai::chat(body, &openai::Flavor::OpenAi, n, script),
+            Route::OpenAiEmbeddings => embeddings::openai(body),
             Route::Azure(chat) => {
                 openai::chat(body, &openai::Flavor::Azure { deployment: chat.deployment.clone() }, n, script)
             }
-            Route::Gemini(call) => {
-                let sse = record::query_param(parts.uri.query().unwrap_or_default(), "alt").as_deref() == Some("sse");
-                gemini::generate(call, sse, body, n, script)
+            Route::Gemini(call) => match call.method {
+                gemini::Method::EmbedContent => embeddings::gemini_embed(&call.model, body),
+                gemini::Method::BatchEmbedContents => embeddings::gemini_batch(&call.model, body),
+                _ => gemini::generate(call, sse, body, n, script),
+            },
+            Route::Vertex(call) => match &call.target {
+                vertex::Target::Gemini(call) => gemini::generate(call, sse, body, n, script),
+                vertex::Target::Predict(model) => embeddings::vertex_predict(model, body),
+                vertex::Target::Anthropic { model, .. } => vertex::raw_predict(model, body, n, script),
+                vertex::Target::OpenAi => vertex::openapi_chat(body, n, script),
+            },
+            Route::Token => {
+                let (status, value) =
+                    oauth::exchange(header(&parts.headers, "content-type"), body, &self.tokens, now());
+                Reply::Json(status, value)
             }
             _ => anthropic::messages(body, n, script),
         };
@@ -393,6 +486,11 @@ impl LlmMock {
     /// The journal (for tests that run the mock in-process).
     pub fn journal(&self) -> &record::Journal {
         &self.journal
+    }
+
+    /// The access tokens the OAuth endpoint issued (for tests that run the mock in-process).
+    pub fn tokens(&self) -> &oauth::Tokens {
+        &self.tokens
     }
 }
 
@@ -418,6 +516,14 @@ mod tests {
         assert_eq!(Route::of("/openai/v1/chat/completions").protocol(), Protocol::Azure);
         assert_eq!(Route::of("/openai/files"), Route::Unknown(Protocol::Azure));
         assert_eq!(Route::of("/v2/nothing"), Route::Unknown(Protocol::OpenAi));
+        assert_eq!(Route::of("/token"), Route::Token);
+        assert_eq!(Route::of("/v1/embeddings"), Route::OpenAiEmbeddings);
+        assert_eq!(Route::of("/compatible-mode/v1/embeddings"), Route::OpenAiEmbeddings);
+        assert_eq!(Route::of("/v1beta/models/e:batchEmbedContents").protocol(), Protocol::Gemini);
+        let vertex = "/v1beta1/projects/p/locations/us-central1/endpoints/openapi/chat/completions";
+        assert_eq!(Route::of(vertex).protocol(), Protocol::Vertex, "not OpenAI's chat completions");
+        assert_eq!(Route::of("/v1/publishers/google/models/g:generateContent").protocol(), Protocol::Vertex);
+        assert_eq!(Route::of("/v1/projects/p/locations/r/models"), Route::Unknown(Protocol::Vertex));
         assert_eq!(
             reply_to(&[
                 json!({"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "part"}]})
@@ -541,6 +647,150 @@ mod tests {
         assert_eq!(array.as_array().map(Vec::len), Some(11));
         let other = mock.post("llm", "/v1beta/models/g:countTokens", "{}").header("x-goog-api-key", "g").send();
         assert_eq!(other.status, 404);
+    }
+
+    /// A token from the mock's OAuth endpoint, as ai-proxy gets it.
+    fn token(mock: &Gateway) -> String {
+        let account = oauth::Account::e2e().unwrap();
+        let reply = mock
+            .post("llm", "/token", account.token_request(now()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()["access_token"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn issues_tokens_and_records_the_exchanges() {
+        let mock = LlmMock::new(Duration::ZERO);
+        let (journal, tokens) = (mock.journal().clone(), mock.tokens().clone());
+        let address = crate::server::spawn_background(move |req| mock.clone().handle(req));
+        let client = Gateway::new(&address.to_string());
+        let first = token(&client);
+        assert_eq!(first, "ya29.mock-1");
+        assert_eq!(tokens.state(&first), oauth::TokenState::Valid);
+        let listed = client.get("llm", "/__mock/requests?protocol=google-oauth").send().json();
+        assert_eq!(listed.as_array().map(Vec::len), Some(1));
+        assert_eq!(listed[0]["key"], "gateway@e2e-project.iam.gserviceaccount.com");
+        assert_eq!(listed[0]["status"], 200);
+        // Google's refusals.
+        let expired = oauth::Account::e2e().unwrap().token_request(now() - 7200);
+        let form = |body: String| {
+            client.post("llm", "/token", body).header("content-type", "application/x-www-form-urlencoded").send()
+        };
+        let refused = form(expired);
+        assert_eq!((refused.status, refused.json()["error"].clone()), (400, json!("invalid_grant")));
+        assert_eq!(refused.header("x-llm-mock-protocol"), Some("google-oauth"));
+        let wrong_grant = form("grant_type=password&assertion=x".into());
+        assert_eq!(wrong_grant.json()["error"], "unsupported_grant_type");
+        assert_eq!(client.get("llm", "/token").send().status, 405);
+        // A fault armed for the account fails its next exchange, in the endpoint's shape.
+        let fault = json!({"count": 1, "status": 503, "key": "gateway@e2e-project.iam.gserviceaccount.com"});
+        client.post("llm", "/__mock/faults", fault.to_string()).send();
+        let failed = form(oauth::Account::e2e().unwrap().token_request(now()));
+        assert_eq!((failed.status, failed.json()["error"].clone()), (503, json!("internal_failure")));
+        assert_eq!(token(&client), "ya29.mock-2");
+        let exchanges = journal.find_by(&record::Filter { protocol: Some("google-oauth"), ..Default::default() });
+        assert_eq!(exchanges.len(), 6);
+    }
+
+    #[test]
+    fn answers_like_vertex_ai() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let bearer = format!("Bearer {}", token(&mock));
+        let base = "/v1/projects/e2e-project/locations/us-central1/publishers";
+        let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi there"}]}]}).to_string();
+        let path = format!("{base}/google/models/gemini-2.5-flash:generateContent");
+        let reply = mock.post("llm", &path, gemini.clone()).header("authorization", &bearer).send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["candidates"][0]["content"]["parts"][0]["text"], "Mock reply to: hi there");
+        assert_eq!(reply.header("x-llm-mock-protocol"), Some("vertex"));
+        assert_eq!(reply.header("x-llm-mock-api-key"), bearer.strip_prefix("Bearer "));
+        // Credentials: none, a key, a token the endpoint never issued.
+        let unauthenticated = |reply: crate::client::Reply| {
+            assert_eq!(reply.status, 401, "{}", reply.text());
+            let error = reply.json();
+            assert_eq!(error["error"]["status"], "UNAUTHENTICATED");
+            error["error"]["message"].as_str().unwrap().to_string()
+        };
+        assert_eq!(unauthenticated(mock.post("llm", &path, gemini.clone()).send()), vertex::MISSING);
+        let keyed = mock.post("llm", &path, gemini.clone()).header("x-goog-api-key", "AQ.k").send();
+        assert_eq!(unauthenticated(keyed), vertex::KEYS_NOT_SUPPORTED);
+        let forged = mock.post("llm", &path, gemini.clone()).header("authorization", "Bearer ya29.forged").send();
+        assert!(unauthenticated(forged).starts_with("Request had invalid authentication credentials."));
+        // Streams as Gemini does.
+        let stream = format!("{base}/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+        let sse = mock.post("llm", &stream, gemini.clone()).header("authorization", &bearer).send();
+        assert_eq!(sse.header("content-type"), Some("text/event-stream"));
+        assert_eq!(sse.text().matches("\r\n\r\n").count(), 6, "5 words and the finish");
+        // Embeddings.
+        let predict = format!("{base}/google/models/text-embedding-005:predict");
+        let body = json!({"instances": [{"content": "a b"}], "parameters": {"outputDimensionality": 2}});
+        let reply = mock.post("llm", &predict, body.to_string()).header("authorization", &bearer).send().json();
+        assert_eq!(reply["predictions"][0]["embeddings"]["values"], json!(embeddings::embedding("a b", 2)));
+        // Claude: Vertex's body, the model in the path.
+        let claude = format!("{base}/anthropic/models/claude-sonnet-4@20250514:streamRawPredict");
+        let body = json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 20, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let reply = mock.post("llm", &claude, body.to_string()).header("authorization", &bearer).send();
+        assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+        assert!(reply.text().contains("\"model\":\"claude-sonnet-4-20250514\""), "{}", reply.text());
+        let anthropic_body =
+            json!({"model": "claude-sonnet-4", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]});
+        let refused = mock.post("llm", &claude, anthropic_body.to_string()).header("authorization", &bearer).send();
+        assert_eq!((refused.status, refused.json()["error"]["type"].clone()), (400, json!("invalid_request_error")));
+        // The OpenAI-compatible endpoint.
+        let openapi = "/v1beta1/projects/e2e-project/locations/us-central1/endpoints/openapi/chat/completions";
+        let chat = |model: &str| {
+            let body = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+            mock.post("llm", openapi, body.to_string()).header("authorization", &bearer).send()
+        };
+        assert_eq!(chat("google/gemini-2.5-flash").json()["choices"][0]["message"]["content"], "Mock reply to: hi");
+        assert_eq!(chat("gemini-2.5-flash").status, 400);
+        // Express mode: an API key, no project.
+        let express = "/v1/publishers/google/models/gemini-2.5-flash:generateContent";
+        let reply = mock.post("llm", express, gemini.clone()).header("x-goog-api-key", "AQ.express").send();
+        assert_eq!((reply.status, reply.header("x-llm-mock-api-key")), (200, Some("AQ.express")));
+        assert_eq!(mock.post("llm", &format!("{express}?key=AQ.q"), gemini.clone()).send().status, 200);
+        assert_eq!(unauthenticated(mock.post("llm", express, gemini.clone()).send()), vertex::MISSING);
+        let express_claude = "/v1/publishers/anthropic/models/claude-3-5-haiku@20241022:rawPredict";
+        let body = json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 20, "messages": [{"role": "user", "content": "yo"}]});
+        let reply = mock.post("llm", express_claude, body.to_string()).header("x-goog-api-key", "AQ.e").send();
+        assert_eq!(reply.json()["content"][0]["text"], "Mock reply to: yo");
+        // Other paths: Google's 404; a scripted status: Google's shape.
+        let other = mock
+            .post("llm", &format!("{base}/google/models/g:countTokens"), "{}")
+            .header("authorization", &bearer)
+            .send();
+        assert_eq!((other.status, other.json()["error"]["status"].clone()), (404, json!("NOT_FOUND")));
+        let busy =
+            mock.post("llm", &path, gemini).header("authorization", &bearer).header("x-mock-status", "429").send();
+        assert_eq!((busy.status, busy.json()["error"]["status"].clone()), (429, json!("RESOURCE_EXHAUSTED")));
+    }
+
+    #[test]
+    fn answers_embeddings() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let body = json!({"model": "text-embedding-3-small", "input": ["a", "b"], "dimensions": 4});
+        let reply = mock.post("llm", "/v1/embeddings", body.to_string()).header("authorization", "Bearer k").send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let value = reply.json();
+        assert_eq!(value["data"][1]["embedding"], json!(embeddings::embedding("b", 4)));
+        assert_eq!(mock.post("llm", "/v1/embeddings", body.to_string()).send().status, 401);
+        let batch =
+            json!({"requests": [{"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "a"}]}}]});
+        let path = "/v1beta/models/gemini-embedding-001:batchEmbedContents";
+        let reply = mock.post("llm", path, batch.to_string()).header("x-goog-api-key", "g").send();
+        assert_eq!(
+            reply.json()["embeddings"][0]["values"],
+            json!(embeddings::embedding("a", embeddings::DEFAULT_DIMS))
+        );
+        let other = mock.post("llm", "/v1beta/models/text-embedding-004:batchEmbedContents", batch.to_string());
+        assert_eq!(other.header("x-goog-api-key", "g").send().status, 400, "each request's model is the path's");
+        let single = json!({"content": {"parts": [{"text": "a"}]}});
+        let reply =
+            mock.post("llm", "/v1/models/e:embedContent", single.to_string()).header("x-goog-api-key", "g").send();
+        assert_eq!(reply.json()["embedding"]["values"], json!(embeddings::embedding("a", embeddings::DEFAULT_DIMS)));
     }
 
     #[test]

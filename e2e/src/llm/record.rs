@@ -88,9 +88,34 @@ impl Journal {
 
     /// The recorded requests with tag `tag` and key `key` (each when given), oldest first.
     pub fn find(&self, tag: Option<&str>, key: Option<&str>) -> Vec<Value> {
-        let matches = |entry: &Value, field: &str, wanted: Option<&str>| wanted.is_none_or(|w| entry[field] == w);
-        self.lock().1.iter().filter(|e| matches(e, "tag", tag) && matches(e, "key", key)).cloned().collect()
+        self.find_by(&Filter { tag, key, protocol: None })
     }
+
+    /// The recorded requests `filter` lets through, oldest first.
+    pub fn find_by(&self, filter: &Filter<'_>) -> Vec<Value> {
+        let matches = |entry: &Value, field: &str, wanted: Option<&str>| wanted.is_none_or(|w| entry[field] == w);
+        self.lock()
+            .1
+            .iter()
+            .filter(|e| {
+                matches(e, "tag", filter.tag)
+                    && matches(e, "key", filter.key)
+                    && matches(e, "protocol", filter.protocol)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Which requests `GET /__mock/requests` lists: those with each field given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    /// The `x-mock-tag`.
+    pub tag: Option<&'a str>,
+    /// The key recorded.
+    pub key: Option<&'a str>,
+    /// The protocol (`openai`, `vertex`, `google-oauth`, ...).
+    pub protocol: Option<&'a str>,
 }
 
 /// The value of `name` in a query string (`a=1&b=x%20y`), percent-decoded.
@@ -152,6 +177,8 @@ mod tests {
         assert_eq!(all[0]["headers"]["x-mock-tag"][0], "t");
         assert_eq!(journal.find(Some("even"), Some("k")).len(), CAPACITY / 2);
         assert_eq!(journal.find(Some("even"), Some("other")).len(), 0);
+        assert_eq!(journal.find_by(&Filter { protocol: Some("openai"), ..Filter::default() }).len(), CAPACITY);
+        assert_eq!(journal.find_by(&Filter { protocol: Some("vertex"), ..Filter::default() }).len(), 0);
         let text = Received { parts: &parts, body: b"not json", protocol: "openai", key: None, tag: None };
         journal.record(&text);
         let last = journal.find(None, None).pop().unwrap();
