@@ -116,8 +116,7 @@ pub fn apply(http: &mut Http, provider: &Provider, flow: &mut Flow, body: Vec<u8
         };
         file.store(content.clone());
         if let Some(body) = flow.pending_body.take() {
-            http.replace_request_body(&insert(&body, flow.upstream, &content));
-            http.remove_request_header("content-length");
+            crate::request::send(http, provider, &insert(&body, flow.upstream, &content));
         }
         http.resume_request();
     });

@@ -25,6 +25,12 @@ pub struct Flow {
     pub pending_body: Option<Vec<u8>>,
     /// The body to send (when it changed), while Vertex's access token is fetched.
     pub waiting_body: Option<Vec<u8>>,
+    /// The path of a request whose path depends on its content (DashScope's text or
+    /// multimodal generation), once read.
+    pub native_path: Option<&'static str>,
+    /// The reply's id from its headers (Bedrock's `x-amzn-requestid`), for a reply that
+    /// names none in its body.
+    pub reply_id: Option<String>,
     /// An OpenAI embeddings request sent to the provider's own embeddings API.
     pub embeddings: Option<Box<(Embedder, EmbeddingRequest)>>,
 }
@@ -65,6 +71,8 @@ impl Flow {
             reply: Reply::Untouched,
             pending_body: None,
             waiting_body: None,
+            reply_id: None,
+            native_path: None,
             embeddings: None,
         }
     }

@@ -16,8 +16,8 @@ fn errors_name_the_field() {
         (json!({"provider": {"apiTokens": ["k"]}}), "provider.type: missing"),
         (json!({"provider": {"type": "openia"}}), "provider.type: unknown provider type `openia`"),
         (
-            json!({"provider": {"type": "bedrock"}}),
-            "provider.type: `bedrock` is a Higress provider type this module does not implement yet",
+            json!({"provider": {"type": "minimax"}}),
+            "provider.type: `minimax` is a Higress provider type this module does not implement yet",
         ),
         (json!({"provider": {"type": "deepseek"}}), "provider.apiTokens: no apiToken found"),
         (

@@ -113,10 +113,13 @@ impl StreamTranslator {
     }
 
     /// The reply's id and model, for a provider whose stream names neither (Bedrock: the
-    /// `x-amzn-requestid` header and the model asked for); other providers' own are kept.
+    /// `x-amzn-requestid` header and the model asked for; DashScope names no model); other
+    /// providers' own are kept.
     pub fn with_identity(mut self, id: &str, model: &str) -> Self {
-        if let Decoder::Bedrock { decoder, .. } = &mut self.decoder {
-            *decoder = bedrock::StreamDecoder::with_identity(id, model);
+        match &mut self.decoder {
+            Decoder::Bedrock { decoder, .. } => *decoder = bedrock::StreamDecoder::with_identity(id, model),
+            Decoder::Qwen(decoder) => *decoder = qwen::StreamDecoder::new().with_model(model),
+            _ => {}
         }
         self
     }

@@ -114,6 +114,20 @@ pub struct ProviderSettings {
     /// `vertex` (OAuth): chat requests go to Vertex's OpenAI-compatible endpoint, untranslated.
     #[serde(rename = "vertexOpenAICompatible")]
     pub vertex_openai_compatible: bool,
+    /// `bedrock` (required): the AWS region (`us-east-1`).
+    pub aws_region: String,
+    /// `bedrock`: the access key id requests are signed with (SigV4), with `awsSecretKey`;
+    /// without them, `apiTokens` are Bedrock API keys.
+    pub aws_access_key: String,
+    /// `bedrock`: the secret access key.
+    pub aws_secret_key: String,
+    /// `bedrock` (extension): the session token of temporary credentials (STS, an assumed
+    /// role), sent as `x-amz-security-token` and signed.
+    pub aws_session_token: String,
+    /// `bedrock`: fields merged into every request's `additionalModelRequestFields`
+    /// (`top_k`, `anthropic_beta`, ...).
+    #[cfg_attr(test, schemars(with = "Option<serde_json::Map<String, Value>>"))]
+    pub bedrock_additional_fields: Map<String, Value>,
     /// `qwen`: the OpenAI-compatible mode (default true; `false`, the native protocol, is not
     /// implemented yet).
     pub qwen_enable_compatible: Option<bool>,

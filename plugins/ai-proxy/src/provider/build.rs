@@ -2,6 +2,7 @@
 //! field (`provider.apiTokens: ...`).
 
 use super::azure::Azure;
+use super::bedrock::Bedrock;
 use super::gemini::Gemini;
 use super::table::{self, Keys};
 use super::vertex::Vertex;
@@ -58,6 +59,8 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         claude: None,
         gemini: None,
         vertex: None,
+        bedrock: None,
+        qwen_native: None,
         keys,
         mapping: model_mapping(&settings, &at("modelMapping"), order)?,
         original,
@@ -154,11 +157,8 @@ fn per_type(provider: &mut Provider, settings: &ProviderSettings, field: &str) -
         }
         "qwen" => {
             if settings.qwen_enable_compatible == Some(false) {
-                return Err(ConfigError::at(
-                    at("qwenEnableCompatible"),
-                    "false (DashScope's native protocol) is not implemented yet: leave it out or set it to true \
-                     for the OpenAI-compatible mode",
-                ));
+                let ids = settings.qwen_file_ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty());
+                provider.qwen_native = Some(ids.map(str::to_string).collect());
             }
             if !settings.qwen_file_ids.is_empty() && settings.context.is_some() {
                 return Err(ConfigError::at(at("qwenFileIds"), "qwenFileIds and context cannot both be configured"));
@@ -190,6 +190,11 @@ fn per_type(provider: &mut Provider, settings: &ProviderSettings, field: &str) -
             provider.claude = Some(Claude { version: version.to_string(), code_mode: settings.claude_code_mode });
         }
         "gemini" => provider.gemini = Some(Gemini::parse(settings, field)?),
+        "bedrock" => {
+            let bedrock = Bedrock::parse(settings, field)?;
+            provider.host = Some(bedrock.host());
+            provider.bedrock = Some(bedrock);
+        }
         "vertex" => {
             let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT_MS);
             let vertex = Vertex::parse(settings, field, timeout)?;
@@ -397,7 +402,7 @@ mod tests {
         for (config, path) in [
             (json!({}), "provider.type"),
             (json!({"type": "nope"}), "provider.type"),
-            (json!({"type": "bedrock"}), "provider.type"),
+            (json!({"type": "minimax"}), "provider.type"),
             (json!({"type": "vertex"}), "provider.vertexAuthKey"),
             (json!({"type": "deepseek"}), "provider.apiTokens"),
             (json!({"type": "deepseek", "apiTokens": [""]}), "provider.apiTokens"),
@@ -410,10 +415,6 @@ mod tests {
                 "provider.azureServiceUrl",
             ),
             (json!({"type": "ollama", "ollamaServerHost": "h"}), "provider.ollamaServerPort"),
-            (
-                json!({"type": "qwen", "apiTokens": ["k"], "qwenEnableCompatible": false}),
-                "provider.qwenEnableCompatible",
-            ),
             (json!({"type": "openai", "basePathHandling": "x"}), "provider.basePathHandling"),
             (json!({"type": "openai", "failover": {"enabled": true}}), "provider.failover.healthCheckModel"),
             (

@@ -2,6 +2,7 @@
 //! to their bodies, resolved once at start from the type's table entry and the config.
 
 pub mod azure;
+pub mod bedrock;
 mod build;
 pub mod gemini;
 pub mod keys;
@@ -17,6 +18,7 @@ use crate::custom_settings::CustomSetting;
 use crate::model_map::ModelMapping;
 use crate::request::Tidy;
 use azure::Azure;
+use bedrock::Bedrock;
 use gemini::Gemini;
 use higress_ai::embeddings::Embedder;
 use higress_ai::translate::Protocol;
@@ -56,6 +58,10 @@ pub struct Provider {
     pub claude: Option<Claude>,
     pub gemini: Option<Gemini>,
     pub vertex: Option<Vertex>,
+    pub bedrock: Option<Bedrock>,
+    /// Qwen with `qwenEnableCompatible: false`: chat in DashScope's native protocol, with
+    /// `qwenFileIds` for `qwen-long` models.
+    pub qwen_native: Option<Vec<String>>,
     pub keys: Vec<String>,
     pub mapping: ModelMapping,
     /// `protocol: original`: the client speaks the provider's own protocol.
@@ -99,6 +105,7 @@ impl Provider {
         self.azure.as_ref().is_some_and(|azure| azure.needs_model())
             || ((self.gemini.is_some() || self.vertex.is_some())
                 && matches!(api, Some(Api::ChatCompletion | Api::Embeddings)))
+            || (self.bedrock.is_some() && api == Some(Api::ChatCompletion))
     }
 
     /// The protocol the provider's chat API speaks (Vertex's OpenAI-compatible endpoint
@@ -106,6 +113,7 @@ impl Provider {
     pub fn chat_protocol(&self) -> Protocol {
         match &self.vertex {
             Some(vertex) if vertex.openai_compatible => Protocol::OpenAi,
+            _ if self.qwen_native.is_some() => Protocol::Qwen,
             _ => self.spec.chat_protocol,
         }
     }

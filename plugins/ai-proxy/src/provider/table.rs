@@ -279,6 +279,12 @@ pub static SPECS: &[Spec] = &[
         ..compatible("gemini", "generativelanguage.googleapis.com", GEMINI)
     },
     Spec {
+        // `apiTokens` (Bedrock API keys) or SigV4 (`provider/bedrock.rs` checks which).
+        keys: Keys::Unused,
+        chat_protocol: Protocol::Bedrock,
+        ..compatible("bedrock", "", &[(ChatCompletion, "/model/{model}/converse")])
+    },
+    Spec {
         auth: Auth::Google,
         // `apiTokens` (express mode) or a service account (`provider/vertex.rs` checks which).
         keys: Keys::Unused,
@@ -289,7 +295,7 @@ pub static SPECS: &[Spec] = &[
 
 /// Types Higress has that this module does not implement yet: a config naming one fails to
 /// start, rather than proxying requests the provider would not understand.
-pub const NOT_YET: &[&str] = &["bedrock", "minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
+pub const NOT_YET: &[&str] = &["minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
 
 /// The type named `name`.
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -309,6 +315,6 @@ mod tests {
                 assert!(path.starts_with('/'), "{} {api:?}", spec.name);
             }
         }
-        assert_eq!(SPECS.len(), 27);
+        assert_eq!(SPECS.len(), 28);
     }
 }

@@ -120,6 +120,18 @@ fn finish(http: &mut Http, provider: &Provider, flow: &mut Flow, original: &[u8]
             }
         }
     }
+    if let Some(path) = flow.native_path {
+        // DashScope's native generation: the path names the kind of input, the header the stream.
+        let client_path = http.path().to_string();
+        let path = [provider.provider_base_path.as_str(), path].concat();
+        http.set_request_header(":path", &path);
+        if http.request_header(ORIGINAL_PATH).is_none() {
+            http.set_request_header(ORIGINAL_PATH, &client_path);
+        }
+        if flow.stream {
+            http.set_request_header(higress_ai::qwen::SSE_HEADER, higress_ai::qwen::SSE_ENABLE);
+        }
+    }
     if let Some(oauth) = provider.vertex_oauth() {
         match vertex_auth::authorize(http, oauth, after_token) {
             Step::Ready => {}
@@ -160,7 +172,7 @@ fn deliver(
         let body = body.unwrap_or_else(|| original(http));
         return match context::apply(http, provider, flow, body) {
             Ok(Some(bytes)) => {
-                send(http, &bytes);
+                send(http, provider, &bytes);
                 DataAction::Continue
             }
             // The request waits for the file.
@@ -173,14 +185,25 @@ fn deliver(
             }
         };
     }
-    if let Some(bytes) = body {
-        send(http, &bytes);
+    match body {
+        Some(bytes) => send(http, provider, &bytes),
+        None if provider.bedrock.as_ref().is_some_and(|b| b.signs()) => sign(http, provider, &original(http)),
+        None => {}
     }
     DataAction::Continue
 }
 
-/// Replaces the body; its length changed with it.
-fn send(http: &mut Http, body: &[u8]) {
+/// Replaces the body (its length changed with it), signed when the provider signs.
+pub fn send(http: &mut Http, provider: &Provider, body: &[u8]) {
     http.replace_request_body(body);
     http.remove_request_header("content-length");
+    sign(http, provider, body);
+}
+
+/// Signs the request with `body` as it leaves (Bedrock's SigV4), when the provider signs.
+pub fn sign(http: &mut Http, provider: &Provider, body: &[u8]) {
+    if let Some(bedrock) = provider.bedrock.as_ref().filter(|b| b.signs()) {
+        let now = higress_sdk::hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000_000;
+        bedrock.sign(http, body, now);
+    }
 }

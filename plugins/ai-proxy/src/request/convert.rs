@@ -52,6 +52,14 @@ fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<
     if provider.claude.as_ref().is_some_and(|c| c.code_mode) {
         claude_code_system(&mut request);
     }
+    if let Some(file_ids) = &provider.qwen_native {
+        // `qwenFileIds`: Qwen-Long reads the files named in a system message, as Go sends them.
+        if !file_ids.is_empty() && request.model.starts_with("qwen-long") {
+            let text = file_ids.iter().map(|id| format!("fileid://{id}")).collect::<Vec<_>>().join(",");
+            request.system.insert(0, Part::Text { text, cache: None });
+        }
+        flow.native_path = Some(higress_ai::qwen::path(&request));
+    }
     let reasoning =
         Reasoning { translated: true, budget: request.params.reasoning.as_ref().and_then(|r| r.budget_tokens) };
     // Straight into bytes (`to_string` goes through `Display`'s formatter, several times
@@ -60,6 +68,11 @@ fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<
     let gemini = provider.gemini.as_ref().or(provider.vertex.as_ref().map(|v| &v.gemini));
     match (gemini, flow.upstream) {
         (Some(gemini), Protocol::Gemini) => gemini.complete(&mut body),
+        (_, Protocol::Bedrock) => {
+            if let Some(bedrock) = &provider.bedrock {
+                bedrock.complete(&mut body);
+            }
+        }
         (_, Protocol::Anthropic) if provider.vertex.is_some() => {
             // The model is in the path; the API version in the body.
             if let Value::Object(body) = &mut body {

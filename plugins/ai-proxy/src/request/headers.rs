@@ -89,11 +89,18 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
         http.set_request_header(FIRST_BYTE_TIMEOUT, &provider.first_byte_timeout.to_string());
     }
 
-    if body_coming && reads_body(provider, &flow) {
+    // Bedrock's signature covers the body, whatever its type.
+    let signs = provider.bedrock.as_ref().is_some_and(|b| b.signs());
+    let body_signed = signs && http.has_request_body() && http.request_body_mode() != BodyMode::Skip;
+    if (body_coming && reads_body(provider, &flow)) || body_signed {
         http.limit_request_body(MAX_BODY);
         return (Some(flow), HeaderAction::StopIteration);
     }
     http.dont_read_request_body();
+    if signs {
+        // No body (one would have been read above).
+        super::sign(http, provider, b"");
+    }
     // Vertex's OAuth token, when no body phase will put it on.
     if let Some(oauth) = provider.vertex_oauth() {
         return match vertex_auth::authorize(http, oauth, |_, http, _| http.resume_request()) {

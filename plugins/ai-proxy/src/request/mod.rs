@@ -10,6 +10,6 @@ mod headers;
 mod quirks;
 mod route;
 
-pub use body::on_body;
+pub use body::{on_body, send, sign};
 pub use conversation::Tidy;
 pub use headers::on_headers;

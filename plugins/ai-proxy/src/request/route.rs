@@ -58,6 +58,13 @@ fn provider_path(
             _ => None,
         };
     }
+    if let Some(bedrock) = &provider.bedrock {
+        // Chat: the mapped model's Converse; other paths are kept.
+        return match api {
+            Some(Api::ChatCompletion) => model.map(|model| bedrock.chat_path(model, stream)),
+            _ => None,
+        };
+    }
     if let Some(vertex) = &provider.vertex {
         // Chat and embeddings: the mapped model's method, once known; Vertex's own calls
         // (`/v1/projects/.../models/m:generateContent`) keep their path.

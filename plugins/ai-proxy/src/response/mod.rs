@@ -53,7 +53,14 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
         return HeaderAction::Continue;
     }
     let content_type = http.response_header("content-type").unwrap_or_default().to_ascii_lowercase();
-    let streamed = content_type.trim_start().starts_with("text/event-stream");
+    // Bedrock streams AWS's binary event stream, translated to server-sent events.
+    let event_stream = flow.upstream == Protocol::Bedrock
+        && content_type.trim_start().starts_with("application/vnd.amazon.eventstream");
+    let streamed = content_type.trim_start().starts_with("text/event-stream") || event_stream;
+    // Bedrock names its reply only in this header; DashScope names neither id nor model.
+    if flow.upstream == Protocol::Bedrock {
+        flow.reply_id = http.response_header("x-amzn-requestid");
+    }
     let json = content_type.contains("json") || content_type.is_empty();
     if !translates {
         if streamed && (moves_usage || promotes) {
@@ -70,7 +77,12 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     }
     if streamed {
         http.remove_response_header("content-length");
-        let translator = StreamTranslator::new(flow.upstream, flow.client, now_seconds(), true);
+        if event_stream {
+            http.set_response_header("content-type", "text/event-stream; charset=utf-8");
+        }
+        let id = flow.reply_id.as_deref().unwrap_or_default();
+        let translator = StreamTranslator::new(flow.upstream, flow.client, now_seconds(), true)
+            .with_identity(id, flow.model.as_deref().unwrap_or_default());
         let edit = (moves_usage || promotes).then(|| Box::new(StreamEdit::new(moves_usage, promotes)));
         flow.reply = Reply::Stream(Box::new(translator), edit);
     } else if json {

@@ -71,6 +71,9 @@ fn success(flow: &Flow, body: &[u8], promote: bool) -> Result<Vec<u8>, String> {
     if parsed.model.is_empty() {
         parsed.model = flow.model.clone().unwrap_or_default();
     }
+    if parsed.id.is_empty() {
+        parsed.id = flow.reply_id.clone().unwrap_or_default();
+    }
     // Straight into bytes: writing a `Value` into a `Vec` cannot fail.
     let written = serde_json::to_vec(&flow.client.write_reply(&parsed)).unwrap_or_default();
     if promote && flow.client == Protocol::OpenAi {
