@@ -116,7 +116,9 @@ pub fn apply(http: &mut Http, provider: &Provider, flow: &mut Flow, body: Vec<u8
         };
         file.store(content.clone());
         if let Some(body) = flow.pending_body.take() {
-            crate::request::send(http, provider, &insert(&body, flow.upstream, &content));
+            let body = insert(&body, flow.upstream, &content);
+            crate::request::send(http, provider, &body);
+            crate::failover::remember(http, provider, flow, &body);
         }
         http.resume_request();
     });

@@ -2,6 +2,7 @@
 //! side, whether it streams, and how its reply is to be handled.
 
 use crate::api::Api;
+use crate::failover::Sent;
 use crate::response::StreamEdit;
 use higress_ai::embeddings::{Embedder, EmbeddingRequest};
 use higress_ai::translate::{Protocol, StreamTranslator};
@@ -28,6 +29,13 @@ pub struct Flow {
     /// The path of a request whose path depends on its content (DashScope's text or
     /// multimodal generation), once read.
     pub native_path: Option<&'static str>,
+    /// The key the request went with (failover counts the reply against it).
+    pub key: Option<String>,
+    /// The request as it left, while its reply may be retried (`retryOnFailure`).
+    pub sent: Option<Box<Sent>>,
+    /// Retries made, and the keys tried (the first included).
+    pub retries: u32,
+    pub tried: Vec<String>,
     /// The reply's id from its headers (Bedrock's `x-amzn-requestid`), for a reply that
     /// names none in its body.
     pub reply_id: Option<String>,
@@ -72,9 +80,18 @@ impl Flow {
             pending_body: None,
             waiting_body: None,
             reply_id: None,
+            key: None,
+            sent: None,
+            retries: 0,
+            tried: Vec::new(),
             native_path: None,
             embeddings: None,
         }
+    }
+
+    /// Whether a retry of the request is out (its failed reply waits).
+    pub fn retrying(&self) -> bool {
+        self.sent.is_some() && self.retries > 0
     }
 
     /// Whether the request and its reply change protocol.

@@ -13,6 +13,7 @@ mod api;
 mod config;
 mod context;
 mod custom_settings;
+mod failover;
 mod flow;
 mod json;
 mod model_map;
@@ -26,6 +27,7 @@ mod vertex_auth;
 
 use config::Config;
 use flow::{Flow, Reply};
+use higress_sdk::config::Selected;
 use higress_sdk::prelude::*;
 use std::rc::Rc;
 use std::time::Duration;
@@ -53,6 +55,23 @@ impl HttpPlugin for AiProxy {
         let configs = rules.global.iter().chain(rules.rules.iter().map(|rule| &rule.config));
         if configs.filter_map(Config::active).any(|provider| provider.vertex_oauth().is_some()) {
             root.register_tick(Duration::from_millis(100), vertex_auth::check_parked);
+        }
+        // Key health: reset, and checked by one VM, once per provider (rules repeat it).
+        let selections =
+            rules.global.iter().map(|_| Selected::Global).chain((0..rules.rules.len()).map(Selected::Rule));
+        let mut seen: Vec<String> = Vec::new();
+        for at in selections {
+            let Some(provider) = rules.get(at).and_then(Config::active) else { continue };
+            let Some(failover) = &provider.failover else { continue };
+            let name = format!("ai-proxy-{}-{}", provider.spec.name, provider.id);
+            if seen.contains(&name) {
+                continue;
+            }
+            failover.reset();
+            let election = higress_sdk::leader::LeaderElection::new(&name);
+            let rules = Rc::clone(rules);
+            root.register_tick(failover.interval, move || failover::check_keys(&rules, at, &election));
+            seen.push(name);
         }
         Ok(())
     }
@@ -83,7 +102,7 @@ impl HttpPlugin for AiProxy {
             return HeaderAction::Continue;
         };
         let action = response::on_headers(http, provider, flow);
-        if matches!(flow.reply, Reply::Untouched) {
+        if matches!(flow.reply, Reply::Untouched) && !flow.retrying() {
             http.skip_rest();
         }
         action

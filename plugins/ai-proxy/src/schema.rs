@@ -146,7 +146,7 @@ pub enum SettingMode {
     Raw,
 }
 
-/// `failover`: health checks of the provider's keys (accepted and checked, not applied yet).
+/// `failover`: failing keys out of rotation until health checks bring them back.
 #[derive(JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
@@ -167,7 +167,7 @@ pub struct Failover {
     failover_on_status: Option<Vec<String>>,
 }
 
-/// `retryOnFailure`: a failed request retried with another key (accepted, not applied yet).
+/// `retryOnFailure`: a failed request retried with another key.
 #[derive(JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]

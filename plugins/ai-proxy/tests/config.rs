@@ -117,20 +117,31 @@ fn model_mapping_follows_the_configurations_order() {
 }
 
 #[test]
-fn part_two_settings_are_accepted_and_said_to_be_unapplied() {
-    let config = json!({"provider": {"type": "openai", "apiTokens": ["k"],
-        "failover": {"enabled": true, "healthCheckModel": "gpt-4o-mini"},
-        "retryOnFailure": {"enabled": true}}});
-    let vm = Vm::builder(&higress_host::testing::plugin(PLUGIN))
-        .log_level(higress_host::LogLevel::Warn)
-        .config_json(&config)
-        .start()
-        .unwrap();
-    for key in ["failover", "retryOnFailure"] {
-        assert!(vm.logged(&format!("provider.{key}: accepted but not applied yet")), "{key}: {:?}", vm.logs());
+fn failover_and_retry_settings_are_checked_field_by_field() {
+    for (config, expected) in [
+        (json!({"failover": {"enabled": true}}), "provider.failover.healthCheckModel: missing"),
+        (json!({"failover": "on"}), "provider.failover: expected an object"),
+        (
+            json!({"failover": {"enabled": true, "healthCheckModel": "m", "failureThreshold": "3"}}),
+            "provider.failover.failureThreshold: expected a positive integer",
+        ),
+        (
+            json!({"failover": {"enabled": true, "healthCheckModel": "m", "failoverOnStatus": ["5(.*"]}}),
+            "provider.failover.failoverOnStatus[0]: `5(.*`",
+        ),
+        (json!({"retryOnFailure": {"enabled": true, "maxRetries": -1}}), "provider.retryOnFailure.maxRetries"),
+        (json!({"retryOnFailure": {"enabled": true, "retryOnStatus": "5.*"}}), "provider.retryOnFailure.retryOnStatus"),
+    ] {
+        let mut provider = json!({"type": "openai", "apiTokens": ["k"]});
+        for (key, value) in config.as_object().unwrap() {
+            provider[key] = value.clone();
+        }
+        let line = config_error(json!({ "provider": provider }));
+        assert!(line.contains(expected), "{config}: {line}");
     }
-    let line = config_error(json!({"provider": {"type": "openai", "failover": {"enabled": true}}}));
-    assert!(line.contains("provider.failover.healthCheckModel: missing"), "{line}");
+    // Switched off, they are not checked further (as Higress).
+    let vm = provider(json!({"type": "openai", "apiTokens": ["k"], "failover": {"enabled": false}}));
+    assert!(vm.logged("plugin start successfully"));
 }
 
 #[test]

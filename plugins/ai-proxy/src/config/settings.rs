@@ -59,15 +59,16 @@ pub struct ProviderSettings {
     /// Upstream Higress's switch: no `stream_options.include_usage` added to streams.
     pub disable_stream_usage_stats: bool,
 
-    // Part 2 (accepted and checked, not applied yet: logged at start).
-    /// Health checks of the keys, as Higress (checked, not applied yet).
+    /// Key health: a key failing `failureThreshold` times in a row leaves rotation until
+    /// health checks bring it back, as Higress (status patterns anchored).
     #[cfg_attr(test, schemars(with = "Option<crate::schema::Failover>"))]
     pub failover: Option<Value>,
-    /// Retries with another key, as Higress (checked, not applied yet).
+    /// A failed request sent again with another key, as Higress (the request as it left;
+    /// a stream answered as a stream).
     #[cfg_attr(test, schemars(with = "Option<crate::schema::RetryOnFailure>"))]
     pub retry_on_failure: Option<Value>,
-    /// `passthrough`, `ignore` or `concat`: read by DashScope's native protocol only (no
-    /// effect here).
+    /// `passthrough`, `ignore` or `concat`: Higress's DashScope native option; reasoning always
+    /// comes back as `reasoning_content` here (passthrough).
     pub reasoning_content_mode: Option<String>,
     /// Chat requests: the last user message that is exactly one of these (`/clear`) drops
     /// every message before it but system messages, and is dropped itself.

@@ -11,6 +11,7 @@ use crate::api::{self, Api, CONFIGURABLE};
 use crate::config::settings::{ContextSettings, ProviderSettings};
 use crate::context::ContextFile;
 use crate::custom_settings;
+use crate::failover::{Failover, Retry};
 use crate::model_map::ModelMapping;
 use crate::request::Tidy;
 use higress_sdk::config::ConfigError;
@@ -61,6 +62,8 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         vertex: None,
         bedrock: None,
         qwen_native: None,
+        failover: None,
+        retry: None,
         keys,
         mapping: model_mapping(&settings, &at("modelMapping"), order)?,
         original,
@@ -101,6 +104,8 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         Some(context) => Some(context_of(context, settings.timeout, &at("context"))?),
         None => moonshot_file(&provider, &settings, &at("moonshotFileId"))?,
     };
+    provider.failover = Failover::parse(settings.failover.as_ref(), spec.name, &settings.id, &at("failover"))?;
+    provider.retry = Retry::parse(settings.retry_on_failure.as_ref(), &at("retryOnFailure"))?;
     not_yet_applied(&settings, field)?;
     Ok(provider)
 }
@@ -338,39 +343,14 @@ fn moonshot_file(
     Ok(Some(ContextFile::moonshot(id, host, timeout)))
 }
 
-/// Settings of the second part of this module (failover, retries, message rewriting):
-/// checked as Higress checks them, then logged as not applied, so nobody relies on them
-/// unknowingly.
+/// Settings that have no effect here, said at start.
 fn not_yet_applied(settings: &ProviderSettings, field: &str) -> Result<(), ConfigError> {
-    let enabled =
-        |value: &Option<Value>| value.as_ref().and_then(|v| v.get("enabled")).and_then(Value::as_bool).unwrap_or(false);
-    if let Some(failover) = &settings.failover {
-        if !failover.is_object() && !failover.is_null() {
-            return Err(ConfigError::at(format!("{field}.failover"), "expected an object"));
-        }
-        if enabled(&settings.failover) {
-            let model = failover.get("healthCheckModel").and_then(Value::as_str).unwrap_or_default();
-            if model.is_empty() {
-                return Err(ConfigError::at(format!("{field}.failover.healthCheckModel"), "missing"));
-            }
-            log_warn!("{field}.failover: accepted but not applied yet (key health checks come with part 2)");
-        }
+    let native = settings.kind.trim() == "qwen" && settings.qwen_enable_compatible == Some(false);
+    if !settings.qwen_file_ids.is_empty() && !native {
+        log_warn!("{field}.qwenFileIds: only used by qwen's native protocol (qwenEnableCompatible: false)");
     }
-    if let Some(retry) = &settings.retry_on_failure {
-        if !retry.is_object() && !retry.is_null() {
-            return Err(ConfigError::at(format!("{field}.retryOnFailure"), "expected an object"));
-        }
-        if enabled(&settings.retry_on_failure) {
-            log_warn!("{field}.retryOnFailure: accepted but not applied yet (retries come with part 2)");
-        }
-    }
-    // DashScope's native protocol reads these; in compatible mode (the only one here so far)
-    // Go ignores them too.
-    if !settings.qwen_file_ids.is_empty() {
-        log_warn!("{field}.qwenFileIds: only used by qwen's native protocol; no effect in compatible mode");
-    }
-    if settings.reasoning_content_mode.is_some() {
-        log_warn!("{field}.reasoningContentMode: only used by qwen's native protocol; no effect here");
+    if settings.reasoning_content_mode.as_deref().is_some_and(|mode| mode != "passthrough") {
+        log_warn!("{field}.reasoningContentMode: not applied; reasoning comes back as reasoning_content (passthrough)");
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ thread_local! {
     static STATE: Cell<u64> = const { Cell::new(0) };
 }
 
-fn next_random() -> u64 {
+/// A pseudo-random number (xorshift64*, seeded from the host clock).
+pub fn random() -> u64 {
     STATE.with(|state| {
         let mut x = state.get();
         if x == 0 {
@@ -42,7 +43,7 @@ pub fn pick<'k>(keys: &'k [String], api: Option<Api>, consumer: Option<&str>) ->
         1 => 0,
         n => match consumer.filter(|c| !c.is_empty() && api.is_some_and(Api::is_stateful)) {
             Some(consumer) => usize::try_from(fnv1a32(consumer)).unwrap_or(0) % n,
-            None => usize::try_from(next_random() % n as u64).unwrap_or(0),
+            None => usize::try_from(random() % n as u64).unwrap_or(0),
         },
     };
     keys.get(index).map(String::as_str)

@@ -62,6 +62,10 @@ pub struct Provider {
     /// Qwen with `qwenEnableCompatible: false`: chat in DashScope's native protocol, with
     /// `qwenFileIds` for `qwen-long` models.
     pub qwen_native: Option<Vec<String>>,
+    /// `failover`: key health.
+    pub failover: Option<crate::failover::Failover>,
+    /// `retryOnFailure`: failed requests sent again with another key.
+    pub retry: Option<crate::failover::Retry>,
     pub keys: Vec<String>,
     pub mapping: ModelMapping,
     /// `protocol: original`: the client speaks the provider's own protocol.

@@ -27,11 +27,16 @@ const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// Replaces the client's credentials with the provider's key. `anthropic` says the request
 /// is sent in Anthropic's protocol to an endpoint that is not Claude's own (DeepSeek's and
 /// Qwen's Anthropic-compatible APIs), which then also gets the key as `x-api-key`.
-pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: bool) {
+pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: bool) -> Option<String> {
     // The consumer only decides among several keys of a stateful API: read only then.
     let stateful = provider.keys.len() > 1 && api.is_some_and(Api::is_stateful);
     let consumer = if stateful { http.request_header("x-mse-consumer") } else { None };
-    let key = match keys::pick(&provider.keys, api, consumer.as_deref()) {
+    let picked = match &provider.failover {
+        // Failover: a healthy key (the consumer's affinity gives way to health).
+        Some(failover) if !stateful || consumer.is_none() => failover.pick(&provider.keys),
+        _ => keys::pick(&provider.keys, api, consumer.as_deref()),
+    };
+    let key = match picked {
         Some(key) => Some(key.to_string()),
         None if provider.spec.keys == Keys::PassThrough => client_key(http, provider),
         None => None,
@@ -39,36 +44,48 @@ pub fn apply(http: &mut Http, provider: &Provider, api: Option<Api>, anthropic: 
     for header in CLIENT_KEY_HEADERS.iter().copied().chain(provider.auth_header_key.as_deref()) {
         http.remove_request_header(header);
     }
-    let Some(key) = key.filter(|k| !k.is_empty()) else { return };
+    let key = key.filter(|k| !k.is_empty())?;
+    let has_version = anthropic && http.request_header("anthropic-version").is_some();
+    for (name, value) in key_headers(provider, &key, anthropic, has_version) {
+        http.set_request_header(name, &value);
+    }
+    Some(key)
+}
+
+/// The headers that carry `key` to the provider (`has_version`: the request names its
+/// `anthropic-version` already). A retry with another key sends the same.
+pub fn key_headers(provider: &Provider, key: &str, anthropic: bool, has_version: bool) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::with_capacity(2);
     match provider.spec.auth {
         Auth::Bearer => {
-            let bare = key.strip_prefix("Bearer ").unwrap_or(&key);
-            http.set_request_header("authorization", &["Bearer ", bare].concat());
+            let bare = key.strip_prefix("Bearer ").unwrap_or(key);
+            headers.push(("authorization", ["Bearer ", bare].concat()));
             if anthropic {
-                http.set_request_header("x-api-key", bare);
-                if http.request_header("anthropic-version").is_none() {
-                    http.set_request_header("anthropic-version", ANTHROPIC_VERSION);
+                headers.push(("x-api-key", bare.to_string()));
+                if !has_version {
+                    headers.push(("anthropic-version", ANTHROPIC_VERSION.to_string()));
                 }
             }
         }
-        Auth::Raw => http.set_request_header("authorization", &key),
-        Auth::ApiKey => http.set_request_header("api-key", &key),
-        Auth::Google => http.set_request_header("x-goog-api-key", &key),
+        Auth::Raw => headers.push(("authorization", key.to_string())),
+        Auth::ApiKey => headers.push(("api-key", key.to_string())),
+        Auth::Google => headers.push(("x-goog-api-key", key.to_string())),
         Auth::None => {}
         Auth::Anthropic => {
             let claude = provider.claude.as_ref();
             let version = claude.map_or(ANTHROPIC_VERSION, |c| c.version.as_str());
-            http.set_request_header("anthropic-version", version);
+            headers.push(("anthropic-version", version.to_string()));
             if claude.is_some_and(|c| c.code_mode) {
-                http.set_request_header("authorization", &["Bearer ", &key].concat());
-                http.set_request_header("user-agent", CLAUDE_CODE_AGENT);
-                http.set_request_header("x-app", "cli");
-                http.set_request_header("anthropic-beta", CLAUDE_CODE_BETA);
+                headers.push(("authorization", ["Bearer ", key].concat()));
+                headers.push(("user-agent", CLAUDE_CODE_AGENT.to_string()));
+                headers.push(("x-app", "cli".to_string()));
+                headers.push(("anthropic-beta", CLAUDE_CODE_BETA.to_string()));
             } else {
-                http.set_request_header("x-api-key", &key);
+                headers.push(("x-api-key", key.to_string()));
             }
         }
     }
+    headers
 }
 
 /// The client's own key, for providers that pass it through.

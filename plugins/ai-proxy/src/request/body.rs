@@ -173,6 +173,7 @@ fn deliver(
         return match context::apply(http, provider, flow, body) {
             Ok(Some(bytes)) => {
                 send(http, provider, &bytes);
+                crate::failover::remember(http, provider, flow, &bytes);
                 DataAction::Continue
             }
             // The request waits for the file.
@@ -186,8 +187,15 @@ fn deliver(
         };
     }
     match body {
-        Some(bytes) => send(http, provider, &bytes),
-        None if provider.bedrock.as_ref().is_some_and(|b| b.signs()) => sign(http, provider, &original(http)),
+        Some(bytes) => {
+            send(http, provider, &bytes);
+            crate::failover::remember(http, provider, flow, &bytes);
+        }
+        None if provider.bedrock.as_ref().is_some_and(|b| b.signs()) || provider.retry.is_some() => {
+            let bytes = original(http);
+            sign(http, provider, &bytes);
+            crate::failover::remember(http, provider, flow, &bytes);
+        }
         None => {}
     }
     DataAction::Continue

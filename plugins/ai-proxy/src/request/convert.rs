@@ -36,7 +36,7 @@ pub fn convert_unchecked(body: &[u8], provider: &Provider, flow: &mut Flow) -> R
     }
 }
 
-fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<Vec<u8>, String> {
+pub fn convert_value(value: &Value, provider: &Provider, flow: &mut Flow) -> Result<Vec<u8>, String> {
     let mut request = flow.client.read_request(value).map_err(|e| e.to_string())?;
     let model = provider.mapping.map(&request.model).into_owned();
     if model.is_empty() {

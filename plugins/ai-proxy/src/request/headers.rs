@@ -75,7 +75,10 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
 
     http.remove_request_header("accept-encoding");
     let anthropic_upstream = flow.upstream == Protocol::Anthropic && provider.spec.name != "claude";
-    auth::apply(http, provider, api, anthropic_upstream && !provider.original);
+    flow.key = auth::apply(http, provider, api, anthropic_upstream && !provider.original);
+    if provider.retry.is_some() {
+        flow.tried.extend(flow.key.clone());
+    }
     let upstream_path = route::path(provider, api, &path, None, false);
     if upstream_path != client_path {
         http.set_request_header(":path", &upstream_path);

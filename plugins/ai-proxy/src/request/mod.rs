@@ -7,9 +7,12 @@ mod conversation;
 mod convert;
 mod edit;
 mod headers;
+mod health;
 mod quirks;
 mod route;
 
+pub use auth::key_headers;
 pub use body::{on_body, send, sign};
 pub use conversation::Tidy;
 pub use headers::on_headers;
+pub use health::health_request;

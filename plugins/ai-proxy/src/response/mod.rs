@@ -9,6 +9,7 @@ mod whole;
 pub use stream_edit::StreamEdit;
 pub use whole::on_body;
 
+use crate::failover;
 use crate::flow::{Flow, Reply};
 use crate::provider::Provider;
 use crate::reply;
@@ -21,6 +22,22 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     let translates = flow.translates();
     let moves_usage = provider.spec.quirks.choice_usage && flow.upstream == Protocol::OpenAi;
     let promotes = provider.promote_thinking && !provider.original && flow.openai_chat();
+    if (provider.failover.is_some() || flow.sent.is_some()) && !http.local_response_sent() && from_upstream(http) {
+        let status = http.response_header(":status").unwrap_or_default();
+        let status = status.trim();
+        if let (Some(failover), Some(key)) = (&provider.failover, &flow.key) {
+            failover.record(key, status, || failover::Endpoint {
+                host: http.request_header(":authority").unwrap_or_default(),
+                path: http.request_header(":path").unwrap_or_default(),
+                cluster: Cluster::Route { host: None }.name(),
+            });
+        }
+        if status != "200" && failover::retry(http, provider, flow, status) {
+            // The failed reply waits for the retry's (its headers and body are held).
+            return HeaderAction::StopIteration;
+        }
+        flow.sent = None;
+    }
     if flow.embeddings.is_some() && from_upstream(http) && http.has_response_body() && !http.local_response_sent() {
         // Errors pass as the provider wrote them, as every untranslated error does.
         if http.response_header(":status").is_some_and(|s| s.trim() == "200") {
@@ -145,6 +162,27 @@ pub fn on_chunk(http: &mut Http, flow: &mut Flow, chunk: &[u8], end_of_stream: b
         Reply::Untouched | Reply::Whole { .. } | Reply::Promoted | Reply::Failed(_) | Reply::Embeddings => {}
     }
     DataAction::Continue
+}
+
+/// A retry's successful answer as the client gets it: its content type and body, in the
+/// client's protocol (a stream translated event by event, then closed).
+pub fn retried(flow: &mut Flow, content_type: &str, body: &[u8]) -> (String, Vec<u8>) {
+    let streamed = content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream")
+        || (flow.upstream == Protocol::Bedrock && content_type.contains("vnd.amazon.eventstream"));
+    if !flow.translates() {
+        return (content_type.to_string(), body.to_vec());
+    }
+    if streamed {
+        let id = flow.reply_id.as_deref().unwrap_or_default();
+        let mut translator = StreamTranslator::new(flow.upstream, flow.client, now_seconds(), true)
+            .with_identity(id, flow.model.as_deref().unwrap_or_default());
+        let mut out = translator.feed(body);
+        out.extend(translator.finish());
+        return ("text/event-stream; charset=utf-8".to_string(), out);
+    }
+    flow.reply = Reply::Whole { error: None, promote: false };
+    let bytes = whole::translated(flow, body);
+    (reply::content_type(flow.client, false).to_string(), bytes)
 }
 
 /// Whether the reply came from the upstream (not from a local reply of another plugin).

@@ -42,6 +42,15 @@ pub fn on_body(http: &mut Http, flow: &mut Flow, body: &[u8]) -> DataAction {
     DataAction::Continue
 }
 
+/// A whole success reply in the client's protocol (an error body saying why when it cannot
+/// be translated).
+pub fn translated(flow: &Flow, body: &[u8]) -> Vec<u8> {
+    success(flow, body, false).unwrap_or_else(|message| {
+        log_warn!("reply not translated: {message}");
+        reply::failure_body(flow.client, &message, false)
+    })
+}
+
 /// The provider's embeddings reply as OpenAI's.
 fn embeddings(flow: &Flow, body: &[u8]) -> Result<Vec<u8>, String> {
     let Some(pair) = &flow.embeddings else { return Ok(body.to_vec()) };
