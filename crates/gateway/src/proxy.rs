@@ -332,7 +332,7 @@ impl Driver {
                 frame = next_frame(&mut self.upstream_body, upstream_paused) => self.on_upstream_frame(frame),
                 _ = sleep_until(self.deadline), if self.pending.is_some() => {
                     self.abort_upstream();
-                    self.router_reply(504, "upstream request timeout");
+                    self.router_reply(504, "upstream request timeout", "upstream_response_timeout");
                 }
                 _ = client_gone(&mut self.respond) => {
                     self.client_went_away();
@@ -437,7 +437,7 @@ impl Driver {
 
     fn start_upstream(&mut self, mut headers: HeaderMap, end: bool) {
         let Some(address) = self.target.clone() else {
-            self.router_reply(404, "");
+            self.router_reply(404, "", "route_not_found");
             return;
         };
         // The route's rewrites, after every plugin (Envoy's router applies them so).
@@ -461,7 +461,8 @@ impl Driver {
             }
             Err(e) => {
                 self.upstream.abort();
-                self.router_reply(503, &format!("invalid upstream request: {e}"));
+                let details = "upstream_reset_before_response_started{protocol_error}";
+                self.router_reply(503, &format!("invalid upstream request: {e}"), details);
             }
         }
     }
@@ -502,6 +503,7 @@ impl Driver {
                 self.router_reply(
                     503,
                     &format!("upstream connect error or disconnect/reset before headers. reset reason: {reason}"),
+                    "upstream_reset_before_response_started{connection_failure}",
                 );
             }
         }
@@ -539,7 +541,10 @@ impl Driver {
 
     /// A reply of the router itself (no route, upstream unreachable or slow): it goes through
     /// the response phases, as Envoy's router replies do.
-    fn router_reply(&mut self, status: u16, body: &str) {
+    /// The router's own reply, with Envoy's `response.code_details` for it (plugins tell an
+    /// upstream's answer from the gateway's by it: ai-proxy falls back on these).
+    fn router_reply(&mut self, status: u16, body: &str, details: &str) {
+        self.stream.set_property("response.code_details", details);
         let status_text = status.to_string();
         let mut headers = vec![(":status", status_text.as_str())];
         if !body.is_empty() {

@@ -1,7 +1,9 @@
 //! The LLM mock: the paid providers' APIs as ai-proxy and the AI plugins see them - OpenAI
 //! chat completions and embeddings (and the ~25 OpenAI-compatible providers), Anthropic
-//! messages, Azure OpenAI, Gemini and Vertex AI (with Google's OAuth token endpoint) - with
-//! deterministic answers, so tests can predict every byte, and a journal of what it received.
+//! messages, Azure OpenAI, Gemini and Vertex AI (with Google's OAuth token endpoint), Amazon
+//! Bedrock's Converse API (SigV4 checked, binary event streams) and DashScope's native
+//! generation API - with deterministic answers, so tests can predict every byte, and a journal
+//! of what it received.
 //!
 //! # Endpoints
 //!
@@ -20,34 +22,43 @@
 //! | `POST /{v1,v1beta1}/projects/{p}/locations/{r}/publishers/anthropic/models/{m}:rawPredict`, `:streamRawPredict` | vertex | Bearer token | as Anthropic, body without `model`, with `anthropic_version: "vertex-2023-10-16"` ([`vertex`]) |
 //! | `POST /{v1beta1,v1}/projects/{p}/locations/{r}/endpoints/openapi/chat/completions` | vertex | Bearer token | as OpenAI, `model` `<publisher>/<model>` ([`vertex`]) |
 //! | `POST /{v1,v1beta1}/publishers/{google,anthropic}/models/{m}:...` (express mode) | vertex | `x-goog-api-key: <key>` or `?key=<key>` | as the OAuth paths |
+//! | `POST /model/{modelId}/converse`, `/converse-stream` (the id percent-encoded: `...-v1%3A0`) | bedrock | `Authorization: Bearer <key>`, or AWS SigV4 by the e2e credentials ([`sigv4`]) | [`bedrock`]; streams in `application/vnd.amazon.eventstream` frames ([`eventstream`]) |
+//! | `POST /api/v1/services/aigc/text-generation/generation`, `/api/v1/services/aigc/multimodal-generation/generation` | dashscope | Bearer | [`dashscope`]; streams with `X-DashScope-SSE: enable` |
 //! | `GET /__mock/requests[?tag=<t>][&key=<k>][&protocol=<p>]` | - | none | the journal ([`record`]): a JSON array, oldest first |
 //! | `POST` / `GET` / `DELETE /__mock/faults` | - | none | faults armed for the next requests ([`faults`]) |
 //!
 //! Any key is accepted; a missing one is refused as the provider does (OpenAI: 401
 //! `invalid_api_key`; Anthropic: 401 `authentication_error`, and 400 without
 //! `anthropic-version`; Azure: 401, its front end's shape; Gemini: 403 `PERMISSION_DENIED`;
-//! Vertex express mode: 401 `UNAUTHENTICATED`). Vertex's OAuth paths take only a token the
+//! Vertex express mode: 401 `UNAUTHENTICATED`; Bedrock: 403 `MissingAuthenticationTokenException`;
+//! DashScope: 401 `InvalidApiKey`). Bedrock's signed requests are verified: a bad or expired
+//! signature, an unknown access key or temporary credentials without their session token are
+//! refused as AWS refuses them ([`sigv4`]). Vertex's OAuth paths take only a token the
 //! mock's `/token` issued and that has not expired (3599 s): else 401 `UNAUTHENTICATED`, Google's
 //! words for no credential, an API key, or a bad token ([`vertex`]). Other paths: 404 in the
 //! shape of the protocol the path belongs to (`/v1beta1/...` and `/v1/{projects,publishers}/...`
-//! are Vertex's); another method: 405. Bodies over 32 MiB: 413.
+//! are Vertex's, `/model/...` Bedrock's, `/api/v1/services/...` DashScope's); another method:
+//! 405. Bodies over 32 MiB: 413.
 //!
 //! # Answers
 //!
 //! The same "model" for every protocol ([`model`]; Vertex AI's Gemini, Claude and OpenAI
 //! endpoints answer with the Gemini, Anthropic and OpenAI code): `Mock reply to: <last user
-//! message>`, tokens are whitespace-separated words; reasoning (OpenAI `reasoning_effort`, Anthropic
-//! `thinking`) adds `Mock reasoning about: ...` first; `call <tool>` in the last user message
-//! of a request with tools calls that tool with `{"q": "<the rest>"}`; stop sequences and
-//! `max_tokens` cut the text.
+//! message>`, tokens are whitespace-separated words; reasoning (OpenAI `reasoning_effort`,
+//! Anthropic `thinking`, Bedrock's `additionalModelRequestFields.thinking`, DashScope's
+//! `enable_thinking`) adds `Mock reasoning about: ...` first; `call <tool>` in the last user
+//! message of a request with tools calls that tool with `{"q": "<the rest>"}`; stop sequences
+//! and `max_tokens` cut the text.
 //!
 //! # Headers
 //!
 //! Every protocol answer carries `x-llm-mock-api-key` (the key it got, when it got one; a Vertex
 //! OAuth call's is its bearer token, a token request's the assertion's `iss`),
-//! `x-llm-mock-protocol` (`openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`),
-//! `x-mock-tag` (the request's, echoed), and a request id (`x-request-id`; Anthropic: `request-id`); 429, 503 and 529 answers carry
-//! `retry-after: 1`. Request headers script failures and cache hits: see [`script`].
+//! `x-llm-mock-protocol` (`openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`,
+//! `bedrock`, `dashscope`), `x-mock-tag` (the request's, echoed), and a request id
+//! `req_mock_<n>` (`x-request-id`; Anthropic: `request-id`; Bedrock: `x-amzn-requestid`); 429,
+//! 503 and 529 answers carry `retry-after: 1`; Bedrock's errors `x-amzn-errortype`. Request
+//! headers script failures and cache hits: see [`script`].
 //!
 //! # Journal
 //!
@@ -57,7 +68,9 @@
 //! concurrent tests never see each other's requests. The token exchanges a gateway makes carry
 //! no tag: `GET /__mock/requests?protocol=google-oauth` lists them (their key is the service
 //! account, `gateway@e2e-project.iam.gserviceaccount.com`), so a test can count them; a
-//! fault armed for that key fails them.
+//! fault armed for that key fails them. A Bedrock request signed with SigV4 is recorded with
+//! its access key id as the key, and `sigv4_canonical`: the canonical request the mock computed
+//! (to show beside a refused signature).
 //!
 //! # Embeddings
 //!
@@ -66,7 +79,10 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
+pub mod dashscope;
 pub mod embeddings;
+pub mod eventstream;
 pub mod faults;
 pub mod gemini;
 pub mod model;
@@ -74,6 +90,7 @@ pub mod oauth;
 pub mod openai;
 pub mod record;
 pub mod script;
+pub mod sigv4;
 pub mod vertex;
 
 use crate::body::OutBody;
@@ -117,10 +134,14 @@ pub enum Protocol {
     Vertex,
     /// Google's OAuth token endpoint.
     GoogleOAuth,
+    /// Amazon Bedrock's Converse API.
+    Bedrock,
+    /// DashScope's native generation API.
+    DashScope,
 }
 
 impl Protocol {
-    /// `openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`.
+    /// `openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`, `bedrock`, `dashscope`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::OpenAi => "openai",
@@ -129,6 +150,8 @@ impl Protocol {
             Protocol::Gemini => "gemini",
             Protocol::Vertex => "vertex",
             Protocol::GoogleOAuth => "google-oauth",
+            Protocol::Bedrock => "bedrock",
+            Protocol::DashScope => "dashscope",
         }
     }
 }
@@ -145,6 +168,8 @@ enum Route {
     Azure(azure::Chat),
     Gemini(gemini::Call),
     Vertex(vertex::Call),
+    Bedrock(bedrock::Call),
+    DashScope(dashscope::Kind),
     Token,
     Unknown(Protocol),
 }
@@ -157,6 +182,10 @@ impl Route {
             Route::Faults
         } else if path == "/token" {
             Route::Token
+        } else if bedrock::is_bedrock(path) {
+            bedrock::route(path).map_or(Route::Unknown(Protocol::Bedrock), Route::Bedrock)
+        } else if dashscope::is_dashscope(path) {
+            dashscope::route(path).map_or(Route::Unknown(Protocol::DashScope), Route::DashScope)
         } else if let Some(call) = gemini::route(path) {
             Route::Gemini(call)
         } else if let Some(call) = vertex::route(path) {
@@ -188,6 +217,8 @@ impl Route {
             Route::Azure(_) => Protocol::Azure,
             Route::Gemini(_) => Protocol::Gemini,
             Route::Vertex(_) => Protocol::Vertex,
+            Route::Bedrock(_) => Protocol::Bedrock,
+            Route::DashScope(_) => Protocol::DashScope,
             Route::Token => Protocol::GoogleOAuth,
             Route::Unknown(protocol) => *protocol,
             Route::Journal | Route::Faults | Route::OpenAiChat | Route::OpenAiModels | Route::OpenAiEmbeddings => {
@@ -201,6 +232,7 @@ impl Route {
         match self {
             Route::Gemini(call) => call.stream(),
             Route::Vertex(call) => call.streams(),
+            Route::Bedrock(call) => call.stream,
             _ => false,
         }
     }
@@ -252,6 +284,8 @@ fn key_of(route: &Route, headers: &HeaderMap, query: &str, body: &[u8]) -> Optio
             header(headers, "anthropic-beta").filter(|b| b.contains("oauth-")).and_then(|_| bearer(headers))
         }),
         (_, Protocol::Azure) => header(headers, "api-key"),
+        (_, Protocol::Bedrock) => return bedrock::key(headers),
+        (_, Protocol::DashScope) => bearer(headers),
         (_, Protocol::GoogleOAuth) => None,
     };
     key.map(str::to_string)
@@ -269,6 +303,8 @@ fn status_error(route: &Route, status: u16, n: u64) -> Value {
         (_, Protocol::Azure) => azure::status_error(status),
         (_, Protocol::Gemini | Protocol::Vertex) => gemini::status_error(status),
         (_, Protocol::GoogleOAuth) => oauth::status_error(status),
+        (_, Protocol::Bedrock) => bedrock::error(&bedrock::status_error(status).1),
+        (_, Protocol::DashScope) => dashscope::status_error(status, &format!("req_mock_{n}")),
     }
 }
 
@@ -328,6 +364,13 @@ impl LlmMock {
         };
         let seq = self.journal.record(&received);
         let n = self.served.fetch_add(1, Ordering::Relaxed) + 1;
+        // Bedrock's credentials (the canonical request a signature was checked against goes to
+        // the journal; a body too large to read is refused for its size).
+        let authentication =
+            (matches!(route, Route::Bedrock(_)) && !too_large).then(|| bedrock::authenticate(&parts, &body, now()));
+        if let Some(canonical) = authentication.as_ref().and_then(|a| a.canonical_request.clone()) {
+            self.journal.note(seq, "sigv4_canonical", Value::String(canonical));
+        }
         let mut script = script::Script::new(&parts.headers, key.as_deref(), self.chunk_delay);
         if let Some(fault) = self.faults.take(key.as_deref()) {
             script.status = fault.status.or(script.status);
@@ -337,7 +380,8 @@ impl LlmMock {
         if let Some(delay) = script.delay {
             tokio::time::sleep(delay).await;
         }
-        let mut response = self.answer(&parts, &route, key.as_deref(), &body, too_large, &script, n);
+        let mut response =
+            self.answer(&parts, &route, key.as_deref(), &body, too_large, &script, n, authentication.as_ref());
         let headers = response.headers_mut();
         if let Some(value) = key.and_then(|k| HeaderValue::from_str(&k).ok()) {
             headers.insert("x-llm-mock-api-key", value);
@@ -346,11 +390,21 @@ impl LlmMock {
         if let Some(value) = tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
             headers.insert("x-mock-tag", value);
         }
-        let id_header = if protocol == Protocol::Anthropic { "request-id" } else { "x-request-id" };
+        let id_header = match protocol {
+            Protocol::Anthropic => "request-id",
+            Protocol::Bedrock => "x-amzn-requestid",
+            _ => "x-request-id",
+        };
         if let Ok(value) = HeaderValue::from_str(&format!("req_mock_{n}")) {
             headers.insert(id_header, value);
         }
         let status = response.status().as_u16();
+        if protocol == Protocol::Bedrock && status >= 400 && !response.headers().contains_key("x-amzn-errortype") {
+            let kind = bedrock::status_error(status).0;
+            if let Ok(value) = HeaderValue::from_str(&bedrock::error_type(kind)) {
+                response.headers_mut().insert("x-amzn-errortype", value);
+            }
+        }
         if matches!(status, 429 | 503 | 529) {
             response.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
         }
@@ -368,6 +422,7 @@ impl LlmMock {
         too_large: bool,
         script: &script::Script,
         n: u64,
+        authentication: Option<&bedrock::Authentication>,
     ) -> Response<OutBody> {
         let protocol = route.protocol();
         let path = parts.uri.path();
@@ -381,6 +436,10 @@ impl LlmMock {
             (Protocol::Azure, Route::Unknown(_), _) => return json(404, &azure::not_found()),
             (Protocol::Gemini, Route::Unknown(_), _) => return json(404, &gemini::not_found(path)),
             (Protocol::Vertex, Route::Unknown(_), _) => return json(404, &vertex::not_found(path)),
+            (Protocol::Bedrock, Route::Unknown(_), _) => return bedrock::not_found(parts.method.as_str(), path),
+            (Protocol::DashScope, Route::Unknown(_), _) => {
+                return json(404, &dashscope::not_found(&format!("req_mock_{n}")))
+            }
             (Protocol::Anthropic, Route::Unknown(_), _) => {
                 let id = format!("req_mock_{n}");
                 return json(404, &anthropic::error("not_found_error", &format!("Not found: {path}"), &id));
@@ -392,6 +451,12 @@ impl LlmMock {
             (Protocol::Azure, _, false) => return json(405, &azure::error("405", "Method not allowed.")),
             (Protocol::Gemini | Protocol::Vertex, _, false) => {
                 return json(405, &gemini::error(405, "INVALID_ARGUMENT", "Method not allowed."))
+            }
+            (Protocol::Bedrock, _, false) => {
+                return bedrock::error_response(405, "UnknownOperationException", "Method not allowed.")
+            }
+            (Protocol::DashScope, _, false) => {
+                return json(405, &dashscope::error("InvalidURL", "Method not allowed.", &format!("req_mock_{n}")))
             }
             (Protocol::GoogleOAuth, _, false) => {
                 return json(405, &oauth::error("invalid_request", "Invalid HTTP method."))
@@ -412,14 +477,17 @@ impl LlmMock {
                 return json(status, &error);
             }
         }
-        // Who: the provider's 401 (and Anthropic's version header).
+        // Who: the provider's 401 (and Anthropic's version header; Bedrock's verdict).
+        if let Some(Err(refusal)) = authentication.map(|a| &a.result) {
+            return bedrock::error_response(refusal.status, refusal.kind, &refusal.message);
+        }
         if let Route::Vertex(call) = route {
             let api_key = google_key(&parts.headers, query);
             if let Err(error) = vertex::check_auth(call.auth, bearer(&parts.headers), api_key.as_deref(), &self.tokens)
             {
                 return json(401, &error);
             }
-        } else if key.is_none() && *route != Route::Token {
+        } else if key.is_none() && *route != Route::Token && authentication.is_none() {
             let error = match protocol {
                 Protocol::Anthropic => {
                     anthropic::error("authentication_error", "x-api-key header is required", &format!("req_mock_{n}"))
@@ -427,6 +495,10 @@ impl LlmMock {
                 Protocol::Azure => azure::unauthorized(),
                 Protocol::Gemini => return json(403, &gemini::no_key()),
                 Protocol::Vertex | Protocol::GoogleOAuth => vertex::unauthenticated(vertex::MISSING, "CREDENTIALS_MISSING"),
+                Protocol::Bedrock => {
+                    return bedrock::error_response(403, "MissingAuthenticationTokenException", bedrock::MISSING_TOKEN)
+                }
+                Protocol::DashScope => dashscope::unauthorized(&format!("req_mock_{n}")),
                 Protocol::OpenAi => openai::error(
                     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                     "invalid_request_error",
@@ -447,8 +519,13 @@ impl LlmMock {
         if let Some(status) = script.status {
             return json(status, &status_error(route, status, n));
         }
+        let dashscope_stream = dashscope::wants_stream(&parts.headers);
         if script.garbage {
-            return script::garbage(wants_stream(body) || route.streams());
+            return match route {
+                Route::Bedrock(call) if call.stream => bedrock::garbage_stream(),
+                Route::DashScope(_) => script::garbage(dashscope_stream),
+                _ => script::garbage(wants_stream(body) || route.streams()),
+            };
         }
         let sse = record::query_param(query, "alt").as_deref() == Some("sse");
         let reply = match route {
@@ -469,6 +546,11 @@ impl LlmMock {
                 vertex::Target::Anthropic { model, .. } => vertex::raw_predict(model, body, n, script),
                 vertex::Target::OpenAi => vertex::openapi_chat(body, n, script),
             },
+            Route::Bedrock(call) => match bedrock::converse(call, body, script) {
+                bedrock::Converse::Reply(reply) => reply,
+                bedrock::Converse::Stream(frames) => return bedrock::stream(frames, script),
+            },
+            Route::DashScope(kind) => dashscope::generate(*kind, dashscope_stream, body, n, script),
             Route::Token => {
                 let (status, value) =
                     oauth::exchange(header(&parts.headers, "content-type"), body, &self.tokens, now());
@@ -524,6 +606,15 @@ mod tests {
         assert_eq!(Route::of(vertex).protocol(), Protocol::Vertex, "not OpenAI's chat completions");
         assert_eq!(Route::of("/v1/publishers/google/models/g:generateContent").protocol(), Protocol::Vertex);
         assert_eq!(Route::of("/v1/projects/p/locations/r/models"), Route::Unknown(Protocol::Vertex));
+        assert_eq!(Route::of("/model/a.b-v1%3A0/converse-stream").protocol(), Protocol::Bedrock);
+        assert!(Route::of("/model/a.b-v1%3A0/converse-stream").streams());
+        assert_eq!(Route::of("/model/m/invoke"), Route::Unknown(Protocol::Bedrock));
+        assert_eq!(
+            Route::of("/api/v1/services/aigc/text-generation/generation"),
+            Route::DashScope(dashscope::Kind::Text)
+        );
+        assert_eq!(Route::of("/api/v1/services/aigc/other"), Route::Unknown(Protocol::DashScope));
+        assert_eq!(Route::of("/api/v1/chat/completions"), Route::OpenAiChat, "OpenRouter's path stays OpenAI's");
         assert_eq!(
             reply_to(&[
                 json!({"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "part"}]})
@@ -824,5 +915,181 @@ mod tests {
         assert_eq!((tagged[0]["key"].clone(), tagged[0]["status"].clone()), (json!("ak"), json!(200)));
         let listed = client.get("llm", "/__mock/requests?tag=unit-b").send().json();
         assert_eq!(listed[0]["path"], "/openai/deployments/dep/chat/completions?api-version=2024-10-21");
+    }
+
+    /// A Bedrock request on `path` signed by `credential` at `at`.
+    fn signed_request(
+        mock: &Gateway,
+        path: &str,
+        body: &str,
+        credential: &sigv4::Credential<'_>,
+        at: u64,
+    ) -> crate::client::RequestBuilder {
+        let host = "bedrock-runtime.us-east-1.amazonaws.com";
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static(host));
+        sigv4::sign(&sigv4::Target::post(path, body.as_bytes()), &mut headers, credential, "us-east-1", at);
+        let mut request = mock.post(host, path, body.to_string());
+        for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
+            request = request.header(name.as_str(), value.to_str().unwrap_or_default());
+        }
+        request
+    }
+
+    /// The frames of an event stream answer.
+    fn frames(reply: &crate::client::Reply) -> Vec<eventstream::Frame> {
+        assert_eq!(reply.header("content-type"), Some(eventstream::CONTENT_TYPE), "{}", reply.text());
+        eventstream::decode(&reply.body).unwrap()
+    }
+
+    #[test]
+    fn answers_like_bedrock() {
+        let mock = LlmMock::new(Duration::ZERO);
+        let journal = mock.journal().clone();
+        let address = crate::server::spawn_background(move |req| mock.clone().handle(req));
+        let client = Gateway::new(&address.to_string());
+        let path = "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse";
+        let body = json!({"messages": [{"role": "user", "content": [{"text": "hi there"}]}]}).to_string();
+        let [long_term, temporary] = sigv4::CREDENTIALS;
+        let reply = signed_request(&client, path, &body, &long_term, now()).header("x-mock-tag", "bedrock-a").send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["output"]["message"]["content"][0]["text"], "Mock reply to: hi there");
+        assert_eq!(reply.json()["stopReason"], "end_turn");
+        assert_eq!(reply.header("x-llm-mock-protocol"), Some("bedrock"));
+        assert_eq!(reply.header("x-llm-mock-api-key"), Some(sigv4::ACCESS_KEY));
+        assert!(reply.header("x-amzn-requestid").is_some_and(|id| id.starts_with("req_mock_")));
+        let entry = journal.find(Some("bedrock-a"), None).remove(0);
+        assert_eq!(entry["key"], sigv4::ACCESS_KEY);
+        let canonical = entry["sigv4_canonical"].as_str().unwrap_or_default();
+        assert!(
+            canonical.starts_with("POST\n/model/anthropic.claude-3-5-sonnet-20240620-v1%253A0/converse\n\nhost:bedrock-runtime.us-east-1.amazonaws.com\n"),
+            "{canonical}"
+        );
+        let temp = signed_request(&client, path, &body, &temporary, now()).send();
+        assert_eq!((temp.status, temp.header("x-llm-mock-api-key")), (200, Some(sigv4::TEMP_ACCESS_KEY)));
+        // A Bedrock API key.
+        let keyed = client.post("llm", path, body.clone()).header("authorization", "Bearer ABSKmock").send();
+        assert_eq!((keyed.status, keyed.header("x-llm-mock-api-key")), (200, Some("ABSKmock")));
+        // Refusals: no credentials, a body other than the signed one, temporary credentials
+        // without their token, an old signature.
+        let refusal = |reply: crate::client::Reply| {
+            let message = reply.json()["message"].as_str().unwrap_or_default().to_string();
+            (reply.status, reply.header("x-amzn-errortype").unwrap_or_default().to_string(), message)
+        };
+        let (status, kind, _) = refusal(client.post("llm", path, body.clone()).send());
+        assert_eq!((status, kind.as_str()), (403, "MissingAuthenticationTokenException"));
+        let tampered = signed_request(&client, path, &body, &long_term, now()).body(body.replace("hi", "yo")).send();
+        let (status, kind, message) = refusal(tampered);
+        assert_eq!((status, kind.as_str()), (403, "InvalidSignatureException"));
+        assert!(message.starts_with("The request signature we calculated does not match the signature you provided."));
+        let tokenless = sigv4::Credential { session_token: None, ..temporary };
+        let (status, kind, message) = refusal(signed_request(&client, path, &body, &tokenless, now()).send());
+        assert_eq!((status, kind.as_str()), (403, "UnrecognizedClientException"));
+        assert_eq!(message, "The security token included in the request is invalid.");
+        let (status, kind, message) = refusal(signed_request(&client, path, &body, &long_term, now() - 600).send());
+        assert_eq!((status, kind.as_str()), (403, "InvalidSignatureException"));
+        assert!(message.starts_with("Signature expired"), "{message}");
+        // Validation; a scripted status; another operation.
+        let openai = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+        let (status, kind, message) = refusal(signed_request(&client, path, &openai, &long_term, now()).send());
+        assert_eq!(
+            (status, kind.as_str()),
+            (400, "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        );
+        assert!(message.contains("extraneous key [model]"), "{message}");
+        let busy = signed_request(&client, path, &body, &long_term, now()).header("x-mock-status", "429").send();
+        assert_eq!(busy.header("retry-after"), Some("1"));
+        let (status, kind, _) = refusal(busy);
+        assert_eq!(
+            (status, kind.as_str()),
+            (429, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        );
+        let (status, kind, _) =
+            refusal(client.post("llm", "/model/m/invoke", "{}").header("authorization", "Bearer k").send());
+        assert_eq!(
+            (status, kind.as_str()),
+            (404, "UnknownOperationException:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        );
+    }
+
+    #[test]
+    fn streams_like_bedrock() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let path = "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream";
+        let body = json!({"messages": [{"role": "user", "content": [{"text": "hi there"}]}]}).to_string();
+        let reply = signed_request(&mock, path, &body, &sigv4::CREDENTIALS[1], now()).send();
+        assert_eq!(reply.status, 200);
+        let events = frames(&reply);
+        let text: String =
+            events.iter().filter_map(|f| f.json()["delta"]["text"].as_str().map(str::to_string)).collect();
+        assert_eq!(text, "Mock reply to: hi there");
+        assert_eq!(events.last().map(|f| f.header(":event-type")), Some(Some("metadata")));
+        assert_eq!(events.last().map(|f| f.json()["usage"]["totalTokens"].clone()), Some(json!(7)));
+        // The body arrives in pieces, some of which end inside a frame.
+        let mut streaming = signed_request(&mock, path, &body, &sigv4::CREDENTIALS[0], now()).stream();
+        let mut chunks = Vec::new();
+        while let Some(chunk) = streaming.next_chunk(Duration::from_secs(5)) {
+            chunks.push(chunk);
+        }
+        assert_eq!(chunks.concat(), reply.body);
+        let ends_inside = chunks.iter().take(chunks.len() - 1).filter(|c| eventstream::decode(c).is_err()).count();
+        assert!(chunks.len() > 3 && ends_inside > 0, "{} chunks, {ends_inside} not whole frames", chunks.len());
+        // A scripted error, and a fault that closes the stream: an exception frame after the
+        // first delta.
+        let failed = mock
+            .post("llm", path, body.clone())
+            .header("authorization", "Bearer k")
+            .header("x-mock-error-mid-stream", "1")
+            .send();
+        let frames_failed = frames(&failed);
+        assert_eq!(frames_failed.len(), 3, "messageStart, a delta, the exception");
+        assert_eq!(frames_failed[2].header(":message-type"), Some("exception"));
+        assert_eq!(frames_failed[2].header(":exception-type"), Some("throttlingException"));
+        mock.post("llm", "/__mock/faults", r#"{"count": 1, "close_mid_stream": true, "key": "k-cut"}"#).send();
+        let cut = mock.post("llm", path, body.clone()).header("authorization", "Bearer k-cut").send();
+        assert_eq!(
+            frames(&cut).last().and_then(|f| f.header(":exception-type").map(str::to_string)).as_deref(),
+            Some("internalServerException")
+        );
+        // Garbage: a frame whose checksum is wrong.
+        let garbage =
+            mock.post("llm", path, body).header("authorization", "Bearer k").header("x-mock-garbage", "1").send();
+        assert!(eventstream::decode(&garbage.body).unwrap_err().contains("CRC"));
+    }
+
+    #[test]
+    fn answers_like_dashscope() {
+        let mock = Gateway::new(&spawn(Duration::ZERO).to_string());
+        let path = "/api/v1/services/aigc/text-generation/generation";
+        let body = json!({"model": "qwen-plus", "input": {"messages": [{"role": "user", "content": "hi there"}]},
+            "parameters": {"result_format": "message", "incremental_output": true}})
+        .to_string();
+        let reply = mock.post("llm", path, body.clone()).header("authorization", "Bearer sk-q").send();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["output"]["choices"][0]["message"]["content"], "Mock reply to: hi there");
+        assert_eq!(reply.json()["request_id"], reply.header("x-request-id").unwrap_or_default());
+        assert_eq!(
+            (reply.header("x-llm-mock-protocol"), reply.header("x-llm-mock-api-key")),
+            (Some("dashscope"), Some("sk-q"))
+        );
+        let sse = mock
+            .post("llm", path, body.clone())
+            .header("authorization", "Bearer sk-q")
+            .header("x-dashscope-sse", "enable")
+            .send();
+        assert_eq!(sse.header("content-type"), Some("text/event-stream"));
+        let text = sse.text();
+        assert!(text.starts_with("id:1\nevent:result\n:HTTP_STATUS/200\ndata:"), "{text}");
+        assert_eq!(text.matches("event:result").count(), 6, "5 words and the finish: {text}");
+        let unauthorized = mock.post("llm", path, body.clone()).send();
+        assert_eq!((unauthorized.status, unauthorized.json()["code"].clone()), (401, json!("InvalidApiKey")));
+        let openai = json!({"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}], "stream": true});
+        let refused = mock.post("llm", path, openai.to_string()).header("authorization", "Bearer k").send();
+        assert_eq!((refused.status, refused.json()["code"].clone()), (400, json!("InvalidParameter")));
+        let busy =
+            mock.post("llm", path, body).header("authorization", "Bearer k").header("x-mock-status", "429").send();
+        assert_eq!((busy.status, busy.json()["code"].clone()), (429, json!("Throttling.RateQuota")));
+        let other = mock.post("llm", "/api/v1/services/aigc/nothing", "{}").header("authorization", "Bearer k").send();
+        assert_eq!(other.status, 404);
     }
 }

@@ -1,10 +1,12 @@
 //! What the mock received: the last [`CAPACITY`] requests, for `GET /__mock/requests`.
 //!
-//! Each entry is `{seq, method, path, headers: {name: [values]}, body, body_is_json, protocol,
+//! Each entry is `{seq, method, path, headers: {name: [values]}, body, body_is_json, body_text, protocol,
 //! key, tag, status}`: `path` has the query, `body` is the JSON value when the body parses,
-//! else its text (bodies over [`MAX_BODY`] bytes are cut), `key` the API key of the
+//! else its text (`body_text`: always the text, as it came) (bodies over [`MAX_BODY`] bytes are cut), `key` the API key of the
 //! protocol's header, `tag` the `x-mock-tag` header, `status` the answer's status (`null`
-//! until the head is sent: a delayed answer's request is already listed).
+//! until the head is sent: a delayed answer's request is already listed). What the mock
+//! computed of a request is added to its entry ([`Journal::note`]): a Bedrock request signed
+//! with SigV4 has `sigv4_canonical`, the canonical request of the mock's check.
 
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
@@ -67,6 +69,8 @@ impl Journal {
             "body": body,
             "body_is_json": body_is_json,
             "body_length": received.body.len(),
+            // The bytes as they came (a signature covers them, not their JSON value).
+            "body_text": String::from_utf8_lossy(received.body.get(..MAX_BODY).unwrap_or(received.body)),
             "protocol": received.protocol,
             "key": received.key,
             "tag": received.tag,
@@ -83,6 +87,15 @@ impl Journal {
         let mut entries = self.lock();
         if let Some(entry) = entries.1.iter_mut().rev().find(|e| e["seq"] == seq) {
             entry["status"] = json!(status);
+        }
+    }
+
+    /// Adds `name: value` to the entry of request `seq` (what the mock computed of it, such as
+    /// a signed request's canonical form, `sigv4_canonical`).
+    pub fn note(&self, seq: u64, name: &str, value: Value) {
+        let mut entries = self.lock();
+        if let Some(entry) = entries.1.iter_mut().rev().find(|e| e["seq"] == seq) {
+            entry[name] = value;
         }
     }
 
@@ -180,7 +193,9 @@ mod tests {
         assert_eq!(journal.find_by(&Filter { protocol: Some("openai"), ..Filter::default() }).len(), CAPACITY);
         assert_eq!(journal.find_by(&Filter { protocol: Some("vertex"), ..Filter::default() }).len(), 0);
         let text = Received { parts: &parts, body: b"not json", protocol: "openai", key: None, tag: None };
-        journal.record(&text);
+        let seq = journal.record(&text);
+        journal.note(seq, "sigv4_canonical", json!("POST\n/"));
+        assert_eq!(journal.find(None, None).pop().unwrap()["sigv4_canonical"], "POST\n/");
         let last = journal.find(None, None).pop().unwrap();
         assert_eq!(
             (last["body"].clone(), last["body_is_json"].clone(), last["status"].clone()),

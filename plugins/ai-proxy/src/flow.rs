@@ -2,7 +2,7 @@
 //! side, whether it streams, and how its reply is to be handled.
 
 use crate::api::Api;
-use crate::failover::Sent;
+use crate::failover::{Original, Pending, Sent};
 use crate::response::StreamEdit;
 use higress_ai::embeddings::{Embedder, EmbeddingRequest};
 use higress_ai::translate::{Protocol, StreamTranslator};
@@ -33,6 +33,10 @@ pub struct Flow {
     pub key: Option<String>,
     /// The request as it left, while its reply may be retried (`retryOnFailure`).
     pub sent: Option<Box<Sent>>,
+    /// The client's request, while it may fall back (`fallback`).
+    pub original: Option<Box<Original>>,
+    /// A fallback out: what its answer is translated from.
+    pub fallback: Option<Box<Pending>>,
     /// Retries made, and the keys tried (the first included).
     pub retries: u32,
     pub tried: Vec<String>,
@@ -82,6 +86,8 @@ impl Flow {
             reply_id: None,
             key: None,
             sent: None,
+            original: None,
+            fallback: None,
             retries: 0,
             tried: Vec::new(),
             native_path: None,
@@ -91,7 +97,7 @@ impl Flow {
 
     /// Whether a retry of the request is out (its failed reply waits).
     pub fn retrying(&self) -> bool {
-        self.sent.is_some() && self.retries > 0
+        (self.sent.is_some() && self.retries > 0) || self.fallback.is_some()
     }
 
     /// Whether the request and its reply change protocol.

@@ -91,7 +91,10 @@ impl HttpPlugin for AiProxy {
 
     fn on_request_body(&mut self, http: &mut Http, config: &Config, body: &[u8]) -> DataAction {
         match (config.active(), self.flow.as_mut()) {
-            (Some(provider), Some(flow)) => request::on_body(http, provider, flow, body),
+            (Some(provider), Some(flow)) => {
+                failover::remember_original(config, flow, http.path(), body);
+                request::on_body(http, provider, flow, body)
+            }
             _ => DataAction::Continue,
         }
     }
@@ -102,7 +105,18 @@ impl HttpPlugin for AiProxy {
             return HeaderAction::Continue;
         };
         let action = response::on_headers(http, provider, flow);
-        if matches!(flow.reply, Reply::Untouched) && !flow.retrying() {
+        if flow.retrying() {
+            return action;
+        }
+        if flow.original.is_some() {
+            let failure = response::failure(http);
+            if failure.is_some_and(|failure| failover::fall_back(http, config, flow, &failure)) {
+                // The failed reply waits for the fallback's.
+                return HeaderAction::StopIteration;
+            }
+            flow.original = None;
+        }
+        if matches!(flow.reply, Reply::Untouched) {
             http.skip_rest();
         }
         action

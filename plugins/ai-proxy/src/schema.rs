@@ -181,3 +181,39 @@ pub struct RetryOnFailure {
     /// Response statuses (regular expressions) retried (Higress: `["4.*", "5.*"]`).
     retry_on_status: Option<Vec<String>>,
 }
+
+/// `fallback` (an extension): where a failed request goes next.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct Fallback {
+    /// Reply statuses that fall back: regular expressions of the whole status (default
+    /// `["429", "5.*"]`).
+    on_status: Option<Vec<String>>,
+    /// Fall back when the provider times out or cannot be reached (default true).
+    on_timeout: Option<bool>,
+    /// Milliseconds each target may take (default 60000).
+    timeout: Option<u64>,
+    /// The targets, in order.
+    #[schemars(length(min = 1))]
+    targets: Vec<FallbackTarget>,
+}
+
+/// One target of `fallback`: another provider, another model, or both.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct FallbackTarget {
+    /// The `id` of a provider of `providers` (default: the one in use).
+    provider_id: Option<String>,
+    /// The model asked for there (default: the request's, mapped by that provider).
+    model: Option<String>,
+    /// The service (as registered in Higress) the target is reached through (default: the
+    /// route's cluster).
+    service_name: Option<String>,
+    /// The service's port (default 443).
+    #[schemars(range(min = 1, max = 65535))]
+    service_port: Option<u64>,
+    /// The `Host` sent (default: the provider's host).
+    service_host: Option<String>,
+}

@@ -224,3 +224,119 @@ fn a_success_clears_the_failure_count_and_other_statuses_do_not_count() {
     assert!(seen_a, "key A is still in rotation");
     assert_eq!(env.shared_data(PLUGIN, "openai--unavailableApiTokens").map(|(v, _)| v), Some(b"[]".to_vec()));
 }
+
+fn fallback_config(fallback: Value) -> Value {
+    json!({
+        "providers": [
+            {"id": "main", "type": "openai", "apiTokens": ["sk-main"], "modelMapping": {"*": "gpt-4o"}},
+            {"id": "backup", "type": "claude", "apiTokens": ["sk-ant-backup"]},
+        ],
+        "activeProviderId": "main",
+        "fallback": fallback,
+    })
+}
+
+fn fallback_vm(fallback: Value) -> Vm {
+    vm(fallback_config(fallback))
+}
+
+#[test]
+fn a_failed_request_falls_back_to_another_provider_and_model_in_its_protocol() {
+    let vm = fallback_vm(json!({"targets": [
+        {"providerId": "backup", "model": "claude-3-5-haiku-latest", "serviceName": "anthropic.dns", "servicePort": 443}]}));
+    let s = chat(&vm, &chat_body("gpt-4o", false));
+    answer(&s, 503, "application/json", &[br#"{"error":{"message":"overloaded"}}"#]);
+    let call = vm.take_new_http_calls().remove(0);
+    assert_eq!(call.cluster, "outbound|443||anthropic.dns");
+    assert_eq!(call.headers.get(":authority"), Some("api.anthropic.com"));
+    assert_eq!(call.headers.get(":path"), Some("/v1/messages"));
+    assert_eq!(call.headers.get("x-api-key"), Some("sk-ant-backup"));
+    assert!(call.headers.get("authorization").is_none());
+    let sent: Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(sent["model"], "claude-3-5-haiku-latest");
+    assert_eq!(sent["messages"][0]["content"][0]["text"], "你好，你是谁？", "translated to Anthropic's protocol");
+    vm.respond_http_call(
+        call.token,
+        HttpResponse::new(200, &[("content-type", "application/json")], claude_reply("Backup here").as_str()),
+    )
+    .unwrap();
+    let (status, _, body) = received(&s);
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], "Backup here");
+}
+
+#[test]
+fn fallback_goes_through_the_targets_in_order_and_streams_the_answer() {
+    let vm = fallback_vm(json!({"onStatus": ["429"], "targets": [
+        {"model": "gpt-4o-mini"},
+        {"providerId": "backup", "model": "claude-3-5-haiku-latest", "serviceName": "anthropic.dns"}]}));
+    let s = chat(&vm, &chat_body("gpt-4o", true));
+    answer(&s, 429, "application/json", &[b"{}"]);
+    // First: the same provider, another model, through the route's cluster.
+    let call = vm.take_new_http_calls().remove(0);
+    assert_eq!(call.cluster, CLUSTER);
+    assert_eq!(call.headers.get("authorization"), Some("Bearer sk-main"));
+    let sent: Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(sent["model"], "gpt-4o", "the model is mapped by the provider (`*`: gpt-4o)");
+    vm.respond_http_call(call.token, HttpResponse::new(500, &[], "down")).unwrap();
+    // Then: the other provider, streamed.
+    let call = vm.take_new_http_calls().remove(0);
+    assert_eq!(call.headers.get("accept"), Some("text/event-stream"));
+    let stream = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"From backup\"}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    vm.respond_http_call(call.token, HttpResponse::new(200, &[("content-type", "text/event-stream")], stream)).unwrap();
+    let (status, headers, body) = received(&s);
+    assert_eq!(status, 200);
+    assert!(headers.get("content-type").unwrap().starts_with("text/event-stream"));
+    let text: String = data_events(&body).iter().filter_map(|e| e["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(text, "From backup");
+}
+
+#[test]
+fn no_fallback_on_other_statuses_and_the_first_failure_goes_on_when_every_target_fails() {
+    let vm = fallback_vm(json!({"targets": [{"model": "gpt-4o-mini"}]}));
+    let s = chat(&vm, &chat_body("gpt-4o", false));
+    answer(&s, 400, "application/json", &[br#"{"error":{"message":"bad"}}"#]);
+    assert!(vm.take_new_http_calls().is_empty(), "400 is not in onStatus (429, 5.*)");
+    assert_eq!(received(&s).0, 400);
+
+    let s = chat(&vm, &chat_body("gpt-4o", false));
+    answer(&s, 502, "application/json", &[br#"{"error":{"message":"first"}}"#]);
+    let call = vm.take_new_http_calls().remove(0);
+    vm.respond_http_call(call.token, HttpResponse::new(503, &[], "second")).unwrap();
+    let (status, _, body) = received(&s);
+    assert_eq!((status, body.as_str()), (502, r#"{"error":{"message":"first"}}"#));
+}
+
+#[test]
+fn an_upstream_timeout_falls_back_unless_switched_off() {
+    for (on_timeout, falls_back) in [(true, true), (false, false)] {
+        let vm = fallback_vm(json!({"onTimeout": on_timeout, "targets": [{"model": "gpt-4o-mini"}]}));
+        let s = request("POST", "gw", "/v1/chat/completions")
+            .header("content-type", "application/json")
+            .property("cluster_name", CLUSTER)
+            .property("response.code_details", "upstream_response_timeout")
+            .body(chat_body("gpt-4o", false).to_string())
+            .send(&vm);
+        answer(&s, 504, "text/plain", &[b"upstream request timeout"]);
+        assert_eq!(!vm.take_new_http_calls().is_empty(), falls_back, "onTimeout: {on_timeout}");
+    }
+}
+
+#[test]
+fn fallback_config_errors_name_the_field() {
+    for (fallback, expected) in [
+        (json!({"targets": []}), "fallback.targets: expected a non-empty array"),
+        (json!({"targets": [{"providerId": "nope"}]}), "fallback.targets[0].providerId: `nope` names no provider"),
+        (json!({"targets": [{}]}), "fallback.targets[0]: names neither a providerId nor a model"),
+        (json!({"targets": [{"model": "m"}], "onStatus": ["("]}), "fallback.onStatus[0]"),
+        (json!({"targets": [{"model": "m"}], "onTimeout": "yes"}), "fallback.onTimeout"),
+    ] {
+        let line = config_error(fallback_config(fallback.clone()));
+        assert!(line.contains(expected), "{fallback}: {line}");
+    }
+}

@@ -5,6 +5,7 @@
 mod order;
 pub mod settings;
 
+use crate::failover::Fallback;
 use crate::provider::{self, Provider};
 use higress_sdk::config::{from_value, ConfigContext, ConfigError};
 use higress_sdk::log_debug;
@@ -32,15 +33,28 @@ pub struct Config {
     #[serde(default)]
     #[cfg_attr(test, schemars(with = "Option<String>"))]
     active_provider_id: Option<Value>,
+    /// Extension: where a failed request goes next - other providers of `providers` (by
+    /// id), other models - in order, on `onStatus` statuses or upstream timeouts.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::Fallback>"))]
+    fallback: Option<Value>,
     /// The provider requests go to; `None`: the plugin lets requests through untouched.
     #[serde(skip)]
     active: Option<Provider>,
+    /// `fallback`, resolved.
+    #[serde(skip)]
+    fallback_to: Option<Fallback>,
 }
 
 impl Config {
     /// The provider in use.
     pub fn active(&self) -> Option<&Provider> {
         self.active.as_ref()
+    }
+
+    /// Where failed requests fall back to.
+    pub fn fallback(&self) -> Option<&Fallback> {
+        self.fallback_to.as_ref()
     }
 
     /// Finds and builds the active provider.
@@ -53,6 +67,20 @@ impl Config {
             (Some(Value::Null) | None, Some(_)) => return Err(ConfigError::at("providers", "expected an array")),
             (Some(_), _) => return Err(ConfigError::at("provider", "expected an object")),
         };
+        if let (Some(fallback), Some(_)) = (&self.fallback, &self.active) {
+            let list = match &self.providers {
+                Some(Value::Array(list)) => list.as_slice(),
+                _ => &[],
+            };
+            self.fallback_to = Fallback::parse(fallback, "fallback", |id, field| {
+                let (i, item) = list
+                    .iter()
+                    .enumerate()
+                    .find(|(_, p)| p.get("id").and_then(Value::as_str) == Some(id))
+                    .ok_or_else(|| ConfigError::at(field, format!("`{id}` names no provider of `providers`")))?;
+                build(item, &format!("providers[{i}]"), cx, Source::Providers(i))
+            })?;
+        }
         Ok(())
     }
 

@@ -32,30 +32,12 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
     }
 
     let (path_only, _) = api::split_query(&client_path);
-    let mut api = match provider.original {
+    let api = match provider.original {
         true => provider.native_api(path_only).or_else(|| Api::of_path(path_only)),
         false => Api::of_path(path_only),
     };
-    let mut path = client_path.clone();
-    let mut flow = Flow::new(api, Protocol::OpenAi, Protocol::OpenAi);
-    if !provider.original {
-        match api {
-            Some(Api::AnthropicMessages) if provider.supports(Api::AnthropicMessages) => {
-                flow.client = Protocol::Anthropic;
-                flow.upstream = Protocol::Anthropic;
-            }
-            Some(Api::AnthropicMessages) => {
-                // Claude's protocol to a provider without it: sent as an OpenAI chat request.
-                path = path.replacen("/v1/messages", "/v1/chat/completions", 1);
-                api = Some(Api::ChatCompletion);
-                flow.api = api;
-                flow.client = Protocol::Anthropic;
-                flow.upstream = provider.chat_protocol();
-            }
-            Some(Api::ChatCompletion) => flow.upstream = provider.chat_protocol(),
-            _ => {}
-        }
-    }
+    let (api, client, upstream, path) = protocols(provider, api, &client_path);
+    let mut flow = Flow::new(api, client, upstream);
 
     let content_type = http.request_header("content-type").unwrap_or_default();
     let json_body = content_type.is_empty() || contains_ignore_case(&content_type, "application/json");
@@ -113,6 +95,26 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
         };
     }
     (Some(flow), HeaderAction::Continue)
+}
+
+/// The API a request to `api` at `path` calls at `provider`, the client's protocol, the
+/// provider's, and the path then (an Anthropic client of a provider without Anthropic's API
+/// is sent as an OpenAI chat request).
+pub fn protocols(provider: &Provider, api: Option<Api>, path: &str) -> (Option<Api>, Protocol, Protocol, String) {
+    if provider.original {
+        return (api, Protocol::OpenAi, Protocol::OpenAi, path.to_string());
+    }
+    match api {
+        Some(Api::AnthropicMessages) if provider.supports(Api::AnthropicMessages) => {
+            (api, Protocol::Anthropic, Protocol::Anthropic, path.to_string())
+        }
+        Some(Api::AnthropicMessages) => {
+            let path = path.replacen("/v1/messages", "/v1/chat/completions", 1);
+            (Some(Api::ChatCompletion), Protocol::Anthropic, provider.chat_protocol(), path)
+        }
+        Some(Api::ChatCompletion) => (api, Protocol::OpenAi, provider.chat_protocol(), path.to_string()),
+        _ => (api, Protocol::OpenAi, Protocol::OpenAi, path.to_string()),
+    }
 }
 
 /// Whether `text` has `needle` (lowercase ASCII) in any case: `to_ascii_lowercase` and

@@ -185,6 +185,21 @@ pub fn retried(flow: &mut Flow, content_type: &str, body: &[u8]) -> (String, Vec
     (reply::content_type(flow.client, false).to_string(), bytes)
 }
 
+/// Why the reply is a failure a fallback may replace: a status other than 200 from the
+/// provider, or the gateway's own reply when the provider timed out or could not be reached
+/// (`None`: a success, or another plugin's local reply).
+pub fn failure(http: &Http) -> Option<failover::Failure> {
+    if http.local_response_sent() {
+        return None;
+    }
+    let status = http.response_header(":status").unwrap_or_default().trim().to_string();
+    let details = http.property_string(&["response", "code_details"]).unwrap_or_default();
+    if details.is_empty() || details == "via_upstream" {
+        return (status != "200").then_some(failover::Failure::Status(status));
+    }
+    details.starts_with("upstream_").then_some(failover::Failure::Upstream)
+}
+
 /// Whether the reply came from the upstream (not from a local reply of another plugin).
 fn from_upstream(http: &Http) -> bool {
     match http.property_string(&["response", "code_details"]) {
