@@ -14,12 +14,12 @@ const CLAUDE: &str = "ai-proxy-claude.e2e.local";
 const AZURE: &str = "ai-proxy-azure.e2e.local";
 
 /// The workspace root (this crate is `e2e/`).
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// The virtual environment's Python: `$E2E_VENV`, or `target/e2e-venv` of the workspace.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let venv = std::env::var_os("E2E_VENV").map(PathBuf::from).unwrap_or_else(|| root().join("target/e2e-venv"));
     let python = venv.join("bin/python");
     assert!(
