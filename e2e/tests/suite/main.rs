@@ -6,6 +6,7 @@
 mod ai_cache;
 mod ai_proxy;
 mod ai_proxy_cloud;
+mod ai_proxy_failover;
 mod ai_statistics;
 mod ai_token_ratelimit;
 mod basic_auth;

@@ -11,7 +11,8 @@
 //! - `higress.io/destination` (`name.static`, `name.dns`, with an optional `:port`) names a
 //!   service of an McpBridge registry instead (the backend is then an McpBridge resource).
 //! - Annotations: `higress.io/` and `nginx.ingress.kubernetes.io/` `rewrite-target`,
-//!   `upstream-vhost` and `use-regex`, and `higress.io/destination`. Any other annotation of
+//!   `upstream-vhost`, `use-regex` and `timeout` (seconds the upstream may take to answer,
+//!   as Higress reads it), and `higress.io/destination`. Any other annotation of
 //!   those two prefixes is refused, naming it: an Ingress never runs differently from what it
 //!   says without a word.
 //! - McpBridge registries of type `static` (`name.static`, port 80: its `domain` lists
@@ -26,7 +27,7 @@ use std::path::Path;
 type Failure = (String, String);
 
 /// The annotations the local gateway understands, without their prefix.
-const SUPPORTED: [&str; 4] = ["rewrite-target", "upstream-vhost", "use-regex", "destination"];
+const SUPPORTED: [&str; 5] = ["rewrite-target", "upstream-vhost", "use-regex", "timeout", "destination"];
 const PREFIXES: [&str; 2] = ["higress.io/", "nginx.ingress.kubernetes.io/"];
 /// The ingress class served (`ingressClassName` or `kubernetes.io/ingress.class`; none:
 /// served too, as Higress serves Ingresses without a class by default).
@@ -122,6 +123,8 @@ struct Annotations {
     rewrite_target: Option<String>,
     upstream_vhost: Option<String>,
     use_regex: bool,
+    /// `timeout`, in milliseconds.
+    timeout_ms: Option<u64>,
     destination: Option<String>,
 }
 
@@ -137,12 +140,31 @@ impl Annotations {
                     format!("metadata.annotations.{name}"),
                     format!(
                         "not supported by the local gateway (it supports {}, and higress.io/destination)",
-                        ["rewrite-target", "upstream-vhost", "use-regex"].join(", ")
+                        ["rewrite-target", "upstream-vhost", "use-regex", "timeout"].join(", ")
                     ),
                 ));
             }
         }
+        let timeout_ms = match get("timeout") {
+            None => None,
+            Some(seconds) => {
+                let at = || {
+                    format!(
+                        "metadata.annotations.{}",
+                        PREFIXES
+                            .iter()
+                            .map(|p| format!("{p}timeout"))
+                            .find(|n| all.contains_key(n))
+                            .unwrap_or_default()
+                    )
+                };
+                let seconds: u64 =
+                    seconds.trim().parse().map_err(|_| (at(), format!("`{seconds}`: expected whole seconds")))?;
+                Some(seconds.saturating_mul(1000))
+            }
+        };
         Ok(Annotations {
+            timeout_ms,
             rewrite_target: get("rewrite-target").filter(|t| !t.is_empty()),
             upstream_vhost: get("upstream-vhost").filter(|h| !h.is_empty()),
             use_regex: get("use-regex").is_some_and(|v| v.trim() == "true"),
@@ -248,7 +270,20 @@ impl Ingress {
             }
             (Some(target), _) => (Some(target.clone()), None),
         };
-        Route::derived(name, domains, path, service, prefix_rewrite, regex_rewrite, notes.upstream_vhost.clone(), at)
+        let mut route = Route::derived(
+            name,
+            domains,
+            path,
+            service,
+            prefix_rewrite,
+            regex_rewrite,
+            notes.upstream_vhost.clone(),
+            at,
+        );
+        if let Some(timeout_ms) = notes.timeout_ms {
+            route.timeout_ms = timeout_ms;
+        }
+        route
     }
 }
 

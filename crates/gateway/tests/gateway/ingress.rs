@@ -188,6 +188,10 @@ fn what_the_gateway_cannot_honour_is_refused_by_name() {
     let service = "{service: {name: web, port: {number: 80}}}";
     let (ok, _, err) = check(&ingress("{higress.io/canary: \"true\"}", service));
     assert!(!ok && err.contains("metadata.annotations.higress.io/canary: not supported"), "{err}");
+    let (ok, _, err) = check(&ingress("{higress.io/timeout: \"1.5\"}", service));
+    assert!(!ok && err.contains("metadata.annotations.higress.io/timeout: `1.5`: expected whole seconds"), "{err}");
+    let (ok, _, _) = check(&ingress("{nginx.ingress.kubernetes.io/timeout: \"30\"}", service));
+    assert!(ok, "timeout is read as Higress reads it");
     let (ok, _, err) = check(&ingress("{}", "{service: {name: web, port: {name: http}}}"));
     assert!(!ok && err.contains("spec.rules[0].http.paths[0].backend.service.port.name"), "{err}");
     let (ok, _, err) = check(&ingress("{}", "{service: {name: other, port: {number: 80}}}"));
