@@ -43,6 +43,10 @@ enum Protocol {
     OpenAi,
     Anthropic,
     Gemini,
+    /// Bedrock's Converse: AWS's binary event stream.
+    Bedrock,
+    /// DashScope's native generation.
+    Qwen,
 }
 
 /// A route: who the client is, which provider type serves it.
@@ -75,6 +79,27 @@ fn routes() -> Vec<Route> {
                 "modelMapping": {"gpt-4o-mini": "gemini-2.5-flash"}}}),
             client: Protocol::OpenAi,
             upstream: Protocol::Gemini,
+        },
+        Route {
+            what: "translated: OpenAI client, type vertex (express mode)",
+            config: json!({"provider": {"type": "vertex", "apiTokens": ["AQ.bench"],
+                "modelMapping": {"gpt-4o-mini": "gemini-2.5-flash"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::Gemini,
+        },
+        Route {
+            what: "translated: OpenAI client, type bedrock (SigV4, binary event stream)",
+            config: json!({"provider": {"type": "bedrock", "awsRegion": "us-east-1", "awsAccessKey": "AKIDBENCH",
+                "awsSecretKey": "bench/secret", "modelMapping": {"gpt-4o-mini": "anthropic.claude-3-5-haiku-20241022-v1:0"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::Bedrock,
+        },
+        Route {
+            what: "translated: OpenAI client, type qwen (DashScope native)",
+            config: json!({"provider": {"type": "qwen", "apiTokens": ["sk-bench"], "qwenEnableCompatible": false,
+                "modelMapping": {"gpt-4o-mini": "qwen-plus"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::Qwen,
         },
         Route {
             what: "translated: Anthropic client, type openai",
@@ -167,6 +192,69 @@ pub(crate) fn gemini_stream(deltas: usize) -> Vec<String> {
                 "usageMetadata": {"promptTokenCount": 38, "candidatesTokenCount": i + 1, "totalTokenCount": 39 + i},
                 "modelVersion": "gemini-2.5-flash", "responseId": "mBvYaPyqIdqN1dkPhqK0kQ4"});
             format!("data: {chunk}\r\n\r\n")
+        })
+        .collect()
+}
+
+/// Bedrock's Converse reply to the conversation.
+fn bedrock_reply() -> String {
+    json!({
+        "output": {"message": {"role": "assistant",
+            "content": [{"text": "Tokyo is warmer: 24 °C against 18 °C in Paris."}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 38, "outputTokens": 17, "totalTokens": 55},
+        "metrics": {"latencyMs": 412}
+    })
+    .to_string()
+}
+
+/// Bedrock's ConverseStream of a text reply with `deltas` deltas: AWS event-stream frames
+/// (each payload padded with `p`, as AWS sends them), one frame per element.
+fn bedrock_stream(deltas: usize) -> Vec<Vec<u8>> {
+    let frame = |kind: &str, payload: Value| {
+        let mut out = Vec::new();
+        higress_ai::bedrock::eventstream::write_event(kind, payload.to_string().as_bytes(), &mut out);
+        out
+    };
+    let mut frames =
+        vec![frame("messageStart", json!({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGH", "role": "assistant"}))];
+    for i in 0..deltas {
+        frames.push(frame(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": PIECES[i % PIECES.len()]}, "p": "abcdefghijklmn"}),
+        ));
+    }
+    frames.push(frame("contentBlockStop", json!({"contentBlockIndex": 0, "p": "abcdefghijklmnopqrstu"})));
+    frames.push(frame("messageStop", json!({"p": "abcdefghijklm", "stopReason": "end_turn"})));
+    frames.push(frame(
+        "metadata",
+        json!({"metrics": {"latencyMs": 412}, "p": "abcdefg",
+            "usage": {"inputTokens": 38, "outputTokens": deltas, "totalTokens": 38 + deltas}}),
+    ));
+    frames
+}
+
+/// DashScope's native reply (`result_format: message`).
+fn qwen_reply() -> String {
+    json!({
+        "output": {"choices": [{"finish_reason": "stop", "message": {"role": "assistant",
+            "content": "Tokyo is warmer: 24 °C against 18 °C in Paris."}}]},
+        "usage": {"input_tokens": 38, "output_tokens": 17, "total_tokens": 55},
+        "request_id": "5d0c5a8e-1b7a-9f4e-b1d2-3c4d5e6f7a8b"
+    })
+    .to_string()
+}
+
+/// DashScope's incremental stream of a text reply with `deltas` deltas.
+fn qwen_stream(deltas: usize) -> Vec<String> {
+    (0..deltas)
+        .map(|i| {
+            let last = i + 1 == deltas;
+            let data = json!({"output": {"choices": [{"message": {"role": "assistant",
+                    "content": PIECES[i % PIECES.len()]}, "finish_reason": if last { "stop" } else { "null" }}]},
+                "usage": {"input_tokens": 38, "output_tokens": i + 1, "total_tokens": 39 + i},
+                "request_id": "5d0c5a8e-1b7a-9f4e-b1d2-3c4d5e6f7a8b"});
+            format!("id:{}\nevent:result\n:HTTP_STATUS/200\ndata:{data}\n\n", i + 1)
         })
         .collect()
 }
@@ -277,6 +365,7 @@ impl Route {
                 .header("x-api-key", "client-key")
                 .header("anthropic-version", "2023-06-01")
                 .body(anthropic_request(stream)),
+            Protocol::Bedrock | Protocol::Qwen => unreachable!("no route has these clients"),
             Protocol::Gemini => {
                 let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
                 let body = json!({"contents": [{"role": "user", "parts": [{"text": "Weather in Tokyo and Paris?"}]}]});
@@ -302,6 +391,8 @@ impl Route {
             Protocol::OpenAi => OPENAI_REPLY.to_string(),
             Protocol::Anthropic => anthropic_reply(),
             Protocol::Gemini => gemini_reply(),
+            Protocol::Bedrock => bedrock_reply(),
+            Protocol::Qwen => qwen_reply(),
         };
         let length = reply.len().to_string();
         s.send_response_headers(
@@ -315,24 +406,32 @@ impl Route {
             Protocol::OpenAi => "\"chat.completion\"",
             Protocol::Anthropic => "\"message\"",
             Protocol::Gemini => "\"candidates\"",
+            Protocol::Bedrock | Protocol::Qwen => unreachable!("no route has these clients"),
         };
         assert!(body.contains(expected), "{}: {body}", self.what);
         s
     }
 
     /// The provider's stream of a reply with `deltas` text deltas.
-    fn events(&self, deltas: usize) -> Vec<String> {
-        match self.upstream {
+    fn events(&self, deltas: usize) -> Vec<Vec<u8>> {
+        let text = match self.upstream {
             Protocol::OpenAi => openai_stream(deltas),
             Protocol::Anthropic => anthropic_stream(deltas),
             Protocol::Gemini => gemini_stream(deltas),
-        }
+            Protocol::Qwen => qwen_stream(deltas),
+            Protocol::Bedrock => return bedrock_stream(deltas),
+        };
+        text.into_iter().map(String::into_bytes).collect()
     }
 
     /// The request and the stream's headers: what the events then arrive on.
     fn stream_head(&self, vm: &Vm) -> Stream {
         let s = self.send(vm, true);
-        s.send_response_headers([(":status", "200"), ("content-type", "text/event-stream")], false)
+        let content_type = match self.upstream {
+            Protocol::Bedrock => "application/vnd.amazon.eventstream",
+            _ => "text/event-stream",
+        };
+        s.send_response_headers([(":status", "200"), ("content-type", content_type)], false)
             .unwrap_or_else(|e| panic!("{e}"));
         s
     }
@@ -358,7 +457,8 @@ fn delta_costs(route: &Route, costs: &[u64]) -> Vec<u64> {
     let (skip, take) = match route.upstream {
         Protocol::OpenAi => (2, DELTAS - 1),
         Protocol::Anthropic => (4, DELTAS - 1),
-        Protocol::Gemini => (1, DELTAS - 2),
+        Protocol::Gemini | Protocol::Qwen => (1, DELTAS - 2),
+        Protocol::Bedrock => (2, DELTAS - 1),
     };
     costs.iter().skip(skip).take(take).copied().collect()
 }

@@ -1,13 +1,17 @@
 //! ai-proxy: one API in front of many LLM providers. Clients speak OpenAI's chat completions
-//! (or Anthropic's messages); the plugin sends each request to the configured provider -
-//! OpenAI, Azure OpenAI, Claude, or one of two dozen OpenAI-compatible services - with the
-//! provider's host, path and key, the model renamed by `modelMapping`, and the body
-//! translated when the provider speaks the other protocol, and translates the reply back,
-//! whole or streamed. A drop-in for Higress's Go plugin of the same name.
+//! (or Anthropic's messages, or OpenAI's embeddings); the plugin sends each request to the
+//! configured provider - OpenAI, Azure OpenAI, Claude, Gemini, Vertex AI, Bedrock, Qwen
+//! (compatible or native), or one of two dozen OpenAI-compatible services - with the
+//! provider's host, path and credentials (keys, Vertex's OAuth token, Bedrock's SigV4), the
+//! model renamed by `modelMapping`, and the body translated when the provider speaks another
+//! protocol, and translates the reply back, whole or streamed. Failing keys leave rotation
+//! (`failover`), failed requests are retried (`retryOnFailure`) or fall back to other
+//! providers (`fallback`). A drop-in for Higress's Go plugin of the same name.
 //!
 //! Layout: `config` reads the configuration and `provider` resolves the provider in use
 //! (`provider/table.rs` has every type); `request` handles the request's headers and body,
-//! `response` the reply; `json` edits bodies in place; `higress_ai` does the translation.
+//! `response` the reply; `vertex_auth` the OAuth token; `failover` keys, retries and
+//! fallback; `json` edits bodies in place; `higress_ai` does the translation.
 
 mod api;
 mod config;

@@ -67,6 +67,17 @@ impl JsonSchema for LegacyProvider {
                     },
                     {"required": ["vertexAuthKey", "vertexRegion", "vertexProjectId", "vertexAuthServiceName"]},
                 ]})),
+                when(json!(["bedrock"]), json!({
+                    "required": ["awsRegion"],
+                    "properties": {"awsRegion": {"pattern": "\\S"}},
+                    "anyOf": [
+                        {
+                            "required": ["apiTokens"],
+                            "properties": {"apiTokens": {"contains": {"type": "string", "pattern": "\\S"}}},
+                        },
+                        {"required": ["awsAccessKey", "awsSecretKey"]},
+                    ],
+                })),
                 when(json!(["ollama"]), json!({
                     "required": ["ollamaServerHost", "ollamaServerPort"],
                     "properties": {"ollamaServerHost": {"pattern": "\\S"}, "ollamaServerPort": {"minimum": 1}},

@@ -17,10 +17,11 @@ pub struct ProviderSettings {
     #[cfg_attr(test, schemars(with = "crate::schema::ProviderType"))]
     pub kind: String,
     /// The provider's keys; one is picked at random per request (per consumer on stateful
-    /// APIs). Required except for `openai`, `vllm`, `generic` (which then pass the client's
-    /// own key) and `ollama`.
+    /// APIs; a healthy one with `failover`). Required except for `openai`, `vllm`, `generic`
+    /// (which then pass the client's own key), `ollama`, and `vertex` and `bedrock` signed
+    /// with their own credentials (for them, keys are express-mode or Bedrock API keys).
     pub api_tokens: Vec<String>,
-    /// Milliseconds for the context file's fetch (default 120000).
+    /// Milliseconds for the context file's fetch and Vertex's token exchange (default 120000).
     pub timeout: Option<u64>,
     /// Milliseconds the upstream may take to send the first byte of a stream, set as
     /// `x-envoy-upstream-rq-first-byte-timeout-ms` (0: Envoy's route timeout only).
@@ -129,8 +130,8 @@ pub struct ProviderSettings {
     /// (`top_k`, `anthropic_beta`, ...).
     #[cfg_attr(test, schemars(with = "Option<serde_json::Map<String, Value>>"))]
     pub bedrock_additional_fields: Map<String, Value>,
-    /// `qwen`: the OpenAI-compatible mode (default true; `false`, the native protocol, is not
-    /// implemented yet).
+    /// `qwen`: the OpenAI-compatible mode (default true); `false`: chat in DashScope's native
+    /// protocol (text or multimodal generation).
     pub qwen_enable_compatible: Option<bool>,
     /// `qwen`: the host, over `dashscope.aliyuncs.com`.
     pub qwen_domain: String,

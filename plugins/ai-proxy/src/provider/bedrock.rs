@@ -53,6 +53,15 @@ impl Bedrock {
         }
         let has_tokens = settings.api_tokens.iter().any(|k| !k.trim().is_empty());
         let (access, secret) = (settings.aws_access_key.trim(), settings.aws_secret_key.trim());
+        if has_tokens && !(access.is_empty() && secret.is_empty()) {
+            // As Higress: API keys win over the access key pair.
+            higress_sdk::log_warn!("{field}.awsAccessKey: not used: apiTokens (Bedrock API keys) are");
+            return Ok(Bedrock {
+                region: region.to_string(),
+                keys: None,
+                additional_fields: settings.bedrock_additional_fields.clone(),
+            });
+        }
         let keys = match (access.is_empty(), secret.is_empty()) {
             (false, false) => Some(Keys {
                 access: access.to_string(),

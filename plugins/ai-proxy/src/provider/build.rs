@@ -201,7 +201,7 @@ fn per_type(provider: &mut Provider, settings: &ProviderSettings, field: &str) -
             provider.bedrock = Some(bedrock);
         }
         "vertex" => {
-            let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT_MS);
+            let timeout = settings.timeout.filter(|t| *t > 0).unwrap_or(DEFAULT_TIMEOUT_MS);
             let vertex = Vertex::parse(settings, field, timeout)?;
             provider.host = Some(vertex.host());
             provider.vertex = Some(vertex);
