@@ -12,6 +12,7 @@ pub(crate) mod json;
 pub mod openai;
 pub mod path;
 pub mod qwen;
+pub mod responses;
 pub mod scan;
 pub mod translate;
 pub mod usage;

@@ -139,6 +139,9 @@ fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
         Protocol::OpenAi => system_message(&mut doc, &["messages"], content),
         // DashScope's messages are OpenAI's, under `input`.
         Protocol::Qwen => system_message(&mut doc, &["input", "messages"], content),
+        // Never a provider's protocol here (a Responses request to a provider with the API
+        // passes untranslated, not as a chat).
+        Protocol::Responses => {}
         Protocol::Bedrock => {
             let block = json!({"text": content});
             match doc.value(&["system"]) {

@@ -21,6 +21,23 @@ pub struct Reply {
     pub created: Option<u64>,
 }
 
+impl Reply {
+    /// Its text and its reasoning, each joined, and its tool calls (id, name, arguments), in
+    /// order: what protocols with one message per answer (OpenAI's, DashScope's) write.
+    pub fn joined(&self) -> (String, String, Vec<(&str, &str, &str)>) {
+        let (mut text, mut reasoning, mut calls) = (String::new(), String::new(), Vec::new());
+        for part in &self.parts {
+            match part {
+                Part::Text { text: t, .. } => text.push_str(t),
+                Part::Reasoning { text: t, .. } => reasoning.push_str(t),
+                Part::ToolCall { id, name, arguments } => calls.push((id.as_str(), name.as_str(), arguments.as_str())),
+                Part::Image { .. } | Part::ToolResult { .. } => {}
+            }
+        }
+        (text, reasoning, calls)
+    }
+}
+
 /// Why the model stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishReason {

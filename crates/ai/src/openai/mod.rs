@@ -20,6 +20,8 @@ pub use encoder::StreamEncoder;
 pub use error::{read_error, write_error};
 pub use reply::{read_reply, write_reply};
 pub use request_read::read_request;
+pub(crate) use request_read::read_stop;
+pub(crate) use request_write::tool_call;
 pub use request_write::write_request;
 
 /// A message's or a delta's reasoning: `reasoning_content` (DeepSeek, vLLM) or `reasoning`

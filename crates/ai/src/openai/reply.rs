@@ -85,17 +85,8 @@ fn message_parts(message: &Obj) -> Result<Vec<Part>, Invalid> {
 /// `reasoning_content`; usage with cached and reasoning tokens, omitted only when nothing is
 /// known. `created` is 0 when the reply has none: the caller sets it from its clock.
 pub fn write_reply(reply: &Reply) -> Value {
-    let mut text = String::new();
-    let mut reasoning = String::new();
-    let mut calls = Vec::new();
-    for part in &reply.parts {
-        match part {
-            Part::Text { text: t, .. } => text.push_str(t),
-            Part::Reasoning { text: t, .. } => reasoning.push_str(t),
-            Part::ToolCall { id, name, arguments } => calls.push(tool_call(id, name, arguments)),
-            Part::Image { .. } | Part::ToolResult { .. } => {}
-        }
-    }
+    let (text, reasoning, calls) = reply.joined();
+    let calls: Vec<Value> = calls.into_iter().map(|(id, name, arguments)| tool_call(id, name, arguments)).collect();
     let mut message = Map::new();
     message.insert("role".into(), "assistant".into());
     let content = match text.is_empty() && !calls.is_empty() {

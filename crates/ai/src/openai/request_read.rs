@@ -237,9 +237,9 @@ fn read_tool_choice(root: &Obj) -> Result<Option<ToolChoice>, Invalid> {
     }
 }
 
-/// Sampling and output parameters.
-fn read_params(root: &Obj) -> Result<Params, Invalid> {
-    let stop = match root.get("stop") {
+/// `stop`: a string or an array of strings (DashScope's parameters have it too).
+pub(crate) fn read_stop(root: &Obj) -> Result<Vec<String>, Invalid> {
+    Ok(match root.get("stop") {
         None => Vec::new(),
         Some(Value::String(stop)) => vec![stop.clone()],
         Some(Value::Array(items)) => {
@@ -254,7 +254,12 @@ fn read_params(root: &Obj) -> Result<Params, Invalid> {
             stop
         }
         Some(_) => return Err(root.at("stop").invalid("a string or an array of strings")),
-    };
+    })
+}
+
+/// Sampling and output parameters.
+fn read_params(root: &Obj) -> Result<Params, Invalid> {
+    let stop = read_stop(root)?;
     let include_usage = match root.obj("stream_options")? {
         Some(options) => options.bool("include_usage")?,
         None => None,

@@ -78,16 +78,8 @@ pub(super) fn arguments<'v>(function: &Obj<'v, '_>) -> Result<Cow<'v, str>, Inva
     }
 }
 
-/// `{id, type: function, function: {name, arguments}}`; no arguments are `{}` (Qwen parses
-/// them when the history comes back).
-pub(super) fn write_tool_call(id: &str, name: &str, arguments: &str) -> Value {
-    let arguments = if arguments.trim().is_empty() { "{}" } else { arguments };
-    object([
-        ("id", id.into()),
-        ("type", "function".into()),
-        ("function", object([("name", name.into()), ("arguments", arguments.into())])),
-    ])
-}
+/// A tool call as DashScope writes it: OpenAI's shape.
+pub(super) use crate::openai::tool_call as write_tool_call;
 
 /// A `{text}` item.
 pub(super) fn text_item(text: &str) -> Value {

@@ -74,17 +74,9 @@ fn message_parts(message: &Obj) -> Result<Vec<Part>, Invalid> {
 /// every text part joined, a string (a multimodal model's list form is not known here); a
 /// reply without a finish reason says `stop`.
 pub fn write_reply(reply: &Reply) -> Value {
-    let mut text = String::new();
-    let mut reasoning = String::new();
-    let mut calls = Vec::new();
-    for part in &reply.parts {
-        match part {
-            Part::Text { text: t, .. } => text.push_str(t),
-            Part::Reasoning { text: t, .. } => reasoning.push_str(t),
-            Part::ToolCall { id, name, arguments } => calls.push(write_tool_call(id, name, arguments)),
-            Part::Image { .. } | Part::ToolResult { .. } => {}
-        }
-    }
+    let (text, reasoning, calls) = reply.joined();
+    let calls: Vec<Value> =
+        calls.into_iter().map(|(id, name, arguments)| write_tool_call(id, name, arguments)).collect();
     let mut message = Map::new();
     message.insert("role".into(), "assistant".into());
     message.insert("content".into(), text.into());

@@ -90,23 +90,8 @@ fn only_results(parts: &[Part]) -> bool {
 }
 
 fn read_parameters(request: &mut Request, parameters: &Obj) -> Result<(), Invalid> {
-    let stop = match parameters.get("stop") {
-        None => Vec::new(),
-        Some(Value::String(stop)) => vec![stop.clone()],
-        Some(Value::Array(items)) => {
-            let at = parameters.at("stop");
-            let mut stop = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                match item {
-                    Value::String(s) => stop.push(s.clone()),
-                    // DashScope also takes token ids, which no other protocol has.
-                    _ => return Err(at.index(index).invalid("a string")),
-                }
-            }
-            stop
-        }
-        Some(_) => return Err(parameters.at("stop").invalid("a string or an array of strings")),
-    };
+    // DashScope also takes token ids, which no other protocol has: refused.
+    let stop = crate::openai::read_stop(parameters)?;
     let reasoning = match parameters.bool("enable_thinking")? {
         Some(true) => Some(Reasoning { effort: None, budget_tokens: parameters.u64("thinking_budget")? }),
         _ => None,

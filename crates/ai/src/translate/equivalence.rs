@@ -477,12 +477,15 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
     let mut gemini_in = crate::gemini::StreamDecoder::new();
     let (mut qwen_in, mut qwen_out) = (crate::qwen::StreamDecoder::new(), crate::qwen::StreamEncoder::new());
     let mut bedrock_out = crate::bedrock::StreamEncoder::new();
+    let mut responses_in = crate::responses::StreamDecoder::new();
+    let mut responses_out = crate::responses::StreamEncoder::new(1_750_000_000);
     let sink: &mut dyn EventSink = match to {
         Protocol::OpenAi => &mut openai_out,
         Protocol::Anthropic => &mut anthropic_out,
         Protocol::Gemini => &mut gemini_out,
         Protocol::Qwen => &mut qwen_out,
         Protocol::Bedrock => &mut bedrock_out,
+        Protocol::Responses => &mut responses_out,
     };
     let mut out = Vec::new();
     let mut malformed = 0;
@@ -499,6 +502,11 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
                 let mut events = Vec::new();
                 let name = event.event.as_deref().map(str::as_bytes);
                 qwen_in.decode_into(name, data, &mut events).map(|_| events)
+            }
+            Protocol::Responses => {
+                let mut events = Vec::new();
+                let name = event.event.as_deref().map(str::as_bytes);
+                responses_in.decode_into(name, data, &mut events).map(|_| events)
             }
             // Bedrock's streams are binary frames, not events: compared in `tests/bedrock.rs`.
             Protocol::Bedrock => Ok(Vec::new()),

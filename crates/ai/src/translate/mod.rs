@@ -11,7 +11,7 @@ mod stream;
 pub use stream::StreamTranslator;
 
 use crate::chat::{self, Invalid};
-use crate::{anthropic, bedrock, gemini, openai, qwen};
+use crate::{anthropic, bedrock, gemini, openai, qwen, responses};
 use serde_json::Value;
 
 /// A wire protocol of chat requests.
@@ -29,6 +29,8 @@ pub enum Protocol {
     /// Bedrock's Converse (the model and streaming are in the path; streams are AWS's binary
     /// event stream).
     Bedrock,
+    /// OpenAI's Responses API (`/v1/responses`): stateless only (no `previous_response_id`).
+    Responses,
 }
 
 impl Protocol {
@@ -40,6 +42,7 @@ impl Protocol {
             Protocol::Gemini => gemini::read_request(body),
             Protocol::Qwen => qwen::read_request(body),
             Protocol::Bedrock => bedrock::read_request(body),
+            Protocol::Responses => responses::read_request(body),
         }
     }
 
@@ -52,6 +55,7 @@ impl Protocol {
             Protocol::Gemini => gemini::write_request(request),
             Protocol::Qwen => qwen::write_request(request),
             Protocol::Bedrock => return bedrock::write_request(request),
+            Protocol::Responses => responses::write_request(request),
         })
     }
 
@@ -63,6 +67,7 @@ impl Protocol {
             Protocol::Gemini => gemini::read_reply(body),
             Protocol::Qwen => qwen::read_reply(body),
             Protocol::Bedrock => bedrock::read_reply(body),
+            Protocol::Responses => responses::read_reply(body),
         }
     }
 
@@ -74,6 +79,7 @@ impl Protocol {
             Protocol::Gemini => gemini::write_reply(reply),
             Protocol::Qwen => qwen::write_reply(reply),
             Protocol::Bedrock => bedrock::write_reply(reply),
+            Protocol::Responses => responses::write_reply(reply),
         }
     }
 
@@ -85,6 +91,7 @@ impl Protocol {
             Protocol::Gemini => gemini::read_error(body),
             Protocol::Qwen => qwen::read_error(body),
             Protocol::Bedrock => bedrock::read_error(body),
+            Protocol::Responses => responses::read_error(body),
         }
     }
 
@@ -96,6 +103,7 @@ impl Protocol {
             Protocol::Gemini => gemini::write_error(kind, message),
             Protocol::Qwen => qwen::write_error(kind, message),
             Protocol::Bedrock => bedrock::write_error(kind, message),
+            Protocol::Responses => responses::write_error(kind, message),
         }
     }
 }
@@ -162,7 +170,7 @@ fn error_type(protocol: Protocol, status: u16) -> &'static str {
         Protocol::Qwen => qwen::code_for_status(status),
         // Bedrock's type goes in a header (`bedrock::exception_name`); the body has none.
         Protocol::Bedrock => anthropic::error_type_for_status(status),
-        Protocol::OpenAi => match status {
+        Protocol::OpenAi | Protocol::Responses => match status {
             400 | 404 | 413 | 422 => "invalid_request_error",
             401 => "authentication_error",
             403 => "permission_error",

@@ -15,7 +15,7 @@
 use super::Protocol;
 use crate::bedrock::{self, eventstream};
 use crate::chat::{Event, EventSink, Invalid};
-use crate::{anthropic, gemini, openai, qwen};
+use crate::{anthropic, gemini, openai, qwen, responses};
 use higress_sdk::sse::Framer;
 
 /// The longest unfinished event held by default: 1 MiB.
@@ -26,6 +26,7 @@ enum Decoder {
     Anthropic(anthropic::StreamDecoder),
     Gemini(gemini::StreamDecoder),
     Qwen(qwen::StreamDecoder),
+    Responses(responses::StreamDecoder),
     /// Framed by `frames`, not by the SSE parser.
     Bedrock {
         frames: eventstream::Decoder,
@@ -39,6 +40,7 @@ enum Encoder {
     Gemini(gemini::StreamEncoder),
     Qwen(qwen::StreamEncoder),
     Bedrock(bedrock::StreamEncoder),
+    Responses(responses::StreamEncoder),
 }
 
 impl Encoder {
@@ -49,6 +51,7 @@ impl Encoder {
             Encoder::Gemini(e) => e,
             Encoder::Qwen(e) => e,
             Encoder::Bedrock(e) => e,
+            Encoder::Responses(e) => e,
         }
     }
 }
@@ -72,7 +75,8 @@ pub struct StreamTranslator {
 
 impl StreamTranslator {
     /// A translator from a provider speaking `from` to a client speaking `to`. `created` is
-    /// the time OpenAI chunks say they were made (the host clock's seconds); `include_usage`
+    /// the time OpenAI chunks (and a response's `created_at`) say they were made (the host
+    /// clock's seconds); `include_usage`
     /// whether an OpenAI client gets the usage chunk (an Anthropic client always gets usage).
     pub fn new(from: Protocol, to: Protocol, created: u64, include_usage: bool) -> Self {
         let decoder = match from {
@@ -84,6 +88,7 @@ impl StreamTranslator {
             Protocol::Bedrock => {
                 Decoder::Bedrock { frames: eventstream::Decoder::new(), decoder: bedrock::StreamDecoder::new() }
             }
+            Protocol::Responses => Decoder::Responses(responses::StreamDecoder::new()),
         };
         let encoder = match to {
             Protocol::OpenAi => Encoder::OpenAi(openai::StreamEncoder::new(created).include_usage(include_usage)),
@@ -91,6 +96,8 @@ impl StreamTranslator {
             Protocol::Gemini => Encoder::Gemini(gemini::StreamEncoder::new()),
             Protocol::Qwen => Encoder::Qwen(qwen::StreamEncoder::new()),
             Protocol::Bedrock => Encoder::Bedrock(bedrock::StreamEncoder::new()),
+            // A Responses client always gets the usage, in `response.completed`.
+            Protocol::Responses => Encoder::Responses(responses::StreamEncoder::new(created)),
         };
         StreamTranslator {
             parser: Framer::default(),
@@ -240,6 +247,7 @@ fn translate(
         Decoder::Anthropic(d) => d.decode_into(name, data, events),
         Decoder::Gemini(d) => d.decode_into(data, events),
         Decoder::Qwen(d) => d.decode_into(name, data, events),
+        Decoder::Responses(d) => d.decode_into(name, data, events),
         // Framed by the event stream (`feed_frames`), never as SSE.
         Decoder::Bedrock { .. } => Ok(()),
     };

@@ -5,7 +5,7 @@
 use higress_ai::bedrock::{self, eventstream};
 use higress_ai::chat::Event;
 use higress_ai::translate::{Protocol, StreamTranslator};
-use higress_ai::{anthropic, gemini, openai, qwen};
+use higress_ai::{anthropic, gemini, openai, qwen, responses};
 use higress_sdk::sse::SseParser;
 
 pub const CREATED: u64 = 1_741_570_283;
@@ -44,12 +44,14 @@ pub fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
     let mut gemini = gemini::StreamDecoder::new();
     // The encoders write incremental DashScope streams: the client that asked for them says so.
     let mut qwen = qwen::StreamDecoder::new().incremental(true);
+    let mut responses = responses::StreamDecoder::new();
     for event in parser.feed(bytes) {
         let decoded = match protocol {
             Protocol::OpenAi => openai.decode(&event),
             Protocol::Anthropic => anthropic.decode(&event),
             Protocol::Gemini => gemini.decode(&event),
             Protocol::Qwen => qwen.decode(&event),
+            Protocol::Responses => responses.decode(&event),
             Protocol::Bedrock => unreachable!("Bedrock streams are binary frames"),
         };
         events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {event:?}: {e}")));

@@ -65,12 +65,7 @@ impl Fallback {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(ConfigError::at(format!("{field}.onTimeout"), "expected true or false")),
         };
-        let timeout = match object.get("timeout") {
-            None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
-            Some(v) => {
-                v.as_u64().ok_or_else(|| ConfigError::at(format!("{field}.timeout"), "expected milliseconds"))?
-            }
-        };
+        let timeout = super::integer(object, field, "timeout", DEFAULT_TIMEOUT_MS, false)?;
         let on_status = match object.get("onStatus") {
             None | Some(Value::Null) => Statuses::parse(Some(&serde_json::json!(["429", "5.*"])), field)?,
             status => Statuses::parse(status, &format!("{field}.onStatus"))?,

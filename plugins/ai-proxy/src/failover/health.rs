@@ -50,16 +50,7 @@ impl Failover {
         if object.get("enabled").and_then(Value::as_bool) != Some(true) {
             return Ok(None);
         }
-        let number = |key: &str, default: u64| -> Result<u64, ConfigError> {
-            match object.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => match v.as_u64() {
-                    Some(0) => Ok(default),
-                    Some(n) => Ok(n),
-                    None => Err(ConfigError::at(format!("{field}.{key}"), "expected a positive integer")),
-                },
-            }
-        };
+        let number = |key: &str, default: u64| super::integer(object, field, key, default, true);
         let model = object.get("healthCheckModel").and_then(Value::as_str).unwrap_or_default().trim();
         if model.is_empty() {
             return Err(ConfigError::at(format!("{field}.healthCheckModel"), "missing"));

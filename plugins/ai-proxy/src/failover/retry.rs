@@ -36,12 +36,7 @@ impl Retry {
         if object.get("enabled").and_then(Value::as_bool) != Some(true) {
             return Ok(None);
         }
-        let number = |key: &str, default: u64| -> Result<u64, ConfigError> {
-            match object.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v.as_u64().ok_or_else(|| ConfigError::at(format!("{field}.{key}"), "expected an integer")),
-            }
-        };
+        let number = |key: &str, default: u64| super::integer(object, field, key, default, false);
         Ok(Some(Retry {
             max: u32::try_from(number("maxRetries", 1)?).unwrap_or(u32::MAX),
             timeout: Duration::from_millis(number("retryTimeout", 60_000)?),

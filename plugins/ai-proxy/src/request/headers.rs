@@ -99,7 +99,8 @@ pub fn on_headers(http: &mut Http, provider: &Provider) -> (Option<Flow>, Header
 
 /// The API a request to `api` at `path` calls at `provider`, the client's protocol, the
 /// provider's, and the path then (an Anthropic client of a provider without Anthropic's API
-/// is sent as an OpenAI chat request).
+/// is sent as an OpenAI chat request, a Responses client of one without the Responses API
+/// as a chat request too).
 pub fn protocols(provider: &Provider, api: Option<Api>, path: &str) -> (Option<Api>, Protocol, Protocol, String) {
     if provider.original {
         return (api, Protocol::OpenAi, Protocol::OpenAi, path.to_string());
@@ -113,6 +114,12 @@ pub fn protocols(provider: &Provider, api: Option<Api>, path: &str) -> (Option<A
             (Some(Api::ChatCompletion), Protocol::Anthropic, provider.chat_protocol(), path)
         }
         Some(Api::ChatCompletion) => (api, Protocol::OpenAi, provider.chat_protocol(), path.to_string()),
+        // OpenAI's Responses API to a provider without it: served through its chat API
+        // (Go refused it), so Codex-style clients work with any provider.
+        Some(Api::Responses) if !provider.supports(Api::Responses) => {
+            let path = path.replacen("/v1/responses", "/v1/chat/completions", 1);
+            (Some(Api::ChatCompletion), Protocol::Responses, provider.chat_protocol(), path)
+        }
         _ => (api, Protocol::OpenAi, Protocol::OpenAi, path.to_string()),
     }
 }

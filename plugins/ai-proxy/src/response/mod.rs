@@ -59,9 +59,9 @@ pub fn on_headers(http: &mut Http, provider: &Provider, flow: &mut Flow) -> Head
     }
     let status = http.response_header(":status").unwrap_or_default();
     if status.trim() != "200" {
-        // Errors pass as they came (Higress), but an Anthropic client cannot read an
-        // OpenAI-style error body: it gets Anthropic's, with the provider's type and message.
-        if translates && flow.client == Protocol::Anthropic {
+        // Errors pass as they came (Higress), but a client of another protocol (Anthropic's,
+        // the Responses API) gets its own error shape, with the provider's type and message.
+        if translates && flow.client != Protocol::OpenAi {
             let error = Some(status.trim().parse().unwrap_or(500));
             whole(http, flow, Reply::Whole { error, promote: false });
         } else {
