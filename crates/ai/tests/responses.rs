@@ -954,3 +954,26 @@ proptest! {
         prop_assert!(out.ends_with(b"data: [DONE]\n\n"));
     }
 }
+
+#[test]
+fn structured_output_travels_between_text_format_and_response_format() {
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let body = json!({"model": "m", "input": "where?",
+        "text": {"format": {"type": "json_schema", "name": "place", "schema": schema, "strict": true}}});
+    let chat = translate::request(Protocol::Responses, Protocol::OpenAi, &body).unwrap();
+    assert_eq!(
+        chat["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": true}})
+    );
+    // And back: a chat client's response_format reaches a Responses provider as text.format.
+    let back = translate::request(Protocol::OpenAi, Protocol::Responses, &chat).unwrap();
+    assert_eq!(back["text"]["format"], body["text"]["format"]);
+    let json_mode = json!({"model": "m", "input": "x", "text": {"format": {"type": "json_object"}}});
+    let chat = translate::request(Protocol::Responses, Protocol::OpenAi, &json_mode).unwrap();
+    assert_eq!(chat["response_format"], json!({"type": "json_object"}));
+    let plain = json!({"model": "m", "input": "x", "text": {"format": {"type": "text"}}});
+    assert!(translate::request(Protocol::Responses, Protocol::OpenAi, &plain)
+        .unwrap()
+        .get("response_format")
+        .is_none());
+}

@@ -46,6 +46,7 @@ pub fn read_request(body: &Value) -> Result<Request, Invalid> {
             // An Anthropic client always gets the usage at the end of a stream: an OpenAI
             // provider must be asked for it.
             include_usage: stream.then_some(true),
+            response_format: None,
         },
         stream,
     })

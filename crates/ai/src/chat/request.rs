@@ -139,6 +139,10 @@ pub struct Params {
     pub user: Option<String>,
     /// OpenAI streams: whether the last chunk carries the usage.
     pub include_usage: Option<bool>,
+    /// Structured output, in chat completions' shape (`{type: json_schema, json_schema:
+    /// {name, schema, strict}}`, `{type: json_object}`): kept between OpenAI's chat and
+    /// Responses APIs (the Responses API's `text.format`); other protocols have no place for it.
+    pub response_format: Option<Value>,
 }
 
 /// Extended reasoning: an effort level, a token budget, or both.

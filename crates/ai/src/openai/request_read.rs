@@ -276,6 +276,7 @@ fn read_params(root: &Obj) -> Result<Params, Invalid> {
         parallel_tool_calls: root.bool("parallel_tool_calls")?,
         user: root.str("user")?.map(str::to_string),
         include_usage,
+        response_format: root.obj("response_format")?.map(|format| format.value().clone()),
     })
 }
 

@@ -54,6 +54,9 @@ pub fn write_request(request: &Request) -> Value {
     if let Some(user) = &params.user {
         body.insert("user".into(), Value::String(user.clone()));
     }
+    if let Some(format) = &params.response_format {
+        body.insert("response_format".into(), format.clone());
+    }
     if request.stream {
         body.insert("stream".into(), Value::Bool(true));
         // The gateway counts tokens from the stream's last chunk: always ask for it.

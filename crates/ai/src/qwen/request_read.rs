@@ -106,6 +106,8 @@ fn read_parameters(request: &mut Request, parameters: &Obj) -> Result<(), Invali
         parallel_tool_calls: parameters.bool("parallel_tool_calls")?,
         user: None,
         include_usage: None,
+        // DashScope's parameters take chat's shape.
+        response_format: parameters.obj("response_format")?.map(|format| format.value().clone()),
     };
     if let Some(tools) = parameters.array("tools")? {
         let at = parameters.at("tools");

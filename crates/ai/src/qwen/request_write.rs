@@ -29,7 +29,7 @@ const TOP_P_MAX: f64 = 0.999_999;
 ///   with tools `tools`, `tool_choice`, `parallel_tool_calls`.
 ///
 /// `stream` is not written: it is a header ([`super::wants_stream`]). What the model does not
-/// carry (`n`, `seed`, penalties, `enable_search`, `response_format`) is left to the caller,
+/// carry (`n`, `seed`, penalties, `enable_search`) is left to the caller,
 /// who edits the written value.
 pub fn write_request(request: &Request) -> Value {
     let multimodal = is_multimodal(request);
@@ -163,6 +163,9 @@ fn parameters(request: &Request) -> Map<String, Value> {
     if let Some(reasoning) = &params.reasoning {
         out.insert("enable_thinking".into(), true.into());
         out.insert("thinking_budget".into(), reasoning.budget().into());
+    }
+    if let Some(format) = &params.response_format {
+        out.insert("response_format".into(), format.clone());
     }
     if !request.tools.is_empty() {
         out.insert("tools".into(), request.tools.iter().map(tool).collect());

@@ -3,7 +3,7 @@
 //! What a stateless gateway cannot serve is refused with a 400 naming the field:
 //! `previous_response_id`, `conversation`, a stored `prompt`, `background`, item references,
 //! hosted tools and items of theirs, files, images by file id. What only tunes the reply and
-//! the model has no place for is dropped (`text.format`, `truncation`, `include`, `metadata`,
+//! the model has no place for is dropped (`truncation`, `include`, `metadata`,
 //! `store`, `prompt_cache_key`, `service_tier`).
 
 use super::items::{function_call_part, message_text, reasoning_part};
@@ -249,10 +249,19 @@ fn read_params(root: &Obj) -> Result<Params, Invalid> {
             .map(|effort| Reasoning { effort: Some(effort.to_string()), budget_tokens: None }),
         None => None,
     };
-    // `text.format` has no place in the model: a wrong type is still named.
+    // `text.format` is chat's `response_format` with the schema's fields inline.
+    let mut response_format = None;
     if let Some(text) = root.obj("text")? {
         if let Some(format) = text.obj("format")? {
-            format.req_str("type")?;
+            response_format = match format.req_str("type")? {
+                "text" => None,
+                "json_schema" => {
+                    let mut schema = format.value().as_object().cloned().unwrap_or_default();
+                    schema.remove("type");
+                    Some(serde_json::json!({"type": "json_schema", "json_schema": schema}))
+                }
+                _ => Some(format.value().clone()),
+            };
         }
     }
     Ok(Params {
@@ -266,6 +275,7 @@ fn read_params(root: &Obj) -> Result<Params, Invalid> {
             Some(user) => Some(user.to_string()),
             None => root.str("safety_identifier")?.map(str::to_string),
         },
+        response_format,
         ..Params::default()
     })
 }

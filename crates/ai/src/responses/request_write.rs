@@ -53,6 +53,18 @@ pub fn write_request(request: &Request) -> Value {
     if let Some(top_p) = &params.top_p {
         body.insert("top_p".into(), top_p.clone());
     }
+    // Chat's `response_format` as `text.format` (a JSON schema's fields inline).
+    if let Some(Value::Object(format)) = &params.response_format {
+        let written = match (format.get("type").and_then(Value::as_str), format.get("json_schema")) {
+            (Some("json_schema"), Some(Value::Object(schema))) => {
+                let mut inline = schema.clone();
+                inline.insert("type".into(), "json_schema".into());
+                Value::Object(inline)
+            }
+            _ => Value::Object(format.clone()),
+        };
+        body.insert("text".into(), serde_json::json!({"format": written}));
+    }
     // `stop` and `top_k` have no place in the Responses API: dropped.
     if let Some(reasoning) = &params.reasoning {
         body.insert("reasoning".into(), json!({"effort": reasoning.effort()}));
