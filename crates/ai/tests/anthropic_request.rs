@@ -147,6 +147,7 @@ fn claude_code_request_is_read_whole() {
             parallel_tool_calls: None,
             user: Some("user_2f5c1d_account_8e1d44_session_0b7e9a11".into()),
             include_usage: Some(true),
+            response_format: None,
         }
     );
 }
@@ -347,6 +348,7 @@ fn openai_conversation() -> Request {
             parallel_tool_calls: Some(false),
             user: Some("u-42".into()),
             include_usage: Some(true),
+            response_format: None,
         },
         stream: true,
     }

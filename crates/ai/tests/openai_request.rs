@@ -134,6 +134,7 @@ fn reads_every_field_of_a_full_request() {
             parallel_tool_calls: Some(false),
             user: Some("user-1234".into()),
             include_usage: Some(true),
+            response_format: Some(json!({"type": "text"})),
         }
     );
 }
@@ -339,6 +340,7 @@ fn from_anthropic() -> Request {
             parallel_tool_calls: Some(false),
             user: Some("user_3f2a".into()),
             include_usage: None,
+            response_format: None,
         },
         stream: true,
     }
