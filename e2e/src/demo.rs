@@ -344,6 +344,43 @@ pub fn requests() -> Result<Vec<DemoRequest>, String> {
         .header("content-type", "application/json")
         .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"please call lookup the weather in Paris"}],"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]}"#),
         DemoRequest::new(
+            "ai-proxy: an OpenAI client to Vertex AI with a service account (the gateway signs an assertion and exchanges it for a token once)",
+            "POST",
+            "ai-proxy-vertex.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}"#),
+        DemoRequest::new(
+            "ai-proxy: an OpenAI client to Bedrock, streamed (signed with SigV4; AWS's binary event stream comes back as OpenAI chunks)",
+            "POST",
+            "ai-proxy-bedrock.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"count to three"}]}"#),
+        DemoRequest::new(
+            "ai-proxy: OpenAI's Responses API to a chat-only provider (translated to chat completions and back)",
+            "POST",
+            "ai-proxy-deepseek.e2e.local",
+            "/v1/responses",
+            200,
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-4o","instructions":"be brief","input":"count to three"}"#),
+        DemoRequest::new(
+            "ai-proxy: fallback - the provider in use fails (the mock is asked for a 503), Claude answers instead",
+            "POST",
+            "ai-proxy-fallback.e2e.local",
+            "/v1/chat/completions",
+            200,
+        )
+        .header("content-type", "application/json")
+        .header("x-mock-status", "503")
+        .body(r#"{"model":"gpt-4o","messages":[{"role":"user","content":"are you there"}]}"#),
+        DemoRequest::new(
             "ai-proxy: an OpenAI client to an OpenAI-protocol provider (model mapped, the gateway's key)",
             "POST",
             "ai-proxy-openai.e2e.local",

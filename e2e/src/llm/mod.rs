@@ -1,7 +1,7 @@
 //! The LLM mock: the paid providers' APIs as ai-proxy and the AI plugins see them - OpenAI
-//! chat completions and embeddings (and the ~25 OpenAI-compatible providers), Anthropic
-//! messages, Azure OpenAI, Gemini and Vertex AI (with Google's OAuth token endpoint), Amazon
-//! Bedrock's Converse API (SigV4 checked, binary event streams) and DashScope's native
+//! chat completions, responses and embeddings (and the ~25 OpenAI-compatible providers),
+//! Anthropic messages, Azure OpenAI, Gemini and Vertex AI (with Google's OAuth token endpoint),
+//! Amazon Bedrock's Converse API (SigV4 checked, binary event streams) and DashScope's native
 //! generation API - with deterministic answers, so tests can predict every byte, and a journal
 //! of what it received.
 //!
@@ -10,6 +10,7 @@
 //! | request | protocol | auth | answer |
 //! |---|---|---|---|
 //! | `POST` any path ending in `/chat/completions` (`/v1/...`, `/api/v3/...`, `/compatible-mode/v1/...`), not under `/openai/` | openai | `Authorization: Bearer <key>` | [`openai`] |
+//! | `POST` any path ending in `/responses` (`/v1/responses`, `/compatible-mode/v1/responses`), not under `/openai/` | responses | Bearer | [`responses`] |
 //! | `GET` a path ending in `/models` (`/v1/models`) | openai | Bearer | the [`MODELS`] list |
 //! | `POST` a path ending in `/v1/messages` (`/v1/messages`, `/anthropic/v1/messages`, `/apps/anthropic/v1/messages`) | anthropic | `x-api-key: <key>` (or `Authorization: Bearer` with an `anthropic-beta: oauth-...`), and `anthropic-version` | [`anthropic`] |
 //! | `POST /openai/deployments/{d}/chat/completions?api-version=...`, `/openai/chat/completions?api-version=...`, `/openai/v1/chat/completions` | azure | `api-key: <key>` | [`azure`], then as openai |
@@ -27,8 +28,8 @@
 //! | `GET /__mock/requests[?tag=<t>][&key=<k>][&protocol=<p>]` | - | none | the journal ([`record`]): a JSON array, oldest first |
 //! | `POST` / `GET` / `DELETE /__mock/faults` | - | none | faults armed for the next requests ([`faults`]) |
 //!
-//! Any key is accepted; a missing one is refused as the provider does (OpenAI: 401
-//! `invalid_api_key`; Anthropic: 401 `authentication_error`, and 400 without
+//! Any key is accepted; a missing one is refused as the provider does (OpenAI, its responses
+//! too: 401 `invalid_api_key`; Anthropic: 401 `authentication_error`, and 400 without
 //! `anthropic-version`; Azure: 401, its front end's shape; Gemini: 403 `PERMISSION_DENIED`;
 //! Vertex express mode: 401 `UNAUTHENTICATED`; Bedrock: 403 `MissingAuthenticationTokenException`;
 //! DashScope: 401 `InvalidApiKey`). Bedrock's signed requests are verified: a bad or expired
@@ -44,9 +45,9 @@
 //!
 //! The same "model" for every protocol ([`model`]; Vertex AI's Gemini, Claude and OpenAI
 //! endpoints answer with the Gemini, Anthropic and OpenAI code): `Mock reply to: <last user
-//! message>`, tokens are whitespace-separated words; reasoning (OpenAI `reasoning_effort`,
-//! Anthropic `thinking`, Bedrock's `additionalModelRequestFields.thinking`, DashScope's
-//! `enable_thinking`) adds `Mock reasoning about: ...` first; `call <tool>` in the last user
+//! message>`, tokens are whitespace-separated words; reasoning (OpenAI `reasoning_effort`, the
+//! Responses API's `reasoning.effort`, Anthropic `thinking`, Bedrock's
+//! `additionalModelRequestFields.thinking`, DashScope's `enable_thinking`) adds `Mock reasoning about: ...` first; `call <tool>` in the last user
 //! message of a request with tools calls that tool with `{"q": "<the rest>"}`; stop sequences
 //! and `max_tokens` cut the text.
 //!
@@ -54,9 +55,9 @@
 //!
 //! Every protocol answer carries `x-llm-mock-api-key` (the key it got, when it got one; a Vertex
 //! OAuth call's is its bearer token, a token request's the assertion's `iss`),
-//! `x-llm-mock-protocol` (`openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`,
-//! `bedrock`, `dashscope`), `x-mock-tag` (the request's, echoed), and a request id
-//! `req_mock_<n>` (`x-request-id`; Anthropic: `request-id`; Bedrock: `x-amzn-requestid`); 429,
+//! `x-llm-mock-protocol` (`openai`, `responses`, `anthropic`, `azure`, `gemini`, `vertex`,
+//! `google-oauth`, `bedrock`, `dashscope`), `x-mock-tag` (the request's, echoed), and a request
+//! id `req_mock_<n>` (`x-request-id`; Anthropic: `request-id`; Bedrock: `x-amzn-requestid`); 429,
 //! 503 and 529 answers carry `retry-after: 1`; Bedrock's errors `x-amzn-errortype`. Request
 //! headers script failures and cache hits: see [`script`].
 //!
@@ -89,6 +90,7 @@ pub mod model;
 pub mod oauth;
 pub mod openai;
 pub mod record;
+pub mod responses;
 pub mod script;
 pub mod sigv4;
 pub mod vertex;
@@ -128,6 +130,8 @@ pub struct LlmMock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     OpenAi,
+    /// OpenAI's Responses API.
+    Responses,
     Anthropic,
     Azure,
     Gemini,
@@ -141,10 +145,12 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// `openai`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`, `bedrock`, `dashscope`.
+    /// `openai`, `responses`, `anthropic`, `azure`, `gemini`, `vertex`, `google-oauth`, `bedrock`,
+    /// `dashscope`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::OpenAi => "openai",
+            Protocol::Responses => "responses",
             Protocol::Anthropic => "anthropic",
             Protocol::Azure => "azure",
             Protocol::Gemini => "gemini",
@@ -162,6 +168,7 @@ enum Route {
     Journal,
     Faults,
     OpenAiChat,
+    OpenAiResponses,
     OpenAiModels,
     OpenAiEmbeddings,
     Anthropic,
@@ -200,6 +207,8 @@ impl Route {
             Route::Anthropic
         } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
+        } else if path.ends_with("/responses") {
+            Route::OpenAiResponses
         } else if path.ends_with("/embeddings") {
             Route::OpenAiEmbeddings
         } else if path.ends_with("/models") {
@@ -220,6 +229,7 @@ impl Route {
             Route::Bedrock(_) => Protocol::Bedrock,
             Route::DashScope(_) => Protocol::DashScope,
             Route::Token => Protocol::GoogleOAuth,
+            Route::OpenAiResponses => Protocol::Responses,
             Route::Unknown(protocol) => *protocol,
             Route::Journal | Route::Faults | Route::OpenAiChat | Route::OpenAiModels | Route::OpenAiEmbeddings => {
                 Protocol::OpenAi
@@ -279,7 +289,7 @@ fn key_of(route: &Route, headers: &HeaderMap, query: &str, body: &[u8]) -> Optio
         (Route::Vertex(call), _) if call.auth == vertex::Auth::OAuth => bearer(headers),
         (Route::Vertex(_), _) | (_, Protocol::Gemini) => return google_key(headers, query),
         (_, Protocol::Vertex) => return bearer(headers).map(str::to_string).or_else(|| google_key(headers, query)),
-        (_, Protocol::OpenAi) => bearer(headers),
+        (_, Protocol::OpenAi | Protocol::Responses) => bearer(headers),
         (_, Protocol::Anthropic) => header(headers, "x-api-key").or_else(|| {
             header(headers, "anthropic-beta").filter(|b| b.contains("oauth-")).and_then(|_| bearer(headers))
         }),
@@ -298,7 +308,7 @@ fn status_error(route: &Route, status: u16, n: u64) -> Value {
         (Route::Vertex(vertex::Call { target: vertex::Target::Anthropic { .. }, .. }), _) if status == 529 => {
             anthropic::status_error(status, &format!("req_mock_{n}"))
         }
-        (_, Protocol::OpenAi) => openai::status_error(status),
+        (_, Protocol::OpenAi | Protocol::Responses) => openai::status_error(status),
         (_, Protocol::Anthropic) => anthropic::status_error(status, &format!("req_mock_{n}")),
         (_, Protocol::Azure) => azure::status_error(status),
         (_, Protocol::Gemini | Protocol::Vertex) => gemini::status_error(status),
@@ -499,7 +509,7 @@ impl LlmMock {
                     return bedrock::error_response(403, "MissingAuthenticationTokenException", bedrock::MISSING_TOKEN)
                 }
                 Protocol::DashScope => dashscope::unauthorized(&format!("req_mock_{n}")),
-                Protocol::OpenAi => openai::error(
+                Protocol::OpenAi | Protocol::Responses => openai::error(
                     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                     "invalid_request_error",
                     Some("invalid_api_key"),
@@ -531,6 +541,7 @@ impl LlmMock {
         let reply = match route {
             Route::OpenAiModels => Reply::Json(200, openai::models()),
             Route::OpenAiChat => openai::chat(body, &openai::Flavor::OpenAi, n, script),
+            Route::OpenAiResponses => responses::respond(body, n, script),
             Route::OpenAiEmbeddings => embeddings::openai(body),
             Route::Azure(chat) => {
                 openai::chat(body, &openai::Flavor::Azure { deployment: chat.deployment.clone() }, n, script)

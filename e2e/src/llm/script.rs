@@ -9,7 +9,7 @@
 //! | `x-mock-error-mid-stream: 1` | a stream sends the protocol's error event after its first delta and ends |
 //! | `x-mock-chunk-delay-ms: N` | pause between streamed events (default: the server's `--chunk-delay-ms`) |
 //! | `x-mock-cached-tokens: N` | N prompt tokens were read from the cache |
-//! | `x-mock-cache-creation-tokens: N` | N prompt tokens were written to the cache (Anthropic) |
+//! | `x-mock-cache-creation-tokens: N` | N prompt tokens were written to the cache (Anthropic; the Responses API's `cache_write_tokens`) |
 //!
 //! An API key containing `mock-status-<N>` (say `sk-mock-status-503`) scripts status N too:
 //! a retry with another key of the same configuration then succeeds.

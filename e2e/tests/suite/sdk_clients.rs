@@ -1,6 +1,7 @@
-//! Real clients: the official `openai` and `anthropic` Python SDKs (`e2e/clients`, pinned in
-//! its `requirements.txt`, installed into `target/e2e-venv` by `make e2e-venv`, which `make
-//! e2e-local` and `make e2e` run first) through ai-proxy, each against a provider of its own
+//! Real clients: the official `openai` (chat completions and the Responses API) and
+//! `anthropic` Python SDKs (`e2e/clients`, pinned in its `requirements.txt`, installed into
+//! `target/e2e-venv` by `make e2e-venv`, which `make e2e-local` and `make e2e` run first)
+//! through ai-proxy, each against a provider of its own
 //! protocol and one of the other: chat, streams, tool calls and tool results, errors. What the
 //! SDKs accept, validating every reply and event against their types, is the test of the wire
 //! format. The mock's journal shows which protocol the provider was spoken to in.
@@ -12,6 +13,7 @@ use std::process::Command;
 const OPENAI: &str = "ai-proxy-openai.e2e.local";
 const CLAUDE: &str = "ai-proxy-claude.e2e.local";
 const AZURE: &str = "ai-proxy-azure.e2e.local";
+const DEEPSEEK: &str = "ai-proxy-deepseek.e2e.local";
 
 /// The workspace root (this crate is `e2e/`).
 pub(crate) fn root() -> PathBuf {
@@ -110,4 +112,28 @@ fn the_anthropic_sdk_through_azure() {
     let tag = unique("sdk-anthropic-azure");
     run("anthropic_client.py", AZURE, &tag);
     provider_saw(&tag, "azure", "/openai/deployments/mock-deployment/chat/completions");
+}
+
+/// OpenAI's Responses API (Codex-style clients) through a provider with only a chat API:
+/// translated to chat completions and back, streamed and not.
+#[test]
+fn the_openai_responses_sdk_through_a_chat_only_provider() {
+    let tag = unique("sdk-responses-deepseek");
+    run("openai_responses_client.py", DEEPSEEK, &tag);
+    provider_saw(&tag, "openai", "/v1/chat/completions");
+}
+
+#[test]
+fn the_openai_responses_sdk_through_claude() {
+    let tag = unique("sdk-responses-claude");
+    run("openai_responses_client.py", CLAUDE, &tag);
+    provider_saw(&tag, "anthropic", "/v1/messages");
+}
+
+/// A provider with the Responses API gets it as the client sent it.
+#[test]
+fn the_openai_responses_sdk_through_openai_passes_through() {
+    let tag = unique("sdk-responses-openai");
+    run("openai_responses_client.py", OPENAI, &tag);
+    provider_saw(&tag, "responses", "/v1/responses");
 }
