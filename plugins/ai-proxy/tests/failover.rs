@@ -340,3 +340,18 @@ fn fallback_config_errors_name_the_field() {
         assert!(line.contains(expected), "{fallback}: {line}");
     }
 }
+
+#[test]
+fn no_fallback_once_the_reply_has_begun() {
+    let vm = fallback_vm(json!({"targets": [{"model": "gpt-4o-mini"}]}));
+    let s = chat(&vm, &chat_body("gpt-4o", true));
+    // A 200 whose stream breaks off: its headers and first bytes have left for the client.
+    let first = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n";
+    s.send_response_headers([(":status", "200"), ("content-type", "text/event-stream")], false).unwrap();
+    s.send_response_body(first, false).unwrap();
+    s.send_response_body("data: {\"error\":{\"message\":\"overloaded\"}}\n\n", true).unwrap();
+    assert!(vm.take_new_http_calls().is_empty(), "bytes reached the client: no fallback");
+    let (status, _, body) = received(&s);
+    assert_eq!(status, 200);
+    assert!(body.contains("Hel") && body.contains("overloaded"), "{body}");
+}
