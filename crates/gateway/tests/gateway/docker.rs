@@ -127,6 +127,8 @@ fn the_envoy_bootstrap_has_every_plugin_route_and_cluster() {
             ("outbound|80||llm-mock.static".to_string(), "llm-mock:8080".to_string()),
             ("outbound|80||auth.static".to_string(), "auth:8080".to_string()),
             ("outbound|6379||redis.static".to_string(), "redis:6379".to_string()),
+            // Google's token endpoint for ai-proxy's Vertex provider: the mock.
+            ("outbound|443||vertex-auth.dns".to_string(), "llm-mock:8080".to_string()),
         ]
     );
 
