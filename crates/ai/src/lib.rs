@@ -6,9 +6,11 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod chat;
+pub mod dify;
 pub mod embeddings;
 pub mod gemini;
 pub(crate) mod json;
+pub mod minimax;
 pub mod openai;
 pub mod path;
 pub mod qwen;

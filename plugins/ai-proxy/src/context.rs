@@ -161,6 +161,15 @@ fn insert(body: &[u8], protocol: Protocol, content: &str) -> Vec<u8> {
             }
             _ => doc.set(&["system"], &Value::String(content.to_string())),
         },
+        // Their bodies are small: edited as values by their adapters, as Go edited them.
+        Protocol::MiniMaxPro | Protocol::Dify(_) => {
+            let Ok(mut value) = serde_json::from_slice::<Value>(body) else { return body.to_vec() };
+            match protocol {
+                Protocol::MiniMaxPro => higress_ai::minimax::insert_context(&mut value, content),
+                _ => higress_ai::dify::insert_context(&mut value, content),
+            }
+            return serde_json::to_vec(&value).unwrap_or_else(|_| body.to_vec());
+        }
         Protocol::Gemini => {
             let part = json!({"text": content});
             match doc.value(&["systemInstruction", "parts"]) {

@@ -78,6 +78,20 @@ impl JsonSchema for LegacyProvider {
                         {"required": ["awsAccessKey", "awsSecretKey"]},
                     ],
                 })),
+                when(json!(["minimax"]), json!({
+                    "if": {"properties": {"minimaxApiType": {"const": "pro"}}, "required": ["minimaxApiType"]},
+                    "then": {
+                        "required": ["minimaxGroupId"],
+                        "properties": {"minimaxGroupId": {"pattern": "\\S"}},
+                    },
+                })),
+                when(json!(["dify"]), json!({
+                    "if": {"properties": {"botType": {"const": "Workflow"}}, "required": ["botType"]},
+                    "then": {
+                        "required": ["inputVariable", "outputVariable"],
+                        "properties": {"inputVariable": {"pattern": "\\S"}, "outputVariable": {"pattern": "\\S"}},
+                    },
+                })),
                 when(json!(["ollama"]), json!({
                     "required": ["ollamaServerHost", "ollamaServerPort"],
                     "properties": {"ollamaServerHost": {"pattern": "\\S"}, "ollamaServerPort": {"minimum": 1}},
@@ -141,6 +155,51 @@ pub enum BasePathHandling {
     #[serde(rename = "prepend")]
     Prepend,
     /// The default (`removePrefix`).
+    #[serde(rename = "")]
+    Default,
+}
+
+/// `minimaxApiType`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub enum MinimaxApiType {
+    /// ChatCompletion v2, OpenAI's protocol (the default).
+    #[serde(rename = "v2")]
+    V2,
+    /// ChatCompletion Pro, translated both ways (needs `minimaxGroupId`).
+    #[serde(rename = "pro")]
+    Pro,
+    /// The default (`v2`).
+    #[serde(rename = "")]
+    Default,
+}
+
+/// A value given as a string or a number (`minimaxGroupId`).
+pub struct StringOrNumber;
+
+impl JsonSchema for StringOrNumber {
+    fn schema_name() -> Cow<'static, str> {
+        "StringOrNumber".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": ["string", "integer"]})
+    }
+}
+
+/// `botType`: the Dify app's type.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub enum BotType {
+    /// A chatbot or chatflow, `/v1/chat-messages` (the default).
+    Chat,
+    /// A text generator, `/v1/completion-messages`.
+    Completion,
+    /// An agent, `/v1/chat-messages` (Dify answers agents only as streams).
+    Agent,
+    /// A workflow, `/v1/workflows/run` (needs `inputVariable` and `outputVariable`).
+    Workflow,
+    /// The default (`Chat`).
     #[serde(rename = "")]
     Default,
 }

@@ -16,8 +16,16 @@ fn errors_name_the_field() {
         (json!({"provider": {"apiTokens": ["k"]}}), "provider.type: missing"),
         (json!({"provider": {"type": "openia"}}), "provider.type: unknown provider type `openia`"),
         (
-            json!({"provider": {"type": "minimax"}}),
-            "provider.type: `minimax` is a Higress provider type this module does not implement yet",
+            json!({"provider": {"type": "hunyuan"}}),
+            "provider.type: `hunyuan` is a Higress provider type this module does not implement yet",
+        ),
+        (
+            json!({"provider": {"type": "minimax", "apiTokens": ["k"], "minimaxApiType": "pro"}}),
+            "provider.minimaxGroupId: missing: the Pro API (minimaxApiType: pro) needs it",
+        ),
+        (
+            json!({"provider": {"type": "dify", "apiTokens": ["k"], "botType": "Workflow", "inputVariable": "q"}}),
+            "provider.outputVariable: missing: a Workflow app needs the variable its answer is in",
         ),
         (json!({"provider": {"type": "deepseek"}}), "provider.apiTokens: no apiToken found"),
         (

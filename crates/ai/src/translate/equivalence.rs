@@ -479,6 +479,13 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
     let mut bedrock_out = crate::bedrock::StreamEncoder::new();
     let mut responses_in = crate::responses::StreamDecoder::new();
     let mut responses_out = crate::responses::StreamEncoder::new(1_750_000_000);
+    let (mut minimax_in, mut minimax_out) =
+        (crate::minimax::StreamDecoder::new(), crate::minimax::StreamEncoder::new());
+    let app = match (from, to) {
+        (Protocol::Dify(app), _) | (_, Protocol::Dify(app)) => app,
+        _ => crate::dify::App::CHAT,
+    };
+    let (mut dify_in, mut dify_out) = (crate::dify::StreamDecoder::new(app), crate::dify::StreamEncoder::new(app));
     let sink: &mut dyn EventSink = match to {
         Protocol::OpenAi => &mut openai_out,
         Protocol::Anthropic => &mut anthropic_out,
@@ -486,6 +493,8 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
         Protocol::Qwen => &mut qwen_out,
         Protocol::Bedrock => &mut bedrock_out,
         Protocol::Responses => &mut responses_out,
+        Protocol::MiniMaxPro => &mut minimax_out,
+        Protocol::Dify(_) => &mut dify_out,
     };
     let mut out = Vec::new();
     let mut malformed = 0;
@@ -507,6 +516,14 @@ fn reference(from: Protocol, to: Protocol, stream: &[u8]) -> Vec<u8> {
                 let mut events = Vec::new();
                 let name = event.event.as_deref().map(str::as_bytes);
                 responses_in.decode_into(name, data, &mut events).map(|_| events)
+            }
+            Protocol::MiniMaxPro => {
+                let mut events = Vec::new();
+                minimax_in.decode_into(data, &mut events).map(|_| events)
+            }
+            Protocol::Dify(_) => {
+                let mut events = Vec::new();
+                dify_in.decode_into(data, &mut events).map(|_| events)
             }
             // Bedrock's streams are binary frames, not events: compared in `tests/bedrock.rs`.
             Protocol::Bedrock => Ok(Vec::new()),

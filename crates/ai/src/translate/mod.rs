@@ -11,7 +11,7 @@ mod stream;
 pub use stream::StreamTranslator;
 
 use crate::chat::{self, Invalid};
-use crate::{anthropic, bedrock, gemini, openai, qwen, responses};
+use crate::{anthropic, bedrock, dify, gemini, minimax, openai, qwen, responses};
 use serde_json::Value;
 
 /// A wire protocol of chat requests.
@@ -31,6 +31,12 @@ pub enum Protocol {
     Bedrock,
     /// OpenAI's Responses API (`/v1/responses`): stateless only (no `previous_response_id`).
     Responses,
+    /// MiniMax's ChatCompletion Pro (`/v1/text/chatcompletion_pro`; the group is in the
+    /// path's query).
+    MiniMaxPro,
+    /// A Dify app's API (the path depends on the app's kind: [`dify::Kind::path`]; a Chat or
+    /// Agent app's conversation is set by the caller: [`dify::set_conversation`]).
+    Dify(dify::App),
 }
 
 impl Protocol {
@@ -43,11 +49,13 @@ impl Protocol {
             Protocol::Qwen => qwen::read_request(body),
             Protocol::Bedrock => bedrock::read_request(body),
             Protocol::Responses => responses::read_request(body),
+            Protocol::MiniMaxPro => minimax::read_request(body),
+            Protocol::Dify(_) => dify::read_request(body),
         }
     }
 
     /// Writes a request body of this protocol; [`Invalid`] for what the protocol cannot
-    /// carry (Bedrock: an image by URL).
+    /// carry (Bedrock: an image by URL; MiniMax's Pro: any image; Dify: an inline image).
     pub fn write_request(self, request: &chat::Request) -> Result<Value, Invalid> {
         Ok(match self {
             Protocol::OpenAi => openai::write_request(request),
@@ -56,6 +64,8 @@ impl Protocol {
             Protocol::Qwen => qwen::write_request(request),
             Protocol::Bedrock => return bedrock::write_request(request),
             Protocol::Responses => responses::write_request(request),
+            Protocol::MiniMaxPro => return minimax::write_request(request),
+            Protocol::Dify(app) => return dify::write_request(&app, request),
         })
     }
 
@@ -68,6 +78,8 @@ impl Protocol {
             Protocol::Qwen => qwen::read_reply(body),
             Protocol::Bedrock => bedrock::read_reply(body),
             Protocol::Responses => responses::read_reply(body),
+            Protocol::MiniMaxPro => minimax::read_reply(body),
+            Protocol::Dify(app) => dify::read_reply(&app, body),
         }
     }
 
@@ -80,6 +92,8 @@ impl Protocol {
             Protocol::Qwen => qwen::write_reply(reply),
             Protocol::Bedrock => bedrock::write_reply(reply),
             Protocol::Responses => responses::write_reply(reply),
+            Protocol::MiniMaxPro => minimax::write_reply(reply),
+            Protocol::Dify(app) => dify::write_reply(&app, reply),
         }
     }
 
@@ -92,6 +106,8 @@ impl Protocol {
             Protocol::Qwen => qwen::read_error(body),
             Protocol::Bedrock => bedrock::read_error(body),
             Protocol::Responses => responses::read_error(body),
+            Protocol::MiniMaxPro => minimax::read_error(body),
+            Protocol::Dify(_) => dify::read_error(body),
         }
     }
 
@@ -104,6 +120,8 @@ impl Protocol {
             Protocol::Qwen => qwen::write_error(kind, message),
             Protocol::Bedrock => bedrock::write_error(kind, message),
             Protocol::Responses => responses::write_error(kind, message),
+            Protocol::MiniMaxPro => minimax::write_error(kind, message),
+            Protocol::Dify(_) => dify::write_error(kind, message),
         }
     }
 }
@@ -168,6 +186,8 @@ fn error_type(protocol: Protocol, status: u16) -> &'static str {
         Protocol::Anthropic => anthropic::error_type_for_status(status),
         Protocol::Gemini => gemini::status_for_code(u64::from(status)),
         Protocol::Qwen => qwen::code_for_status(status),
+        Protocol::MiniMaxPro => minimax::code_for_status(status),
+        Protocol::Dify(_) => dify::code_for_status(status),
         // Bedrock's type goes in a header (`bedrock::exception_name`); the body has none.
         Protocol::Bedrock => anthropic::error_type_for_status(status),
         Protocol::OpenAi | Protocol::Responses => match status {

@@ -15,7 +15,7 @@
 use super::Protocol;
 use crate::bedrock::{self, eventstream};
 use crate::chat::{Event, EventSink, Invalid};
-use crate::{anthropic, gemini, openai, qwen, responses};
+use crate::{anthropic, dify, gemini, minimax, openai, qwen, responses};
 use higress_sdk::sse::Framer;
 
 /// The longest unfinished event held by default: 1 MiB.
@@ -27,6 +27,8 @@ enum Decoder {
     Gemini(gemini::StreamDecoder),
     Qwen(qwen::StreamDecoder),
     Responses(responses::StreamDecoder),
+    MiniMax(minimax::StreamDecoder),
+    Dify(dify::StreamDecoder),
     /// Framed by `frames`, not by the SSE parser.
     Bedrock {
         frames: eventstream::Decoder,
@@ -41,6 +43,8 @@ enum Encoder {
     Qwen(qwen::StreamEncoder),
     Bedrock(bedrock::StreamEncoder),
     Responses(responses::StreamEncoder),
+    MiniMax(minimax::StreamEncoder),
+    Dify(dify::StreamEncoder),
 }
 
 impl Encoder {
@@ -52,6 +56,8 @@ impl Encoder {
             Encoder::Qwen(e) => e,
             Encoder::Bedrock(e) => e,
             Encoder::Responses(e) => e,
+            Encoder::MiniMax(e) => e,
+            Encoder::Dify(e) => e,
         }
     }
 }
@@ -89,6 +95,8 @@ impl StreamTranslator {
                 Decoder::Bedrock { frames: eventstream::Decoder::new(), decoder: bedrock::StreamDecoder::new() }
             }
             Protocol::Responses => Decoder::Responses(responses::StreamDecoder::new()),
+            Protocol::MiniMaxPro => Decoder::MiniMax(minimax::StreamDecoder::new()),
+            Protocol::Dify(app) => Decoder::Dify(dify::StreamDecoder::new(app)),
         };
         let encoder = match to {
             Protocol::OpenAi => Encoder::OpenAi(openai::StreamEncoder::new(created).include_usage(include_usage)),
@@ -98,6 +106,8 @@ impl StreamTranslator {
             Protocol::Bedrock => Encoder::Bedrock(bedrock::StreamEncoder::new()),
             // A Responses client always gets the usage, in `response.completed`.
             Protocol::Responses => Encoder::Responses(responses::StreamEncoder::new(created)),
+            Protocol::MiniMaxPro => Encoder::MiniMax(minimax::StreamEncoder::new()),
+            Protocol::Dify(app) => Encoder::Dify(dify::StreamEncoder::new(app)),
         };
         StreamTranslator {
             parser: Framer::default(),
@@ -120,12 +130,14 @@ impl StreamTranslator {
     }
 
     /// The reply's id and model, for a provider whose stream names neither (Bedrock: the
-    /// `x-amzn-requestid` header and the model asked for; DashScope names no model); other
-    /// providers' own are kept.
+    /// `x-amzn-requestid` header and the model asked for; DashScope and Dify name no model,
+    /// MiniMax's Pro may not); other providers' own are kept.
     pub fn with_identity(mut self, id: &str, model: &str) -> Self {
         match &mut self.decoder {
             Decoder::Bedrock { decoder, .. } => *decoder = bedrock::StreamDecoder::with_identity(id, model),
             Decoder::Qwen(decoder) => *decoder = qwen::StreamDecoder::new().with_model(model),
+            Decoder::MiniMax(decoder) => *decoder = minimax::StreamDecoder::new().with_model(model),
+            Decoder::Dify(decoder) => *decoder = std::mem::take(decoder).with_model(model),
             _ => {}
         }
         self
@@ -248,6 +260,9 @@ fn translate(
         Decoder::Gemini(d) => d.decode_into(data, events),
         Decoder::Qwen(d) => d.decode_into(name, data, events),
         Decoder::Responses(d) => d.decode_into(name, data, events),
+        // Their events name themselves in their data.
+        Decoder::MiniMax(d) => d.decode_into(data, events),
+        Decoder::Dify(d) => d.decode_into(data, events),
         // Framed by the event stream (`feed_frames`), never as SSE.
         Decoder::Bedrock { .. } => Ok(()),
     };

@@ -5,7 +5,7 @@
 use higress_ai::bedrock::{self, eventstream};
 use higress_ai::chat::Event;
 use higress_ai::translate::{Protocol, StreamTranslator};
-use higress_ai::{anthropic, gemini, openai, qwen, responses};
+use higress_ai::{anthropic, dify, gemini, minimax, openai, qwen, responses};
 use higress_sdk::sse::SseParser;
 
 pub const CREATED: u64 = 1_741_570_283;
@@ -45,6 +45,11 @@ pub fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
     // The encoders write incremental DashScope streams: the client that asked for them says so.
     let mut qwen = qwen::StreamDecoder::new().incremental(true);
     let mut responses = responses::StreamDecoder::new();
+    let mut minimax = minimax::StreamDecoder::new();
+    let mut dify = dify::StreamDecoder::new(match protocol {
+        Protocol::Dify(app) => app,
+        _ => dify::App::CHAT,
+    });
     for event in parser.feed(bytes) {
         let decoded = match protocol {
             Protocol::OpenAi => openai.decode(&event),
@@ -52,6 +57,8 @@ pub fn client_events(protocol: Protocol, bytes: &[u8]) -> Vec<Event> {
             Protocol::Gemini => gemini.decode(&event),
             Protocol::Qwen => qwen.decode(&event),
             Protocol::Responses => responses.decode(&event),
+            Protocol::MiniMaxPro => minimax.decode(&event),
+            Protocol::Dify(_) => dify.decode(&event),
             Protocol::Bedrock => unreachable!("Bedrock streams are binary frames"),
         };
         events.extend(decoded.unwrap_or_else(|e| panic!("the client cannot read {event:?}: {e}")));

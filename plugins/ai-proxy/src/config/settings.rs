@@ -159,6 +159,25 @@ pub struct ProviderSettings {
     pub vllm_server_host: String,
     /// `generic`: the host requests go to (default: the client's).
     pub generic_host: String,
+    /// `minimax`: `v2` (default): ChatCompletion v2, OpenAI's protocol; `pro`: ChatCompletion
+    /// Pro, translated both ways.
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::MinimaxApiType>"))]
+    pub minimax_api_type: String,
+    /// `minimax` (required with `minimaxApiType: pro`): the group id in the Pro API's path (a
+    /// string or a number).
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::StringOrNumber>"))]
+    pub minimax_group_id: Value,
+    /// `dify`: the Dify API's URL, for a self-hosted Dify (`https://dify.example.com/v1`; the
+    /// path is the API's base, `/v1` when absent); default `api.dify.ai`.
+    pub dify_api_url: String,
+    /// `dify`: the app's type: `Chat` (default), `Completion`, `Agent`, `Workflow`.
+    #[cfg_attr(test, schemars(with = "Option<crate::schema::BotType>"))]
+    pub bot_type: String,
+    /// `dify`: the input variable the conversation goes in (`Workflow`, required;
+    /// `Completion`, default `query`).
+    pub input_variable: String,
+    /// `dify` (`Workflow`, required): the output variable that is the answer.
+    pub output_variable: String,
 }
 
 /// `context`: a text file whose content is put before the conversation as a system message.

@@ -3,7 +3,9 @@
 
 use super::azure::Azure;
 use super::bedrock::Bedrock;
+use super::dify::Dify;
 use super::gemini::Gemini;
+use super::minimax::MiniMax;
 use super::table::{self, Keys};
 use super::vertex::Vertex;
 use super::{url, BasePath, Claude, Provider};
@@ -62,6 +64,8 @@ pub fn build(settings: ProviderSettings, field: &str, order: Option<Vec<String>>
         vertex: None,
         bedrock: None,
         qwen_native: None,
+        minimax: None,
+        dify: None,
         failover: None,
         retry: None,
         keys,
@@ -199,6 +203,19 @@ fn per_type(provider: &mut Provider, settings: &ProviderSettings, field: &str) -
             let bedrock = Bedrock::parse(settings, field)?;
             provider.host = Some(bedrock.host());
             provider.bedrock = Some(bedrock);
+        }
+        "minimax" => {
+            let minimax = MiniMax::parse(settings, field)?;
+            set_path(provider, Api::ChatCompletion, &minimax.chat_path());
+            provider.minimax = Some(minimax);
+        }
+        "dify" => {
+            let dify = Dify::parse(settings, field)?;
+            if let Some(host) = &dify.host {
+                provider.host = Some(host.clone());
+            }
+            set_path(provider, Api::ChatCompletion, &dify.chat_path());
+            provider.dify = Some(dify);
         }
         "vertex" => {
             let timeout = settings.timeout.filter(|t| *t > 0).unwrap_or(DEFAULT_TIMEOUT_MS);
@@ -382,7 +399,10 @@ mod tests {
         for (config, path) in [
             (json!({}), "provider.type"),
             (json!({"type": "nope"}), "provider.type"),
-            (json!({"type": "minimax"}), "provider.type"),
+            (json!({"type": "hunyuan"}), "provider.type"),
+            (json!({"type": "minimax", "apiTokens": ["k"], "minimaxApiType": "pro"}), "provider.minimaxGroupId"),
+            (json!({"type": "dify", "apiTokens": ["k"], "botType": "Workflow"}), "provider.inputVariable"),
+            (json!({"type": "dify"}), "provider.apiTokens"),
             (json!({"type": "vertex"}), "provider.vertexAuthKey"),
             (json!({"type": "deepseek"}), "provider.apiTokens"),
             (json!({"type": "deepseek", "apiTokens": [""]}), "provider.apiTokens"),

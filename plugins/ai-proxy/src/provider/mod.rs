@@ -4,8 +4,10 @@
 pub mod azure;
 pub mod bedrock;
 mod build;
+pub mod dify;
 pub mod gemini;
 pub mod keys;
+pub mod minimax;
 pub mod table;
 pub mod url;
 pub mod vertex;
@@ -19,9 +21,11 @@ use crate::model_map::ModelMapping;
 use crate::request::Tidy;
 use azure::Azure;
 use bedrock::Bedrock;
+use dify::Dify;
 use gemini::Gemini;
 use higress_ai::embeddings::Embedder;
 use higress_ai::translate::Protocol;
+use minimax::MiniMax;
 use table::Spec;
 use vertex::Vertex;
 
@@ -62,6 +66,10 @@ pub struct Provider {
     /// Qwen with `qwenEnableCompatible: false`: chat in DashScope's native protocol, with
     /// `qwenFileIds` for `qwen-long` models.
     pub qwen_native: Option<Vec<String>>,
+    /// MiniMax's API (`minimaxApiType`).
+    pub minimax: Option<MiniMax>,
+    /// The Dify app called.
+    pub dify: Option<Dify>,
     /// `failover`: key health.
     pub failover: Option<crate::failover::Failover>,
     /// `retryOnFailure`: failed requests sent again with another key.
@@ -113,12 +121,17 @@ impl Provider {
     }
 
     /// The protocol the provider's chat API speaks (Vertex's OpenAI-compatible endpoint
-    /// speaks OpenAI's; its `claude*` models are told apart once the body names them).
+    /// speaks OpenAI's; its `claude*` models are told apart once the body names them;
+    /// MiniMax's v2 API speaks OpenAI's, its Pro API its own; a Dify app its kind's).
     pub fn chat_protocol(&self) -> Protocol {
         match &self.vertex {
             Some(vertex) if vertex.openai_compatible => Protocol::OpenAi,
             _ if self.qwen_native.is_some() => Protocol::Qwen,
-            _ => self.spec.chat_protocol,
+            _ if self.minimax.as_ref().is_some_and(|m| m.pro) => Protocol::MiniMaxPro,
+            _ => match &self.dify {
+                Some(dify) => Protocol::Dify(dify.app),
+                None => self.spec.chat_protocol,
+            },
         }
     }
 

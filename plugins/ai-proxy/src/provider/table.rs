@@ -273,6 +273,11 @@ pub static SPECS: &[Spec] = &[
             ],
         )
     },
+    // v2 speaks OpenAI's protocol; `minimaxApiType: pro` makes chat go to the Pro API
+    // (`provider/minimax.rs`).
+    compatible("minimax", "api.minimax.chat", &[(ChatCompletion, higress_ai::minimax::V2_PATH)]),
+    // The path is the app kind's (`botType`), the host `difyApiUrl`'s (`provider/dify.rs`).
+    compatible("dify", "api.dify.ai", &[(ChatCompletion, higress_ai::dify::CHAT_PATH)]),
     Spec {
         auth: Auth::Google,
         chat_protocol: Protocol::Gemini,
@@ -295,7 +300,7 @@ pub static SPECS: &[Spec] = &[
 
 /// Types Higress has that this module does not implement yet: a config naming one fails to
 /// start, rather than proxying requests the provider would not understand.
-pub const NOT_YET: &[&str] = &["minimax", "hunyuan", "spark", "cohere", "deepl", "dify", "coze", "triton"];
+pub const NOT_YET: &[&str] = &["hunyuan", "spark", "cohere", "deepl", "coze", "triton"];
 
 /// The type named `name`.
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -315,6 +320,6 @@ mod tests {
                 assert!(path.starts_with('/'), "{} {api:?}", spec.name);
             }
         }
-        assert_eq!(SPECS.len(), 28);
+        assert_eq!(SPECS.len(), 30);
     }
 }

@@ -102,6 +102,14 @@ fn embeddings(provider: &Provider, flow: &mut Flow, embedder: Embedder, body: &[
 /// file fetched first.
 fn finish(http: &mut Http, provider: &Provider, flow: &mut Flow, original: &[u8], body: Option<Vec<u8>>) -> DataAction {
     let passthrough = provider.original || provider.spec.quirks.raw_body;
+    // A Dify chat continues the conversation the client names (Go's `ConversationId` header).
+    let body = match (&provider.dify, body) {
+        (Some(dify), Some(bytes)) if flow.translates() => {
+            let conversation = http.request_header(&higress_ai::dify::CONVERSATION_HEADER.to_ascii_lowercase());
+            Some(dify.with_conversation(bytes, conversation.as_deref()))
+        }
+        (_, body) => body,
+    };
     if flow.stream {
         if !passthrough {
             http.set_request_header("accept", "text/event-stream");
