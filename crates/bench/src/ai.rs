@@ -47,6 +47,8 @@ enum Protocol {
     Bedrock,
     /// DashScope's native generation.
     Qwen,
+    /// OpenAI's Responses API (a client's).
+    Responses,
 }
 
 /// A route: who the client is, which provider type serves it.
@@ -102,6 +104,13 @@ fn routes() -> Vec<Route> {
             upstream: Protocol::Qwen,
         },
         Route {
+            what: "translated: Responses API client, type deepseek (chat only)",
+            config: json!({"provider": {"type": "deepseek", "apiTokens": ["sk-bench"],
+                "modelMapping": {"*": "deepseek-chat"}}}),
+            client: Protocol::Responses,
+            upstream: Protocol::OpenAi,
+        },
+        Route {
             what: "translated: Anthropic client, type openai",
             config: json!({"provider": {"type": "openai", "apiTokens": ["sk-bench"],
                 "modelMapping": {"claude-*": "gpt-4o"}}}),
@@ -109,6 +118,23 @@ fn routes() -> Vec<Route> {
             upstream: Protocol::OpenAi,
         },
     ]
+}
+
+/// A Responses API request as Codex-style clients send it: instructions, the conversation as
+/// input items, a tool.
+fn responses_request(stream: bool) -> String {
+    json!({
+        "model": "gpt-4o-mini",
+        "instructions": "You are a concise travel assistant.",
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "Is it warmer in Tokyo or in Paris today?"}]}
+        ],
+        "tools": [{"type": "function", "name": "get_weather", "description": "The weather in a city.",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}],
+        "max_output_tokens": 256,
+        "stream": stream
+    })
+    .to_string()
 }
 
 /// An OpenAI SDK's chat request: a system prompt, a short conversation, a few parameters.
@@ -365,6 +391,9 @@ impl Route {
                 .header("x-api-key", "client-key")
                 .header("anthropic-version", "2023-06-01")
                 .body(anthropic_request(stream)),
+            Protocol::Responses => request("POST", "ai.example.com", "/v1/responses")
+                .header("authorization", "Bearer client-key")
+                .body(responses_request(stream)),
             Protocol::Bedrock | Protocol::Qwen => unreachable!("no route has these clients"),
             Protocol::Gemini => {
                 let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
@@ -393,6 +422,7 @@ impl Route {
             Protocol::Gemini => gemini_reply(),
             Protocol::Bedrock => bedrock_reply(),
             Protocol::Qwen => qwen_reply(),
+            Protocol::Responses => unreachable!("no route has a Responses provider"),
         };
         let length = reply.len().to_string();
         s.send_response_headers(
@@ -406,6 +436,7 @@ impl Route {
             Protocol::OpenAi => "\"chat.completion\"",
             Protocol::Anthropic => "\"message\"",
             Protocol::Gemini => "\"candidates\"",
+            Protocol::Responses => "\"response\"",
             Protocol::Bedrock | Protocol::Qwen => unreachable!("no route has these clients"),
         };
         assert!(body.contains(expected), "{}: {body}", self.what);
@@ -419,6 +450,7 @@ impl Route {
             Protocol::Anthropic => anthropic_stream(deltas),
             Protocol::Gemini => gemini_stream(deltas),
             Protocol::Qwen => qwen_stream(deltas),
+            Protocol::Responses => unreachable!("no route has a Responses provider"),
             Protocol::Bedrock => return bedrock_stream(deltas),
         };
         text.into_iter().map(String::into_bytes).collect()
@@ -457,7 +489,7 @@ fn delta_costs(route: &Route, costs: &[u64]) -> Vec<u64> {
     let (skip, take) = match route.upstream {
         Protocol::OpenAi => (2, DELTAS - 1),
         Protocol::Anthropic => (4, DELTAS - 1),
-        Protocol::Gemini | Protocol::Qwen => (1, DELTAS - 2),
+        Protocol::Gemini | Protocol::Qwen | Protocol::Responses => (1, DELTAS - 2),
         Protocol::Bedrock => (2, DELTAS - 1),
     };
     costs.iter().skip(skip).take(take).copied().collect()
