@@ -11,7 +11,7 @@
 use crate::callout::{self, StreamCallback};
 use crate::http::Http;
 use crate::plugin::HttpPlugin;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 struct Parked {
     key: String,
@@ -20,6 +20,8 @@ struct Parked {
 }
 
 thread_local! {
+    /// Some stream has parked on this VM: until then, a stream's end looks at nothing here.
+    static USED: Cell<bool> = const { Cell::new(false) };
     static PARKED: RefCell<Vec<Parked>> = const { RefCell::new(Vec::new()) };
     static WOKEN: RefCell<Vec<(u32, StreamCallback<()>)>> = const { RefCell::new(Vec::new()) };
 }
@@ -29,6 +31,7 @@ thread_local! {
 pub fn park<P: HttpPlugin>(http: &Http, key: &str, f: impl FnOnce(&mut P, &mut Http, &P::Config) + 'static) {
     let callback = callout::stream_callback::<P, ()>(move |plugin, http, config, ()| f(plugin, http, config));
     let parked = Parked { key: key.to_string(), context_id: http.context_id(), callback };
+    USED.with(|used| used.set(true));
     PARKED.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
             p.push(parked);
@@ -80,16 +83,24 @@ pub(crate) fn take_woken() -> Vec<(u32, StreamCallback<()>)> {
     WOKEN.with(|w| w.try_borrow_mut().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default())
 }
 
-/// Forgets a finished stream.
+/// Forgets a finished stream (every stream ends here: nothing is touched when no stream
+/// waits, the usual case).
 pub(crate) fn forget_context(context_id: u32) {
+    if !USED.with(Cell::get) {
+        return;
+    }
     PARKED.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
-            p.retain(|x| x.context_id != context_id);
+            if !p.is_empty() {
+                p.retain(|x| x.context_id != context_id);
+            }
         }
     });
     WOKEN.with(|w| {
         if let Ok(mut w) = w.try_borrow_mut() {
-            w.retain(|(ctx, _)| *ctx != context_id);
+            if !w.is_empty() {
+                w.retain(|(ctx, _)| *ctx != context_id);
+            }
         }
     });
 }
