@@ -214,24 +214,11 @@ fn write_tool(tool: &Tool) -> Value {
     if let Some(description) = &tool.description {
         out.insert("description".into(), description.as_str().into());
     }
-    out.insert("input_schema".into(), input_schema(&tool.parameters));
+    out.insert("input_schema".into(), tool.object_schema());
     if let Some(cache) = &tool.cache {
         out.insert("cache_control".into(), cache.clone());
     }
     Value::Object(out)
-}
-
-/// A function's parameters as Anthropic's `input_schema`, which must be an object schema:
-/// OpenAI lets a function without parameters leave them out or send `{}`.
-fn input_schema(parameters: &Value) -> Value {
-    match parameters {
-        Value::Object(schema) => {
-            let mut schema = schema.clone();
-            schema.entry("type").or_insert_with(|| "object".into());
-            Value::Object(schema)
-        }
-        _ => object([("type", "object".into()), ("properties", Value::Object(Map::new()))]),
-    }
 }
 
 fn write_tool_choice(choice: Option<&ToolChoice>, parallel: Option<bool>) -> Option<Value> {

@@ -281,7 +281,7 @@ fn tool_config(tools: &[Tool], choice: Option<&ToolChoice>) -> Value {
         if let Some(description) = tool.description.as_deref().filter(|d| !d.is_empty()) {
             spec.insert("description".into(), description.into());
         }
-        spec.insert("inputSchema".into(), object([("json", input_schema(&tool.parameters))]));
+        spec.insert("inputSchema".into(), object([("json", tool.object_schema())]));
         specs.push(object([("toolSpec", Value::Object(spec))]));
         if let Some(cache) = &tool.cache {
             specs.push(cache_point(cache));
@@ -298,19 +298,6 @@ fn tool_config(tools: &[Tool], choice: Option<&ToolChoice>) -> Value {
         config.insert("toolChoice".into(), choice);
     }
     Value::Object(config)
-}
-
-/// A function's parameters as an object schema (OpenAI lets a function without parameters
-/// leave them out).
-fn input_schema(parameters: &Value) -> Value {
-    match parameters {
-        Value::Object(schema) => {
-            let mut schema = schema.clone();
-            schema.entry("type").or_insert_with(|| "object".into());
-            Value::Object(schema)
-        }
-        _ => object([("type", "object".into()), ("properties", Value::Object(Map::new()))]),
-    }
 }
 
 #[cfg(test)]

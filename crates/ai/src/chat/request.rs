@@ -179,3 +179,35 @@ impl Reasoning {
         }
     }
 }
+
+impl Request {
+    /// Adds a tool result to the conversation: to the last message when it is the caller's
+    /// and holds only results (the results of one turn's calls travel together, as Anthropic
+    /// and Gemini want them), else as a new user message.
+    pub fn push_tool_result(&mut self, result: Part) {
+        match self.messages.last_mut() {
+            Some(last) if last.role == Role::User && only_tool_results(&last.parts) => last.parts.push(result),
+            _ => self.messages.push(Message { role: Role::User, parts: vec![result], name: None }),
+        }
+    }
+}
+
+/// Whether `parts` are tool results and nothing else.
+fn only_tool_results(parts: &[Part]) -> bool {
+    !parts.is_empty() && parts.iter().all(|p| matches!(p, Part::ToolResult { .. }))
+}
+
+impl Tool {
+    /// Its parameters as an object schema, as Anthropic's `input_schema` and Bedrock's
+    /// `inputSchema` must be (OpenAI lets a function leave them out or send `{}`).
+    pub fn object_schema(&self) -> Value {
+        match &self.parameters {
+            Value::Object(schema) => {
+                let mut schema = schema.clone();
+                schema.entry("type").or_insert_with(|| "object".into());
+                Value::Object(schema)
+            }
+            _ => serde_json::json!({"type": "object", "properties": {}}),
+        }
+    }
+}

@@ -57,19 +57,11 @@ fn read_message(request: &mut Request, message: Obj) -> Result<(), Invalid> {
                 content: text_content(&message, "content")?,
                 is_error: false,
             };
-            match request.messages.last_mut() {
-                Some(last) if last.role == Role::User && is_tool_results(&last.parts) => last.parts.push(result),
-                _ => request.messages.push(Message { role: Role::User, parts: vec![result], name: None }),
-            }
+            request.push_tool_result(result);
         }
         _ => return Err(message.at("role").invalid("system, developer, user, assistant or tool")),
     }
     Ok(())
-}
-
-/// Whether a user message holds only tool results (so the next tool message joins it).
-fn is_tool_results(parts: &[Part]) -> bool {
-    !parts.is_empty() && parts.iter().all(|p| matches!(p, Part::ToolResult { .. }))
 }
 
 /// Content that may only be text (system, developer and tool messages): a string or an

@@ -74,19 +74,11 @@ fn read_message(request: &mut Request, message: Obj) -> Result<(), Invalid> {
                 content: read_content(&message, "content", false)?,
                 is_error: false,
             };
-            match request.messages.last_mut() {
-                Some(last) if last.role == Role::User && only_results(&last.parts) => last.parts.push(result),
-                _ => request.messages.push(Message { role: Role::User, parts: vec![result], name: None }),
-            }
+            request.push_tool_result(result);
         }
         _ => return Err(message.at("role").invalid("system, user, assistant or tool")),
     }
     Ok(())
-}
-
-/// Whether a user message holds only tool results (so the next tool message joins it).
-fn only_results(parts: &[Part]) -> bool {
-    !parts.is_empty() && parts.iter().all(|p| matches!(p, Part::ToolResult { .. }))
 }
 
 fn read_parameters(request: &mut Request, parameters: &Obj) -> Result<(), Invalid> {

@@ -82,10 +82,7 @@ fn read_item(request: &mut Request, item: &Obj) -> Result<(), Invalid> {
                 content: tool_output(item)?,
                 is_error: false,
             };
-            match request.messages.last_mut() {
-                Some(last) if last.role == Role::User && is_tool_results(&last.parts) => last.parts.push(result),
-                _ => request.messages.push(Message { role: Role::User, parts: vec![result], name: None }),
-            }
+            request.push_tool_result(result);
             Ok(())
         }
         "reasoning" => {
@@ -108,11 +105,6 @@ fn push_assistant(request: &mut Request, part: Part) {
         Some(last) if last.role == Role::Assistant => last.parts.push(part),
         _ => request.messages.push(Message { role: Role::Assistant, parts: vec![part], name: None }),
     }
-}
-
-/// Whether a user turn holds only tool results (so the next output joins it).
-fn is_tool_results(parts: &[Part]) -> bool {
-    !parts.is_empty() && parts.iter().all(|p| matches!(p, Part::ToolResult { .. }))
 }
 
 /// A message: system and developer messages join the system parts, user messages are turns
