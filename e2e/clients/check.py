@@ -53,6 +53,23 @@ def headers(args):
     return sent
 
 
+def openai_client(args):
+    """The official OpenAI client for the gateway: every reply and event validated against the
+    SDK's types (`_strict_response_validation`: by default the SDK builds its objects without
+    checking them), no retries (a retry would hide a failure), the client's own key (the
+    gateway sends the provider's)."""
+    import openai
+
+    return openai.OpenAI(
+        base_url=f"{args.gateway.rstrip('/')}/v1",
+        api_key="sk-client-key",
+        default_headers=headers(args),
+        max_retries=0,
+        timeout=30,
+        _strict_response_validation=True,
+    )
+
+
 def equal(what, actual, expected):
     if actual != expected:
         raise Mismatch(f"{what}: expected {expected!r}, got {actual!r}")

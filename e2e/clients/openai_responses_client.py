@@ -32,14 +32,7 @@ from check import (
 )
 
 args = check.arguments(__doc__.splitlines()[0])
-client = openai.OpenAI(
-    base_url=f"{args.gateway.rstrip('/')}/v1",
-    api_key="sk-client-key",  # the gateway sends the provider's own key
-    default_headers=check.headers(args),
-    max_retries=0,
-    timeout=30,
-    _strict_response_validation=True,
-)
+client = check.openai_client(args)
 MODEL = "gpt-4o"  # the route's modelMapping renames it
 TOOLS = [{"type": "function", "name": TOOL, "description": TOOL_DESCRIPTION, "parameters": TOOL_SCHEMA}]
 
