@@ -1,8 +1,10 @@
 //! ai-proxy on realistic LLM traffic (`-- ai [N | calls]`): module size; instructions per
 //! chat request (not streamed: request, reply and every callback between) and per streamed
 //! event, for a same-protocol route (an OpenAI client to the `openai` type: the body edited
-//! in place, the reply untouched) and the translated ones (an OpenAI client to `claude` and
-//! to `gemini`, an Anthropic client on `/v1/messages` to `openai`); the VM's linear memory after many
+//! in place, the reply untouched) and the translated ones (an OpenAI client to every adapter:
+//! `claude`, `gemini`, `vertex`, `bedrock` (SigV4, AWS's binary event stream), native `qwen`,
+//! `minimax` Pro, `dify`; a Responses API client and an Anthropic client on `/v1/messages` to
+//! OpenAI-protocol providers); the VM's linear memory after many
 //! streamed requests (flat) and over one long stream (bounded by its largest event).
 //!
 //! `AI_PROXY_WASM=<path>` measures another build of the module (a baseline to compare with);
@@ -49,6 +51,10 @@ enum Protocol {
     Qwen,
     /// OpenAI's Responses API (a client's).
     Responses,
+    /// MiniMax's ChatCompletion Pro.
+    MiniMaxPro,
+    /// A Dify chat app.
+    Dify,
 }
 
 /// A route: who the client is, which provider type serves it.
@@ -102,6 +108,19 @@ fn routes() -> Vec<Route> {
                 "modelMapping": {"gpt-4o-mini": "qwen-plus"}}}),
             client: Protocol::OpenAi,
             upstream: Protocol::Qwen,
+        },
+        Route {
+            what: "translated: OpenAI client, type minimax (Pro API)",
+            config: json!({"provider": {"type": "minimax", "apiTokens": ["sk-bench"], "minimaxApiType": "pro",
+                "minimaxGroupId": "1780000000", "modelMapping": {"*": "abab6.5s-chat"}}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::MiniMaxPro,
+        },
+        Route {
+            what: "translated: OpenAI client, type dify (chat app)",
+            config: json!({"provider": {"type": "dify", "apiTokens": ["app-bench"], "botType": "Chat"}}),
+            client: Protocol::OpenAi,
+            upstream: Protocol::Dify,
         },
         Route {
             what: "translated: Responses API client, type deepseek (chat only)",
@@ -260,6 +279,71 @@ fn bedrock_stream(deltas: usize) -> Vec<Vec<u8>> {
     frames
 }
 
+/// MiniMax ChatCompletion Pro's reply.
+fn minimax_reply() -> String {
+    json!({
+        "created": 1741570283, "model": "abab6.5s-chat",
+        "reply": "Tokyo is warmer: 24 °C against 18 °C in Paris.",
+        "choices": [{"finish_reason": "stop", "messages": [{"sender_type": "BOT", "sender_name": "MM智能助理",
+            "text": "Tokyo is warmer: 24 °C against 18 °C in Paris."}]}],
+        "usage": {"total_tokens": 55}, "input_sensitive": false, "output_sensitive": false,
+        "id": "01b8bf9bb7c3a9f2e3f3c6a1d0e2b4c5", "base_resp": {"status_code": 0, "status_msg": "success"}
+    })
+    .to_string()
+}
+
+/// MiniMax ChatCompletion Pro's stream: one message piece per event, then the whole reply
+/// with its usage.
+fn minimax_stream(deltas: usize) -> Vec<String> {
+    let piece = |text: &str| {
+        json!({"created": 1741570283, "model": "abab6.5s-chat", "reply": "",
+            "choices": [{"messages": [{"sender_type": "BOT", "sender_name": "MM智能助理", "text": text}]}],
+            "output_sensitive": false})
+    };
+    let mut events: Vec<String> =
+        (0..deltas).map(|i| format!("data: {}\n\n", piece(PIECES[i % PIECES.len()]))).collect();
+    let whole: String = (0..deltas).map(|i| PIECES[i % PIECES.len()]).collect();
+    let last = json!({"created": 1741570283, "model": "abab6.5s-chat", "reply": whole,
+        "choices": [{"finish_reason": "stop", "messages": [{"sender_type": "BOT", "sender_name": "MM智能助理", "text": ""}]}],
+        "usage": {"total_tokens": 38 + deltas}, "input_sensitive": false, "output_sensitive": false,
+        "base_resp": {"status_code": 0, "status_msg": "success"}});
+    events.push(format!("data: {last}\n\n"));
+    events
+}
+
+/// A Dify chat app's blocking reply.
+fn dify_reply() -> String {
+    json!({
+        "event": "message", "task_id": "900bbd43-dc0b-4383-a372-aa6e6c414227",
+        "id": "9da23599-e713-473b-982c-4328d4f5c78a", "message_id": "9da23599-e713-473b-982c-4328d4f5c78a",
+        "conversation_id": "45701982-8118-4bc5-8e9b-64562b4555f2", "mode": "chat",
+        "answer": "Tokyo is warmer: 24 °C against 18 °C in Paris.",
+        "metadata": {"usage": {"prompt_tokens": 38, "completion_tokens": 17, "total_tokens": 55,
+            "currency": "USD", "latency": 0.76}},
+        "created_at": 1705407629
+    })
+    .to_string()
+}
+
+/// A Dify chat app's stream: `message` events, then `message_end` with the usage.
+fn dify_stream(deltas: usize) -> Vec<String> {
+    let mut events: Vec<String> = (0..deltas)
+        .map(|i| {
+            let event = json!({"event": "message", "task_id": "900bbd43-dc0b-4383-a372-aa6e6c414227",
+                "message_id": "663c5084-a254-4040-8ad3-51f2a3c1a77c",
+                "conversation_id": "c216c595-2d89-438c-b33c-aae5ddddd142",
+                "answer": PIECES[i % PIECES.len()], "created_at": 1705398420});
+            format!("data: {event}\n\n")
+        })
+        .collect();
+    let end = json!({"event": "message_end", "task_id": "900bbd43-dc0b-4383-a372-aa6e6c414227",
+        "id": "663c5084-a254-4040-8ad3-51f2a3c1a77c", "message_id": "663c5084-a254-4040-8ad3-51f2a3c1a77c",
+        "conversation_id": "c216c595-2d89-438c-b33c-aae5ddddd142",
+        "metadata": {"usage": {"prompt_tokens": 38, "completion_tokens": deltas, "total_tokens": 38 + deltas}}});
+    events.push(format!("data: {end}\n\n"));
+    events
+}
+
 /// DashScope's native reply (`result_format: message`).
 fn qwen_reply() -> String {
     json!({
@@ -394,7 +478,9 @@ impl Route {
             Protocol::Responses => request("POST", "ai.example.com", "/v1/responses")
                 .header("authorization", "Bearer client-key")
                 .body(responses_request(stream)),
-            Protocol::Bedrock | Protocol::Qwen => unreachable!("no route has these clients"),
+            Protocol::Bedrock | Protocol::Qwen | Protocol::MiniMaxPro | Protocol::Dify => {
+                unreachable!("no route has these clients")
+            }
             Protocol::Gemini => {
                 let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
                 let body = json!({"contents": [{"role": "user", "parts": [{"text": "Weather in Tokyo and Paris?"}]}]});
@@ -422,6 +508,8 @@ impl Route {
             Protocol::Gemini => gemini_reply(),
             Protocol::Bedrock => bedrock_reply(),
             Protocol::Qwen => qwen_reply(),
+            Protocol::MiniMaxPro => minimax_reply(),
+            Protocol::Dify => dify_reply(),
             Protocol::Responses => unreachable!("no route has a Responses provider"),
         };
         let length = reply.len().to_string();
@@ -437,7 +525,9 @@ impl Route {
             Protocol::Anthropic => "\"message\"",
             Protocol::Gemini => "\"candidates\"",
             Protocol::Responses => "\"response\"",
-            Protocol::Bedrock | Protocol::Qwen => unreachable!("no route has these clients"),
+            Protocol::Bedrock | Protocol::Qwen | Protocol::MiniMaxPro | Protocol::Dify => {
+                unreachable!("no route has these clients")
+            }
         };
         assert!(body.contains(expected), "{}: {body}", self.what);
         s
@@ -451,6 +541,8 @@ impl Route {
             Protocol::Gemini => gemini_stream(deltas),
             Protocol::Qwen => qwen_stream(deltas),
             Protocol::Responses => unreachable!("no route has a Responses provider"),
+            Protocol::MiniMaxPro => minimax_stream(deltas),
+            Protocol::Dify => dify_stream(deltas),
             Protocol::Bedrock => return bedrock_stream(deltas),
         };
         text.into_iter().map(String::into_bytes).collect()
@@ -490,6 +582,7 @@ fn delta_costs(route: &Route, costs: &[u64]) -> Vec<u64> {
         Protocol::OpenAi => (2, DELTAS - 1),
         Protocol::Anthropic => (4, DELTAS - 1),
         Protocol::Gemini | Protocol::Qwen | Protocol::Responses => (1, DELTAS - 2),
+        Protocol::MiniMaxPro | Protocol::Dify => (1, DELTAS - 2),
         Protocol::Bedrock => (2, DELTAS - 1),
     };
     costs.iter().skip(skip).take(take).copied().collect()
