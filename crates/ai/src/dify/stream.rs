@@ -31,8 +31,37 @@ pub struct StreamDecoder {
     model: String,
     started: bool,
     finished: bool,
-    /// The text passed on so far (a last event may repeat it whole).
-    text: String,
+    /// The text passed on so far, as its length and hash (a last event may repeat it whole:
+    /// this recognises the repeat without keeping the answer).
+    passed: Passed,
+}
+
+/// A text's length and FNV-1a hash, extended as the text grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Passed {
+    len: usize,
+    hash: u64,
+}
+
+impl Default for Passed {
+    fn default() -> Self {
+        Passed { len: 0, hash: 0xcbf2_9ce4_8422_2325 }
+    }
+}
+
+impl Passed {
+    fn push(&mut self, text: &str) {
+        self.len += text.len();
+        self.hash = text.bytes().fold(self.hash, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
+    }
+
+    /// `whole` beyond the text passed so far, when `whole` begins with it.
+    fn rest<'w>(&self, whole: &'w str) -> Option<&'w str> {
+        let (head, rest) = (whole.get(..self.len)?, whole.get(self.len..)?);
+        let mut same = Passed::default();
+        same.push(head);
+        (same == *self).then_some(rest)
+    }
 }
 
 impl StreamDecoder {
@@ -109,7 +138,7 @@ impl StreamDecoder {
             _ => {
                 let answer = root.str("answer")?.unwrap_or_default();
                 if !answer.is_empty() {
-                    self.text.push_str(answer);
+                    self.passed.push(answer);
                     events.push(Event::Text(answer.to_string()));
                 }
             }
@@ -133,10 +162,10 @@ impl StreamDecoder {
     /// What `whole` (the whole answer) has beyond the text passed on so far: all of it when
     /// nothing was, nothing when it is not a continuation of it.
     fn rest(&mut self, whole: &str, events: &mut Vec<Event>) {
-        let rest = whole.strip_prefix(self.text.as_str()).unwrap_or_default();
+        let rest = self.passed.rest(whole).unwrap_or_default();
         if !rest.is_empty() {
             events.push(Event::Text(rest.to_string()));
-            self.text.push_str(rest);
+            self.passed.push(rest);
         }
     }
 
