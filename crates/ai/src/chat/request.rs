@@ -114,6 +114,19 @@ pub enum ToolChoice {
     Tool(String),
 }
 
+impl ToolChoice {
+    /// OpenAI's keywords (chat, the Responses API and DashScope share them): `auto`, `none`,
+    /// `required`.
+    pub fn keyword(word: &str) -> Option<ToolChoice> {
+        match word {
+            "auto" => Some(ToolChoice::Auto),
+            "none" => Some(ToolChoice::None),
+            "required" => Some(ToolChoice::Required),
+            _ => None,
+        }
+    }
+}
+
 /// Sampling and output parameters. Numbers stay JSON numbers, so `0` and `0.0` survive as
 /// given. A parameter the target protocol has no place for is dropped: a request is only
 /// translated when its protocol changes (otherwise it is edited in place and keeps every

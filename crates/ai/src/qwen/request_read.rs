@@ -137,12 +137,9 @@ fn read_tool_choice(parameters: &Obj) -> Result<Option<ToolChoice>, Invalid> {
     let expected = "auto, none, required or {type: function, function: {name}}";
     match parameters.get("tool_choice") {
         None => Ok(None),
-        Some(Value::String(choice)) => match choice.as_str() {
-            "auto" => Ok(Some(ToolChoice::Auto)),
-            "none" => Ok(Some(ToolChoice::None)),
-            "required" => Ok(Some(ToolChoice::Required)),
-            _ => Err(parameters.at("tool_choice").invalid(expected)),
-        },
+        Some(Value::String(choice)) => {
+            ToolChoice::keyword(choice).map(Some).ok_or_else(|| parameters.at("tool_choice").invalid(expected))
+        }
         Some(Value::Object(_)) => {
             let choice = parameters.req_obj("tool_choice")?;
             let function = choice.req_obj("function")?;

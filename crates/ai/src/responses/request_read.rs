@@ -216,12 +216,9 @@ fn read_tool_choice(root: &Obj) -> Result<Option<ToolChoice>, Invalid> {
     let expected = "auto, none, required or {type: function, name}";
     match root.get("tool_choice") {
         None => Ok(None),
-        Some(Value::String(choice)) => match choice.as_str() {
-            "auto" => Ok(Some(ToolChoice::Auto)),
-            "none" => Ok(Some(ToolChoice::None)),
-            "required" => Ok(Some(ToolChoice::Required)),
-            _ => Err(root.at("tool_choice").invalid(expected)),
-        },
+        Some(Value::String(choice)) => {
+            ToolChoice::keyword(choice).map(Some).ok_or_else(|| root.at("tool_choice").invalid(expected))
+        }
         Some(_) => {
             let choice = root.obj("tool_choice")?.ok_or_else(|| root.at("tool_choice").invalid(expected))?;
             if choice.req_str("type")? != "function" {
