@@ -1,9 +1,11 @@
 //! The request values kept from the request headers for every later phase (Envoy drops the
 //! header map once the headers passed): scheme, authority, path and method, each read on
-//! its own and copied into one string; and what the headers say about the body, kept as
+//! its own and copied into one string (a path too long for the scratch buffer is kept as the
+//! host gave it); and what the headers say about the body, kept as
 //! two flags.
 
 use crate::ascii::eq_ignore_case;
+use crate::hostcalls::scratch::Value;
 use crate::{hostcalls, scan};
 use higress_abi::MapType;
 
@@ -36,6 +38,9 @@ const FIELDS: [Field; 4] = [Field::Scheme, Field::Authority, Field::Path, Field:
 pub(crate) struct RequestLine {
     text: String,
     spans: [Option<(u32, u32)>; 4],
+    /// A `:path` too long for the scratch buffer, kept as the host gave it (not copied into
+    /// `text`: a copy of a 60 KiB path costs 60,000 instructions).
+    long_path: Option<String>,
 }
 
 impl RequestLine {
@@ -48,32 +53,40 @@ impl RequestLine {
     /// buffer to allocate and every header to decode and compare) cost about twice as much
     /// on a request of seven headers, and more on real ones with cookies and user agents.
     pub(crate) fn capture() -> RequestLine {
-        // Room for a typical request line; an active stream keeps this string.
         let mut bytes = Vec::with_capacity(128);
         let mut spans = [None; 4];
+        let mut long_path = None;
         for field in FIELDS {
-            hostcalls::with_map_value(MapType::HttpRequestHeaders, field.name(), |value| {
-                if let Ok(Some(value)) = value {
-                    let start = bytes.len();
-                    bytes.extend_from_slice(value);
-                    if let Some(span) = spans.get_mut(field as usize) {
-                        *span = Some((offset(start), offset(bytes.len())));
+            hostcalls::with_map_value_kept(MapType::HttpRequestHeaders, field.name(), |value| {
+                let value = match value {
+                    Ok(Some(Value::Owned(owned))) if matches!(field, Field::Path) => {
+                        long_path = Some(scan::into_string(owned));
+                        return;
                     }
+                    Ok(Some(Value::Owned(ref owned))) => owned.as_slice(),
+                    Ok(Some(Value::Lent(lent))) => lent,
+                    _ => return,
+                };
+                let start = bytes.len();
+                bytes.extend_from_slice(value);
+                if let Some(span) = spans.get_mut(field as usize) {
+                    *span = Some((offset(start), offset(bytes.len())));
                 }
             });
         }
-        // One UTF-8 check for all the values: each check has a fixed cost well above that of
-        // the few bytes a value has.
+        if scan::is_ascii(&bytes) {
+            // SAFETY: ASCII is UTF-8.
+            return RequestLine { text: unsafe { String::from_utf8_unchecked(bytes) }, spans, long_path };
+        }
         match String::from_utf8(bytes) {
-            Ok(text) => RequestLine { text, spans },
-            Err(invalid) => RequestLine::lossy(invalid.as_bytes(), &spans),
+            Ok(text) => RequestLine { text, spans, long_path },
+            Err(invalid) => RequestLine { long_path, ..RequestLine::lossy(invalid.as_bytes(), &spans) },
         }
     }
 
-    /// The values of `bytes` at `spans`, invalid UTF-8 replaced value by value (a sequence
-    /// cut at the end of one value is not completed by the next).
     fn lossy(bytes: &[u8], spans: &[Option<(u32, u32)>; 4]) -> RequestLine {
-        let mut line = RequestLine { text: String::with_capacity(bytes.len() + 16), spans: Default::default() };
+        let mut line =
+            RequestLine { text: String::with_capacity(bytes.len() + 16), spans: Default::default(), long_path: None };
         for (kept, span) in line.spans.iter_mut().zip(spans) {
             let Some((start, end)) = *span else { continue };
             let value = bytes.get(start as usize..end as usize).unwrap_or_default();
@@ -86,6 +99,9 @@ impl RequestLine {
 
     /// A kept value (`None` when the request did not have the header).
     pub(crate) fn get(&self, field: Field) -> Option<&str> {
+        if let (Field::Path, Some(path)) = (field, &self.long_path) {
+            return Some(path);
+        }
         let (start, end) = (*self.spans.get(field as usize)?)?;
         self.text.get(start as usize..end as usize)
     }

@@ -177,6 +177,21 @@ pub fn with_map_value<R>(map: MapType, key: &str, f: impl FnOnce(HostResult<Opti
     )
 }
 
+/// [`with_map_value`], with a value too long for the scratch buffer handed over: a 60 KiB
+/// `:path` is kept without a copy (wasm counts a copy by its bytes).
+pub(crate) fn with_map_value_kept<R>(
+    map: MapType,
+    key: &str,
+    f: impl FnOnce(HostResult<Option<scratch::Value<'_>>>) -> R,
+) -> R {
+    scratch::read_value(
+        |out| unsafe {
+            raw::proxy_get_header_map_value(map.wire(), key.as_ptr(), key.len(), &mut out.ptr, &mut out.len)
+        },
+        f,
+    )
+}
+
 /// Writes a property (filter state visible to other plugins and the access log).
 pub fn set_property(path: &[&str], value: &[u8]) -> HostResult<()> {
     let wire = wire_path(path);
@@ -409,5 +424,5 @@ pub fn lossy(bytes: &[u8]) -> String {
 
 /// Bytes the host returned as a `String`, without a copy when they are valid UTF-8.
 pub fn into_string(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| lossy(e.as_bytes()))
+    crate::scan::into_string(bytes)
 }
