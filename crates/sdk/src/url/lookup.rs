@@ -20,13 +20,12 @@ pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> V
     // Which names a pair can have, by its first byte (an escape there: any of them). A pair
     // is compared with those only, and passed over unread when there are none. Names past
     // the 64th, and names with escapes of their own, are compared with every pair.
-    let mut by_first = [0u64; 256];
-    let mut always = names.len() > 64;
+    let many = names.len() > 64;
+    let mut by_first = [if many { u64::MAX } else { 0 }; 256];
     for (i, name) in names.iter().enumerate().take(64) {
         let bit = 1u64 << i;
         if name.escaped {
             by_first.iter_mut().for_each(|m| *m |= bit);
-            always = true;
         }
         for b in name.bytes.first().into_iter().chain(b"%+") {
             if let Some(m) = by_first.get_mut(usize::from(*b)) {
@@ -34,28 +33,33 @@ pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> V
             }
         }
     }
-    let wanted: [bool; 256] = std::array::from_fn(|b| always || by_first.get(b).is_some_and(|&m| m != 0));
     let query_bytes = query.as_bytes();
     let mut values = Vec::new();
-    pairs::each::<false>(query_bytes, Some(b'#'), shortest, Some(&wanted), |pair| {
+    // The first byte is looked up here, not by the scan: its names come with it.
+    pairs::each::<false>(query_bytes, Some(b'#'), shortest, None, |pair| {
+        let first = query_bytes.get(pair.start).map_or(0, |&b| usize::from(b));
+        let mut candidates = by_first.get(first).copied().unwrap_or(0);
+        if candidates == 0 {
+            return true;
+        }
         let raw = query_bytes.get(pair.start..pair.end).unwrap_or_default();
         let head = scan::word(query_bytes.get(pair.start..).unwrap_or_default());
-        let found = if names.len() > 64 {
-            names.iter().find_map(|name| name.value_at(raw, head))
-        } else {
-            let mut candidates = raw.first().and_then(|&b| by_first.get(usize::from(b))).copied().unwrap_or(0);
-            let mut found = None;
-            while candidates != 0 && found.is_none() {
-                found = names.get(candidates.trailing_zeros() as usize).and_then(|name| name.value_at(raw, head));
-                candidates &= candidates - 1;
+        let mut found = None;
+        if many {
+            found = names.iter().find_map(|name| name.value_at(raw, head));
+            candidates = 0;
+        }
+        while candidates != 0 {
+            let Some(name) = names.get(candidates.trailing_zeros() as usize) else { break };
+            found = name.value_at(raw, head);
+            if found.is_some() {
+                break;
             }
-            found
-        };
-        if let Some(at) = found {
-            let value = query.get(pair.start + at..pair.end).unwrap_or_default();
-            if !value.is_empty() {
-                values.push(percent_decode(value, true));
-            }
+            candidates &= candidates - 1;
+        }
+        // An empty value (`name` or `name=`) is no credential: not even sliced.
+        if let Some(at) = found.filter(|&at| at < raw.len()) {
+            values.push(percent_decode(query.get(pair.start + at..pair.end).unwrap_or_default(), true));
         }
         values.len() < max
     });
@@ -81,7 +85,9 @@ impl<'a> Name<'a> {
     }
 
     /// Where the value of `pair` (`name=value` or `name`, still encoded; `head` its first
-    /// eight bytes) starts, if the pair has this name.
+    /// eight bytes, zero-padded) starts, if the pair has this name. Inlined into the scan:
+    /// every pair starting like a name comes here, so the common cases are a few word
+    /// operations with no call.
     #[inline(always)]
     fn value_at(&self, pair: &[u8], head: u64) -> Option<usize> {
         if self.escaped {
@@ -90,17 +96,26 @@ impl<'a> Name<'a> {
         let diff = (head ^ self.head) & self.mask;
         if diff != 0 {
             // Nearly every pair: raw bytes differ in the first eight, so the names differ,
-            // unless an escape is where they do.
-            let same = (diff.trailing_zeros() / 8) as usize;
-            return match pair.get(same) {
-                Some(b'%' | b'+') => self.decoded_value_at(pair),
-                _ => None,
-            };
+            // unless an escape is where they do (the byte comes from `head`; past the pair's
+            // end it is its `&`, `#` or padding, never an escape).
+            let b = (head >> (diff.trailing_zeros() & !7)) as u8;
+            return if b == b'%' || b == b'+' { self.decoded_value_at(pair) } else { None };
         }
-        self.value_after_head(pair)
+        let len = self.bytes.len();
+        if len >= 8 {
+            return self.value_after_head(pair);
+        }
+        // A short name is all in `head`: the pair is the name, or the name and `=`.
+        match pair.len() {
+            n if n == len => Some(len),
+            n if n > len && (head >> (8 * len)) as u8 == b'=' => Some(len + 1),
+            // Shorter (decoding never lengthens) or the name goes on.
+            _ => None,
+        }
     }
 
-    /// [`Name::value_at`] for a pair whose first eight bytes (or the whole name) match.
+    /// [`Name::value_at`] for a name of eight bytes or more whose first eight match.
+    #[inline(never)]
     fn value_after_head(&self, pair: &[u8]) -> Option<usize> {
         let len = self.bytes.len();
         if pair.len() < len {
@@ -172,6 +187,9 @@ mod tests {
         assert_eq!(query_values_any("/p?k=1#k=2", &["k"], usize::MAX), ["1"]);
         assert_eq!(query_values_any("/p#?k=2", &["k"], usize::MAX), Vec::<String>::new());
         assert_eq!(query_values_any("/p?access_token_long=t&access_token_lon=u", &["access_token_long"], 9), ["t"]);
+        // Past 64 names, every name is compared with every pair.
+        let many: Vec<String> = (0..70).map(|i| format!("n{i}")).collect();
+        assert_eq!(query_values_any("/p?n69=a&x=b&n0=c&n6%39=d", &many, usize::MAX), ["a", "c", "d"]);
     }
 
     /// Every value `query_values_any` finds, as the plain definition says: the query split at
