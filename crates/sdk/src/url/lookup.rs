@@ -37,13 +37,16 @@ pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> V
     let mut values = Vec::new();
     // The first byte is looked up here, not by the scan: its names come with it.
     pairs::each::<false>(query_bytes, Some(b'#'), shortest, None, |pair| {
-        let first = query_bytes.get(pair.start).map_or(0, |&b| usize::from(b));
-        let mut candidates = by_first.get(first).copied().unwrap_or(0);
+        // One load where eight bytes follow (nearly always); zero-padded at the query's end.
+        let head = match query_bytes.get(pair.start..pair.start + 8).map(<[u8; 8]>::try_from) {
+            Some(Ok(eight)) => u64::from_le_bytes(eight),
+            _ => scan::word(query_bytes.get(pair.start..pair.end).unwrap_or_default()),
+        };
+        let mut candidates = by_first.get(usize::from(head as u8)).copied().unwrap_or(0);
         if candidates == 0 {
             return true;
         }
         let raw = query_bytes.get(pair.start..pair.end).unwrap_or_default();
-        let head = scan::word(query_bytes.get(pair.start..).unwrap_or_default());
         let mut found = None;
         if many {
             found = names.iter().find_map(|name| name.value_at(raw, head));
@@ -57,11 +60,14 @@ pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> V
             }
             candidates &= candidates - 1;
         }
-        // An empty value (`name` or `name=`) is no credential: not even sliced.
-        if let Some(at) = found.filter(|&at| at < raw.len()) {
-            values.push(percent_decode(query.get(pair.start + at..pair.end).unwrap_or_default(), true));
+        match found {
+            // An empty value (`name` or `name=`) is no credential: not even sliced.
+            Some(at) if at < raw.len() => {
+                values.push(percent_decode(query.get(pair.start + at..pair.end).unwrap_or_default(), true));
+                values.len() < max
+            }
+            _ => true,
         }
-        values.len() < max
     });
     values
 }
