@@ -1,8 +1,7 @@
 //! The request values kept from the request headers for every later phase (Envoy drops the
 //! header map once the headers passed): scheme, authority, path and method, each read on
 //! its own and copied into one string (a path too long for the scratch buffer is kept as the
-//! host gave it); and what the headers say about the body, kept as
-//! two flags.
+//! host gave it); and what the headers say about the body, kept as two flags.
 
 use crate::ascii::eq_ignore_case;
 use crate::hostcalls::scratch::Value;
@@ -53,6 +52,7 @@ impl RequestLine {
     /// buffer to allocate and every header to decode and compare) cost about twice as much
     /// on a request of seven headers, and more on real ones with cookies and user agents.
     pub(crate) fn capture() -> RequestLine {
+        // Room for a typical request line; an active stream keeps this string.
         let mut bytes = Vec::with_capacity(128);
         let mut spans = [None; 4];
         let mut long_path = None;
@@ -74,6 +74,8 @@ impl RequestLine {
                 }
             });
         }
+        // One check for all the values: each check has a fixed cost well above that of the
+        // few bytes a value has. ASCII, nearly always, is told a word at a time.
         if scan::is_ascii(&bytes) {
             // SAFETY: ASCII is UTF-8.
             return RequestLine { text: unsafe { String::from_utf8_unchecked(bytes) }, spans, long_path };
@@ -84,6 +86,8 @@ impl RequestLine {
         }
     }
 
+    /// The values of `bytes` at `spans`, invalid UTF-8 replaced value by value (a sequence
+    /// cut at the end of one value is not completed by the next).
     fn lossy(bytes: &[u8], spans: &[Option<(u32, u32)>; 4]) -> RequestLine {
         let mut line =
             RequestLine { text: String::with_capacity(bytes.len() + 16), spans: Default::default(), long_path: None };
