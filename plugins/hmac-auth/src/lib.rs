@@ -1,6 +1,7 @@
 //! hmac-auth: verifies Aliyun-API-gateway-style HMAC request signatures, as Higress's C++
 //! `hmac-auth` plugin (same config, status codes and bodies).
 
+mod params;
 mod sign;
 
 use higress_auth::{accept, allowed, check_unique, deny, find_by_secret, AuthScope, Decision};

@@ -12,10 +12,13 @@ use crate::scan;
 
 /// Where a pair is in the query: `start..end`, without the `&`, and its first `=` when the
 /// scan was asked for it.
-#[derive(Clone, Copy)]
-pub(super) struct Pair {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pair {
+    /// The pair's first byte.
     pub start: usize,
+    /// Just past its last byte: at the `&` after it, or at the end of the query.
     pub end: usize,
+    /// Its first `=`, if any (always `None` when the scan was not asked for it).
     pub eq: Option<usize>,
 }
 
