@@ -80,6 +80,9 @@ struct Name<'a> {
     mask: u64,
     /// The name holds `%` or `+`: raw bytes never tell, every pair is decoded to compare.
     escaped: bool,
+    /// The name's length where a pair that long is the name exactly when its bytes are (a
+    /// name of fewer than eight bytes, no escape nor space in it), else `usize::MAX`.
+    exact: usize,
 }
 
 impl<'a> Name<'a> {
@@ -87,7 +90,8 @@ impl<'a> Name<'a> {
         let n = bytes.len().min(8);
         let mask = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
         let escaped = bytes.iter().any(|&b| b == b'%' || b == b'+');
-        Name { bytes, head: scan::word(bytes), mask, escaped }
+        let exact = if bytes.len() < 8 && !escaped && !bytes.contains(&b' ') { bytes.len() } else { usize::MAX };
+        Name { bytes, head: scan::word(bytes), mask, escaped, exact }
     }
 
     /// Where the value of `pair` (`name=value` or `name`, still encoded; `head` its first
@@ -96,6 +100,11 @@ impl<'a> Name<'a> {
     /// operations with no call.
     #[inline(always)]
     fn value_at(&self, pair: &[u8], head: u64) -> Option<usize> {
+        if pair.len() == self.exact {
+            // No escape makes a pair as long as the name into it: `%XX` is longer than the
+            // byte it stands for, and `+` stands for a space the name does not have.
+            return ((head ^ self.head) & self.mask == 0).then_some(self.exact);
+        }
         if self.escaped {
             return self.decoded_value_at(pair);
         }
@@ -190,6 +199,9 @@ mod tests {
             ["3", "4"]
         );
         assert_eq!(query_values_any("/p?a%2Bb=1&a+b=2&a%20b=3", &["a b"], usize::MAX), ["2", "3"]);
+        // Pairs as long as the name: the name alone (no value), or not the name.
+        assert_eq!(query_values_any("/p?apikey&apikez&apike+&k=1", &["apikey", "k"], usize::MAX), ["1"]);
+        assert_eq!(query_values_any("/p?a+b&a+b=2", &["a b"], usize::MAX), ["2"]);
         assert_eq!(query_values_any("/p?k=1#k=2", &["k"], usize::MAX), ["1"]);
         assert_eq!(query_values_any("/p#?k=2", &["k"], usize::MAX), Vec::<String>::new());
         assert_eq!(query_values_any("/p?access_token_long=t&access_token_lon=u", &["access_token_long"], 9), ["t"]);
