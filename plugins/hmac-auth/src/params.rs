@@ -5,8 +5,9 @@
 //! them counts: a list of two slices per parameter costs more to build than the scan that
 //! finds them, and sorting parameters through a closure several times a sort of numbers.
 //! So a parameter is three positions in one text, and the sort is of one number per
-//! parameter: its name's first bytes above its index. Only names equal in those bytes are
-//! then compared further.
+//! parameter: its name's first bytes above its index. Names equal in those bytes are keyed
+//! again from their next bytes and sorted among themselves, level by level, with the same
+//! sort of numbers (a sort through a closure would be 8 KB more module).
 
 use higress_sdk::{scan, url};
 use std::borrow::Cow;
@@ -26,13 +27,53 @@ struct Param {
 
 /// The parameters, the text they are in (the query itself when nothing needs decoding,
 /// nearly always, else `name=value` of each, decoded, joined with `&` as in a query) and
-/// their sort keys: a name's first bytes, big-endian, above the parameter's index in
-/// `index_mask`.
+/// their sort keys (see [`Layout`]).
 struct Params<'a> {
     text: Cow<'a, str>,
     list: Vec<Param>,
     keys: Vec<u64>,
+    layout: Layout,
+}
+
+/// A sort key, high bits first: `name_bytes` bytes of a name from some offset (big-endian,
+/// zero-padded), one byte of how many it has left from there (at most `name_bytes + 1`:
+/// "more"), and the parameter's index in `index_mask`. Keys equal above the index are
+/// the same name, or names that go on equal this far: those are keyed again from
+/// `name_bytes` further, and sorted among themselves.
+#[derive(Clone, Copy)]
+struct Layout {
+    name_bytes: usize,
     index_mask: u64,
+    /// The bits of the name bytes.
+    name_mask: u64,
+    /// Where the count of bytes left is.
+    left_shift: u32,
+}
+
+impl Layout {
+    /// For up to `most` parameters.
+    fn new(most: usize) -> Self {
+        let index_bits = usize::BITS - most.leading_zeros();
+        let index_mask = u64::MAX.checked_shr(64 - index_bits).unwrap_or(0);
+        // At least one byte (an index never takes more than 48 bits: no text is that long).
+        let name_bytes = ((64 - index_bits as usize) / 8).saturating_sub(1).clamp(1, 6);
+        let left_shift = 56 - 8 * name_bytes as u32;
+        Layout { name_bytes, index_mask, name_mask: !(u64::MAX >> (8 * name_bytes)), left_shift }
+    }
+
+    /// The key of `p` (at `index`) from byte `offset` of its name on.
+    #[inline(always)]
+    fn key(self, text: &[u8], p: &Param, index: usize, offset: usize) -> u64 {
+        let from = p.start + offset;
+        let left = p.name_end.saturating_sub(from).min(self.name_bytes + 1);
+        (head(text, from, p.name_end) & self.name_mask) | (left as u64) << self.left_shift | index as u64
+    }
+
+    /// Whether the names of keys equal above the index go on past this level's bytes.
+    #[inline(always)]
+    fn more(self, key: u64) -> bool {
+        (key >> self.left_shift) & 0xff == self.name_bytes as u64 + 1
+    }
 }
 
 /// Appends the parameters of `query` (raw, up to a `#` if any: `%XX` is decoded, `+` is
@@ -41,7 +82,7 @@ struct Params<'a> {
 pub(crate) fn write_sorted(out: &mut String, query: &str, form: &[(String, String)]) {
     let mut params = Params::collect(query, form);
     params.sort();
-    let (text, mask) = (params.text.as_bytes(), params.index_mask);
+    let (text, mask) = (params.text.as_bytes(), params.layout.index_mask);
     out.reserve(text.len() + 1);
     let mut separator = '?';
     let mut flush = |out: &mut String, (from, to): (usize, usize)| {
@@ -81,8 +122,7 @@ impl<'a> Params<'a> {
     fn collect(query: &'a str, form: &[(String, String)]) -> Self {
         let (query, escapes) = without_fragment(query);
         // Every pair has a byte and a separator: the index takes the bits of that many.
-        let most = query.len() / 2 + 1 + form.len();
-        let index_mask = u64::MAX.checked_shr(most.leading_zeros() + (64 - usize::BITS)).unwrap_or(0);
+        let layout = Layout::new(query.len() / 2 + 1 + form.len());
         // Sized for pairs of eight bytes and more: growing a vector copies it, and a copy
         // costs an instruction per byte.
         let capacity = query.len() / 8 + form.len();
@@ -91,10 +131,11 @@ impl<'a> Params<'a> {
             let bytes = query.as_bytes();
             url::each_pair(query, |pair| {
                 let name_end = pair.eq.unwrap_or(pair.end);
-                keys.push((head(bytes, pair.start, name_end) & !index_mask) | list.len() as u64);
-                list.push(Param { start: pair.start, name_end, end: pair.end });
+                let p = Param { start: pair.start, name_end, end: pair.end };
+                keys.push(layout.key(bytes, &p, list.len(), 0));
+                list.push(p);
             });
-            return Params { text: Cow::Borrowed(query), list, keys, index_mask };
+            return Params { text: Cow::Borrowed(query), list, keys, layout };
         }
         let mut text =
             String::with_capacity(query.len() + form.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>());
@@ -114,45 +155,62 @@ impl<'a> Params<'a> {
             push(name, value);
         }
         let bytes = text.as_bytes();
-        keys.extend(list.iter().enumerate().map(|(i, p)| (head(bytes, p.start, p.name_end) & !index_mask) | i as u64));
-        Params { text: Cow::Owned(text), list, keys, index_mask }
+        keys.extend(list.iter().enumerate().map(|(i, p)| layout.key(bytes, p, i, 0)));
+        Params { text: Cow::Owned(text), list, keys, layout }
     }
 
     /// Puts the keys in the order of the names, a name's values in list order.
     ///
     /// Moving and comparing bare numbers costs a fraction of moving parameters and
     /// comparing through a closure. The keys are unique (the index is in them), so either
-    /// standard sort gives the same order: the stable one where the query is mostly in
+    /// standard sort gives the same order: the stable one where the keys are mostly in
     /// order already (clients that sign a query mostly send it sorted), as it merges runs
     /// at little cost, the unstable one otherwise, as it costs a third less on random
-    /// orders. Then each run of names equal in their first bytes (equal keys above the
-    /// index) is sorted by the whole names.
+    /// orders.
     fn sort(&mut self) {
-        let descents = self.keys.windows(2).filter(|pair| matches!(pair, [a, b] if a > b)).count();
-        if descents <= self.keys.len() / MOSTLY_SORTED {
-            self.keys.sort();
-        } else {
-            self.keys.sort_unstable();
-        }
-        let (text, mask, list) = (self.text.as_bytes(), self.index_mask, &self.list);
-        let param = |key: &u64| list.get((key & mask) as usize);
-        let same_head = |a: &u64, b: &u64| (a ^ b) <= mask;
-        let mut from = 0;
-        while let Some(at) =
-            self.keys.get(from..).and_then(|rest| rest.windows(2).position(|w| matches!(w, [a, b] if same_head(a, b))))
-        {
-            let start = from + at;
-            let Some(run) = self.keys.get_mut(start..) else { break };
+        let layout = self.layout;
+        sort_keys(&mut self.keys);
+        // Runs of names that go on equal past a level, keyed again from the next bytes.
+        let mut runs = Vec::new();
+        push_runs(&self.keys, 0, layout, 0, &mut runs);
+        while let Some((from, offset)) = runs.pop() {
+            let Some(run) = self.keys.get_mut(from..) else { continue };
             let first = run.first().copied().unwrap_or_default();
-            let len = run.iter().take_while(|k| same_head(k, &first)).count();
-            if let Some(run) = run.get_mut(..len) {
-                run.sort_by(|a, b| match (param(a), param(b)) {
-                    (Some(a), Some(b)) => compare(text, a, b),
-                    _ => Ordering::Equal,
-                });
+            let len = run.iter().take_while(|k| (**k ^ first) <= layout.index_mask).count();
+            let Some(run) = run.get_mut(..len) else { continue };
+            for key in run.iter_mut() {
+                let index = (*key & layout.index_mask) as usize;
+                if let Some(p) = self.list.get(index) {
+                    *key = layout.key(self.text.as_bytes(), p, index, offset);
+                }
             }
-            from = start + len;
+            sort_keys(run);
+            push_runs(run, from, layout, offset + layout.name_bytes, &mut runs);
         }
+    }
+}
+
+/// Sorts unique keys: stably where they are mostly in order, else unstably (cheaper there).
+fn sort_keys(keys: &mut [u64]) {
+    let descents = keys.windows(2).filter(|pair| matches!(pair, [a, b] if a > b)).count();
+    if descents <= keys.len() / MOSTLY_SORTED {
+        keys.sort();
+    } else {
+        keys.sort_unstable();
+    }
+}
+
+/// Notes in `runs` where, in the sorted `keys` (at `base` of the whole list), names equal
+/// this far go on: to be keyed again from `offset`.
+fn push_runs(keys: &[u64], base: usize, layout: Layout, offset: usize, runs: &mut Vec<(usize, usize)>) {
+    let same = |w: &[u64]| matches!(w, [a, b] if (a ^ b) <= layout.index_mask && layout.more(*a));
+    let mut from = 0;
+    while let Some(at) = keys.get(from..).and_then(|rest| rest.windows(2).position(same)) {
+        let start = from + at;
+        runs.push((base + start, offset));
+        let first = keys.get(start).copied().unwrap_or_default();
+        from = start
+            + keys.get(start..).map_or(1, |r| r.iter().take_while(|k| (**k ^ first) <= layout.index_mask).count());
     }
 }
 
