@@ -64,14 +64,11 @@ impl SigningRequest {
     /// The string to sign: header lines, then the path with query (and form) parameters
     /// sorted by name, the first value of a repeated name, `name` alone for an empty value.
     pub(crate) fn string_to_sign(&self, body_params: &[(String, String)]) -> String {
-        // The query goes to the end or to a fragment: `write_sorted` finds that in its scan.
-        let (path, query) = match url::query_start(&self.path) {
-            Ok(q) => (self.path.get(..q), self.path.get(q + 1..)),
-            Err(end) => (self.path.get(..end), None),
-        };
+        // `write_sorted` finds the query's fragment, if any, in its own scan.
+        let (path, query) = url::split_path_keep_fragment(&self.path);
         let mut out = String::with_capacity(self.headers_part.len() + self.path.len() + 1);
         out.push_str(&self.headers_part);
-        out.push_str(path.unwrap_or_default());
+        out.push_str(path);
         params::write_sorted(&mut out, query.unwrap_or_default(), body_params);
         out
     }

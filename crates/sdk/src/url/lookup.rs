@@ -1,7 +1,7 @@
 //! Finding the values of a few named parameters in a query, for plugins that take a
 //! credential from it (key-auth, jwt-auth) on every request.
 
-use super::{key_is, pairs, percent_decode, query_start};
+use super::{key_is, pairs, percent_decode, split_path_keep_fragment};
 use crate::scan;
 
 /// The first `max` non-empty decoded values, in query order, of the parameters of `:path`
@@ -10,8 +10,8 @@ use crate::scan;
 /// whatever it holds and however many names.
 pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> Vec<String> {
     // The pass stops at a fragment (`#`) itself: no scan for its end first.
-    let query = match query_start(path) {
-        Ok(q) if max > 0 => path.get(q + 1..).unwrap_or_default(),
+    let query = match split_path_keep_fragment(path) {
+        (_, Some(query)) if max > 0 => query,
         _ => return Vec::new(),
     };
     let names: Vec<Name<'_>> = names.iter().map(|n| Name::new(n.as_ref().as_bytes())).collect();

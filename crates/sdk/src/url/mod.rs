@@ -16,26 +16,20 @@ use std::borrow::Cow;
 
 /// Splits `:path` into the path and the query (without `?`; a fragment is dropped).
 pub fn split_path(path: &str) -> (&str, Option<&str>) {
-    match query_start(path) {
-        Ok(i) => {
-            let rest = path.get(i + 1..).unwrap_or_default();
-            let query = scan::find(rest.as_bytes(), b'#').and_then(|end| rest.get(..end)).unwrap_or(rest);
-            (path.get(..i).unwrap_or_default(), Some(query))
-        }
-        Err(end) => (path.get(..end).unwrap_or_default(), None),
-    }
+    let (path, query) = split_path_keep_fragment(path);
+    let query = query.map(|q| scan::find(q.as_bytes(), b'#').and_then(|end| q.get(..end)).unwrap_or(q));
+    (path, query)
 }
 
-/// Where the `?` of `:path` is (`Ok`), or where the path ends without a query (`Err`: at a
-/// fragment or at the end). One scan for both: a `?` after the `#` belongs to the fragment.
-/// The query's own end (a `#` after it) is left to the caller: it may find it with the
-/// scan it makes of the query anyway.
-pub fn query_start(path: &str) -> Result<usize, usize> {
+/// [`split_path`] with the query's fragment (`#...`) left on it: for a caller whose own
+/// scan of the query stops at `#`, which then costs no scan of its own. One scan finds the
+/// path's end: a `?` after a `#` belongs to the fragment.
+pub fn split_path_keep_fragment(path: &str) -> (&str, Option<&str>) {
     let bytes = path.as_bytes();
     match scan::find2(bytes, b'?', b'#') {
-        Some(i) if bytes.get(i) == Some(&b'?') => Ok(i),
-        Some(i) => Err(i),
-        None => Err(path.len()),
+        Some(i) if bytes.get(i) == Some(&b'?') => (path.get(..i).unwrap_or_default(), path.get(i + 1..)),
+        Some(end) => (path.get(..end).unwrap_or_default(), None),
+        None => (path, None),
     }
 }
 
