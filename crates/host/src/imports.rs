@@ -581,6 +581,9 @@ fn get_property(c: &C<'_>, path: &[u8]) -> Result<Vec<u8>, Status> {
         if let Some(value) = s.properties.get(path) {
             return Ok(value.clone());
         }
+        if let Some(value) = s.info.as_ref().and_then(|info| info.property(&segments)) {
+            return Ok(value);
+        }
         if let Some(value) = stream_attribute(&s, &segments) {
             return Ok(value);
         }

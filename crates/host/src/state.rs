@@ -7,6 +7,7 @@ use crate::stream::state::{StreamCell, StreamState};
 use higress_abi::LogLevel;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Weak;
 use std::time::Duration;
 use wasmtime::{Memory, TypedFunc};
@@ -140,6 +141,9 @@ pub(crate) struct HostState {
     pub vm_config: Vec<u8>,
     pub root_id: u32,
     pub memory: Option<Memory>,
+    /// The linear memory's size, kept as it grows: every callback reports it, and asking
+    /// wasmtime for it costs a store lookup each time.
+    pub memory_size: MemorySize,
     pub alloc: Option<std::rc::Rc<TypedFunc<u32, u32>>>,
     pub random: Random,
     pub log_level: LogLevel,
@@ -148,7 +152,7 @@ pub(crate) struct HostState {
     stderr: Vec<u8>,
     pub current_context: u32,
     pub effective_context: u32,
-    pub contexts: HashMap<u32, StreamRef>,
+    pub contexts: HashMap<u32, StreamRef, BuildHasherDefault<ContextIdHasher>>,
     pub http_calls: BTreeMap<u32, HttpCallout>,
     /// Tokens of calls made since a proxy last took them (`Vm::take_new_http_calls`).
     pub new_http_calls: Vec<u32>,
@@ -192,6 +196,7 @@ impl HostState {
             vm_config,
             root_id: 1,
             memory: None,
+            memory_size: MemorySize::default(),
             alloc: None,
             random: Random::seeded(seed),
             log_level,
@@ -200,7 +205,7 @@ impl HostState {
             stderr: Vec::new(),
             current_context: 0,
             effective_context: 0,
-            contexts: HashMap::new(),
+            contexts: HashMap::default(),
             http_calls: BTreeMap::new(),
             new_http_calls: Vec::new(),
             next_http_token: 0,
@@ -270,4 +275,53 @@ impl HostState {
 /// The cluster part of a Redis cluster string (`name?db=1` -> `name`).
 pub(crate) fn redis_cluster_name(cluster: &str) -> &str {
     cluster.split('?').next().unwrap_or(cluster)
+}
+
+/// Follows the size of the VM's linear memory through wasmtime's growth notifications (a
+/// plugin module has one memory). Growth is never refused here: limits are the module's own.
+#[derive(Debug, Default)]
+pub(crate) struct MemorySize {
+    /// The size in bytes.
+    pub bytes: usize,
+    /// The size before the growth in progress, restored if it fails.
+    before: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemorySize {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.before = current;
+        self.bytes = desired;
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.bytes = self.before;
+        Ok(())
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// Hashes the context ids this VM hands out (sequential, never from a client) with one
+/// multiplication: the context map is looked up in nearly every host call, and SipHash was
+/// a visible share of a request's host time.
+#[derive(Default)]
+pub(crate) struct ContextIdHasher(u64);
+
+impl Hasher for ContextIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }

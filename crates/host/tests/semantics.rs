@@ -166,6 +166,26 @@ fn instructions_are_counted_exactly() {
     assert_eq!(vm.memory_bytes(), 2 * 65536);
 }
 
+/// The memory size every callback reports follows `memory.grow`, and a growth that fails
+/// (past the 4 GiB of a 32-bit memory) leaves it as it was.
+#[test]
+fn reported_memory_follows_growth() {
+    let wat = module(
+        "",
+        r#"(func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+             (drop (memory.grow (i32.const 3)))
+             (drop (memory.grow (i32.const 65536)))
+             (i32.const 0))"#,
+    );
+    let vm = start(&wat, &Env::new()).unwrap();
+    assert_eq!(vm.memory_bytes(), 2 * 65536);
+    let (s, r) = get(&vm);
+    assert_eq!(r.unwrap(), Action::Continue);
+    assert_eq!(vm.memory_bytes(), 5 * 65536);
+    let call = s.calls().into_iter().find(|c| c.callback == "proxy_on_request_headers").unwrap();
+    assert_eq!(call.memory_bytes, 5 * 65536);
+}
+
 #[test]
 fn ticks_follow_the_manual_clock() {
     let wat = module(

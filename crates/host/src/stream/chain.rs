@@ -470,17 +470,22 @@ impl<'a> Chain<'a> {
             return false;
         }
         let ended = event.ends();
+        // Without messages kept, only the marks of what passed are: `Some` empty headers
+        // and trailers, no body. The events carry everything a proxy forwards.
+        let keep = s.keep_messages;
         match event {
             Event::Headers { eos } => {
                 let headers = match dir {
                     Dir::Request => s.request_headers.clone(),
                     Dir::Response => s.response_headers.clone(),
                 };
-                message.headers = Some(headers.clone());
+                message.headers = Some(if keep { headers.clone() } else { HeaderMap::new() });
                 events.push(OutEvent::Headers(headers, eos));
             }
             Event::Data { bytes, eos } => {
-                message.body.extend_from_slice(&bytes);
+                if keep {
+                    message.body.extend_from_slice(&bytes);
+                }
                 events.push(OutEvent::Data(bytes, eos));
             }
             Event::Trailers => {
@@ -489,7 +494,7 @@ impl<'a> Chain<'a> {
                     Dir::Response => s.response_trailers.clone(),
                 }
                 .unwrap_or_default();
-                message.trailers = Some(trailers.clone());
+                message.trailers = Some(if keep { trailers.clone() } else { HeaderMap::new() });
                 events.push(OutEvent::Trailers(trailers));
             }
         }

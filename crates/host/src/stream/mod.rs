@@ -1,12 +1,14 @@
 //! HTTP streams through a chain of plugin VMs.
 
 pub(crate) mod chain;
+mod info;
 pub(crate) mod state;
 mod types;
 
 use crate::error::HostError;
 use crate::headers::HeaderMap;
 use chain::{Chain, Event};
+pub use info::RequestInfo;
 pub use state::{Action, CallStats, LocalResponse, Message, OutEvent};
 use state::{Dir, FilterSlot, FilterVm, StreamCell, StreamState};
 use std::cell::RefCell;
@@ -50,12 +52,23 @@ impl Stream {
         self.cell.borrow_mut().properties.insert(higress_abi::property::encode_dotted(path), value.as_ref().to_vec());
     }
 
+    /// Sets what the proxy knows about the request (route, cluster, peers, id): plugins read
+    /// it as properties, each formatted only when read. A property set with `set_property`
+    /// (by the host or a plugin) takes precedence.
+    pub fn set_request_info(&self, info: RequestInfo) {
+        self.cell.borrow_mut().info = Some(info);
+    }
+
     /// A property, as set by the host or a plugin (dotted path; a single segment that itself
-    /// contains dots, like `trace_span_tag.x`, is found too).
+    /// contains dots, like `trace_span_tag.x`, is found too), else from the request info.
     pub fn property(&self, path: &str) -> Option<Vec<u8>> {
         let s = self.cell.borrow();
         let dotted = higress_abi::property::encode_dotted(path);
-        s.properties.get(&dotted).or_else(|| s.properties.get(path.as_bytes())).cloned()
+        if let Some(value) = s.properties.get(&dotted).or_else(|| s.properties.get(path.as_bytes())) {
+            return Some(value.clone());
+        }
+        let segments = higress_abi::property::decode_path(&dotted);
+        s.info.as_ref().and_then(|info| info.property(&segments))
     }
 
     /// A property as UTF-8.
@@ -137,6 +150,14 @@ impl Stream {
     /// The client went away: the stream ends (access log, done, delete).
     pub fn reset(&self) {
         Chain::new(&self.cell).reset();
+    }
+
+    /// Whether [`Stream::upstream`] and [`Stream::response`] keep what passed (the default,
+    /// for tests and tools). A proxy that forwards the events says `false`: it keeps no
+    /// copy of the headers and no body (a long download would otherwise be held whole);
+    /// the messages then only mark what passed: empty headers, no body, the end and resets.
+    pub fn keep_messages(&self, keep: bool) {
+        self.cell.borrow_mut().keep_messages = keep;
     }
 
     /// The request as it reached the upstream so far.

@@ -125,6 +125,9 @@ impl FilterSlot {
     }
 }
 
+/// Callbacks a filter runs on a plain request and response.
+const CALLS_PER_FILTER: usize = 8;
+
 pub(crate) struct StreamState {
     pub slots: Vec<FilterSlot>,
     pub request_headers: HeaderMap,
@@ -133,9 +136,14 @@ pub(crate) struct StreamState {
     pub response_trailers: Option<HeaderMap>,
     /// Properties set by the host (route_name, ...) and by plugins (filter state).
     pub properties: HashMap<Vec<u8>, Vec<u8>>,
+    /// The proxy's facts about the request, read as properties when not set otherwise.
+    pub info: Option<super::RequestInfo>,
     pub deferred: Vec<(usize, Deferred)>,
     pub upstream: Message,
     pub downstream: Message,
+    /// Whether `upstream` and `downstream` keep what passed (headers, the whole body) for
+    /// inspection, or only mark it: a proxy reads the events and must not hold every body.
+    pub keep_messages: bool,
     pub upstream_events: Vec<OutEvent>,
     pub downstream_events: Vec<OutEvent>,
     pub local_response: Option<LocalResponse>,
@@ -154,6 +162,9 @@ pub(crate) struct StreamState {
 
 impl StreamState {
     pub(crate) fn new(slots: Vec<FilterSlot>) -> Self {
+        // Room for the callbacks a request usually runs in each filter (context create,
+        // headers and body both ways, log, done, delete), so the list is allocated once.
+        let calls = Vec::with_capacity(slots.len() * CALLS_PER_FILTER);
         StreamState {
             slots,
             request_headers: HeaderMap::new(),
@@ -161,9 +172,11 @@ impl StreamState {
             response_headers: HeaderMap::new(),
             response_trailers: None,
             properties: HashMap::new(),
+            info: None,
             deferred: Vec::new(),
             upstream: Message::default(),
             downstream: Message::default(),
+            keep_messages: true,
             upstream_events: Vec::new(),
             downstream_events: Vec::new(),
             local_response: None,
@@ -172,7 +185,7 @@ impl StreamState {
             response_started: false,
             complete: false,
             traps: Vec::new(),
-            calls: Vec::new(),
+            calls,
             stopped_by: None,
             host_notes: Vec::new(),
             waker: None,

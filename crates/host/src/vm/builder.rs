@@ -110,6 +110,7 @@ impl VmBuilder {
         let state =
             HostState::new(env.clone(), vm_id, name, self.config.clone(), self.vm_config.clone(), self.log_level);
         let mut store = Store::new(engine(), state);
+        store.limiter(|state| &mut state.memory_size);
         store.set_fuel(self.fuel).map_err(|e| HostError::Load(e.to_string()))?;
         let instance = self.plugin.pre().instantiate(&mut store).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let memory = instance
@@ -122,6 +123,7 @@ impl VmBuilder {
             })?,
         };
         store.data_mut().memory = Some(memory);
+        store.data_mut().memory_size.bytes = memory.data_size(&store);
         store.data_mut().alloc = Some(std::rc::Rc::new(alloc));
         let exports = Exports {
             initialize: typed(&instance, &mut store, "_initialize")?,

@@ -224,8 +224,7 @@ impl VmInner {
     }
 
     fn memory_bytes(&self) -> usize {
-        let core = self.core.borrow();
-        core.store.data().memory.map(|m| m.data_size(&core.store)).unwrap_or(0)
+        self.core.borrow().store.data().memory_size.bytes
     }
 
     fn tail_logs(&self) -> Vec<LogRecord> {
@@ -264,7 +263,7 @@ impl VmInner {
         core.store.set_fuel(fuel).map_err(|e| HostError::Usage(e.to_string()))?;
         let result = f.call(&mut core.store, params);
         let used = fuel.saturating_sub(core.store.get_fuel().unwrap_or(0));
-        let memory_bytes = core.store.data().memory.map(|m| m.data_size(&core.store)).unwrap_or(0);
+        let memory_bytes = core.store.data().memory_size.bytes;
         let stats = CallStats { callback, context_id: context, instructions: used, memory_bytes };
         core.last = Some(stats.clone());
         core.instructions = core.instructions.saturating_add(used);

@@ -2,7 +2,7 @@
 //! filter sees, in which order, and what reaches the upstream and the client.
 
 use super::*;
-use crate::stream::state::{CallStats, StreamState};
+use crate::stream::state::{CallStats, Message, StreamState};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Weak;
@@ -169,6 +169,11 @@ fn render(events: &[OutEvent]) -> String {
 }
 
 fn run(case: &Case) -> (String, String, String) {
+    run_keeping(case, true).0
+}
+
+/// Runs `case`, keeping the messages or not; also returns the messages as they ended.
+fn run_keeping(case: &Case, keep: bool) -> ((String, String, String), [Message; 2]) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let filters = case.filters.iter().enumerate().map(|(index, script)| {
         let script = script.iter().map(|(k, steps)| (*k, steps.iter().copied().collect())).collect();
@@ -176,6 +181,7 @@ fn run(case: &Case) -> (String, String, String) {
         super::super::Filter::from_port(Rc::new(fake))
     });
     let stream = super::super::Stream::new(filters);
+    stream.keep_messages(keep);
     for input in case.input {
         let headers = || HeaderMap::from([(":status", "200"), (":path", "/")]);
         let _ = match *input {
@@ -201,7 +207,7 @@ fn run(case: &Case) -> (String, String, String) {
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
-    (seen, upstream, downstream)
+    ((seen, upstream, downstream), [stream.upstream(), stream.response()])
 }
 
 const CASES: &[Case] = &[
@@ -322,4 +328,21 @@ fn filter_chain_rules() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A proxy's stream keeps no copy of what passed: every case sends the same events, and the
+/// messages still mark what passed (headers, trailers, the end, a reset), without contents.
+#[test]
+fn streams_without_messages_send_the_same() {
+    for case in CASES {
+        let (kept, [up, down]) = run_keeping(case, true);
+        let (events, marks) = run_keeping(case, false);
+        assert_eq!(events, kept, "{}", case.name);
+        for (full, mark) in [(up, &marks[0]), (down, &marks[1])] {
+            assert_eq!(full.headers.is_some(), mark.headers.is_some(), "{}", case.name);
+            assert_eq!(full.trailers.is_some(), mark.trailers.is_some(), "{}", case.name);
+            assert_eq!((full.end_of_stream, full.reset), (mark.end_of_stream, mark.reset), "{}", case.name);
+            assert!(mark.body.is_empty() && mark.headers.as_ref().is_none_or(HeaderMap::is_empty), "{}", case.name);
+        }
+    }
 }
