@@ -4,11 +4,33 @@
 
 use crate::body::GwBody;
 use higress_host::HeaderMap;
+use hyper::header::HeaderName;
 use hyper::Request;
 
 /// Connection-level headers that are not forwarded.
-pub const HOP_BY_HOP: &[&str] =
+const HOP_BY_HOP: &[&str] =
     &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"];
+
+/// The same names for hyper's header maps.
+const HOP_BY_HOP_NAMES: [HeaderName; 7] = [
+    hyper::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    hyper::header::TRANSFER_ENCODING,
+    hyper::header::TE,
+    hyper::header::TRAILER,
+    hyper::header::UPGRADE,
+];
+
+/// Drops the connection-level headers from `headers`. Most messages have none, and looking
+/// through a few names costs less than hashing seven for removal.
+pub fn remove_hop_by_hop(headers: &mut hyper::HeaderMap) {
+    if headers.keys().any(|name| HOP_BY_HOP_NAMES.contains(name)) {
+        for name in &HOP_BY_HOP_NAMES {
+            headers.remove(name);
+        }
+    }
+}
 
 /// Whether `name` is a connection-level header.
 pub fn is_hop_by_hop(name: &[u8]) -> bool {

@@ -10,12 +10,12 @@
 
 use crate::access_log::Entry;
 use crate::body::{self, GwBody};
-use crate::convert::{header_map, response_head, to_hyper_headers, upstream_request, HOP_BY_HOP};
+use crate::convert::{header_map, remove_hop_by_hop, response_head, to_hyper_headers, upstream_request};
 use crate::limits;
 use crate::pipe::Pipe;
 use crate::worker::Worker;
 use bytes::Bytes;
-use higress_host::{HeaderMap, OutEvent, Stream};
+use higress_host::{HeaderMap, OutEvent, RequestInfo, Stream};
 use http_body::{Body as _, Frame};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -25,6 +25,10 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
+
+const X_REQUEST_ID: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-request-id");
+const X_FORWARDED_FOR: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-forwarded-proto");
 
 /// The upstream exchange runs as its own task, so connecting and sending the request body
 /// go on while this request's driver waits for something else.
@@ -48,50 +52,67 @@ fn authority(parts: &hyper::http::request::Parts) -> String {
         .unwrap_or_default()
 }
 
+/// A fresh request id: 32 hex digits. Each worker thread draws them from its own
+/// generator (splitmix64 over a counter from a random start), so ids are unique on a thread
+/// and unguessable across restarts without a hash per request.
 fn request_id() -> String {
+    use std::cell::Cell;
     use std::hash::BuildHasher;
-    // A fresh RandomState per call (its keys advance per thread): 128 unpredictable bits.
-    let state = std::collections::hash_map::RandomState::new();
-    format!("{:016x}{:016x}", state.hash_one(0u64), state.hash_one(1u64))
+    thread_local! {
+        static NEXT: Cell<u64> = Cell::new(std::collections::hash_map::RandomState::new().hash_one(0u64));
+    }
+    let draw = || {
+        NEXT.with(|next| {
+            let value = next.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            next.set(value);
+            let mut z = value;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    };
+    let mut id = String::with_capacity(32);
+    for word in [draw(), draw()] {
+        for shift in (0..16).rev() {
+            let digit = ((word >> (shift * 4)) & 0xf) as u32;
+            id.push(char::from_digit(digit, 16).unwrap_or('0'));
+        }
+    }
+    id
 }
 
 /// What the gateway does to every request's headers before anything else sees them, as Envoy
 /// does: connection-level headers dropped, `x-request-id` added when missing, the peer
 /// appended to `x-forwarded-for`, `x-forwarded-proto` when missing. Returns the request id.
 fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr) -> String {
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
-    }
-    let text =
-        |headers: &hyper::HeaderMap, name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let id = text(headers, "x-request-id").unwrap_or_else(request_id);
-    let forwarded = match text(headers, "x-forwarded-for") {
+    use hyper::header::HeaderValue;
+    remove_hop_by_hop(headers);
+    // A client's id is kept (its first value only, as Envoy keeps one).
+    let given = headers.get(&X_REQUEST_ID).and_then(|v| Some((v.to_str().ok()?.to_string(), v.clone())));
+    let id = match given {
+        Some((id, value)) => {
+            headers.insert(X_REQUEST_ID, value);
+            id
+        }
+        None => {
+            let id = request_id();
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                headers.insert(X_REQUEST_ID, value);
+            }
+            id
+        }
+    };
+    let forwarded = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) => format!("{prior}, {}", peer.ip()),
         None => peer.ip().to_string(),
     };
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    };
-    set("x-request-id", &id);
-    set("x-forwarded-for", &forwarded);
-    if !headers.contains_key("x-forwarded-proto") {
-        headers.insert("x-forwarded-proto", hyper::header::HeaderValue::from_static("http"));
+    if let Ok(value) = HeaderValue::from_str(&forwarded) {
+        headers.insert(X_FORWARDED_FOR, value);
+    }
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     }
     id
-}
-
-/// The properties Envoy gives plugins about a request.
-fn set_properties(stream: &Stream, route: &str, cluster: &str, peer: SocketAddr, local: SocketAddr, id: &str) {
-    stream.set_property("route_name", route);
-    stream.set_property("cluster_name", cluster);
-    stream.set_property("source.address", peer.to_string());
-    stream.set_property("source.port", peer.port().to_string());
-    stream.set_property("destination.address", local.to_string());
-    stream.set_property("destination.port", local.port().to_string());
-    stream.set_property("x_request_id", id);
-    stream.set_property("request.id", id);
 }
 
 /// Serves one request.
@@ -143,9 +164,16 @@ pub async fn handle(
     let timeout = route.map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
     let has_filters = !filters.is_empty();
     let stream = Stream::new(filters);
-    // Properties are for plugins: a route without any keeps the request path lean.
+    stream.keep_messages(false);
+    // The properties Envoy gives plugins about a request, formatted when one reads them.
     if has_filters {
-        set_properties(&stream, &route_name, service.map(|s| s.cluster()).unwrap_or_default(), peer, local, &id);
+        stream.set_request_info(RequestInfo {
+            route: route_name.clone(),
+            cluster: service.map(|s| s.cluster().to_string()).unwrap_or_default(),
+            source: peer,
+            destination: local,
+            request_id: id.clone(),
+        });
     }
     let notify = Rc::new(Notify::new());
 
@@ -662,9 +690,7 @@ async fn direct(
         }
     };
     let (mut head, body) = response.into_parts();
-    for name in HOP_BY_HOP {
-        head.headers.remove(*name);
-    }
+    remove_hop_by_hop(&mut head.headers);
     log(head.status.as_u16());
     Response::from_parts(head, body::passthrough(body))
 }
