@@ -1,7 +1,9 @@
 //! nginx (Debian's package) as the reference reverse proxy for `make bench`: started on a
 //! free loopback port in front of the same echo upstream as the gateway, with what a tuned
-//! production config would use (upstream keep-alive, no access log), so the load numbers
-//! compare the two proxies and nothing else.
+//! production config would use (upstream keep-alive, no access log), and it adds the headers
+//! the gateway adds as Envoy does (`x-forwarded-for`, `x-forwarded-proto`, an `x-request-id`
+//! when the client sent none): the upstream gets the same request from both, so the load
+//! numbers compare the two proxies and nothing else.
 
 use crate::stack::free_port;
 use std::path::PathBuf;
@@ -40,6 +42,7 @@ http {{
     uwsgi_temp_path {d}/tmp/uwsgi;
     scgi_temp_path {d}/tmp/scgi;
     upstream echo {{ server {upstream}; keepalive 128; }}
+    map $http_x_request_id $forwarded_request_id {{ \"\" $request_id; default $http_x_request_id; }}
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -47,6 +50,9 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
             proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-Id $forwarded_request_id;
         }}
     }}
 }}
@@ -72,6 +78,13 @@ http {{
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(nginx)
+    }
+}
+
+impl Nginx {
+    /// The master process (its workers are its children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

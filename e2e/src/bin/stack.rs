@@ -168,7 +168,7 @@ fn auth_chain_headers() -> Result<Vec<(String, String)>, String> {
 }
 
 fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize) -> Result<bool, String> {
-    use higress_e2e::load::{memory_kib, wrk};
+    use higress_e2e::load::{cpu_seconds, memory_kib, wrk};
     let mut options = options(cli, config, None, "load", 0)?;
     options.access_log = false;
     options.workers = workers;
@@ -198,26 +198,37 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
     );
     // nginx in front of the same upstream, with as many workers: the reference proxy.
     let nginx = higress_e2e::nginx::Nginx::start(&stack.echo, workers)?;
-    println!("| path | requests/s | p50 | p99 | / nginx |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| path | requests/s | p50 | p99 | / nginx | proxy CPU µs/request |");
+    println!("|---|---:|---:|---:|---:|---:|");
     // The same gateway binary with no plugin configured at all.
     let bare_listen = format!("127.0.0.1:{}", higress_e2e::stack::free_port()?);
     let bare = stack.add_gateway("hgw-bare", Path::new("e2e/bench-bare"), &bare_listen, None, &options)?;
+    let bare_pid = stack.pid("hgw-bare").ok_or("no plugin-free gateway process")?;
     let runs = [
-        ("echo upstream alone (no proxy)", stack.echo.clone(), "echo", Vec::new()),
-        ("nginx, proxy_pass with upstream keep-alive", nginx.address.clone(), "plain.bench", Vec::new()),
-        ("gateway, no plugin", bare, "plain.bench", Vec::new()),
-        ("gateway, four auth plugins that skip the route", stack.gateway.clone(), "plain.bench", Vec::new()),
-        ("gateway, key-auth + basic-auth + hmac-auth + jwt-auth", stack.gateway.clone(), "auth.bench", auth),
+        ("echo upstream alone (no proxy)", stack.echo.clone(), "echo", Vec::new(), None),
+        (
+            "nginx, proxy_pass with upstream keep-alive, forwarding headers as Envoy's",
+            nginx.address.clone(),
+            "plain.bench",
+            Vec::new(),
+            Some(nginx.pid()),
+        ),
+        ("gateway, no plugin", bare, "plain.bench", Vec::new(), Some(bare_pid)),
+        ("gateway, four auth plugins that skip the route", stack.gateway.clone(), "plain.bench", Vec::new(), Some(pid)),
+        ("gateway, key-auth + basic-auth + hmac-auth + jwt-auth", stack.gateway.clone(), "auth.bench", auth, Some(pid)),
     ];
     let mut reference = None;
-    for (name, address, host, headers) in runs {
+    for (name, address, host, headers, proxy) in runs {
+        let before = proxy.and_then(cpu_seconds);
         let m = wrk(&address, host, &headers, seconds, connections)?;
+        let used = proxy.and_then(cpu_seconds).zip(before).map(|(after, before)| after - before);
         let ratio = reference.map_or("-".to_string(), |r: f64| format!("{:.2}", m.rps / r));
         if address == nginx.address {
             reference = Some(m.rps);
         }
-        println!("| {name} | {:.0} | {} | {} | {ratio} |", m.rps, m.p50, m.p99);
+        // wrk runs `seconds`; its request count is rps times that.
+        let cpu = used.map_or("-".to_string(), |s| format!("{:.1}", s * 1e6 / (m.rps * seconds as f64)));
+        println!("| {name} | {:.0} | {} | {} | {ratio} | {cpu} |", m.rps, m.p50, m.p99);
     }
     drop(nginx);
     let (peak, now) = memory_kib(pid).unwrap_or_default();
