@@ -4,7 +4,7 @@
 
 use crate::body::GwBody;
 use higress_host::HeaderMap;
-use hyper::header::HeaderName;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::Request;
 
 /// Connection-level headers that are not forwarded.
@@ -45,24 +45,26 @@ pub fn upstream_request(
     body: GwBody,
 ) -> Result<Request<GwBody>, hyper::http::Error> {
     let get = |name: &str| headers.get(name).unwrap_or_default();
-    let mut request = Request::builder()
-        .method(get(":method"))
-        .uri(format!("http://{address}{}", get(":path")))
-        .header(hyper::header::HOST, get(":authority"));
+    let mut request = Request::new(body);
+    *request.method_mut() = hyper::Method::from_bytes(get(":method").as_bytes())?;
+    *request.uri_mut() = hyper::Uri::try_from(format!("http://{address}{}", get(":path")))?;
+    let out = request.headers_mut();
+    out.reserve(headers.len());
+    out.insert(hyper::header::HOST, HeaderValue::from_str(get(":authority"))?);
     for (name, value) in headers.iter() {
         if !name.starts_with(b":") && !name.eq_ignore_ascii_case(b"host") {
-            request = request.header(name, value);
+            out.append(HeaderName::from_bytes(name)?, HeaderValue::from_bytes(value)?);
         }
     }
-    request.body(body)
+    Ok(request)
 }
 
 /// A response head as plugins see it: `:status` and the headers.
 pub fn response_head(parts: &hyper::http::response::Parts) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.set(b":status", parts.status.as_u16().to_string().as_bytes());
+    headers.add(b":status", parts.status.as_str().as_bytes());
     for (name, value) in &parts.headers {
-        if !is_hop_by_hop(name.as_str().as_bytes()) {
+        if !HOP_BY_HOP_NAMES.contains(name) {
             headers.add(name.as_str().as_bytes(), value.as_bytes());
         }
     }

@@ -420,11 +420,23 @@ impl Driver {
                 OutEvent::Reset => self.abort_upstream(),
             }
         }
-        for event in self.stream.take_downstream_events() {
+        let mut events = self.stream.take_downstream_events().into_iter().peekable();
+        while let Some(event) = events.next() {
             match event {
                 OutEvent::Headers(headers, end) => {
                     self.status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(502);
-                    let body = if end {
+                    // The whole body came with the head: sent whole, no stream opened for it.
+                    let whole = match events.peek() {
+                        Some(OutEvent::Data(_, true)) if !end => match events.next() {
+                            Some(OutEvent::Data(data, _)) => Some(data),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let body = if let Some(data) = whole {
+                        self.downstream_done = true;
+                        body::full(data)
+                    } else if end {
                         self.downstream_done = true;
                         body::empty()
                     } else {
@@ -524,6 +536,7 @@ impl Driver {
                 let _ = self.stream.send_response_headers(headers, end);
                 if !end {
                     self.upstream_body = Some(body);
+                    self.take_ready_frame();
                 }
             }
             Err(reason) => {
@@ -534,6 +547,17 @@ impl Driver {
                     "upstream_reset_before_response_started{connection_failure}",
                 );
             }
+        }
+    }
+
+    /// Passes on the upstream body's first frame if it is already here (a small body usually
+    /// arrives with its head): the chain then has the whole response in one go, and `flush`
+    /// answers with the body whole instead of opening a stream for one chunk.
+    fn take_ready_frame(&mut self) {
+        let Some(body) = self.upstream_body.as_mut() else { return };
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(frame) = std::pin::Pin::new(body).poll_frame(&mut cx) {
+            self.on_upstream_frame(frame);
         }
     }
 
