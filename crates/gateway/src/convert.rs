@@ -8,11 +8,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Request;
 
 /// Connection-level headers that are not forwarded.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"];
-
-/// The same names for hyper's header maps.
-const HOP_BY_HOP_NAMES: [HeaderName; 7] = [
+const HOP_BY_HOP: [HeaderName; 7] = [
     hyper::header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -25,8 +21,8 @@ const HOP_BY_HOP_NAMES: [HeaderName; 7] = [
 /// Drops the connection-level headers from `headers`. Most messages have none, and looking
 /// through a few names costs less than hashing seven for removal.
 pub fn remove_hop_by_hop(headers: &mut hyper::HeaderMap) {
-    if headers.keys().any(|name| HOP_BY_HOP_NAMES.contains(name)) {
-        for name in &HOP_BY_HOP_NAMES {
+    if headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        for name in &HOP_BY_HOP {
             headers.remove(name);
         }
     }
@@ -34,7 +30,7 @@ pub fn remove_hop_by_hop(headers: &mut hyper::HeaderMap) {
 
 /// Whether `name` is a connection-level header.
 pub fn is_hop_by_hop(name: &[u8]) -> bool {
-    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h.as_str().as_bytes()))
 }
 
 /// The request to `http://<address><:path>` that `headers` describe (method from `:method`,
@@ -64,7 +60,7 @@ pub fn response_head(parts: &hyper::http::response::Parts) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.add(b":status", parts.status.as_str().as_bytes());
     for (name, value) in &parts.headers {
-        if !HOP_BY_HOP_NAMES.contains(name) {
+        if !HOP_BY_HOP.contains(name) {
             headers.add(name.as_str().as_bytes(), value.as_bytes());
         }
     }

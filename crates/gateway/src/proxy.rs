@@ -53,8 +53,9 @@ fn authority(parts: &hyper::http::request::Parts) -> String {
 }
 
 /// A fresh request id: 32 hex digits. Each worker thread draws them from its own
-/// generator (splitmix64 over a counter from a random start), so ids are unique on a thread
-/// and unguessable across restarts without a hash per request.
+/// generator (splitmix64 over a counter from a random start): unique on a thread, different
+/// on every start, with no hash per request. An id is a trace handle, not a secret: like any
+/// non-cryptographic generator's, one reveals the ones after it on its thread.
 fn request_id() -> String {
     use std::cell::Cell;
     use std::hash::BuildHasher;
@@ -88,20 +89,10 @@ fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr) -> Strin
     use hyper::header::HeaderValue;
     remove_hop_by_hop(headers);
     // A client's id is kept (its first value only, as Envoy keeps one).
-    let given = headers.get(&X_REQUEST_ID).and_then(|v| Some((v.to_str().ok()?.to_string(), v.clone())));
-    let id = match given {
-        Some((id, value)) => {
-            headers.insert(X_REQUEST_ID, value);
-            id
-        }
-        None => {
-            let id = request_id();
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                headers.insert(X_REQUEST_ID, value);
-            }
-            id
-        }
-    };
+    let id = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map_or_else(request_id, str::to_string);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(X_REQUEST_ID, value);
+    }
     let forwarded = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) => format!("{prior}, {}", peer.ip()),
         None => peer.ip().to_string(),
@@ -426,11 +417,8 @@ impl Driver {
                 OutEvent::Headers(headers, end) => {
                     self.status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(502);
                     // The whole body came with the head: sent whole, no stream opened for it.
-                    let whole = match events.peek() {
-                        Some(OutEvent::Data(_, true)) if !end => match events.next() {
-                            Some(OutEvent::Data(data, _)) => Some(data),
-                            _ => None,
-                        },
+                    let whole = match events.next_if(|e| !end && matches!(e, OutEvent::Data(_, true))) {
+                        Some(OutEvent::Data(data, _)) => Some(data),
                         _ => None,
                     };
                     let body = if let Some(data) = whole {
