@@ -3,7 +3,8 @@
 //! SELECT, reopened after a new init or an error). Answers go back to the VM, which resumes
 //! the streams waiting for them.
 
-use crate::body::{self, GwBody};
+use crate::body;
+use crate::client::Client;
 use crate::config::GatewayConfig;
 use crate::convert;
 use bytes::Bytes;
@@ -11,8 +12,6 @@ use higress_abi::resp;
 use higress_host::forward::redis_handshake;
 use higress_host::{HeaderMap, HttpCallout, HttpResponse, RedisCallout, RedisInit, RedisReply, Vm, VmSlot};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -31,18 +30,14 @@ const DEFAULT_CALLOUT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Callouts {
     config: Arc<GatewayConfig>,
     vms: Vec<(usize, Rc<VmSlot>)>,
-    client: Client<HttpConnector, GwBody>,
+    client: Client,
     /// Redis connections: (chain index, cluster).
     redis: RefCell<HashMap<(usize, String), SharedRedis>>,
 }
 
 impl Callouts {
     /// Callouts of `vms` (chain index, VM slot) to the services of `config`.
-    pub fn new(
-        config: Arc<GatewayConfig>,
-        vms: Vec<(usize, Rc<VmSlot>)>,
-        client: Client<HttpConnector, GwBody>,
-    ) -> Self {
+    pub fn new(config: Arc<GatewayConfig>, vms: Vec<(usize, Rc<VmSlot>)>, client: Client) -> Self {
         Callouts { config, vms, client, redis: RefCell::default() }
     }
 
@@ -88,7 +83,7 @@ async fn http_callout(worker: Rc<Callouts>, vm: Vm, call: HttpCallout) {
 async fn send(worker: &Callouts, address: &str, call: &HttpCallout) -> Result<HttpResponse, String> {
     let body = if call.body.is_empty() { body::empty() } else { body::full(Bytes::from(call.body.clone())) };
     let request = convert::upstream_request(address, &call.headers, body).map_err(|e| e.to_string())?;
-    let response = worker.client.request(request).await.map_err(|e| e.to_string())?;
+    let response = worker.client.request(request).await.map_err(|e| e.reason())?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
     Ok(HttpResponse { headers: convert::response_head(&parts), body: body.to_vec(), trailers: HeaderMap::new() })

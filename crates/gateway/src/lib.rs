@@ -13,6 +13,7 @@ mod access_log;
 pub mod admin;
 mod body;
 mod callouts;
+mod client;
 pub mod config;
 mod convert;
 pub mod envoy;

@@ -32,7 +32,7 @@ const X_FORWARDED_PROTO: hyper::header::HeaderName = hyper::header::HeaderName::
 
 /// The upstream exchange runs as its own task, so connecting and sending the request body
 /// go on while this request's driver waits for something else.
-type UpstreamTask = tokio::task::JoinHandle<Result<Response<Incoming>, hyper_util::client::legacy::Error>>;
+type UpstreamTask = tokio::task::JoinHandle<Result<Response<Incoming>, crate::client::Error>>;
 
 fn plain(status: u16, body: &str) -> Response<GwBody> {
     let mut response = Response::new(body::full(Bytes::copy_from_slice(body.as_bytes())));
@@ -249,8 +249,7 @@ async fn wait_response(pending: &mut Option<UpstreamTask>) -> Result<Response<In
     match pending {
         Some(task) => match task.await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) if e.is_connect() => Err("connection failure".into()),
-            Ok(Err(e)) => Err(std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())),
+            Ok(Err(e)) => Err(e.reason()),
             Err(e) => Err(e.to_string()),
         },
         None => std::future::pending().await,
@@ -685,11 +684,7 @@ async fn direct(
     let response = match result {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
-            let reason = if e.is_connect() {
-                "connection failure".to_string()
-            } else {
-                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())
-            };
+            let reason = e.reason();
             log(503);
             return router_response(
                 503,

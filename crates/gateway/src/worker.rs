@@ -3,14 +3,11 @@
 //! set `wasm_need_rebuild`, is replaced before the next request (`VmSlot`), as on Higress.
 
 use crate::access_log::Entry;
-use crate::body::GwBody;
 use crate::callouts::Callouts;
+use crate::client::Client;
 use crate::config::{FailStrategy, GatewayConfig, PluginSpec};
 use crate::stats::Stats;
 use higress_host::{Env, Filter, LogLevel, Plugin, Rebuild, RebuildCause, Vm, VmSlot};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +44,7 @@ pub struct Worker {
     /// The chain, in order.
     pub slots: Vec<Slot>,
     /// HTTP client for upstreams and callouts.
-    pub client: Client<HttpConnector, GwBody>,
+    pub client: Client,
     /// Serves the VMs' HTTP and Redis callouts.
     callouts: Rc<Callouts>,
     /// Where access-log lines go.
@@ -99,12 +96,7 @@ impl Worker {
                 }
             })
             .collect();
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .set_host(false)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let client = Client::default();
         let running = slots
             .iter()
             .enumerate()
@@ -201,6 +193,7 @@ impl Worker {
                 }
             }
             self.pump();
+            self.client.sweep();
         }
     }
 }
