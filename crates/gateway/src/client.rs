@@ -11,6 +11,7 @@
 use crate::body::GwBody;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
+use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
 use std::cell::RefCell;
@@ -90,18 +91,20 @@ impl Client {
         Client { pool: Rc::new(RefCell::new(Pool { hosts: HashMap::new(), last_sweep: None, idle_timeout })) }
     }
 
-    /// Sends `request` (an absolute `http://` URI: the connection is to its authority, the
-    /// request line has its path and query) and resolves to the response head. A request
-    /// that a kept connection refused before sending any of it (the upstream had closed it)
-    /// is sent again on a new connection.
+    /// Sends `request` to `address` (`host:port`) and resolves to the response head. An
+    /// absolute URI (`http://host:port/path`) is sent as its path and query, as an HTTP/1
+    /// request to a server carries it. A request that a kept connection refused before
+    /// sending any of it (the upstream had closed it) is sent again on a new connection.
     pub fn request(
         &self,
+        address: &str,
         mut request: Request<GwBody>,
     ) -> impl std::future::Future<Output = Result<Response<Incoming>, Error>> + 'static {
         let client = self.clone();
-        let target = origin_form(&mut request);
+        let checked = origin_form(&mut request);
+        let address = address.to_string();
         async move {
-            let address = target?;
+            checked?;
             loop {
                 let (mut sender, reused) = match client.checkout(&address) {
                     Some(sender) => (sender, true),
@@ -180,23 +183,19 @@ impl Client {
     }
 }
 
-/// The request's authority, its URI made origin-form (`/path?query`, as an HTTP/1 request
-/// to a server carries it).
-fn origin_form(request: &mut Request<GwBody>) -> Result<String, Error> {
+/// The request's URI made origin-form (`/path?query`) when it is absolute; `*` and paths
+/// stay as they are.
+fn origin_form(request: &mut Request<GwBody>) -> Result<(), Error> {
     let uri = request.uri();
-    if uri.scheme_str() != Some("http") {
-        return Err(Error::Uri(format!("unsupported upstream URI {uri}: only http:// is served")));
+    match uri.scheme_str() {
+        None => Ok(()),
+        Some("http") => {
+            let path = uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
+            *request.uri_mut() = Uri::from(path);
+            Ok(())
+        }
+        Some(_) => Err(Error::Uri(format!("unsupported upstream URI {uri}: only http:// is served"))),
     }
-    let Some(authority) = uri.authority() else {
-        return Err(Error::Uri(format!("upstream URI {uri} has no authority")));
-    };
-    let mut address = authority.as_str().to_string();
-    if authority.port().is_none() {
-        address.push_str(":80");
-    }
-    let path = uri.path_and_query().cloned().unwrap_or_else(|| hyper::http::uri::PathAndQuery::from_static("/"));
-    *request.uri_mut() = Uri::from(path);
-    Ok(address)
 }
 
 /// Opens a connection to `address` (`host:port`) and starts serving it on this worker.
@@ -279,13 +278,48 @@ mod tests {
             let (address, accepted) = server(OK, None).await;
             let client = Client::default();
             for _ in 0..5 {
-                let response = client.request(get(&address, "/x?y=1")).await.unwrap();
+                let response = client.request(&address, get(&address, "/x?y=1")).await.unwrap();
                 assert_eq!(response.status(), 200);
                 assert_eq!(text(response).await, "ok");
                 tokio::task::yield_now().await;
             }
             assert_eq!(accepted.get(), 1);
             assert_eq!(client.kept(), 1);
+        });
+    }
+
+    /// What reaches the upstream is the request line of an HTTP/1 request to a server,
+    /// whether the URI came absolute or as a path.
+    #[test]
+    fn the_request_line_has_the_path_and_query() {
+        run(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap().to_string();
+            let lines = tokio::task::spawn_local(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut lines = Vec::new();
+                let mut buffer = Vec::new();
+                while lines.len() < 2 {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.unwrap();
+                    buffer.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8(buffer.drain(..end + 4).collect()).unwrap();
+                        lines.push(head.lines().next().unwrap().to_string());
+                        stream.write_all(OK.as_bytes()).await.unwrap();
+                    }
+                }
+                lines
+            });
+            let client = Client::default();
+            let response = client.request(&address, get(&address, "/a/b?c=1&d")).await.unwrap();
+            assert_eq!(text(response).await, "ok");
+            tokio::task::yield_now().await;
+            let mut request = get(&address, "/");
+            *request.uri_mut() = "/e?f".parse().unwrap();
+            let response = client.request(&address, request).await.unwrap();
+            assert_eq!(text(response).await, "ok");
+            assert_eq!(lines.await.unwrap(), ["GET /a/b?c=1&d HTTP/1.1", "GET /e?f HTTP/1.1"]);
         });
     }
 
@@ -302,7 +336,8 @@ mod tests {
     }
 
     async fn futures_heads(client: &Client, address: &str, n: usize) -> Vec<Result<Response<Incoming>, Error>> {
-        let tasks: Vec<_> = (0..n).map(|_| tokio::task::spawn_local(client.request(get(address, "/")))).collect();
+        let tasks: Vec<_> =
+            (0..n).map(|_| tokio::task::spawn_local(client.request(address, get(address, "/")))).collect();
         let mut out = Vec::new();
         for task in tasks {
             out.push(task.await.unwrap());
@@ -316,7 +351,7 @@ mod tests {
             let (address, accepted) = server(OK, Some(1)).await;
             let client = Client::default();
             for _ in 0..3 {
-                let response = client.request(get(&address, "/")).await.unwrap();
+                let response = client.request(&address, get(&address, "/")).await.unwrap();
                 assert_eq!(text(response).await, "ok");
                 // Let the close reach the connection (or not: a refused reuse is retried).
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -333,16 +368,16 @@ mod tests {
             let address = listener.local_addr().unwrap().to_string();
             drop(listener);
             let client = Client::default();
-            let e = client.request(get(&address, "/")).await.unwrap_err();
+            let e = client.request(&address, get(&address, "/")).await.unwrap_err();
             assert!(matches!(e, Error::Connect(_)));
             assert_eq!(e.reason(), "connection failure");
             let mut request = get(&address, "/");
-            *request.uri_mut() = "/relative".parse().unwrap();
-            let e = client.request(request).await.unwrap_err();
-            assert_eq!(e.reason(), "unsupported upstream URI /relative: only http:// is served");
+            *request.uri_mut() = "https://a.com/".parse().unwrap();
+            let e = client.request(&address, request).await.unwrap_err();
+            assert_eq!(e.reason(), "unsupported upstream URI https://a.com/: only http:// is served");
             // Closed before any response.
             let (address, _) = server("", Some(1)).await;
-            let e = client.request(get(&address, "/")).await.unwrap_err();
+            let e = client.request(&address, get(&address, "/")).await.unwrap_err();
             assert!(matches!(e, Error::Send(_)));
             assert_eq!(e.reason(), "connection closed before message completed");
         });
@@ -353,7 +388,7 @@ mod tests {
         run(async {
             let (address, _) = server(OK, Some(1)).await;
             let client = Client::default();
-            let response = client.request(get(&address, "/")).await.unwrap();
+            let response = client.request(&address, get(&address, "/")).await.unwrap();
             assert_eq!(text(response).await, "ok");
             tokio::time::sleep(Duration::from_millis(50)).await;
             client.sweep();
@@ -366,7 +401,7 @@ mod tests {
         run(async {
             let (address, accepted) = server(OK, None).await;
             let client = Client::with_idle_timeout(Duration::from_millis(30));
-            let response = client.request(get(&address, "/")).await.unwrap();
+            let response = client.request(&address, get(&address, "/")).await.unwrap();
             assert_eq!(text(response).await, "ok");
             tokio::task::yield_now().await;
             client.sweep();
@@ -375,7 +410,7 @@ mod tests {
             client.pool.borrow_mut().last_sweep = None;
             client.sweep();
             assert_eq!(client.kept(), 0);
-            let response = client.request(get(&address, "/")).await.unwrap();
+            let response = client.request(&address, get(&address, "/")).await.unwrap();
             assert_eq!(text(response).await, "ok");
             assert_eq!(accepted.get(), 2);
         });

@@ -19,7 +19,7 @@ use higress_host::{HeaderMap, OutEvent, RequestInfo, Stream};
 use http_body::{Body as _, Frame};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::{Request, Response};
+use hyper::{Request, Response, Uri};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -483,7 +483,7 @@ impl Driver {
                 if !end {
                     frame_unknown_length(request.headers_mut());
                 }
-                self.pending = Some(tokio::task::spawn_local(self.worker.client.request(request)));
+                self.pending = Some(tokio::task::spawn_local(self.worker.client.request(&address, request)));
                 self.deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
             }
             Err(e) => {
@@ -661,10 +661,14 @@ async fn direct(
             headers.insert(hyper::header::HOST, host);
         }
     }
-    let uri = format!("http://{address}{}", rewritten.as_deref().unwrap_or(path));
     let mut request = Request::new(body::passthrough(body));
     *request.method_mut() = parts.method.clone();
-    match uri.parse() {
+    // The client's path as hyper parsed it, unless a rewrite changed it.
+    let uri = match rewritten {
+        None => Ok(parts.uri.path_and_query().cloned().map_or_else(|| Uri::from_static("/"), Uri::from)),
+        Some(path) => format!("http://{address}{path}").parse::<Uri>(),
+    };
+    match uri {
         Ok(uri) => *request.uri_mut() = uri,
         Err(e) => {
             log(503);
@@ -675,7 +679,7 @@ async fn direct(
     if !request.body().is_end_stream() {
         frame_unknown_length(request.headers_mut());
     }
-    let sent = worker.client.request(request);
+    let sent = worker.client.request(address, request);
     let timeout = route.map(|r| r.timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
     let result = match timeout {
         Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| ()),
