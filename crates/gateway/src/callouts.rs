@@ -33,16 +33,24 @@ pub struct Callouts {
     client: Client,
     /// Redis connections: (chain index, cluster).
     redis: RefCell<HashMap<(usize, String), SharedRedis>>,
+    /// [`higress_host::calls_made`] when the VMs were last looked at.
+    seen: std::cell::Cell<u64>,
 }
 
 impl Callouts {
     /// Callouts of `vms` (chain index, VM slot) to the services of `config`.
     pub fn new(config: Arc<GatewayConfig>, vms: Vec<(usize, Rc<VmSlot>)>, client: Client) -> Self {
-        Callouts { config, vms, client, redis: RefCell::default() }
+        Callouts { config, vms, client, redis: RefCell::default(), seen: std::cell::Cell::new(0) }
     }
 
-    /// Starts serving every callout the VMs made since the last pump, each once.
+    /// Starts serving every callout the VMs made since the last pump, each once. The VMs are
+    /// looked at only when some VM of this thread made a call since: the pump runs on every
+    /// turn of every request, and most turns make none.
     pub fn pump(self: &Rc<Self>) {
+        let made = higress_host::calls_made();
+        if made == self.seen.replace(made) {
+            return;
+        }
         for (index, slot) in &self.vms {
             slot.for_each_live_vm(|vm| {
                 for call in vm.take_new_http_calls() {

@@ -372,21 +372,25 @@ impl Driver {
                 if self.worker.fails_open(&plugin) { "skipped it (FAIL_OPEN)" } else { "answered 503 (FAIL_CLOSE)" };
             eprintln!("hgw: request {id}: plugin {plugin} failed, {strategy}: {}", one_line(&trap.to_string()));
         }
-        let custom_log = self.stream.property_string("custom_log");
-        let ai_log = self.stream.property_string("ai_log");
-        let cluster = self.stream.property_string("cluster_name").unwrap_or_default();
-        let entry = Entry {
-            method: &method,
-            path: &path,
-            status: self.status,
-            route: &self.route,
-            cluster: &cluster,
-            duration: started.elapsed(),
-            request_id: &id,
-            custom_log,
-            ai_log,
-        };
-        self.worker.finish(&entry);
+        // The entry's properties are looked up (and the cluster's name formatted) only when
+        // something records it.
+        if self.worker.records_requests() {
+            let custom_log = self.stream.property_string("custom_log");
+            let ai_log = self.stream.property_string("ai_log");
+            let cluster = self.stream.property_string("cluster_name").unwrap_or_default();
+            let entry = Entry {
+                method: &method,
+                path: &path,
+                status: self.status,
+                route: &self.route,
+                cluster: &cluster,
+                duration: started.elapsed(),
+                request_id: &id,
+                custom_log,
+                ai_log,
+            };
+            self.worker.finish(&entry);
+        }
         if !client_done && !client_gone_early {
             drain(&mut client).await;
         }

@@ -56,6 +56,11 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Whether a request's end is recorded at all (access log or statistics).
+    pub fn records_requests(&self) -> bool {
+        !matches!(self.access_log, crate::access_log::AccessLog::Off) || self.stats.is_some()
+    }
+
     /// A request ended: its access-log line, and its count when statistics are kept.
     pub fn finish(&self, entry: &Entry<'_>) {
         self.access_log.write(entry);

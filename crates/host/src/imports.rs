@@ -282,6 +282,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         };
         state.http_calls.insert(token, call);
         state.new_http_calls.push(token);
+        crate::vm::count_call();
         Ok(write_u32(&mut c, token_out, token)?)
     });
     for (name, arity) in [
@@ -406,6 +407,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         };
         state.redis_calls.insert(token, call);
         state.new_redis_calls.push(token);
+        crate::vm::count_call();
         Ok(write_u32(&mut c, token_out, token)?)
     });
     hostcall!(linker, "proxy_inject_encoded_data_to_filter_chain", |c, body: i32, body_len: i32, end: i32| {

@@ -36,4 +36,4 @@ pub use higress_abi::{LogLevel, MetricType, Status};
 pub use plugin::{Abi, Plugin};
 pub use state::{HttpCallout, HttpResponse, RedisCallout, RedisInit};
 pub use stream::{Action, Filter, LocalResponse, Message, OutEvent, RequestInfo, Stream};
-pub use vm::{CallStats, Rebuild, RebuildCause, RedisReply, Vm, VmBuilder, VmSlot};
+pub use vm::{calls_made, CallStats, Rebuild, RebuildCause, RedisReply, Vm, VmBuilder, VmSlot};

@@ -89,7 +89,9 @@ fn http_callout_resumes_the_request() {
 #[test]
 fn the_waker_runs_when_a_callout_moves_the_stream() {
     let vm = vm(&Env::new());
+    let before = higress_host::calls_made();
     let s = get(&vm, "/callout");
+    assert_eq!(higress_host::calls_made(), before + 1, "a proxy learns this thread's VMs made a call");
     let woken = std::rc::Rc::new(std::cell::Cell::new(0));
     let counter = woken.clone();
     s.set_waker(move || counter.set(counter.get() + 1));
@@ -100,6 +102,7 @@ fn the_waker_runs_when_a_callout_moves_the_stream() {
     vm.respond_http_call(new[0].token, HttpResponse::new(200, &[], "granted")).unwrap();
     assert!(woken.get() >= 1, "a proxy waiting on the stream learns it moved");
     assert_eq!(s.upstream().header("x-callout"), Some("granted"));
+    assert_eq!(higress_host::calls_made(), before + 1, "answering makes no call");
 }
 
 #[test]

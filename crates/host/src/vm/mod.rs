@@ -11,6 +11,8 @@ mod callouts;
 mod slot;
 
 pub use builder::VmBuilder;
+pub use callouts::calls_made;
+pub(crate) use callouts::count_call;
 pub use slot::{Rebuild, RebuildCause, VmSlot};
 
 use crate::env::Env;
