@@ -43,7 +43,14 @@ pub fn upstream_request(
     let get = |name: &str| headers.get(name).unwrap_or_default();
     let mut request = Request::new(body);
     *request.method_mut() = hyper::Method::from_bytes(get(":method").as_bytes())?;
-    *request.uri_mut() = hyper::Uri::try_from(format!("http://{address}{}", get(":path")))?;
+    let path = get(":path");
+    // Origin-form, as the request line carries it. A path that is not one is checked, as
+    // before, in the absolute URI it makes (`*` or a path without `/` is refused there).
+    *request.uri_mut() = if path.starts_with('/') {
+        hyper::Uri::try_from(path)?
+    } else {
+        hyper::Uri::try_from(format!("http://{address}{path}"))?
+    };
     let out = request.headers_mut();
     out.reserve(headers.len());
     out.insert(hyper::header::HOST, HeaderValue::from_str(get(":authority"))?);
@@ -55,9 +62,14 @@ pub fn upstream_request(
     Ok(request)
 }
 
+/// The bytes of the names and values of `headers`.
+pub fn head_bytes(headers: &hyper::HeaderMap) -> usize {
+    headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum()
+}
+
 /// A response head as plugins see it: `:status` and the headers.
 pub fn response_head(parts: &hyper::http::response::Parts) -> HeaderMap {
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 1, head_bytes(&parts.headers) + 10);
     headers.add(b":status", parts.status.as_str().as_bytes());
     for (name, value) in &parts.headers {
         if !HOP_BY_HOP.contains(name) {
@@ -75,7 +87,7 @@ pub fn header_map(headers: &hyper::HeaderMap) -> HeaderMap {
 /// A header map for hyper: pseudo-headers, connection-level headers and names or values
 /// hyper refuses are left out.
 pub fn to_hyper_headers(map: &HeaderMap) -> hyper::HeaderMap {
-    let mut out = hyper::HeaderMap::new();
+    let mut out = hyper::HeaderMap::with_capacity(map.len());
     for (name, value) in map.iter() {
         if name.starts_with(b":") || is_hop_by_hop(name) {
             continue;
@@ -87,4 +99,41 @@ pub fn to_hyper_headers(map: &HeaderMap) -> hyper::HeaderMap {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body;
+
+    fn request(path: &str) -> Result<Request<GwBody>, hyper::http::Error> {
+        let headers = HeaderMap::from_pairs(&[
+            (":method", "GET"),
+            (":path", path),
+            (":authority", "a.com"),
+            ("x-one", "1"),
+            ("connection", "close"),
+        ]);
+        upstream_request("127.0.0.1:8080", &headers, body::empty())
+    }
+
+    #[test]
+    fn upstream_requests_carry_the_path_in_origin_form() {
+        let r = request("/a/b?c=1").unwrap();
+        assert_eq!(r.uri().to_string(), "/a/b?c=1");
+        assert_eq!(r.uri().authority(), None);
+        assert_eq!(r.headers().get("host").unwrap(), "a.com");
+        assert_eq!(r.headers().get("x-one").unwrap(), "1");
+        // A path that looks like a network path stays a path.
+        let r = request("//b.com/x").unwrap();
+        assert_eq!(r.uri().authority(), None);
+        assert_eq!(r.uri().path(), "//b.com/x");
+        // No path: the absolute URI, which the client sends as `/`.
+        assert_eq!(request("").unwrap().uri().to_string(), "http://127.0.0.1:8080/");
+        // Anything else as the absolute URI it makes, as before.
+        for path in ["*", "x/y", ":99999/z"] {
+            let absolute = hyper::Uri::try_from(format!("http://127.0.0.1:8080{path}"));
+            assert_eq!(request(path).map(|r| r.uri().clone()).ok(), absolute.ok(), "{path}");
+        }
+    }
 }

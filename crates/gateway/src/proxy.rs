@@ -10,7 +10,7 @@
 
 use crate::access_log::Entry;
 use crate::body::{self, GwBody};
-use crate::convert::{header_map, remove_hop_by_hop, response_head, to_hyper_headers, upstream_request};
+use crate::convert::{head_bytes, header_map, remove_hop_by_hop, response_head, to_hyper_headers, upstream_request};
 use crate::limits;
 use crate::pipe::Pipe;
 use crate::worker::Worker;
@@ -127,7 +127,9 @@ pub async fn handle(
     let method = parts.method.as_str().to_string();
     let id = forwarding_headers(&mut parts.headers, peer);
 
-    let mut headers = HeaderMap::new();
+    // Sized once: the pseudo-headers' names and values, then the rest.
+    let pseudo = ":authority:path:method:scheme".len() + authority.len() + path.len() + method.len() + 4;
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 4, pseudo + head_bytes(&parts.headers));
     headers.add(b":authority", authority.as_bytes());
     headers.add(b":path", path.as_bytes());
     headers.add(b":method", method.as_bytes());

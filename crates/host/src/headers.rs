@@ -33,10 +33,16 @@ impl HeaderMap {
         Self::default()
     }
 
+    /// An empty map with room for `entries` headers of `bytes` bytes of names and values in
+    /// all: a proxy converting a message knows both, and growing the buffer copies it.
+    pub fn with_capacity(entries: usize, bytes: usize) -> Self {
+        HeaderMap { bytes: Vec::with_capacity(bytes), entries: Vec::with_capacity(entries) }
+    }
+
     /// Builds a map from pairs (names lower-cased).
     pub fn from_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Self {
         let size = pairs.iter().map(|(k, v)| k.as_ref().len() + v.as_ref().len()).sum();
-        let mut map = HeaderMap { bytes: Vec::with_capacity(size), entries: Vec::with_capacity(pairs.len()) };
+        let mut map = HeaderMap::with_capacity(pairs.len(), size);
         for (k, v) in pairs {
             map.add(k.as_ref(), v.as_ref());
         }
