@@ -5,8 +5,8 @@
 //! built for many threads (a mutex and a hashed lookup per checkout, a task spawned per
 //! request to hand the connection back when it is ready again). Here a connection goes back
 //! on its address's list as soon as the response head arrives, still busy with the body; a
-//! checkout takes the first one hyper says is ready for a new request, and drops the closed
-//! ones it passes. Idle connections close after [`IDLE_TIMEOUT`], as before.
+//! checkout takes the first one hyper says is ready for a new request among the oldest few,
+//! and drops the closed ones it passes. Idle connections close after [`IDLE_TIMEOUT`], as before.
 
 use crate::body::GwBody;
 use hyper::body::Incoming;
@@ -15,7 +15,7 @@ use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 /// A connection unused this long is closed (Envoy's default idle timeout is an hour; this
 /// is the 30 s hgw always used: an upstream that closes sooner costs a retried request).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many kept connections a request looks at for a ready one before it opens another.
+const PROBES: usize = 8;
 /// How often idle connections are looked for, at most.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
@@ -69,7 +71,7 @@ struct Conn {
 }
 
 struct Pool {
-    hosts: HashMap<Box<str>, Vec<Conn>>,
+    hosts: HashMap<Box<str>, VecDeque<Conn>>,
     last_sweep: Option<Instant>,
     idle_timeout: Duration,
 }
@@ -124,19 +126,21 @@ impl Client {
         }
     }
 
-    /// A kept connection to `address` ready for a request, if any.
+    /// A kept connection to `address` ready for a request, if any. Connections go back on
+    /// the list in the order their response heads came, so the oldest, at the front, are the
+    /// likeliest done: at most [`PROBES`] are looked at, the busy ones moved to the back,
+    /// so a thousand long streams to one upstream do not make every request look through
+    /// them all.
     fn checkout(&self, address: &str) -> Option<SendRequest<GwBody>> {
         let mut pool = self.pool.borrow_mut();
         let list = pool.hosts.get_mut(address)?;
-        let mut i = 0;
-        while let Some(conn) = list.get(i) {
+        for _ in 0..PROBES.min(list.len()) {
+            let conn = list.pop_front()?;
             if conn.sender.is_ready() {
-                return Some(list.swap_remove(i).sender);
+                return Some(conn.sender);
             }
-            if conn.sender.is_closed() {
-                list.swap_remove(i);
-            } else {
-                i += 1;
+            if !conn.sender.is_closed() {
+                list.push_back(conn);
             }
         }
         None
@@ -150,9 +154,9 @@ impl Client {
         let conn = Conn { sender, since: Instant::now() };
         let mut pool = self.pool.borrow_mut();
         match pool.hosts.get_mut(address) {
-            Some(list) => list.push(conn),
+            Some(list) => list.push_back(conn),
             None => {
-                pool.hosts.insert(address.into(), vec![conn]);
+                pool.hosts.insert(address.into(), VecDeque::from([conn]));
             }
         }
     }
@@ -179,7 +183,7 @@ impl Client {
     /// How many connections are kept, busy or idle (for tests).
     #[cfg(test)]
     fn kept(&self) -> usize {
-        self.pool.borrow().hosts.values().map(Vec::len).sum()
+        self.pool.borrow().hosts.values().map(VecDeque::len).sum()
     }
 }
 
@@ -218,8 +222,9 @@ mod tests {
     use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A server on a loopback port that answers each request on a connection with `reply`,
-    /// counting the connections it accepted; `close_after` requests per connection, if set.
+    /// A server on a loopback port that answers each request on a connection with `reply`
+    /// (pausing 50 ms at each `|`), counting the connections it accepted; `close_after`
+    /// requests per connection, if set.
     async fn server(reply: &'static str, close_after: Option<usize>) -> (String, Rc<std::cell::Cell<usize>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
@@ -241,7 +246,13 @@ mod tests {
                         buffer.extend_from_slice(&chunk[..n]);
                         while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
                             buffer.drain(..end + 4);
-                            stream.write_all(reply.as_bytes()).await.unwrap();
+                            // A `|` in the reply: a pause of 50 ms there.
+                            for (i, part) in reply.split('|').enumerate() {
+                                if i > 0 {
+                                    tokio::time::sleep(Duration::from_millis(50)).await;
+                                }
+                                stream.write_all(part.as_bytes()).await.unwrap();
+                            }
                             served += 1;
                             if close_after == Some(served) {
                                 return;
@@ -343,6 +354,32 @@ mod tests {
             out.push(task.await.unwrap());
         }
         out
+    }
+
+    /// Connections busy with a body still coming are passed over (a few at a time), and
+    /// reused once their bodies are read.
+    #[test]
+    fn busy_connections_are_passed_over_then_reused() {
+        run(async {
+            const SLOW: &str = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n|0\r\n\r\n";
+            let (address, accepted) = server(SLOW, None).await;
+            let client = Client::default();
+            let mut unread = Vec::new();
+            for _ in 0..20 {
+                unread.push(client.request(&address, get(&address, "/")).await.unwrap());
+            }
+            assert_eq!(accepted.get(), 20, "each request found the others busy");
+            for response in unread {
+                assert_eq!(text(response).await, "ok");
+            }
+            tokio::task::yield_now().await;
+            for _ in 0..10 {
+                let response = client.request(&address, get(&address, "/")).await.unwrap();
+                assert_eq!(text(response).await, "ok");
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(accepted.get(), 20, "then they served the later requests");
+        });
     }
 
     #[test]
