@@ -33,8 +33,9 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h.as_str().as_bytes()))
 }
 
-/// The request to `http://<address><:path>` that `headers` describe (method from `:method`,
-/// `Host` from `:authority`, every other non-pseudo header as it is).
+/// The request that `headers` describe, for the client to send to `address`: `:path` as its
+/// origin-form URI, method from `:method`, `Host` from `:authority`, every other non-pseudo
+/// header as it is.
 pub fn upstream_request(
     address: &str,
     headers: &HeaderMap,
