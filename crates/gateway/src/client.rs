@@ -31,7 +31,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// Why a request got no response head.
 #[derive(Debug)]
 pub enum Error {
-    /// The request's URI has no `http` scheme or no authority.
+    /// The request's URI is absolute with a scheme other than `http`.
     Uri(String),
     /// No connection could be opened.
     Connect(std::io::Error),

@@ -44,14 +44,7 @@ pub fn upstream_request(
     let get = |name: &str| headers.get(name).unwrap_or_default();
     let mut request = Request::new(body);
     *request.method_mut() = hyper::Method::from_bytes(get(":method").as_bytes())?;
-    let path = get(":path");
-    // Origin-form, as the request line carries it. A path that is not one is checked, as
-    // before, in the absolute URI it makes (`*` or a path without `/` is refused there).
-    *request.uri_mut() = if path.starts_with('/') {
-        hyper::Uri::try_from(path)?
-    } else {
-        hyper::Uri::try_from(format!("http://{address}{path}"))?
-    };
+    *request.uri_mut() = upstream_uri(address, get(":path"))?;
     let out = request.headers_mut();
     out.reserve(headers.len());
     out.insert(hyper::header::HOST, HeaderValue::from_str(get(":authority"))?);
@@ -61,6 +54,13 @@ pub fn upstream_request(
         }
     }
     Ok(request)
+}
+
+/// The URI of a request for `path` to `address`: origin-form, as the request line carries
+/// it. A path that is not one is checked, as before, in the absolute URI it makes (the
+/// client sends that as its path and query).
+pub fn upstream_uri(address: &str, path: &str) -> Result<hyper::Uri, hyper::http::Error> {
+    Ok(if path.starts_with('/') { hyper::Uri::try_from(path)? } else { format!("http://{address}{path}").parse()? })
 }
 
 /// The bytes of the names and values of `headers`.

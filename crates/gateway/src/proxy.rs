@@ -10,7 +10,9 @@
 
 use crate::access_log::Entry;
 use crate::body::{self, GwBody};
-use crate::convert::{head_bytes, header_map, remove_hop_by_hop, response_head, to_hyper_headers, upstream_request};
+use crate::convert::{
+    head_bytes, header_map, remove_hop_by_hop, response_head, to_hyper_headers, upstream_request, upstream_uri,
+};
 use crate::limits;
 use crate::pipe::Pipe;
 use crate::worker::Worker;
@@ -672,7 +674,7 @@ async fn direct(
     // The client's path as hyper parsed it, unless a rewrite changed it.
     let uri = match rewritten {
         None => Ok(parts.uri.path_and_query().cloned().map_or_else(|| Uri::from_static("/"), Uri::from)),
-        Some(path) => format!("http://{address}{path}").parse::<Uri>(),
+        Some(path) => upstream_uri(address, &path),
     };
     match uri {
         Ok(uri) => *request.uri_mut() = uri,
