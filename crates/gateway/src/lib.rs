@@ -26,7 +26,7 @@ mod worker;
 
 pub use access_log::AccessLog;
 
-use higress_host::{Env, LogLevel, Plugin, Upstream};
+use higress_host::{Env, LogLevel, Metering, Plugin, Upstream};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -62,7 +62,9 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         .plugins
         .iter()
         .map(|spec| {
-            Plugin::load(&spec.wasm).map(|p| (spec.clone(), p)).map_err(|e| format!("plugin {}: {e}", spec.name))
+            Plugin::load_with(&spec.wasm, Metering::Off)
+                .map(|p| (spec.clone(), p))
+                .map_err(|e| format!("plugin {}: {e}", spec.name))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Prepared { config, plugins })

@@ -5,7 +5,8 @@
 //! Envoy's iteration semantics: pause and resume, buffering, local replies, header-map
 //! lifetimes. It implements every proxy-wasm 0.2.1 import, Higress's extensions (Redis,
 //! `0_2_100` actions) and the WASI preview 1 calls a plugin makes. Every callback reports the
-//! wasm instructions it executed (wasmtime fuel) and the VM's memory size.
+//! wasm instructions it executed (wasmtime fuel; unless the plugin is loaded with
+//! [`Metering::Off`], as a gateway serving traffic does) and the VM's memory size.
 //!
 //! ```no_run
 //! use higress_host::{Plugin, Vm};
@@ -33,7 +34,7 @@ pub use env::{Clock, Env, LogSink, Metric, Upstream};
 pub use error::{HostError, LogRecord};
 pub use headers::HeaderMap;
 pub use higress_abi::{LogLevel, MetricType, Status};
-pub use plugin::{Abi, Plugin};
+pub use plugin::{Abi, Metering, Plugin};
 pub use state::{HttpCallout, HttpResponse, RedisCallout, RedisInit};
 pub use stream::{Action, Filter, LocalResponse, Message, OutEvent, RequestInfo, Stream};
 pub use vm::{calls_made, CallStats, Rebuild, RebuildCause, RedisReply, Vm, VmBuilder, VmSlot};

@@ -1,7 +1,7 @@
 //! Host behaviour that mirrors Envoy, checked with small hand-written modules (WAT) and with
 //! chains of the workspace's compiled plugins.
 
-use higress_host::{testing, Action, Env, Filter, HostError, HttpResponse, LogLevel, Plugin, Stream, Vm};
+use higress_host::{testing, Action, Env, Filter, HostError, HttpResponse, LogLevel, Metering, Plugin, Stream, Vm};
 use std::time::Duration;
 
 /// A minimal proxy-wasm module: bump allocator, lifecycle exports, and `body` spliced in.
@@ -164,6 +164,36 @@ fn instructions_are_counted_exactly() {
     assert!(eleven > one);
     assert_eq!(twenty_one - eleven, eleven - one);
     assert_eq!(vm.memory_bytes(), 2 * 65536);
+}
+
+/// A plugin loaded with `Metering::Off` (as the gateway loads them) runs the same code with no
+/// budget and no count: a loop past the metered VM's budget completes, and reports 0.
+#[test]
+fn unmetered_plugins_run_without_a_budget_or_a_count() {
+    let wat = module(
+        "",
+        r#"(func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+             (local $i i32)
+             (loop $l
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))
+             (i32.const 0))"#,
+    );
+    let metered = Plugin::from_bytes("count", wat.as_bytes()).unwrap();
+    assert_eq!(metered.metering(), Metering::Instructions);
+    let vm = Vm::builder(&metered).fuel_per_call(100_000).start().unwrap();
+    let (_s, result) = get(&vm);
+    assert!(result.unwrap_err().to_string().contains("fuel"));
+
+    let unmetered = Plugin::from_bytes_with("count", wat.as_bytes(), Metering::Off).unwrap();
+    assert_eq!(unmetered.metering(), Metering::Off);
+    let vm = Vm::builder(&unmetered).fuel_per_call(100_000).start().unwrap();
+    let (s, result) = get(&vm);
+    assert_eq!(result.unwrap(), Action::Continue);
+    let call = s.calls().into_iter().find(|c| c.callback == "proxy_on_request_headers").unwrap();
+    assert_eq!(call.instructions, 0);
+    assert_eq!(vm.instructions(), 0);
+    assert!(!vm.is_failed());
 }
 
 /// The memory size every callback reports follows `memory.grow`, and a growth that fails

@@ -132,7 +132,7 @@ pub struct CallStats {
     /// The context it ran for.
     pub context_id: u32,
     /// Wasm instructions executed (wasmtime fuel consumed), including guest allocations made
-    /// for hostcalls during the callback.
+    /// for hostcalls during the callback; 0 when the plugin is not metered.
     pub instructions: u64,
     /// The VM's linear memory size after the callback, in bytes.
     pub memory_bytes: usize,

@@ -4,7 +4,7 @@
 use super::{typed, Core, Exports, Vm, VmInner, DEFAULT_FUEL};
 use crate::env::Env;
 use crate::error::HostError;
-use crate::plugin::{engine, Plugin};
+use crate::plugin::{engine, Metering, Plugin};
 use crate::state::HostState;
 use higress_abi::LogLevel;
 use std::cell::RefCell;
@@ -94,7 +94,8 @@ impl VmBuilder {
         self.env.as_ref().map_or(0, |env| env.clock().monotonic_nanos())
     }
 
-    /// Instructions one callback may execute before it traps.
+    /// Instructions one callback may execute before it traps (a metered plugin only: see
+    /// [`crate::Metering`]).
     pub fn fuel_per_call(mut self, fuel: u64) -> Self {
         self.fuel = fuel;
         self
@@ -109,9 +110,12 @@ impl VmBuilder {
         let vm_id = self.vm_id.unwrap_or_else(|| name.clone());
         let state =
             HostState::new(env.clone(), vm_id, name, self.config.clone(), self.vm_config.clone(), self.log_level);
-        let mut store = Store::new(engine(), state);
+        let metered = self.plugin.metering() == Metering::Instructions;
+        let mut store = Store::new(engine(self.plugin.metering()), state);
         store.limiter(|state| &mut state.memory_size);
-        store.set_fuel(self.fuel).map_err(|e| HostError::Load(e.to_string()))?;
+        if metered {
+            store.set_fuel(self.fuel).map_err(|e| HostError::Load(e.to_string()))?;
+        }
         let instance = self.plugin.pre().instantiate(&mut store).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let memory = instance
             .get_memory(&mut store, "memory")
@@ -149,7 +153,7 @@ impl VmBuilder {
                 core: RefCell::new(Core { store, exports, failed: None, next_context: 2, last: None, instructions: 0 }),
                 plugin: self.plugin,
                 env,
-                fuel: self.fuel,
+                fuel: metered.then_some(self.fuel),
                 redis: RefCell::default(),
             }),
         };

@@ -92,7 +92,8 @@ struct VmInner {
     core: RefCell<Core>,
     plugin: Plugin,
     env: Env,
-    fuel: u64,
+    /// Fuel per callback; `None` when the plugin is not metered.
+    fuel: Option<u64>,
     redis: RefCell<crate::forward::RedisConnections>,
 }
 
@@ -105,7 +106,7 @@ pub struct Vm {
 impl Vm {
     /// Wasm instructions this VM executed so far, in every callback: stream callbacks, and
     /// root ones such as a callout's response (which [`crate::Stream::instructions`] leaves
-    /// out).
+    /// out). Always 0 for a plugin loaded with [`crate::Metering::Off`].
     pub fn instructions(&self) -> u64 {
         self.inner.core.borrow().instructions
     }
@@ -235,7 +236,8 @@ impl VmInner {
         logs.get(logs.len().saturating_sub(ERROR_LOG_LINES)..).unwrap_or_default().to_vec()
     }
 
-    /// Calls an export of this VM with fuel metering; `None` when the export is absent.
+    /// Calls an export of this VM (with fuel metering when its plugin is metered); `None`
+    /// when the export is absent.
     fn invoke<P: WasmParams, R: WasmResults>(
         &self,
         callback: &'static str,
@@ -261,10 +263,11 @@ impl VmInner {
             state.stop_next_iteration = false;
             state.touched.clear();
         }
-        let fuel = self.fuel;
-        core.store.set_fuel(fuel).map_err(|e| HostError::Usage(e.to_string()))?;
+        if let Some(fuel) = self.fuel {
+            core.store.set_fuel(fuel).map_err(|e| HostError::Usage(e.to_string()))?;
+        }
         let result = f.call(&mut core.store, params);
-        let used = fuel.saturating_sub(core.store.get_fuel().unwrap_or(0));
+        let used = self.fuel.map_or(0, |fuel| fuel.saturating_sub(core.store.get_fuel().unwrap_or(0)));
         let memory_bytes = core.store.data().memory_size.bytes;
         let stats = CallStats { callback, context_id: context, instructions: used, memory_bytes };
         core.last = Some(stats.clone());
