@@ -28,6 +28,7 @@ pub use access_log::AccessLog;
 
 use higress_host::{Env, LogLevel, Metering, Plugin, Upstream};
 use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
@@ -55,18 +56,25 @@ pub struct Prepared {
     pub plugins: Vec<(config::PluginSpec, Plugin)>,
 }
 
-/// Loads the configuration at `path` (a file or a directory) and compiles every module.
+/// Loads the configuration at `path` (a file or a directory) and compiles every module,
+/// each file once: plugins that run the same file share its compiled code, as Envoy shares
+/// it between VMs of the same code, so it is compiled and held in memory once.
 pub fn prepare(path: &Path) -> Result<Prepared, String> {
     let config = config::load(path).map_err(|e| e.to_string())?;
-    let plugins = config
-        .plugins
-        .iter()
-        .map(|spec| {
-            Plugin::load_with(&spec.wasm, Metering::Off)
-                .map(|p| (spec.clone(), p))
-                .map_err(|e| format!("plugin {}: {e}", spec.name))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut compiled: HashMap<&Path, Plugin> = HashMap::new();
+    let mut plugins = Vec::with_capacity(config.plugins.len());
+    for spec in &config.plugins {
+        let plugin = match compiled.get(spec.wasm.as_path()) {
+            Some(plugin) => plugin.clone(),
+            None => {
+                let plugin =
+                    Plugin::load_with(&spec.wasm, Metering::Off).map_err(|e| format!("plugin {}: {e}", spec.name))?;
+                compiled.insert(&spec.wasm, plugin.clone());
+                plugin
+            }
+        };
+        plugins.push((spec.clone(), plugin));
+    }
     Ok(Prepared { config, plugins })
 }
 
