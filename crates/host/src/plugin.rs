@@ -26,8 +26,8 @@ pub enum Metering {
     #[default]
     Instructions,
     /// No count and no budget, as Envoy runs a module: a gateway serving traffic. Fuel
-    /// metering costs a load, an add and a store in every block of wasm, a fifth of a
-    /// skipping plugin's cost in `hgw`.
+    /// metering adds a load, an add and a store to every block of wasm: in `hgw`, about 4%
+    /// of a request's CPU through four auth plugins.
     Off,
 }
 
