@@ -110,6 +110,11 @@ impl Plugin {
         self.inner.abi
     }
 
+    /// Whether `self` and `other` are the same compiled module (clones of one load).
+    pub fn same_module(&self, other: &Plugin) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Whether its VMs count instructions.
     pub fn metering(&self) -> Metering {
         self.inner.metering

@@ -157,6 +157,26 @@ fn chain_order_is_phase_then_priority() {
     }
 }
 
+/// Plugins that run the same file share one compiled module (each with its own VMs and
+/// configuration, as the chain order test above shows); another file gets its own.
+#[test]
+fn a_module_file_is_compiled_once() {
+    let dir = crate::temp_dir();
+    let config = dir.join("gateway.yaml");
+    let routes = echo_routes(&["phase.test", "priority.test", "stats.test"]);
+    let yaml =
+        format!("{routes}---\n{ORDER}{}", crate::wasm_plugin("other", "key-auth", "  defaultConfigDisable: true\n"));
+    std::fs::write(&config, crate::render(&yaml, "127.0.0.1:1")).unwrap_or_else(|e| panic!("{e}"));
+    let prepared = higress_gateway::prepare(&config).unwrap_or_else(|e| panic!("{e}"));
+    let modules: Vec<(&str, &higress_host::Plugin)> =
+        prepared.plugins.iter().map(|(spec, plugin)| (spec.name.as_str(), plugin)).collect();
+    let (hello, other): (Vec<_>, Vec<_>) = modules.iter().partition(|(name, _)| *name != "other");
+    assert!(hello.len() >= 2, "{:?}", modules.iter().map(|m| m.0).collect::<Vec<_>>());
+    assert!(hello.iter().all(|(_, plugin)| plugin.same_module(hello[0].1)));
+    assert!(other.iter().all(|(_, plugin)| !plugin.same_module(hello[0].1)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 const PROBE: &str = r#"
 apiVersion: extensions.higress.io/v1alpha1
 kind: WasmPlugin
