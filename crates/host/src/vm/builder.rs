@@ -110,11 +110,12 @@ impl VmBuilder {
         let vm_id = self.vm_id.unwrap_or_else(|| name.clone());
         let state =
             HostState::new(env.clone(), vm_id, name, self.config.clone(), self.vm_config.clone(), self.log_level);
-        let metered = self.plugin.metering() == Metering::Instructions;
-        let mut store = Store::new(engine(self.plugin.metering()), state);
+        let metering = self.plugin.metering();
+        let fuel = (metering == Metering::Instructions).then_some(self.fuel);
+        let mut store = Store::new(engine(metering), state);
         store.limiter(|state| &mut state.memory_size);
-        if metered {
-            store.set_fuel(self.fuel).map_err(|e| HostError::Load(e.to_string()))?;
+        if let Some(fuel) = fuel {
+            store.set_fuel(fuel).map_err(|e| HostError::Load(e.to_string()))?;
         }
         let instance = self.plugin.pre().instantiate(&mut store).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let memory = instance
@@ -153,7 +154,7 @@ impl VmBuilder {
                 core: RefCell::new(Core { store, exports, failed: None, next_context: 2, last: None, instructions: 0 }),
                 plugin: self.plugin,
                 env,
-                fuel: metered.then_some(self.fuel),
+                fuel,
                 redis: RefCell::default(),
             }),
         };
