@@ -3,12 +3,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use higress_bench::scenarios;
-use higress_host::{testing, Filter, HeaderMap, Metering, Plugin, RequestInfo, Stream, Vm};
+use higress_host::{Filter, HeaderMap, RequestInfo, Stream, Vm};
 
 fn requests(c: &mut Criterion) {
     let mut group = c.benchmark_group("request");
     for scenario in scenarios() {
-        let plugin = unmetered(scenario.plugin);
+        let plugin = scenario.load_unmetered();
         let vm = scenario.vm(&plugin);
         group.bench_function(scenario.plugin, |b| b.iter(|| scenario.accept(&vm)));
     }
@@ -16,7 +16,7 @@ fn requests(c: &mut Criterion) {
     // (key-auth on a route it does not protect), request info set, the messages not kept,
     // a small response body. What each plugin on a route costs the host beyond its wasm.
     if let Some(scenario) = scenarios().into_iter().find(|s| s.plugin == "key-auth") {
-        let plugin = unmetered(scenario.plugin);
+        let plugin = scenario.load_unmetered();
         if let Some(vm) = scenario.skipping_vm(&plugin) {
             for filters in [1, 4] {
                 group.bench_function(format!("chain of {filters} skipping"), |b| {
@@ -26,11 +26,6 @@ fn requests(c: &mut Criterion) {
         }
     }
     group.finish();
-}
-
-/// The workspace plugin `package`, built if needed, loaded without fuel metering.
-fn unmetered(package: &str) -> Plugin {
-    Plugin::load_with(testing::build_plugin(package), Metering::Off).unwrap_or_else(|e| panic!("{package}: {e}"))
 }
 
 /// One request and its response through `filters` filters of `vm`, as `hgw` sends them.

@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use higress_host::testing::{self, request, Request};
-use higress_host::{Env, Plugin, Stream, Vm};
+use higress_host::{Env, Metering, Plugin, Stream, Vm};
 use hmac::Mac;
 use serde_json::json;
 use std::time::Duration;
@@ -133,6 +133,12 @@ impl Scenario {
     /// The compiled plugin (built if needed).
     pub fn load(&self) -> Plugin {
         testing::plugin(self.plugin)
+    }
+
+    /// The compiled plugin (built if needed), without fuel metering: as `hgw` runs it.
+    pub fn load_unmetered(&self) -> Plugin {
+        Plugin::load_with(testing::build_plugin(self.plugin), Metering::Off)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.plugin))
     }
 
     /// A started VM on the scenario's clock.
