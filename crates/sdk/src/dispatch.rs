@@ -15,7 +15,7 @@ use crate::id_map::IdMap;
 use crate::plugin::{BodyMode, HttpPlugin};
 use crate::redis::{self, RedisError, RedisResult};
 use crate::root::{self, Root};
-use crate::{hostcalls, log, park, tick};
+use crate::{hostcalls, log, park, scan, tick};
 use higress_abi::{BufferType, DataAction, HeaderAction, LogLevel, TrailersAction};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -140,11 +140,20 @@ fn deliver_body<P: HttpPlugin>(
 
 /// Which config of `rules` applies to the stream, reading only what the rules match on (the
 /// property values borrowed, not allocated): a skipped stream costs little.
-fn select<C>(rules: &RuleSet<C>, http: &Http) -> Option<Selected> {
+fn select<C>(rules: &RuleSet<C>, http: &Http) -> (Option<Selected>, Option<bool>) {
     if rules.rules.is_empty() {
-        return rules.global.as_ref().map(|_| Selected::Global);
+        return (rules.global.as_ref().map(|_| Selected::Global), None);
     }
-    let authority = if rules.reads_domain() { http.host() } else { "" };
+    if rules.reads_domain() {
+        let (picked, has_authority) = http.select_by_authority(|authority| select_by_properties(rules, authority));
+        return (picked, Some(has_authority));
+    }
+    (select_by_properties(rules, ""), None)
+}
+
+/// The rule for `authority` (empty when no rule reads it) and the route and cluster
+/// properties, each read only when some rule matches on it.
+fn select_by_properties<C>(rules: &RuleSet<C>, authority: &str) -> Option<Selected> {
     with_property_str(rules.reads_route(), "route_name", |route_name| {
         with_property_str(rules.reads_cluster(), "cluster_name", |cluster_name| {
             rules.select(&MatchInput { authority, route_name, cluster_name })
@@ -157,13 +166,7 @@ fn with_property_str<R>(read: bool, name: &str, f: impl FnOnce(&str) -> R) -> R 
     if !read {
         return f("");
     }
-    hostcalls::with_property(&[name], |value| {
-        let bytes = value.ok().flatten().unwrap_or_default();
-        match std::str::from_utf8(bytes) {
-            Ok(text) => f(text),
-            Err(_) => f(&String::from_utf8_lossy(bytes)),
-        }
-    })
+    hostcalls::with_property(&[name], |value| scan::with_str(value.ok().flatten().unwrap_or_default(), f))
 }
 
 struct RootState<C> {
@@ -334,10 +337,11 @@ impl<P: HttpPlugin> Handler for Dispatcher<P> {
         let mut http = Http::new(id, P::REQUEST_BODY, P::RESPONSE_BODY);
         http.phase = Phase::RequestHeaders;
         http.request_headers_end_stream = end_of_stream;
-        let Some(selected) = select(&rules, &http) else {
+        let (selected, has_authority) = select(&rules, &http);
+        let Some(selected) = selected else {
             return HeaderAction::Continue;
         };
-        if !http.has_authority() {
+        if !has_authority.unwrap_or_else(|| http.has_authority()) {
             crate::log_debug!("request has no :authority; plugin skipped");
             return HeaderAction::Continue;
         }

@@ -6,8 +6,10 @@
 //! phase.
 
 use crate::body_mode::BodyMode;
+use crate::config::Selected;
 use crate::hostcalls::{self, HostResult};
-use crate::request_line::{self, Field, RequestKind, RequestLine};
+use crate::request_line::{self, Field, RequestKind, RequestLine, Started};
+use crate::scan;
 use higress_abi::{BufferType, MapType, Status, StreamType};
 use serde_json::{Map, Value};
 use std::any::Any;
@@ -104,7 +106,35 @@ impl Http {
 
     /// The kept request-header values, read on first use (valid in the request-header phase).
     fn line(&self) -> &RequestLine {
-        self.request.get_or_init(RequestLine::capture)
+        self.request.get_or_init(|| RequestLine::capture_from(None))
+    }
+
+    /// Lends `:authority` (invalid UTF-8 replaced) to `select`, read alone: a stream the
+    /// rules pass over then costs one header read, not the four of the request line. Also
+    /// says whether the request has one. When a rule picked the stream, the plugin follows
+    /// it: the request line is read then, from that value. (On the global config a plugin
+    /// with rules most often passes over the stream, as an auth plugin off its protected
+    /// domains, and reads the line only if it asks for it.)
+    pub(crate) fn select_by_authority(
+        &self,
+        select: impl FnOnce(&str) -> Option<Selected>,
+    ) -> (Option<Selected>, bool) {
+        if let Some(line) = self.request.get() {
+            let authority = line.get(Field::Authority);
+            return (select(authority.unwrap_or_default()), authority.is_some());
+        }
+        let (picked, present, started) =
+            hostcalls::with_map_value(MapType::HttpRequestHeaders, Field::Authority.name(), |value| {
+                let value = value.ok().flatten();
+                let picked = scan::with_str(value.unwrap_or_default(), select);
+                // Copied: the value is lent, and the line's other reads need the buffer.
+                let started = matches!(picked, Some(Selected::Rule(_))).then(|| Started::new(value));
+                (picked, value.is_some(), started)
+            });
+        if let Some(started) = started {
+            let _ = self.request.set(RequestLine::capture_from(Some(started)));
+        }
+        (picked, present)
     }
 
     /// Keeps the request-header values for later phases (before the headers leave).

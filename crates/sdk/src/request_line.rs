@@ -2,6 +2,10 @@
 //! header map once the headers passed): scheme, authority, path and method, each read on
 //! its own and copied into one string (a path too long for the scratch buffer is kept as the
 //! host gave it); and what the headers say about the body, kept as two flags.
+//!
+//! `:authority` may be read first and alone ([`Started`]): the rules need only it to decide
+//! whether the plugin follows a stream, and on a gateway most plugins pass over most
+//! streams, each read a hostcall (with a call back into the module for its buffer).
 
 use crate::ascii::eq_ignore_case;
 use crate::hostcalls::scratch::Value;
@@ -31,6 +35,24 @@ impl Field {
 
 /// Every kept field, in the order their values are read.
 const FIELDS: [Field; 4] = [Field::Scheme, Field::Authority, Field::Path, Field::Method];
+/// The fields left to read once `:authority` is.
+const AFTER_AUTHORITY: [Field; 3] = [Field::Scheme, Field::Path, Field::Method];
+/// Room for a typical request line: an active stream keeps this string.
+const LINE_CAPACITY: usize = 128;
+
+/// `:authority` as the rules read it, alone (`None`: absent), copied to start the request
+/// line's bytes (not yet checked for UTF-8).
+pub(crate) struct Started(Option<Vec<u8>>);
+
+impl Started {
+    pub(crate) fn new(authority: Option<&[u8]>) -> Started {
+        Started(authority.map(|value| {
+            let mut bytes = Vec::with_capacity(LINE_CAPACITY.max(value.len()));
+            bytes.extend_from_slice(value);
+            bytes
+        }))
+    }
+}
 
 /// The kept values: their text, and where each one is in it (`None`: the header was absent).
 #[derive(Debug, Default)]
@@ -51,12 +73,22 @@ impl RequestLine {
     /// whatever the request carries, where reading the whole map (one hostcall, but a
     /// buffer to allocate and every header to decode and compare) cost about twice as much
     /// on a request of seven headers, and more on real ones with cookies and user agents.
-    pub(crate) fn capture() -> RequestLine {
-        // Room for a typical request line; an active stream keeps this string.
-        let mut bytes = Vec::with_capacity(128);
+    ///
+    /// `started`: `:authority` was read on its own already.
+    pub(crate) fn capture_from(started: Option<Started>) -> RequestLine {
         let mut spans = [None; 4];
+        let (mut bytes, fields) = match started {
+            None => (Vec::with_capacity(LINE_CAPACITY), &FIELDS[..]),
+            Some(Started(None)) => (Vec::with_capacity(LINE_CAPACITY), &AFTER_AUTHORITY[..]),
+            Some(Started(Some(bytes))) => {
+                if let Some(span) = spans.get_mut(Field::Authority as usize) {
+                    *span = Some((0, offset(bytes.len())));
+                }
+                (bytes, &AFTER_AUTHORITY[..])
+            }
+        };
         let mut long_path = None;
-        for field in FIELDS {
+        for &field in fields {
             hostcalls::with_map_value_kept(MapType::HttpRequestHeaders, field.name(), |value| {
                 let value = match value {
                     Ok(Some(Value::Owned(owned))) if matches!(field, Field::Path) => {

@@ -52,6 +52,37 @@ fn cached_request_line_is_valid_in_response_phase() {
     assert_eq!(r.header("x-request-header-visible"), Some("false"));
 }
 
+/// With rules on the domain, the SDK reads `:authority` alone to choose the config, and the
+/// rest of the request line only for a stream the plugin follows: every value is the same
+/// as when the line is read at once, whichever config applied.
+#[test]
+fn request_line_after_domain_rules() {
+    let vm = probe_vm(r#"{"tag": "global", "_rules_": [{"_match_domain_": ["*.local"], "tag": "local"}]}"#);
+    let seen = |authority: Option<&str>| {
+        let s = vm.stream();
+        let mut headers = HeaderMap::from([(":path", "/p?q=1"), (":method", "PUT"), (":scheme", "https")]);
+        if let Some(authority) = authority {
+            headers.add(b":authority", authority.as_bytes());
+        }
+        s.send_request_headers(headers, true).unwrap();
+        let tag = s.upstream().header("x-probe-tag").map(str::to_string);
+        s.send_response_headers([(":status", "200")], true).unwrap();
+        let r = s.response();
+        let line =
+            ["x-seen-host", "x-seen-path", "x-seen-method", "x-seen-scheme"].map(|h| r.header(h).map(str::to_string));
+        (tag, line)
+    };
+    let line = |host: &str| [host, "/p?q=1", "PUT", "https"].map(|v| Some(v.to_string()));
+    // A rule picked the stream (any case, with a port): the line starts from the value read.
+    assert_eq!(seen(Some("PROBE.Local:8443")), (Some("local".into()), line("PROBE.Local:8443")));
+    assert_eq!(seen(Some("pr\u{f4}be.local")), (Some("local".into()), line("pr\u{f4}be.local")));
+    // The global config: the line is read when the plugin asks for it.
+    assert_eq!(seen(Some("probe.example")), (Some("global".into()), line("probe.example")));
+    assert_eq!(seen(Some("[::1]:8080")), (Some("global".into()), line("[::1]:8080")));
+    // No `:authority`: the plugin passes over the stream, as wasm-go does.
+    assert_eq!(seen(None).0, None);
+}
+
 #[test]
 fn buffered_body_arrives_once_whole() {
     let (_vm, s) = request("buffered", &[], false);

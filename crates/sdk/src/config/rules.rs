@@ -39,13 +39,17 @@ impl HostPattern {
         }
     }
 
-    /// Whether `host` (lower-cased, port stripped) matches.
+    /// Whether `host` (port stripped, any case: the pattern is lower-cased) matches.
+    /// Compared in place: a lower-cased copy of every request's host costs an allocation.
     fn matches(&self, host: &str) -> bool {
-        match self {
-            HostPattern::Exact(h) => host == h,
-            HostPattern::Suffix(s) => host.ends_with(s.as_str()),
-            HostPattern::Prefix(p) => host.starts_with(p.as_str()),
-        }
+        let host = host.as_bytes();
+        let (part, at) = match self {
+            HostPattern::Exact(h) if h.len() == host.len() => (h, 0),
+            HostPattern::Suffix(s) => (s, host.len().wrapping_sub(s.len())),
+            HostPattern::Prefix(p) => (p, 0),
+            HostPattern::Exact(_) => return false,
+        };
+        host.get(at..at.wrapping_add(part.len())).is_some_and(|h| h.eq_ignore_ascii_case(part.as_bytes()))
     }
 }
 
@@ -95,8 +99,8 @@ impl Matcher {
                 routes.iter().any(|r| r == input.route_name) && service_matches(services, input.cluster_name)
             }
             Matcher::Domain(patterns) => {
-                let host = strip_port(input.authority).to_ascii_lowercase();
-                patterns.iter().any(|p| p.matches(&host))
+                let host = strip_port(input.authority);
+                patterns.iter().any(|p| p.matches(host))
             }
             Matcher::Service(services) => service_matches(services, input.cluster_name),
             Matcher::RoutePrefix(prefixes) => prefixes.iter().any(|p| input.route_name.starts_with(p.as_str())),
@@ -106,12 +110,12 @@ impl Matcher {
 
 /// Strips `:port` from an authority, leaving bracketed IPv6 addresses whole (as Envoy does).
 pub fn strip_port(authority: &str) -> &str {
-    match authority.rfind(':') {
-        Some(colon) => match authority.rfind(']') {
-            Some(bracket) if bracket > colon => authority,
-            _ => authority.get(..colon).unwrap_or(authority),
-        },
-        None => authority,
+    // One search from the end: a `:` before any `]` starts the port, a `]` first ends an
+    // IPv6 address without one.
+    let bytes = authority.as_bytes();
+    match crate::scan::rfind2(bytes, b':', b']') {
+        Some(at) if bytes.get(at) == Some(&b':') => authority.get(..at).unwrap_or(authority),
+        _ => authority,
     }
 }
 
@@ -389,6 +393,16 @@ mod tests {
         assert_eq!(rs.select(&input("prefix.net", "", "")), Some(Selected::Rule(2)));
         assert_eq!(rs.select(&input("anything.org", "", "")), Some(Selected::Rule(3)));
         assert_eq!(rs.select(&input("[::1]:80", "", "")), Some(Selected::Rule(3)));
+        // Any case, compared in place; a pattern longer than the host never matches.
+        assert_eq!(rs.select(&input("A.Suffix.COM:443", "", "")), Some(Selected::Rule(1)));
+        assert_eq!(rs.select(&input("PREFIX.net", "", "")), Some(Selected::Rule(2)));
+        assert_eq!(rs.select(&input("suffix.com", "", "")), Some(Selected::Rule(3)));
+        assert_eq!(rs.select(&input("exact.co", "", "")), Some(Selected::Rule(3)));
+        assert_eq!(rs.select(&input("prefix", "", "")), Some(Selected::Rule(3)));
+        let exact = parse(json!({"_rules_": [{"_match_domain_": ["Exact.com"], "n": 0}]}), false).unwrap();
+        assert_eq!(exact.rules.select(&input("exact.COM", "", "")), Some(Selected::Rule(0)));
+        assert_eq!(exact.rules.select(&input("exact.com.", "", "")), None);
+        assert_eq!(exact.rules.select(&input("", "", "")), None);
     }
 
     #[test]
@@ -398,6 +412,12 @@ mod tests {
         assert_eq!(strip_port("[::1]"), "[::1]");
         assert_eq!(strip_port("[::1]:8080"), "[::1]");
         assert_eq!(strip_port(""), "");
+        assert_eq!(strip_port(":80"), "");
+        assert_eq!(strip_port("a:b:80"), "a:b");
+        assert_eq!(strip_port("[::1]x"), "[::1]x");
+        assert_eq!(strip_port("a-very-long-host-name.example.com:8080"), "a-very-long-host-name.example.com");
+        assert_eq!(strip_port("[2001:db8::1]"), "[2001:db8::1]");
+        assert_eq!(strip_port("[2001:db8::1]:443"), "[2001:db8::1]");
     }
 
     #[test]
