@@ -2,7 +2,7 @@
 //! modules run unmetered, as `hgw` runs them (instructions are counted by `higress-bench`).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use higress_bench::scenarios;
+use higress_bench::{scenarios, SkipBy};
 use higress_host::{Filter, HeaderMap, RequestInfo, Stream, Vm};
 
 fn requests(c: &mut Criterion) {
@@ -17,7 +17,7 @@ fn requests(c: &mut Criterion) {
     // a small response body. What each plugin on a route costs the host beyond its wasm.
     if let Some(scenario) = scenarios().into_iter().find(|s| s.plugin == "key-auth") {
         let plugin = scenario.load_unmetered();
-        if let Some(vm) = scenario.skipping_vm(&plugin) {
+        if let Some(vm) = scenario.skipping_vm(&plugin, SkipBy::Domain) {
             for filters in [1, 4] {
                 group.bench_function(format!("chain of {filters} skipping"), |b| {
                     b.iter(|| gateway_request(&vm, filters))

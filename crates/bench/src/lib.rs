@@ -129,6 +129,16 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// What an auth plugin's rule protects in [`Scenario::skipping_vm`]: the rules read the
+/// `route_name` property, or the `:authority` header (as Higress's matchRules by domain).
+#[derive(Clone, Copy, Debug)]
+pub enum SkipBy {
+    /// `_match_route_: [protected]`.
+    Route,
+    /// `_match_domain_: [protected.example.com]`.
+    Domain,
+}
+
 impl Scenario {
     /// The compiled plugin (built if needed).
     pub fn load(&self) -> Plugin {
@@ -151,14 +161,19 @@ impl Scenario {
         vm
     }
 
-    /// For an auth plugin: a VM whose rules protect only the route `protected` (`global_auth`
-    /// false), where [`Scenario::skip`] sends a request the plugin lets through untouched.
-    pub fn skipping_vm(&self, plugin: &Plugin) -> Option<Vm> {
+    /// For an auth plugin: a VM whose rules protect only the route `protected`, or the domain
+    /// `protected.example.com` (`global_auth` false), where [`Scenario::skip`] sends a request
+    /// the plugin lets through untouched.
+    pub fn skipping_vm(&self, plugin: &Plugin, by: SkipBy) -> Option<Vm> {
         let mut config = self.config.clone();
         let object = config.as_object_mut()?;
         object.get("consumers")?;
         object.insert("global_auth".into(), json!(false));
-        object.insert("_rules_".into(), json!([{"_match_route_": ["protected"], "allow": ["c1"]}]));
+        let rule = match by {
+            SkipBy::Route => json!({"_match_route_": ["protected"], "allow": ["c1"]}),
+            SkipBy::Domain => json!({"_match_domain_": ["protected.example.com"], "allow": ["c1"]}),
+        };
+        object.insert("_rules_".into(), json!([rule]));
         let env = Env::with_manual_clock(Duration::from_secs(NOW));
         Some(Vm::builder(plugin).env(&env).config_json(&config).start().unwrap_or_else(|e| panic!("{e}")))
     }

@@ -8,7 +8,7 @@ mod redis;
 mod stats;
 mod traffic;
 
-use higress_bench::{jwks, jwt_with, scenarios, NOW};
+use higress_bench::{jwks, jwt_with, scenarios, SkipBy, NOW};
 use higress_host::testing::{self, request};
 use higress_host::{Env, Vm};
 use jsonwebtoken::Algorithm;
@@ -18,6 +18,11 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("calls") {
         // `cargo run -p higress-bench -- calls`: only the per-callback table.
         per_callback();
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("targets") {
+        // `cargo run -p higress-bench -- targets`: only the per-request targets.
+        targets();
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("redis") {
@@ -224,9 +229,12 @@ fn targets() {
             "key-auth" => row("key-auth, accepted", scenario.accept(&scenario.vm(&plugin)).instructions(), 6_000),
             _ => {}
         }
-        if let Some(vm) = scenario.skipping_vm(&plugin) {
-            let _ = scenario.skip(&vm);
-            row(&format!("{}, on a route where it skips", scenario.plugin), scenario.skip(&vm).instructions(), 1_500);
+        for (by, what) in [(SkipBy::Route, "on a route where it skips"), (SkipBy::Domain, "on a domain where it skips")]
+        {
+            if let Some(vm) = scenario.skipping_vm(&plugin, by) {
+                let _ = scenario.skip(&vm);
+                row(&format!("{}, {what}", scenario.plugin), scenario.skip(&vm).instructions(), 1_500);
+            }
         }
     }
 }
@@ -240,7 +248,7 @@ fn per_callback() {
         let plugin = scenario.load();
         let (what, stream) = match scenario.plugin {
             "hello-world" => ("hello-world, one header added", scenario.accept(&scenario.vm(&plugin))),
-            "key-auth" => match scenario.skipping_vm(&plugin) {
+            "key-auth" => match scenario.skipping_vm(&plugin, SkipBy::Route) {
                 Some(vm) => {
                     let _ = scenario.skip(&vm);
                     ("key-auth, skipped", scenario.skip(&vm))
