@@ -139,7 +139,8 @@ fn deliver_body<P: HttpPlugin>(
 }
 
 /// Which config of `rules` applies to the stream, reading only what the rules match on (the
-/// property values borrowed, not allocated): a skipped stream costs little.
+/// property values borrowed, not allocated): a skipped stream costs little. Also whether
+/// the request has `:authority`, when the rules read it (`None`: not known yet).
 fn select<C>(rules: &RuleSet<C>, http: &Http) -> (Option<Selected>, Option<bool>) {
     if rules.rules.is_empty() {
         return (rules.global.as_ref().map(|_| Selected::Global), None);
