@@ -119,16 +119,12 @@ impl Http {
         &self,
         select: impl FnOnce(&str) -> Option<Selected>,
     ) -> (Option<Selected>, bool) {
-        if let Some(line) = self.request.get() {
-            let authority = line.get(Field::Authority);
-            return (select(authority.unwrap_or_default()), authority.is_some());
-        }
         let (picked, present, started) =
             hostcalls::with_map_value(MapType::HttpRequestHeaders, Field::Authority.name(), |value| {
                 let value = value.ok().flatten();
                 let picked = scan::with_str(value.unwrap_or_default(), select);
                 // Copied: the value is lent, and the line's other reads need the buffer.
-                let started = matches!(picked, Some(Selected::Rule(_))).then(|| Started::new(value));
+                let started = value.filter(|_| matches!(picked, Some(Selected::Rule(_)))).map(Started::new);
                 (picked, value.is_some(), started)
             });
         if let Some(started) = started {

@@ -40,17 +40,15 @@ const AFTER_AUTHORITY: [Field; 3] = [Field::Scheme, Field::Path, Field::Method];
 /// Room for a typical request line: an active stream keeps this string.
 const LINE_CAPACITY: usize = 128;
 
-/// `:authority` as the rules read it, alone (`None`: absent), copied to start the request
-/// line's bytes (not yet checked for UTF-8).
-pub(crate) struct Started(Option<Vec<u8>>);
+/// `:authority` as the rules read it, alone, copied to start the request line's bytes (not
+/// yet checked for UTF-8).
+pub(crate) struct Started(Vec<u8>);
 
 impl Started {
-    pub(crate) fn new(authority: Option<&[u8]>) -> Started {
-        Started(authority.map(|value| {
-            let mut bytes = Vec::with_capacity(LINE_CAPACITY.max(value.len()));
-            bytes.extend_from_slice(value);
-            bytes
-        }))
+    pub(crate) fn new(authority: &[u8]) -> Started {
+        let mut bytes = Vec::with_capacity(LINE_CAPACITY.max(authority.len()));
+        bytes.extend_from_slice(authority);
+        Started(bytes)
     }
 }
 
@@ -79,8 +77,7 @@ impl RequestLine {
         let mut spans = [None; 4];
         let (mut bytes, fields) = match started {
             None => (Vec::with_capacity(LINE_CAPACITY), &FIELDS[..]),
-            Some(Started(None)) => (Vec::with_capacity(LINE_CAPACITY), &AFTER_AUTHORITY[..]),
-            Some(Started(Some(bytes))) => {
+            Some(Started(bytes)) => {
                 if let Some(span) = spans.get_mut(Field::Authority as usize) {
                     *span = Some((0, offset(bytes.len())));
                 }

@@ -7,6 +7,7 @@
 //! and without a global config the plugin is skipped for the request.
 
 use super::{ConfigContext, ConfigError, Scope};
+use crate::ascii::eq_ignore_case;
 use serde_json::{Map, Value};
 
 const RULES_KEY: &str = "_rules_";
@@ -43,13 +44,15 @@ impl HostPattern {
     /// Compared in place: a lower-cased copy of every request's host costs an allocation.
     fn matches(&self, host: &str) -> bool {
         let host = host.as_bytes();
-        let (part, at) = match self {
-            HostPattern::Exact(h) if h.len() == host.len() => (h, 0),
-            HostPattern::Suffix(s) => (s, host.len().wrapping_sub(s.len())),
-            HostPattern::Prefix(p) => (p, 0),
-            HostPattern::Exact(_) => return false,
-        };
-        host.get(at..at.wrapping_add(part.len())).is_some_and(|h| h.eq_ignore_ascii_case(part.as_bytes()))
+        match self {
+            HostPattern::Exact(h) => eq_ignore_case(host, h.as_bytes()),
+            HostPattern::Suffix(s) => host
+                .len()
+                .checked_sub(s.len())
+                .and_then(|at| host.get(at..))
+                .is_some_and(|tail| eq_ignore_case(tail, s.as_bytes())),
+            HostPattern::Prefix(p) => host.get(..p.len()).is_some_and(|head| eq_ignore_case(head, p.as_bytes())),
+        }
     }
 }
 
