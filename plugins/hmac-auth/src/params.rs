@@ -7,11 +7,12 @@
 //! So a parameter is three positions in one text, and the sort is of one number per
 //! parameter: its name's first bytes above its index. Names equal in those bytes are keyed
 //! again from their next bytes and sorted among themselves, level by level, with the same
-//! sort of numbers (a sort through a closure would be 8 KB more module).
+//! sort of numbers (a sort through a closure would be 8 KB more module). Thousands of keys
+//! that differ in a few bytes (short names, as in a query of 20,000 two-letter names) are
+//! sorted by radix, a pass per such byte, for about 60% of the comparison sort's cost.
 
 use higress_sdk::{scan, url};
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 /// A query with at most one descent in this many parameters is "mostly sorted".
 const MOSTLY_SORTED: usize = 16;
@@ -97,7 +98,7 @@ pub(crate) fn write_sorted(out: &mut String, query: &str, form: &[(String, Strin
     for &key in &params.keys {
         let Some(p) = params.list.get((key & mask) as usize) else { continue };
         // The later values of a name go.
-        if previous.is_some_and(|(k, q)| (k ^ key) <= mask && compare(text, q, p) == Ordering::Equal) {
+        if previous.is_some_and(|(k, q)| (k ^ key) <= mask && same_name(text, q, p)) {
             continue;
         }
         previous = Some((key, p));
@@ -123,9 +124,9 @@ impl<'a> Params<'a> {
         let (query, escapes) = without_fragment(query);
         // Every pair has a byte and a separator: the index takes the bits of that many.
         let layout = Layout::new(query.len() / 2 + 1 + form.len());
-        // Sized for pairs of eight bytes and more: growing a vector copies it, and a copy
-        // costs an instruction per byte.
-        let capacity = query.len() / 8 + form.len();
+        // Sized once: growing a vector copies it, at an instruction per byte, several times
+        // over for the thousands of pairs a 60 KiB query holds.
+        let capacity = scan::count(query.as_bytes(), b'&') + 1 + form.len();
         let (mut list, mut keys) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
         if form.is_empty() && !escapes {
             let bytes = query.as_bytes();
@@ -169,7 +170,8 @@ impl<'a> Params<'a> {
     /// orders.
     fn sort(&mut self) {
         let layout = self.layout;
-        sort_keys(&mut self.keys);
+        let mut spare = Vec::new();
+        sort_keys(&mut self.keys, layout, &mut spare);
         // Runs of names that go on equal past a level, keyed again from the next bytes.
         let mut runs = Vec::new();
         push_runs(&self.keys, 0, layout, 0, &mut runs);
@@ -181,19 +183,85 @@ impl<'a> Params<'a> {
                     *key = layout.key(self.text.as_bytes(), p, index, offset);
                 }
             }
-            sort_keys(run);
+            sort_keys(run, layout, &mut spare);
             push_runs(run, from, layout, offset + layout.name_bytes, &mut runs);
         }
     }
 }
 
-/// Sorts unique keys: stably where they are mostly in order, else unstably (cheaper there).
-fn sort_keys(keys: &mut [u64]) {
+/// Sorts unique keys: stably where they are mostly in order (merging runs costs little),
+/// else by radix on the bytes where they differ when there are few of those for so many
+/// keys, else unstably.
+fn sort_keys(keys: &mut [u64], layout: Layout, spare: &mut Vec<u64>) {
     let descents = keys.windows(2).filter(|pair| matches!(pair, [a, b] if a > b)).count();
     if descents <= keys.len() / MOSTLY_SORTED {
         keys.sort();
+        return;
+    }
+    let (mut any, mut all) = (0, u64::MAX);
+    for &key in keys.iter() {
+        (any, all) = (any | key, all & key);
+    }
+    let differ = (any ^ all) & !layout.index_mask;
+    if radix_pays(keys.len(), digits(differ)) {
+        radix_sort(keys, differ, spare);
     } else {
         keys.sort_unstable();
+    }
+}
+
+/// The eight-bit digits a radix sort takes to cover the bits set in `differ`.
+fn digits(mut differ: u64) -> u32 {
+    let mut count = 0;
+    while differ != 0 {
+        differ &= !(0xff << differ.trailing_zeros());
+        count += 1;
+    }
+    count
+}
+
+/// Whether `digits` radix passes over `n` keys cost less than a comparison sort. In wasm a
+/// pass costs about 80 instructions per key and 3,000 per pass (the 256 counts), a
+/// comparison sort about 28 per key and halving: measured, see `make bench`'s worst cases.
+fn radix_pays(n: usize, digits: u32) -> bool {
+    let (n, digits) = (n as u64, u64::from(digits));
+    let halvings = u64::from(u64::BITS - n.leading_zeros());
+    n >= 64 && digits * (80 * n + 3_000) < 28 * n * halvings
+}
+
+/// Sorts `keys` by their bits in `differ` (above the index), a byte where they differ at
+/// a time from the lowest: stable passes over keys in index order leave them in key order.
+fn radix_sort(keys: &mut [u64], mut differ: u64, spare: &mut Vec<u64>) {
+    spare.clear();
+    spare.resize(keys.len(), 0);
+    let (mut from, mut to): (&mut [u64], &mut [u64]) = (keys, spare.as_mut_slice());
+    let mut in_spare = false;
+    while differ != 0 {
+        let shift = differ.trailing_zeros();
+        differ &= !(0xff << shift);
+        let mut counts = [0usize; 256];
+        for &key in from.iter() {
+            // A byte indexes 256 counts: the check compiles away.
+            if let Some(count) = counts.get_mut(usize::from((key >> shift) as u8)) {
+                *count += 1;
+            }
+        }
+        let mut at = 0;
+        for count in counts.iter_mut() {
+            (*count, at) = (at, at + *count);
+        }
+        for &key in from.iter() {
+            let Some(slot) = counts.get_mut(usize::from((key >> shift) as u8)) else { continue };
+            if let Some(place) = to.get_mut(*slot) {
+                *place = key;
+            }
+            *slot += 1;
+        }
+        (from, to) = (to, from);
+        in_spare = !in_spare;
+    }
+    if in_spare {
+        to.copy_from_slice(from);
     }
 }
 
@@ -228,22 +296,17 @@ fn head(text: &[u8], start: usize, end: usize) -> u64 {
     word.swap_bytes()
 }
 
-/// Orders the names of `a` and `b`, eight bytes at a time.
-fn compare(text: &[u8], a: &Param, b: &Param) -> Ordering {
-    let mut offset = 0;
-    loop {
-        let (x, y) = (head(text, a.start + offset, a.name_end), head(text, b.start + offset, b.name_end));
-        if x != y {
-            return x.cmp(&y);
-        }
-        // Equal so far: a name that has ended orders before a longer one.
-        let left = |p: &Param| p.name_end.saturating_sub(p.start + offset);
-        let (a_left, b_left) = (left(a), left(b));
-        if a_left <= 8 || b_left <= 8 {
-            return a_left.cmp(&b_left);
-        }
-        offset += 8;
+/// Whether `a` and `b` have the same name: one word each for names of up to eight bytes
+/// (nearly all), else eight bytes at a time.
+fn same_name(text: &[u8], a: &Param, b: &Param) -> bool {
+    let len = a.name_end.saturating_sub(a.start);
+    if len != b.name_end.saturating_sub(b.start) {
+        return false;
     }
+    if len <= 8 {
+        return head(text, a.start, a.name_end) == head(text, b.start, b.name_end);
+    }
+    scan::equal(text.get(a.start..a.name_end).unwrap_or_default(), text.get(b.start..b.name_end).unwrap_or_default())
 }
 
 /// `query` up to its fragment (`#`) if any, and whether it has an escape (`%`): one scan
@@ -346,6 +409,39 @@ mod tests {
                 .collect();
             let query = query.join("&");
             assert_eq!(sorted(&query, &[]), reference(&query, &[]), "round {round}");
+        }
+    }
+
+    /// Thousands of short names in random order take the radix passes (one, two or three
+    /// bytes that differ, with repeats and empty values).
+    #[test]
+    fn many_short_names_by_radix() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for letters in 1..=3 {
+            let query: Vec<String> = (0..20_000)
+                .map(|i| {
+                    let name: String = (0..letters)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            char::from(b'0' + (state % 75) as u8)
+                        })
+                        .filter(|c| !matches!(c, '&' | '=' | '#' | '%'))
+                        .collect();
+                    if i % 7 == 0 {
+                        name
+                    } else {
+                        format!("{name}={i}")
+                    }
+                })
+                .collect();
+            let keys: Vec<u64> = Params::collect(&query.join("&"), &[]).keys;
+            let (any, all) = keys.iter().fold((0, u64::MAX), |(a, b), k| (a | k, b & k));
+            let layout = Layout::new(query.join("&").len() / 2 + 1);
+            assert!(radix_pays(keys.len(), digits((any ^ all) & !layout.index_mask)), "{letters} letters");
+            let query = query.join("&");
+            assert_eq!(sorted(&query, &[]), reference(&query, &[]), "{letters} letters");
         }
     }
 
