@@ -151,6 +151,11 @@ impl Scenario {
             .unwrap_or_else(|e| panic!("{}: {e}", self.plugin))
     }
 
+    /// Its configuration.
+    pub fn config(&self) -> &serde_json::Value {
+        &self.config
+    }
+
     /// A started VM on the scenario's clock.
     pub fn vm(&self, plugin: &Plugin) -> Vm {
         let env = Env::with_manual_clock(Duration::from_secs(NOW));
