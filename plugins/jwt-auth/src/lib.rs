@@ -103,11 +103,12 @@ impl HttpPlugin for JwtAuth {
         let mut failures: Vec<(&str, Denial)> = Vec::new();
         let mut unauthorized = false;
         let mut params = token::ParamValues::default();
+        let mut keys = token::TokenKeys::default();
         // Consumers are tried in order; the first whose JWT verifies and who is allowed wins.
         for consumer in &config.consumers {
             let verified = match token::extract(http, consumer, &mut params) {
                 None => Err(Denial::Missing),
-                Some((jwt, source)) => consumer.verify(&jwt, now).map(|claims| (claims, source)),
+                Some((jwt, source)) => consumer.verify(&jwt, now, &mut keys).map(|claims| (claims, source)),
             };
             match verified {
                 Err(denial) => {

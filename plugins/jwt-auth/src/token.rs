@@ -3,8 +3,8 @@
 use crate::cache;
 use crate::config::Consumer;
 use crate::verify::base64url;
-use higress_sdk::{cookie, url, Http};
-use jsonwebtoken::decode_header;
+use higress_sdk::{cookie, scan, url, Http};
+use jsonwebtoken::{decode_header, Header};
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -47,6 +47,37 @@ impl ParamValues {
     }
 }
 
+/// What is known of the token last verified for this request: consumers mostly take the
+/// token from the same place, and hashing a 16 KiB token (its cache key) costs 1.3 M wasm
+/// instructions, decoding its header as much again: each is done once per request, not
+/// once per consumer.
+#[derive(Default)]
+pub(crate) struct TokenKeys(Option<Seen>);
+
+struct Seen {
+    token: String,
+    key: [u8; 32],
+    /// Its decoded header, once a consumer needed it (`None` inside: not a JWT header).
+    header: Option<Option<Header>>,
+}
+
+impl TokenKeys {
+    fn seen(&mut self, jwt: &str) -> &mut Seen {
+        if !self.0.as_ref().is_some_and(|seen| scan::equal(seen.token.as_bytes(), jwt.as_bytes())) {
+            self.0 = None;
+        }
+        self.0.get_or_insert_with(|| Seen { token: jwt.to_string(), key: cache::key(jwt), header: None })
+    }
+
+    fn key(&mut self, jwt: &str) -> [u8; 32] {
+        self.seen(jwt).key
+    }
+
+    fn header(&mut self, jwt: &str) -> Option<Header> {
+        self.seen(jwt).header.get_or_insert_with(|| decode_header(jwt).ok()).clone()
+    }
+}
+
 /// The consumer's token: from its headers (the first present; a wrong prefix stops the
 /// header search), then its query parameters, then its cookies.
 pub(crate) fn extract(http: &Http, consumer: &Consumer, params: &mut ParamValues) -> Option<(String, Source)> {
@@ -78,15 +109,16 @@ pub(crate) fn extract(http: &Http, consumer: &Consumer, params: &mut ParamValues
 impl Consumer {
     /// Verifies `jwt` for this consumer at `now` (seconds): signature with the key its `kid`
     /// names (the first key without a `kid`), issuer, then `exp`/`nbf`/`iat` with the skew.
-    pub(crate) fn verify(&self, jwt: &str, now: u64) -> Result<Rc<Value>, Denial> {
+    pub(crate) fn verify(&self, jwt: &str, now: u64, keys: &mut TokenKeys) -> Result<Rc<Value>, Denial> {
         if jwt.len() > MAX_TOKEN_BYTES {
             return Err(Denial::Invalid);
         }
-        let key = cache::key(jwt);
+        let key = keys.key(jwt);
         let claims = match self.verified.get(&key) {
             Some(claims) => claims,
             None => {
-                let claims = Rc::new(self.verify_signature(jwt)?);
+                let header = keys.header(jwt).ok_or(Denial::Invalid)?;
+                let claims = Rc::new(self.verify_signature(jwt, &header)?);
                 self.verified.insert(key, claims.clone());
                 claims
             }
@@ -96,8 +128,7 @@ impl Consumer {
     }
 
     /// Signature and issuer: what does not change with time.
-    fn verify_signature(&self, jwt: &str) -> Result<Value, Denial> {
-        let header = decode_header(jwt).map_err(|_| Denial::Invalid)?;
+    fn verify_signature(&self, jwt: &str, header: &Header) -> Result<Value, Denial> {
         let key = match &header.kid {
             Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
             None => self.keys.first(),

@@ -398,3 +398,23 @@ fn a_verified_token_is_cached_but_still_expires() {
     let other = token(Algorithm::RS256, "rsa-2", Some("rsa-1"), claims(json!({"exp": NOW + 1000})));
     denied(&bearer(&vm, "x", &other), NOT_ALLOWED);
 }
+
+/// A request's token is hashed and its header decoded once for all consumers: each consumer
+/// still checks it with its own keys and issuer, in order.
+#[test]
+fn one_token_is_checked_by_each_consumer_with_its_own_keys() {
+    let vm = vm(json!({"consumers": [
+        consumer("c1", json!({"jwks": jwks_of(&["rsa-1"])})),
+        consumer("c2", json!({"jwks": jwks_of(&["ec-256"])})),
+        consumer("c3", json!({"jwks": jwks_of(&["rsa-1"]), "issuer": "issuer-2"})),
+    ]}));
+    let s = bearer(&vm, "r", &good("ec-256", Algorithm::ES256));
+    assert_eq!(consumer_of(&s).as_deref(), Some("c2"));
+    let other_issuer = token(Algorithm::RS256, "rsa-1", Some("rsa-1"), claims(json!({"iss": "issuer-2"})));
+    assert_eq!(consumer_of(&bearer(&vm, "r", &other_issuer)).as_deref(), Some("c3"));
+    assert_eq!(consumer_of(&bearer(&vm, "r", &good("rsa-1", Algorithm::RS256))).as_deref(), Some("c1"));
+    // Then a token no consumer has a key for (several consumers: the generic reply), and
+    // the first again.
+    denied(&bearer(&vm, "r", &good("ed-1", Algorithm::EdDSA)), NOT_ALLOWED);
+    assert_eq!(consumer_of(&bearer(&vm, "r", &good("ec-256", Algorithm::ES256))).as_deref(), Some("c2"));
+}
