@@ -181,7 +181,18 @@ fn worst_cases() {
         .config_json(&serde_json::json!({ "consumers": consumers }))
         .start()
         .unwrap_or_else(|e| panic!("{e}"));
-    cases.push(("jwt-auth (3 consumers), 7,000 query parameters, no token", jwt_auth, request("GET", "a.com", &path)));
+    cases.push((
+        "jwt-auth (3 consumers), 7,000 query parameters, no token",
+        jwt_auth.clone(),
+        request("GET", "a.com", &path),
+    ));
+    // A token at the size limit that every consumer reads and no key verifies: its hash
+    // (the verified-token cache key) and its header are worked out once, not per consumer.
+    let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let header = b64(&format!(r#"{{"alg":"RS256","kid":"none","x":"{}"}}"#, "a".repeat(12_000)));
+    let big = format!("Bearer {header}.{}.{}", b64("{}"), b64("signature"));
+    let req = request("GET", "a.com", "/").header("authorization", &big);
+    cases.push(("jwt-auth (3 consumers), a 16 KiB token whose kid no key has", jwt_auth, req));
     for (label, vm, req) in cases {
         let s = req.send(&vm);
         let _ = s.send_response_headers([(":status", "200")], true);
