@@ -283,6 +283,13 @@ fn push_runs(keys: &[u64], base: usize, layout: Layout, offset: usize, runs: &mu
 /// zero-padded.
 #[inline(always)]
 fn head(text: &[u8], start: usize, end: usize) -> u64 {
+    bytes_at(text, start, end).swap_bytes()
+}
+
+/// The bytes of the name at `start..end` of `text` from `start` on, eight at most, as a
+/// little-endian word (what [`head`] orders by; equal words, equal bytes).
+#[inline(always)]
+fn bytes_at(text: &[u8], start: usize, end: usize) -> u64 {
     // One load where eight bytes follow in the text (nearly always: a name is followed by
     // its value and the next pairs), then the bytes past the name dropped. The slice of
     // exactly eight lets the compiler drop `scan::word`'s short path there (handing it the
@@ -292,8 +299,11 @@ fn head(text: &[u8], start: usize, end: usize) -> u64 {
         None => scan::word(text.get(start..).unwrap_or_default()),
     };
     let len = end.saturating_sub(start);
-    let word = if len >= 8 { word } else { word & ((1u64 << (8 * len)) - 1) };
-    word.swap_bytes()
+    if len >= 8 {
+        word
+    } else {
+        word & ((1u64 << (8 * len)) - 1)
+    }
 }
 
 /// Whether `a` and `b` have the same name: one word each for names of up to eight bytes
@@ -304,7 +314,7 @@ fn same_name(text: &[u8], a: &Param, b: &Param) -> bool {
         return false;
     }
     if len <= 8 {
-        return head(text, a.start, a.name_end) == head(text, b.start, b.name_end);
+        return bytes_at(text, a.start, a.name_end) == bytes_at(text, b.start, b.name_end);
     }
     scan::equal(text.get(a.start..a.name_end).unwrap_or_default(), text.get(b.start..b.name_end).unwrap_or_default())
 }

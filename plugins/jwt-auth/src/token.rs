@@ -73,8 +73,8 @@ impl TokenKeys {
         self.seen(jwt).key
     }
 
-    fn header(&mut self, jwt: &str) -> Option<Header> {
-        self.seen(jwt).header.get_or_insert_with(|| decode_header(jwt).ok()).clone()
+    fn header(&mut self, jwt: &str) -> Option<&Header> {
+        self.seen(jwt).header.get_or_insert_with(|| decode_header(jwt).ok()).as_ref()
     }
 }
 
@@ -118,7 +118,7 @@ impl Consumer {
             Some(claims) => claims,
             None => {
                 let header = keys.header(jwt).ok_or(Denial::Invalid)?;
-                let claims = Rc::new(self.verify_signature(jwt, &header)?);
+                let claims = Rc::new(self.verify_signature(jwt, header)?);
                 self.verified.insert(key, claims.clone());
                 claims
             }
