@@ -85,6 +85,21 @@ fn malformed_credentials() {
 }
 
 #[test]
+fn values_that_are_not_utf8_are_told_apart_by_their_scheme() {
+    let vm = conformance();
+    let send_bytes =
+        |value: &[u8]| request("GET", "foo.com", "/foo").route("foo").header_bytes("authorization", value).send(&vm);
+    let mut big = b"Basic ".to_vec();
+    big.extend(std::iter::repeat_n(0xff, 60_000));
+    assert_denied(&send_bytes(&big), 401, "basic-auth.bad_credential", INVALID);
+    assert_denied(&send_bytes(b"  basic YWRt\xffaW4="), 401, "basic-auth.bad_credential", INVALID);
+    assert_denied(&send_bytes(b"Basic\xff YWRtaW4="), 401, "basic-auth.no_auth_data", NO_AUTH);
+    assert_denied(&send_bytes(b"\xff\xfe"), 401, "basic-auth.no_auth_data", NO_AUTH);
+    assert_denied(&send_bytes(b"Bearer \xff"), 401, "basic-auth.no_auth_data", NO_AUTH);
+    assert!(!vm.is_failed());
+}
+
+#[test]
 fn passwords_may_contain_colons_and_the_scheme_is_case_insensitive() {
     let vm = conformance();
     assert_eq!(consumer(&send(&vm, Some(&basic("tricky:pa:ss:word")))).as_deref(), Some("colon"));
