@@ -1,29 +1,88 @@
 //! Finding the values of a few named parameters in a query, for plugins that take a
 //! credential from it (key-auth, jwt-auth) on every request.
 
-use super::{key_is, pairs, percent_decode, split_path_keep_fragment};
+use super::name::{Is, Name};
+use super::name_set::{Found, NameSet};
+use super::{pairs, percent_decode, split_path_keep_fragment, Pair};
 use crate::scan;
 
 /// The first `max` non-empty decoded values, in query order, of the parameters of `:path`
 /// whose decoded name is one of `names`: one pass over the query that stops at the `max`th
-/// and decodes only those values. No 60 KiB query costs more than about 1.5 M instructions,
-/// whatever it holds and however many names.
+/// and decodes only those values. A pair is compared with a few names one by one, looked up
+/// in a hash of many, and decoded at most once (`make bench` has the worst queries).
 pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> Vec<String> {
+    let mut values = Vec::new();
+    if max > 0 {
+        each_value(path, names, |_, raw| {
+            values.push(percent_decode(raw, true));
+            values.len() < max
+        });
+    }
+    values
+}
+
+/// The first non-empty decoded value of each of `names` (in their order), from one pass over
+/// the query that stops once every name has one: for a plugin whose consumers each name
+/// their own parameter, the query is scanned once, not once per name.
+pub fn query_first_values<N: AsRef<str>>(path: &str, names: &[N]) -> Vec<Option<String>> {
+    let mut values: Vec<Option<String>> = vec![None; names.len()];
+    // A repeated name takes the value of its first place.
+    let first = |j: usize| names.iter().position(|n| n.as_ref() == names.get(j).map_or("", |m| m.as_ref()));
+    let mut missing = (0..names.len()).filter(|&j| first(j) == Some(j)).count();
+    each_value(path, names, |name, raw| {
+        if let Some(slot @ None) = values.get_mut(name) {
+            *slot = Some(percent_decode(raw, true));
+            missing -= 1;
+        }
+        missing > 0
+    });
+    for j in 0..names.len() {
+        if let Some(i) = first(j).filter(|&i| i != j) {
+            let value = values.get(i).cloned().flatten();
+            if let Some(slot) = values.get_mut(j) {
+                *slot = value;
+            }
+        }
+    }
+    values
+}
+
+/// Calls `f` with the name (its first place in `names`) and raw value of each parameter of
+/// `:path` that has one of `names` and a non-empty value, in query order, while `f` returns
+/// true.
+fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &str) -> bool) {
     // The pass stops at a fragment (`#`) itself: no scan for its end first.
-    let query = match split_path_keep_fragment(path) {
-        (_, Some(query)) if max > 0 => query,
-        _ => return Vec::new(),
-    };
-    let names: Vec<Name<'_>> = names.iter().map(|n| Name::new(n.as_ref().as_bytes())).collect();
+    let Some(query) = split_path_keep_fragment(path).1 else { return };
     // Decoding never lengthens: a pair shorter than every name is passed over unread.
-    let Some(shortest) = names.iter().map(|n| n.bytes.len()).min() else { return Vec::new() };
-    // Which names a pair can have, by its first byte (an escape there: any of them). A pair
-    // is compared with those only, and passed over unread when there are none. Names past
-    // the 64th, and names with escapes of their own, are compared with every pair.
-    let many = names.len() > 64;
-    let mut by_first = [if many { u64::MAX } else { 0 }; 256];
-    for (i, name) in names.iter().enumerate().take(64) {
-        let bit = 1u64 << i;
+    let Some(shortest) = names.iter().map(|n| n.as_ref().len()).min() else { return };
+    let query_bytes = query.as_bytes();
+    let mut emit = |pair: Pair, found: Option<Found>| match found {
+        Some(Found { value, name }) => f(name, query.get(pair.start + value..pair.end).unwrap_or_default()),
+        None => true,
+    };
+    if names.len() > FEW {
+        // Many names (or names that share their first byte): looked up in a hash.
+        let mut set = NameSet::new(names);
+        pairs::each::<false>(query_bytes, b'&', Some(b'#'), shortest, None, |pair| {
+            let head = head_of(query_bytes, pair);
+            if !set.first.get(usize::from(head as u8)).copied().unwrap_or(false) {
+                // No name starts so, even decoded: nearly every pair of a long query.
+                return true;
+            }
+            let found = set.value_at(query_bytes.get(pair.start..pair.end).unwrap_or_default(), head);
+            emit(pair, found)
+        });
+        return;
+    }
+    // A few names are compared with the pair one by one, each a word operation or two. The
+    // hash is built only for a pair whose name must be decoded.
+    let few: Vec<Name<'_>> = names.iter().map(|n| Name::new(n.as_ref().as_bytes())).collect();
+    let mut set: Option<NameSet<'_>> = None;
+    let mut decoded = |raw: &[u8]| set.get_or_insert_with(|| NameSet::new(names)).decoded_value_at(raw);
+    // Which names a pair can have, by its first byte (an escape there: any of them).
+    let mut by_first = [0u8; 256];
+    for (i, name) in few.iter().enumerate() {
+        let bit = 1u8 << i;
         if name.escaped {
             by_first.iter_mut().for_each(|m| *m |= bit);
         }
@@ -33,152 +92,49 @@ pub fn query_values_any<N: AsRef<str>>(path: &str, names: &[N], max: usize) -> V
             }
         }
     }
-    let query_bytes = query.as_bytes();
-    let mut values = Vec::new();
-    // The first byte is looked up here, not by the scan: its names come with it.
-    pairs::each::<false>(query_bytes, Some(b'#'), shortest, None, |pair| {
-        // One load where eight bytes follow (nearly always); zero-padded at the query's end.
-        let head = match query_bytes.get(pair.start..pair.start + 8).map(<[u8; 8]>::try_from) {
-            Some(Ok(eight)) => u64::from_le_bytes(eight),
-            _ => scan::word(query_bytes.get(pair.start..pair.end).unwrap_or_default()),
-        };
+    pairs::each::<false>(query_bytes, b'&', Some(b'#'), shortest, None, |pair| {
+        let head = head_of(query_bytes, pair);
         let mut candidates = by_first.get(usize::from(head as u8)).copied().unwrap_or(0);
         if candidates == 0 {
+            // No name starts so, even decoded: nearly every pair of a long query.
             return true;
         }
         let raw = query_bytes.get(pair.start..pair.end).unwrap_or_default();
-        let mut found = None;
-        if many {
-            found = names.iter().find_map(|name| name.value_at(raw, head));
-            candidates = 0;
+        if matches!(head as u8, b'%' | b'+') {
+            let found = decoded(raw);
+            return emit(pair, found);
         }
         while candidates != 0 {
-            let Some(name) = names.get(candidates.trailing_zeros() as usize) else { break };
-            found = name.value_at(raw, head);
-            if found.is_some() {
-                break;
+            let index = candidates.trailing_zeros() as usize;
+            let Some(name) = few.get(index) else { break };
+            match name.value_at(raw, head) {
+                // An empty value is no credential.
+                Is::Name(value) if value < raw.len() => return emit(pair, Some(Found { value, name: index })),
+                Is::Name(_) => return true,
+                // The decoded name answers for every name at once.
+                Is::Escaped => {
+                    let found = decoded(raw);
+                    return emit(pair, found);
+                }
+                Is::Not => candidates &= candidates - 1,
             }
-            candidates &= candidates - 1;
         }
-        match found {
-            // An empty value (`name` or `name=`) is no credential: not even sliced.
-            Some(at) if at < raw.len() => {
-                values.push(percent_decode(query.get(pair.start + at..pair.end).unwrap_or_default(), true));
-                values.len() < max
-            }
-            _ => true,
-        }
+        true
     });
-    values
 }
 
-/// A parameter name to look for, with its first eight bytes as a word: nearly every pair
-/// differs from it there, which one XOR tells.
-struct Name<'a> {
-    bytes: &'a [u8],
-    head: u64,
-    mask: u64,
-    /// The name holds `%` or `+`: raw bytes never tell, every pair is decoded to compare.
-    escaped: bool,
-    /// The name's length where a pair that long is the name exactly when its bytes are (a
-    /// name of fewer than eight bytes, no escape nor space in it), else `usize::MAX`.
-    exact: usize,
-}
-
-impl<'a> Name<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        let n = bytes.len().min(8);
-        let mask = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
-        let escaped = bytes.iter().any(|&b| b == b'%' || b == b'+');
-        let exact = if bytes.len() < 8 && !escaped && !bytes.contains(&b' ') { bytes.len() } else { usize::MAX };
-        Name { bytes, head: scan::word(bytes), mask, escaped, exact }
-    }
-
-    /// Where the value of `pair` (`name=value` or `name`, still encoded; `head` its first
-    /// eight bytes, zero-padded) starts, if the pair has this name. Inlined into the scan:
-    /// every pair starting like a name comes here, so the common cases are a few word
-    /// operations with no call.
-    #[inline(always)]
-    fn value_at(&self, pair: &[u8], head: u64) -> Option<usize> {
-        if pair.len() == self.exact {
-            // No escape makes a pair as long as the name into it: `%XX` is longer than the
-            // byte it stands for, and `+` stands for a space the name does not have.
-            return ((head ^ self.head) & self.mask == 0).then_some(self.exact);
-        }
-        if self.escaped {
-            return self.decoded_value_at(pair);
-        }
-        let diff = (head ^ self.head) & self.mask;
-        if diff != 0 {
-            // Nearly every pair: raw bytes differ in the first eight, so the names differ,
-            // unless an escape is where they do (the byte comes from `head`; past the pair's
-            // end it is its `&`, `#` or padding, never an escape).
-            let b = (head >> (diff.trailing_zeros() & !7)) as u8;
-            return if b == b'%' || b == b'+' { self.decoded_value_at(pair) } else { None };
-        }
-        let len = self.bytes.len();
-        if len >= 8 {
-            return self.value_after_head(pair);
-        }
-        // A short name is all in `head`: the pair is the name, or the name and `=`.
-        match pair.len() {
-            n if n == len => Some(len),
-            n if n > len && (head >> (8 * len)) as u8 == b'=' => Some(len + 1),
-            // Shorter (decoding never lengthens) or the name goes on.
-            _ => None,
-        }
-    }
-
-    /// [`Name::value_at`] for a name of eight bytes or more whose first eight match.
-    #[inline(never)]
-    fn value_after_head(&self, pair: &[u8]) -> Option<usize> {
-        let len = self.bytes.len();
-        if pair.len() < len {
-            // Decoding never lengthens.
-            return None;
-        }
-        if len > 8 {
-            let same = 8 + common_prefix(pair.get(8..).unwrap_or_default(), self.bytes.get(8..).unwrap_or_default());
-            if same < len {
-                return match pair.get(same) {
-                    Some(b'%' | b'+') => self.decoded_value_at(pair),
-                    _ => None,
-                };
-            }
-        }
-        match pair.get(len) {
-            None => Some(len),
-            Some(b'=') => Some(len + 1),
-            // The name goes on: longer, however it decodes.
-            Some(_) => None,
-        }
-    }
-
-    /// [`Name::value_at`] by decoding the pair's name as it is compared.
-    #[inline(never)]
-    fn decoded_value_at(&self, pair: &[u8]) -> Option<usize> {
-        let key_end = pair.iter().position(|&b| b == b'=').unwrap_or(pair.len());
-        let key = pair.get(..key_end).unwrap_or_default();
-        key_is(key, self.bytes).then_some((key_end + 1).min(pair.len()))
+/// The first eight bytes of `pair`: one load where eight bytes follow (nearly always),
+/// zero-padded at the query's end.
+#[inline(always)]
+fn head_of(query: &[u8], pair: Pair) -> u64 {
+    match query.get(pair.start..pair.start + 8).map(<[u8; 8]>::try_from) {
+        Some(Ok(eight)) => u64::from_le_bytes(eight),
+        _ => scan::word(query.get(pair.start..pair.end).unwrap_or_default()),
     }
 }
 
-/// How many leading bytes `a` and `b` share, eight at a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while let (Some(x), Some(y)) = (a.get(i..i + 8), b.get(i..i + 8)) {
-        let diff = scan::word(x) ^ scan::word(y);
-        if diff != 0 {
-            return i + (diff.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < n && a.get(i) == b.get(i) {
-        i += 1;
-    }
-    i
-}
+/// Up to this many names are compared one by one ([`Name`]).
+const FEW: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -226,9 +182,32 @@ mod tests {
     }
 
     #[test]
+    fn first_value_of_each_name() {
+        let path = "/p?b=&a=1&c%31=x&b=2&a=3&zz=9";
+        assert_eq!(
+            query_first_values(path, &["a", "b", "c1", "d", "a", ""]),
+            [Some("1".into()), Some("2".into()), Some("x".into()), None, Some("1".into()), None]
+        );
+        assert_eq!(query_first_values("/p", &["a"]), [None]);
+        assert_eq!(query_first_values::<&str>("/p?a=1", &[]), Vec::<Option<String>>::new());
+    }
+
+    #[test]
     fn agrees_with_the_plain_definition() {
-        let names: &[&[&str]] =
-            &[&["apikey"], &["x-api-key", "apikey"], &["a b", "k"], &["a+b"], &["access_token_long"], &["k", "k"]];
+        // Past 64 names every pair is decoded and looked up: a list with the others in it.
+        let many: Vec<String> =
+            (0..67).map(|i| format!("n{i}")).chain(["apikey", "k", "a b"].map(String::from)).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let names: &[&[&str]] = &[
+            &["apikey"],
+            &["x-api-key", "apikey"],
+            &["a b", "k"],
+            &["a+b"],
+            &["access_token_long"],
+            &["k", "k"],
+            &["k", "kk", "a b", "apikey", "n1"],
+            &many,
+        ];
         let parts = [
             "apikey",
             "apike",
@@ -253,6 +232,11 @@ mod tests {
             "access_token_lon",
             "access%5Ftoken_long",
             "é",
+            "n1",
+            "n%31",
+            "%6E1",
+            "%6B%6B",
+            "+b",
         ];
         let mut x: u32 = 11;
         for _ in 0..40_000 {
@@ -265,6 +249,8 @@ mod tests {
             let names = names[(x >> 16) as usize % names.len()];
             let max = [1, 2, usize::MAX][(x >> 20) as usize % 3];
             assert_eq!(query_values_any(&path, names, max), reference(&path, names, max), "{path} {names:?} {max}");
+            let firsts: Vec<Option<String>> = names.iter().map(|n| reference(&path, &[n], 1).pop()).collect();
+            assert_eq!(query_first_values(&path, names), firsts, "{path} {names:?}");
         }
     }
 }

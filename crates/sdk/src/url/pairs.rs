@@ -27,7 +27,8 @@ fn lowest(base: usize, mask: u64) -> Option<usize> {
     (mask != 0).then(|| base + (mask.trailing_zeros() / 8) as usize)
 }
 
-/// Calls `f` with each pair of `query` of at least `min_len` bytes (and at least one) whose
+/// Calls `f` with each pair of `query` (pairs end at `sep`: `&` in a query, `;` in a
+/// `Cookie` header) of at least `min_len` bytes (and at least one) whose
 /// first byte is marked in `first` (all when `None`), in order, up to the first `stop` byte
 /// if any, while `f` returns true.
 ///
@@ -35,8 +36,9 @@ fn lowest(base: usize, mask: u64) -> Option<usize> {
 /// would cost more than the scan). Inlined, with one call of `f`: its work then runs in the
 /// scan's own loop, not behind a call per pair.
 #[inline(always)]
-pub(super) fn each<const EQ: bool>(
+pub(crate) fn each<const EQ: bool>(
     query: &[u8],
+    sep: u8,
     stop: Option<u8>,
     min_len: usize,
     first: Option<&[bool; 256]>,
@@ -56,7 +58,7 @@ pub(super) fn each<const EQ: bool>(
                 (scan::word(rest), true, rest.len())
             }
         };
-        let mut amps = scan::matches(word, b'&');
+        let mut amps = scan::matches(word, sep);
         let mut done = last;
         if last {
             // The end of the query closes its last pair, as a `&` there would.
@@ -131,12 +133,12 @@ mod tests {
 
     fn pairs<'a>(query: &'a str, stop: Option<u8>, min_len: usize, first: Option<&[bool; 256]>) -> Vec<&'a str> {
         let mut out = Vec::new();
-        each::<false>(query.as_bytes(), stop, min_len, first, |p| {
+        each::<false>(query.as_bytes(), b'&', stop, min_len, first, |p| {
             out.push(query.get(p.start..p.end).unwrap_or("?"));
             true
         });
         let mut with_eq = Vec::new();
-        each::<true>(query.as_bytes(), stop, min_len, first, |p| {
+        each::<true>(query.as_bytes(), b'&', stop, min_len, first, |p| {
             let pair = query.get(p.start..p.end).unwrap_or("?");
             assert_eq!(p.eq.map(|eq| eq - p.start), pair.find('='), "{query:?}: {pair:?}");
             with_eq.push(pair);
@@ -178,7 +180,7 @@ mod tests {
     #[test]
     fn stops_early() {
         let mut seen = 0;
-        each::<false>(b"a&b&c", None, 1, None, |_| {
+        each::<false>(b"a&b&c", b'&', None, 1, None, |_| {
             seen += 1;
             seen < 2
         });

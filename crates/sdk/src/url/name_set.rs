@@ -1,0 +1,179 @@
+//! The names a query is searched for, hashed: a pair costs one probe however many names
+//! there are or how they start, and a pair whose name has escapes is decoded once for all
+//! of them.
+
+use super::decode_at;
+use crate::scan;
+
+/// A pair with one of the names and a value.
+pub(super) struct Found {
+    /// Where the value starts in the pair.
+    pub(super) value: usize,
+    /// Which name (its first place in the list).
+    pub(super) name: usize,
+}
+
+/// The names looked for, hashed by their length and first eight bytes: a pair costs one
+/// probe however many names there are, or share a first byte (`k1` ... `k64`).
+pub(super) struct NameSet<'a> {
+    /// Whether a pair with this first byte can have one of the names once decoded: their
+    /// first bytes, and the bytes that start an escape.
+    pub(super) first: [bool; 256],
+    /// The names' first bytes: a decoded name that starts otherwise is none of them.
+    starts: [bool; 256],
+    /// The longest: a pair's name is decoded no further than that.
+    longest: usize,
+    /// Open addressing, a power of two at least twice the names: `(key, name, index)`, `key`
+    /// from [`NameSet::key`], `index` the name's first place in the list.
+    slots: Vec<Option<(u64, &'a [u8], usize)>>,
+    /// A pair's decoded name, reused from pair to pair: as long as the longest name.
+    decoded: Vec<u8>,
+}
+
+impl<'a> NameSet<'a> {
+    pub(super) fn new<N: AsRef<str>>(names: &'a [N]) -> Self {
+        let shortest = names.iter().map(|n| n.as_ref().len()).min().unwrap_or(0);
+        let longest = names.iter().map(|n| n.as_ref().len()).max().unwrap_or(0);
+        let mut starts = [false; 256];
+        for b in names.iter().filter_map(|n| n.as_ref().as_bytes().first()) {
+            if let Some(s) = starts.get_mut(usize::from(*b)) {
+                *s = true;
+            }
+        }
+        let mut first = starts;
+        for b in [b'%', b'+'] {
+            if let Some(f) = first.get_mut(usize::from(b)) {
+                *f = true;
+            }
+        }
+        if shortest == 0 {
+            // An empty name: a pair `=value`.
+            if let Some(f) = first.get_mut(usize::from(b'=')) {
+                *f = true;
+            }
+        }
+        let size = (names.len() * 2).next_power_of_two();
+        let mut set = NameSet { first, starts, longest, slots: vec![None; size], decoded: vec![0; longest] };
+        for (index, name) in names.iter().enumerate() {
+            let name = name.as_ref().as_bytes();
+            let key = Self::key(name.len(), scan::word(name));
+            // Linear probing; the table is never full. A repeated name is kept once.
+            let mut i = set.slot(key);
+            while let Some(slot) = set.slots.get_mut(i) {
+                match slot {
+                    None => {
+                        *slot = Some((key, name, index));
+                        break;
+                    }
+                    Some((k, n, _)) if *k == key && *n == name => break,
+                    Some(_) => i = (i + 1) & (size - 1),
+                }
+            }
+        }
+        set
+    }
+
+    /// A name's key: its first eight bytes (zero-padded) with its length folded in, so that
+    /// names of up to eight bytes are told apart by the key alone.
+    fn key(len: usize, head: u64) -> u64 {
+        head ^ (len as u64).rotate_right(8)
+    }
+
+    fn slot(&self, key: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (63 - bits) >> 1) as usize & (self.slots.len() - 1)
+    }
+
+    /// Which of the names (its first place in the list) a name of `len` bytes is, `head`
+    /// its first eight bytes (zero-padded) and `rest` the others.
+    #[inline(always)]
+    fn find(&self, len: usize, head: u64, rest: &[u8]) -> Option<usize> {
+        let key = Self::key(len, head);
+        let mut i = self.slot(key);
+        while let Some(&Some((k, n, index))) = self.slots.get(i) {
+            // Equal keys of names up to eight bytes are equal names.
+            if k == key && n.len() == len && (len <= 8 || scan::equal(n.get(8..).unwrap_or_default(), rest)) {
+                return Some(index);
+            }
+            i = (i + 1) & (self.slots.len() - 1);
+        }
+        None
+    }
+
+    /// Where the value of `pair` (`name=value` or `name`, still encoded; `head` its first
+    /// eight bytes, zero-padded past the query) starts, if its decoded name is one of the
+    /// names and the value is not empty. Most names end in the first eight bytes, with no
+    /// escape: then a few word operations find the name's end and one probe tells.
+    #[inline(always)]
+    pub(super) fn value_at(&mut self, pair: &[u8], head: u64) -> Option<Found> {
+        let n = pair.len().min(8);
+        let inside = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+        let eq = scan::matches(head, b'=') & inside;
+        // The name's end: the first `=` in the word, or the pair's end when it is that short.
+        let end =
+            if eq != 0 { Some((eq.trailing_zeros() / 8) as usize) } else { (pair.len() <= 8).then_some(pair.len()) };
+        let Some(end) = end else { return self.long_value_at(pair, head) };
+        // An empty value is no credential: whatever the name, nothing to look up.
+        if end + 1 >= pair.len() {
+            return None;
+        }
+        let escape = (scan::matches(head, b'%') | scan::matches(head, b'+')) & inside;
+        if escape != 0 && escape.trailing_zeros() / 8 <= end as u32 {
+            return self.decoded_value_at(pair);
+        }
+        // No escape before the `=`: the raw bytes are the name.
+        let name = if end == 8 { head } else { head & ((1u64 << (8 * end)) - 1) };
+        self.find(end, name, &[]).map(|name| Found { value: end + 1, name })
+    }
+
+    /// [`NameSet::value_at`] for a pair whose name goes on past eight bytes: its `=` and
+    /// any escape before it are found a word at a time, and only a name with an escape is
+    /// decoded.
+    #[inline(never)]
+    fn long_value_at(&mut self, pair: &[u8], head: u64) -> Option<Found> {
+        let end = scan::find(pair, b'=')?;
+        if end + 1 >= pair.len() || end > 3 * self.longest {
+            // An empty value, or a name longer than every name even if it is all escapes.
+            return None;
+        }
+        let name = pair.get(..end).unwrap_or_default();
+        if scan::find2(name, b'%', b'+').is_some() {
+            return self.decoded_value_at(pair);
+        }
+        self.find(end, head, name.get(8..).unwrap_or_default()).map(|name| Found { value: end + 1, name })
+    }
+
+    /// [`NameSet::value_at`] by decoding the pair's name, no further than the longest name.
+    #[inline(never)]
+    pub(super) fn decoded_value_at(&mut self, pair: &[u8]) -> Option<Found> {
+        // The first eight bytes go to a word, the others to `decoded` at their place.
+        let (mut i, mut n, mut head) = (0, 0, 0u64);
+        let value = loop {
+            let Some(&b) = pair.get(i) else { break pair.len() };
+            if b == b'=' {
+                break i + 1;
+            }
+            if n == self.longest {
+                // Longer than every name, however the rest decodes.
+                return None;
+            }
+            let (byte, len) = if b != b'%' && b != b'+' { (b, 1) } else { decode_at(pair, i, b, true) };
+            if n == 0 && !self.starts.get(usize::from(byte)).copied().unwrap_or(false) {
+                // No name starts with it: most pairs that start with an escape.
+                return None;
+            }
+            if n < 8 {
+                head |= u64::from(byte) << (8 * n);
+            } else if let Some(slot) = self.decoded.get_mut(n) {
+                *slot = byte;
+            }
+            (i, n) = (i + len, n + 1);
+        };
+        // An empty value is no credential: the name needs no looking up.
+        if value >= pair.len() {
+            return None;
+        }
+        let rest = self.decoded.get(8..n).unwrap_or_default();
+        self.find(n, head, rest).map(|name| Found { value, name })
+    }
+}
