@@ -29,21 +29,45 @@ pub(crate) enum Source {
     Cookie(String),
 }
 
-/// The query parameters already looked up for this request, by name: consumers usually share
-/// their parameter names (`access_token` by default), and a 60 KiB query is scanned once per
-/// name, not once per consumer.
-#[derive(Default)]
-pub(crate) struct ParamValues(Vec<(String, Option<String>)>);
+/// The values of every consumer's query parameters ([`SourceValues::params`]: the first
+/// non-empty value of each name) or cookies ([`SourceValues::cookies`]: the value of the
+/// first cookie of each name), read in one pass the first time a consumer looks for one: a 60 KiB
+/// query or `Cookie` header is fetched and scanned once per request, not once per consumer
+/// and name.
+pub(crate) struct SourceValues<'c> {
+    consumers: &'c [Consumer],
+    /// A consumer's names in this source.
+    names: fn(&Consumer) -> Option<&Vec<String>>,
+    /// The first value of each name, from the request.
+    read: fn(&Http, &[&str]) -> Vec<Option<String>>,
+    /// Each name with its value, once read.
+    found: Option<Vec<(&'c str, Option<String>)>>,
+}
 
-impl ParamValues {
-    /// The first non-empty value of query parameter `name`.
-    fn get(&mut self, http: &Http, name: &str) -> Option<String> {
-        if let Some((_, value)) = self.0.iter().find(|(n, _)| n == name) {
-            return value.clone();
-        }
-        let value = url::query_values_any(http.path(), &[name], 1).pop();
-        self.0.push((name.to_string(), value.clone()));
-        value
+impl<'c> SourceValues<'c> {
+    pub(crate) fn params(consumers: &'c [Consumer]) -> Self {
+        let read: fn(&Http, &[&str]) -> Vec<Option<String>> = |http, names| url::query_first_values(http.path(), names);
+        SourceValues { consumers, names: |c| c.from_params.as_ref(), read, found: None }
+    }
+
+    pub(crate) fn cookies(consumers: &'c [Consumer]) -> Self {
+        let read: fn(&Http, &[&str]) -> Vec<Option<String>> = |http, names| {
+            let header = http.request_header("cookie").unwrap_or_default();
+            cookie::values_any(&header, names).into_iter().map(|v| v.map(str::to_string)).collect()
+        };
+        SourceValues { consumers, names: |c| c.from_cookies.as_ref(), read, found: None }
+    }
+
+    /// The value of `name` (one of the consumers' names).
+    fn get(&mut self, http: &Http, name: &str) -> Option<&str> {
+        let (consumers, names_of, read) = (self.consumers, self.names, self.read);
+        let found = self.found.get_or_insert_with(|| {
+            let names: Vec<&str> =
+                consumers.iter().flat_map(|c| names_of(c).into_iter().flatten()).map(String::as_str).collect();
+            let values = read(http, &names);
+            names.into_iter().zip(values).collect()
+        });
+        found.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.as_deref())
     }
 }
 
@@ -80,7 +104,12 @@ impl TokenKeys {
 
 /// The consumer's token: from its headers (the first present; a wrong prefix stops the
 /// header search), then its query parameters, then its cookies.
-pub(crate) fn extract(http: &Http, consumer: &Consumer, params: &mut ParamValues) -> Option<(String, Source)> {
+pub(crate) fn extract(
+    http: &Http,
+    consumer: &Consumer,
+    params: &mut SourceValues<'_>,
+    cookies: &mut SourceValues<'_>,
+) -> Option<(String, Source)> {
     if let Some(headers) = &consumer.from_headers {
         for header in headers {
             let Some(value) = http.request_header(&header.name).filter(|v| !v.is_empty()) else { continue };
@@ -92,15 +121,12 @@ pub(crate) fn extract(http: &Http, consumer: &Consumer, params: &mut ParamValues
     }
     for param in consumer.from_params.iter().flatten() {
         if let Some(token) = params.get(http, param) {
-            return Some((token, Source::Param(param.clone())));
+            return Some((token.to_string(), Source::Param(param.clone())));
         }
     }
-    if let Some(cookies) = &consumer.from_cookies {
-        let header = http.request_header("cookie").unwrap_or_default();
-        for name in cookies {
-            if let Some(token) = cookie::value(&header, name).filter(|v| !v.is_empty()) {
-                return Some((token.to_string(), Source::Cookie(name.clone())));
-            }
+    for name in consumer.from_cookies.iter().flatten() {
+        if let Some(token) = cookies.get(http, name).filter(|v| !v.is_empty()) {
+            return Some((token.to_string(), Source::Cookie(name.clone())));
         }
     }
     None

@@ -216,6 +216,26 @@ fn global_auth_is_honoured() {
     assert_eq!(consumer_of(&request("GET", "h", "/").route("elsewhere").send(&unset)), None);
 }
 
+/// Consumers with their own parameter and cookie names: the query and the `Cookie` header
+/// are read once for all of them, and each consumer still finds only its own names.
+#[test]
+fn consumers_with_their_own_params_and_cookies() {
+    let jwt = good("rsa-1", Algorithm::RS256);
+    let own = |name: &str, i: usize| {
+        consumer(name, json!({"from_params": [format!("t{i}")], "from_cookies": [format!("k{i}"), "shared"]}))
+    };
+    let v = vm(json!({"consumers": [own("c1", 1), own("c2", 2)]}));
+    let by_query = |query: &str| consumer_of(&request("GET", "h", &format!("/p?{query}")).send(&v));
+    let by_cookie = |cookie: &str| consumer_of(&request("GET", "h", "/p").header("cookie", cookie).send(&v));
+    assert_eq!(by_query(&format!("t2={jwt}")).as_deref(), Some("c2"));
+    assert_eq!(by_query(&format!("t1=&t2={jwt}&t1={jwt}")).as_deref(), Some("c1"));
+    assert_eq!(by_query(&format!("t%32={jwt}")).as_deref(), Some("c2"));
+    assert_eq!(by_cookie(&format!("a=1; k2={jwt}")).as_deref(), Some("c2"));
+    assert_eq!(by_cookie(&format!("k1=; k2=x; shared={jwt}")).as_deref(), Some("c1"));
+    assert_eq!(by_cookie(&format!("k1={jwt}; k2={jwt}")).as_deref(), Some("c1"));
+    denied(&request("GET", "h", &format!("/p?t3={jwt}")).header("cookie", &format!("k3={jwt}")).send(&v), NOT_ALLOWED);
+}
+
 #[test]
 fn token_sources_and_keep_token() {
     let jwt = good("rsa-1", Algorithm::RS256);
