@@ -18,6 +18,20 @@ pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
         })
 }
 
+/// `bytes` with ASCII letters made lowercase (as `<[u8]>::to_ascii_lowercase`), eight at a
+/// time: for text searched many times case-insensitively, folded once.
+pub fn to_lower(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    let chunks = bytes.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        out.extend_from_slice(&lower(word(chunk)).to_le_bytes());
+    }
+    let folded = lower(word(tail)).to_le_bytes();
+    out.extend_from_slice(folded.get(..tail.len()).unwrap_or_default());
+    out
+}
+
 /// The eight bytes of `word` with `A`-`Z` made lowercase, other bytes unchanged.
 fn lower(word: u64) -> u64 {
     // On the low seven bits of each byte no addition carries into the next byte: a byte's
@@ -35,6 +49,21 @@ fn lower(word: u64) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn lowercases_any_length() {
+        for text in [
+            "",
+            "A",
+            "Hello, WORLD",
+            "ABCDEFGH",
+            "ABCDEFGHI",
+            "\u{c9}t\u{c9} \u{e9}T\u{e9} @[`{",
+            "Z".repeat(100).as_str(),
+        ] {
+            assert_eq!(to_lower(text.as_bytes()), text.as_bytes().to_ascii_lowercase(), "{text:?}");
+        }
+    }
 
     #[test]
     fn folds_letters_only() {

@@ -69,7 +69,11 @@ impl Policy {
         if self.origins.iter().any(|o| eq_ignore_case(o.as_bytes(), origin.as_bytes())) {
             return true;
         }
-        self.patterns.iter().any(|p| p.matches(origin))
+        if self.patterns.is_empty() {
+            return false;
+        }
+        let origin = higress_sdk::ascii::to_lower(origin.as_bytes());
+        self.patterns.iter().any(|p| p.matches_lowercase(&origin))
     }
 }
 
