@@ -63,7 +63,7 @@ fn run_op(map: MapType, op: &Op, subject: &Subject<'_>) -> bool {
 }
 
 fn render<'a>(value: &'a Value, subject: &Subject<'_>) -> Cow<'a, str> {
-    value.render(subject.host, subject.path)
+    value.render(subject)
 }
 
 /// Whether `strategy` keeps (a piece of) the first value, which the host returns alone.

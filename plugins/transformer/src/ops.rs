@@ -2,6 +2,7 @@
 //! rules that name it, in config order, with keys parsed and values ready to render.
 
 use crate::json::{Node, Path};
+use crate::run::Subject;
 use crate::strategy::Strategy;
 use regex_lite::Regex;
 use std::borrow::Cow;
@@ -49,18 +50,18 @@ pub struct Value {
 impl Value {
     /// The text to write: the template applied to the request's host or path when its
     /// pattern matches them (`$1`, `${name}` expand), else the configured text.
-    pub fn render(&self, host: &str, path: &str) -> Cow<'_, str> {
+    pub fn render(&self, subject: &Subject<'_>) -> Cow<'_, str> {
         match &self.template {
-            Some(template) => template.apply(&self.text, host, path),
+            Some(template) => template.apply(&self.text, subject),
             None => Cow::Borrowed(&self.text),
         }
     }
 
     /// The value as a JSON node: the typed value, else the rendered text as a string.
-    pub fn node(&self, host: &str, path: &str) -> Node<'static> {
+    pub fn node(&self, subject: &Subject<'_>) -> Node<'static> {
         match &self.json {
             Some(node) => node.clone(),
-            None => Node::string(&self.render(host, path)),
+            None => Node::string(&self.render(subject)),
         }
     }
 }
@@ -74,13 +75,27 @@ pub struct Template {
 
 impl Template {
     /// Go's `regexp.ReplaceAllString(subject, value)` when the pattern matches the subject.
-    fn apply<'a>(&self, value: &'a str, host: &str, path: &str) -> Cow<'a, str> {
-        let subject = if self.on_host { host } else { path };
-        match self.regex.replace_all(subject, value) {
-            // Borrowed: no match.
-            Cow::Borrowed(_) => Cow::Borrowed(value),
-            Cow::Owned(replaced) => Cow::Owned(replaced),
-        }
+    /// The matches come from the request's [`Subject`], found once per pattern: items that
+    /// share a pattern (a rule's `add`s usually do) do not search the path again each.
+    fn apply<'a>(&self, value: &'a str, subject: &Subject<'_>) -> Cow<'a, str> {
+        let text = if self.on_host { subject.host } else { subject.path };
+        subject.with_matches(&self.regex, self.on_host, |matches| {
+            if matches.is_empty() {
+                return Cow::Borrowed(value);
+            }
+            // As `Regex::replace_all` builds it: the text between matches, and each match's
+            // expansion of `value` (`$1`, `${name}`).
+            let mut out = String::with_capacity(text.len());
+            let mut last = 0;
+            for captures in matches {
+                let Some(whole) = captures.get(0) else { continue };
+                out.push_str(text.get(last..whole.start()).unwrap_or_default());
+                captures.expand(value, &mut out);
+                last = whole.end();
+            }
+            out.push_str(text.get(last..).unwrap_or_default());
+            Cow::Owned(out)
+        })
     }
 }
 

@@ -6,11 +6,45 @@ use crate::json::{self, Node, Path};
 use crate::kv::{Bytes, Pairs};
 use crate::ops::{Key, Op, Source};
 use crate::strategy::{self, Strategy};
+use regex_lite::{Captures, Regex};
+use std::cell::RefCell;
 
 /// The request's host and path, which `host_pattern` / `path_pattern` templates read.
 pub struct Subject<'a> {
     pub host: &'a str,
     pub path: &'a str,
+    /// Each pattern's matches in the host or path, found the first time a value needs them:
+    /// a regex search of a 60 KiB path is the costliest thing a request can ask for.
+    matches: RefCell<Vec<Matches<'a>>>,
+}
+
+/// A pattern's (non-overlapping) matches in the host or the path.
+struct Matches<'a> {
+    pattern: String,
+    on_host: bool,
+    found: Vec<Captures<'a>>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(host: &'a str, path: &'a str) -> Self {
+        Subject { host, path, matches: RefCell::new(Vec::new()) }
+    }
+
+    /// Calls `f` with the matches of `regex` in the host (`on_host`) or the path, searching
+    /// only the first time a pattern is asked for.
+    pub fn with_matches<R>(&self, regex: &Regex, on_host: bool, f: impl FnOnce(&[Captures<'a>]) -> R) -> R {
+        let mut cache = self.matches.borrow_mut();
+        let at = match cache.iter().position(|m| m.on_host == on_host && m.pattern == regex.as_str()) {
+            Some(at) => at,
+            None => {
+                let text = if on_host { self.host } else { self.path };
+                let found = regex.captures_iter(text).collect();
+                cache.push(Matches { pattern: regex.as_str().to_string(), on_host, found });
+                cache.len() - 1
+            }
+        };
+        f(cache.get(at).map(|m| m.found.as_slice()).unwrap_or_default())
+    }
 }
 
 /// What a `map` can read besides its own target (`None`: not read, or not there).
@@ -44,7 +78,7 @@ impl Sources<'_> {
 /// Runs `ops` on keys with values; whether anything changed.
 pub fn pairs<'a>(ops: &[Op], target: &mut Pairs<'a>, sources: &Sources<'_>, subject: &Subject<'_>) -> bool {
     let mut changed = false;
-    let render = |value: &crate::ops::Value| value.render(subject.host, subject.path).into_owned().into_bytes();
+    let render = |value: &crate::ops::Value| value.render(subject).into_owned().into_bytes();
     for op in ops {
         match op {
             Op::Remove(keys) => keys.iter().for_each(|k| changed |= target.remove(k.bytes())),
@@ -76,7 +110,7 @@ pub fn pairs<'a>(ops: &[Op], target: &mut Pairs<'a>, sources: &Sources<'_>, subj
 /// Runs `ops` on a JSON document; whether it changed.
 pub fn json(ops: &[Op], doc: &mut Node<'_>, sources: &Sources<'_>, subject: &Subject<'_>) -> bool {
     let mut changed = false;
-    let node = |value: &crate::ops::Value| value.node(subject.host, subject.path);
+    let node = |value: &crate::ops::Value| value.node(subject);
     for op in ops {
         match op {
             Op::Remove(keys) => keys.iter().for_each(|k| changed |= json::delete(doc, &k.path)),

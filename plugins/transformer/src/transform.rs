@@ -100,7 +100,7 @@ fn subject(http: &Http, rules: &Direction) -> (String, String) {
 /// Transforms a request: its headers, query and (when given) body.
 pub fn request(http: &mut Http, rules: &Direction, mut body: Option<Body<'_>>) {
     let (host, path) = subject(http, rules);
-    let subject = Subject { host: &host, path: &path };
+    let subject = Subject::new(&host, &path);
     let map = MapType::HttpRequestHeaders;
     let keyed = keyed_mode(rules, &subject);
     let (mut raw_path, mut first) = (None, 0);
@@ -163,7 +163,7 @@ pub fn request(http: &mut Http, rules: &Direction, mut body: Option<Body<'_>>) {
 /// then stay as it is, its length untouched.
 pub fn response_headers(http: &mut Http, rules: &Direction, body_follows: bool) -> Result<Option<Pairs<'static>>, ()> {
     let (host, path) = subject(http, rules);
-    let subject = Subject { host: &host, path: &path };
+    let subject = Subject::new(&host, &path);
     let map = MapType::HttpResponseHeaders;
     let first = match keyed_mode(rules, &subject) {
         true => keyed::run(map, &rules.headers, &subject),
@@ -189,7 +189,7 @@ pub fn response_headers(http: &mut Http, rules: &Direction, body_follows: bool) 
 /// Transforms a response body, `map`s reading the response headers kept from their phase.
 pub fn response_body(http: &mut Http, rules: &Direction, mut body: Body<'_>, headers: Option<&Pairs<'_>>) {
     let (host, path) = subject(http, rules);
-    let subject = Subject { host: &host, path: &path };
+    let subject = Subject::new(&host, &path);
     let sources = Sources { headers, query: None, body: None };
     if body.transform(&rules.body, &sources, &subject) {
         warn_failed("replace the response body", http.try_replace_response_body(&body.encode()));

@@ -378,6 +378,28 @@ fn readme_header_templates() {
     assert_eq!(up_all(&s, "x-add-append"), ["host-$1", "path-$1"]);
 }
 
+/// Items that share a pattern each expand their own template from the one search of the
+/// path; the same pattern on the host, and another pattern, are searched apart.
+#[test]
+fn items_sharing_a_pattern() {
+    let v = vm(json!({"reqRules": [
+        {"operate": "add", "headers": [
+            {"key": "x-a", "value": "a-$1-$2", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"},
+            {"key": "x-b", "value": "b-${2}", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"},
+            {"key": "x-c", "value": "c-$1", "path_pattern": "(\\w+)"},
+            {"key": "x-d", "value": "d-$1", "host_pattern": "(\\w+)"}
+        ]}
+    ]}));
+    let s = request("GET", "foo.com", "/api/users/a/b.json").send(&v);
+    assert_eq!(up_all(&s, "x-a"), ["a-users-a/b"]);
+    assert_eq!(up_all(&s, "x-b"), ["b-a/b"]);
+    assert_eq!(up_all(&s, "x-c"), ["/c-api/c-users/c-a/c-b.c-json"]);
+    assert_eq!(up_all(&s, "x-d"), ["d-foo.d-com"]);
+    let s = request("GET", "foo.com", "/other").send(&v);
+    assert_eq!(up_all(&s, "x-a"), ["a-$1-$2"]);
+    assert_eq!(up_all(&s, "x-b"), ["b-${2}"]);
+}
+
 #[test]
 fn readme_query_transform() {
     let v = vm(json!({"reqRules": [
