@@ -193,6 +193,7 @@ fn worst_cases() {
     let big = format!("Bearer {header}.{}.{}", b64("{}"), b64("signature"));
     let req = request("GET", "a.com", "/").header("authorization", &big);
     cases.push(("jwt-auth (3 consumers), a 16 KiB token whose kid no key has", jwt_auth, req));
+    cases.extend(adversarial_cases(&env));
     for (label, vm, req) in cases {
         let s = req.send(&vm);
         let _ = s.send_response_headers([(":status", "200")], true);
@@ -200,6 +201,106 @@ fn worst_cases() {
         println!("| {label} | {n} | 2000000 | {:.2} |", n as f64 / 2_000_000.0);
     }
     hmac_worst_cases();
+}
+
+/// Request shapes the adversarial search (`examples/worstsearch.rs`) found, at Envoy's
+/// limit, with configurations from the plugins' READMEs: each cost tens or hundreds of
+/// millions of instructions before the work that now reads such input once.
+fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing::Request)> {
+    let vm = |plugin: &str, config: serde_json::Value| {
+        Vm::builder(&testing::plugin(plugin)).env(env).config_json(&config).start().unwrap_or_else(|e| panic!("{e}"))
+    };
+    let keys: Vec<String> = (0..64).map(|i| format!("k{i}")).collect();
+    let key_auth = vm(
+        "key-auth",
+        serde_json::json!({"keys": keys, "in_header": true, "in_query": true,
+            "consumers": [{"name": "c1", "credential": "k1"}]}),
+    );
+    let jwt_consumers: Vec<serde_json::Value> = (0..5)
+        .map(|i| {
+            serde_json::json!({"name": format!("c{i}"), "issuer": "bench", "jwks": jwks(),
+                "from_cookies": [format!("token{i}"), format!("jwt{i}"), "session"],
+                "from_params": [format!("token{i}"), "access_token"]})
+        })
+        .collect();
+    let jwt_auth = vm("jwt-auth", serde_json::json!({ "consumers": jwt_consumers }));
+    let basic_auth = vm(
+        "basic-auth",
+        serde_json::json!({"consumers": (0..50).map(|i| serde_json::json!({"name": format!("c{i}"),
+            "credential": format!("user{i}:password{i}")})).collect::<Vec<_>>()}),
+    );
+    let ip_restriction = vm(
+        "ip-restriction",
+        serde_json::json!({"ip_source_type": "header", "ip_header_name": "x-forwarded-for",
+            "deny": (0..200).map(|i| format!("10.{}.{}.0/24", i / 256, i % 256)).collect::<Vec<_>>()}),
+    );
+    let cors = vm(
+        "cors",
+        serde_json::json!({"allow_origin_patterns": ["https://*.example.com", "http://*.example.org:[8080,9090]",
+            "http://*.example.net:[*]", "https://*.*.example.io", "https://*-dev.*.example.cn", "http://*.a.*.b.*.c"]}),
+    );
+    // Every item reads the same path_pattern (a README's template), which regex-lite
+    // matches in time linear in the path but with a large constant: found once, not per item.
+    let transformer = vm(
+        "transformer",
+        serde_json::json!({"reqRules": [{"operate": "add", "headers": (0..8).map(|i| serde_json::json!({
+            "key": format!("x-p{i}"), "value": "v-$1", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"})).collect::<Vec<_>>()}]}),
+    );
+    let mut not_utf8 = b"Basic ".to_vec();
+    not_utf8.extend(std::iter::repeat_n(0xff, 60_000));
+    let near_token: String = (0..6_800).map(|_| "token1x=v").collect::<Vec<_>>().join("&");
+    vec![
+        (
+            "key-auth (64 keys k0..k63), 20,000 parameters `%7` (escapes to decode)",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/p?{}", "%7&".repeat(20_000))),
+        ),
+        (
+            "key-auth (64 keys), 10,000 parameters `%6B=v` (an escaped first letter)",
+            key_auth.clone(),
+            request("GET", "a.com", &format!("/p?{}", "%6B=v&".repeat(10_000))),
+        ),
+        (
+            "key-auth (64 keys), 20,000 parameters `k1` (a key, no value)",
+            key_auth,
+            request("GET", "a.com", &format!("/p?{}", "k1&".repeat(20_000))),
+        ),
+        (
+            "jwt-auth (5 consumers, 3 cookie names each), a Cookie of 60,000 `;`",
+            jwt_auth.clone(),
+            request("GET", "a.com", "/").header("cookie", &";".repeat(60_000)),
+        ),
+        (
+            "jwt-auth (5 consumers, 2 parameter names each), 6,800 parameters named almost like one",
+            jwt_auth,
+            request("GET", "a.com", &format!("/p?{near_token}")),
+        ),
+        (
+            "basic-auth (50 consumers), Basic and 60,000 bytes that are not UTF-8",
+            basic_auth,
+            request("GET", "a.com", "/").header_bytes("authorization", &not_utf8),
+        ),
+        (
+            "cors (6 origin patterns), an Origin of 60,000 `a`",
+            cors.clone(),
+            request("GET", "a.com", "/").header("origin", &format!("https://{}", "a".repeat(60_000))),
+        ),
+        (
+            "cors (6 origin patterns), an Origin of 20,000 `.a.` (near matches of a middle piece)",
+            cors,
+            request("GET", "a.com", "/").header("origin", &format!("http://{}", ".a.".repeat(20_000))),
+        ),
+        (
+            "transformer (8 items, one path_pattern), a 60 KiB path that matches it",
+            transformer,
+            request("GET", "a.com", &format!("/api/{}.json", "x/".repeat(30_000))),
+        ),
+        (
+            "ip-restriction (200 CIDRs), X-Forwarded-For with a port of 60,000 digits",
+            ip_restriction,
+            request("GET", "a.com", "/").header("x-forwarded-for", &format!("1.2.3.4:{}", "0".repeat(60_000))),
+        ),
+    ]
 }
 
 /// hmac-auth signs the query's parameters sorted by name: the costly requests are those with
