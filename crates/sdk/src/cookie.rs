@@ -19,7 +19,7 @@ pub fn values_any<'a, N: AsRef<str>>(header: &'a str, names: &[N]) -> Vec<Option
     let mut missing = names.len();
     pairs::each::<false>(header.as_bytes(), b';', None, shortest + 1, None, |pair| {
         // The cuts are at `;`, so the slice is whole characters.
-        let cookie = header.get(pair.start..pair.end).unwrap_or_default().trim();
+        let cookie = crate::ascii::trim(header.get(pair.start..pair.end).unwrap_or_default());
         let Some((name, value)) = cookie.split_once('=') else { return true };
         for (slot, wanted) in found.iter_mut().zip(names) {
             if slot.is_none() && wanted.as_ref() == name {

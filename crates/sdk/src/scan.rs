@@ -135,6 +135,12 @@ pub fn each2(haystack: &[u8], a: u8, b: u8, f: impl FnMut(usize, u8) -> bool) {
     each_with(haystack, |w| matches(w, a) | matches(w, b), f);
 }
 
+/// Calls `f` with the position of every `a` in `haystack`, in order, while `f` returns
+/// true: one pass over a list's separators, eight bytes at a time.
+pub fn each(haystack: &[u8], a: u8, mut f: impl FnMut(usize) -> bool) {
+    each_with(haystack, |w| matches(w, a), |i, _| f(i));
+}
+
 /// The first position of `a` in `haystack`.
 pub fn find(haystack: &[u8], a: u8) -> Option<usize> {
     let mut first = None;
@@ -162,6 +168,9 @@ pub fn find2(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
 /// Whether every byte of `bytes` is printable ASCII other than space (`!` to `~`, as
 /// `u8::is_ascii_graphic`) and none is one of `except`: a URL path or an origin's
 /// authority is checked so, where a byte loop costs about thirty instructions a byte.
+/// Always inlined: `except`, a constant at every call, then unrolls into a few operations
+/// per word instead of a loop over it per word (four times the cost).
+#[inline(always)]
 pub fn is_graphic_except(bytes: &[u8], except: &[u8]) -> bool {
     let bad = |w: u64| {
         // High bit set in the bytes below `!`: exact in the lowest one, and a borrow may set
