@@ -1,7 +1,7 @@
 //! Which rule item applies to a request, and the value it limits by.
 
 use crate::rules::{LimitKey, RuleItem, Source, CONSUMER_HEADER};
-use higress_sdk::ip::{parse_forwarded_ip, parse_ip};
+use higress_sdk::ip::{parse_forwarded_ip_bytes, parse_ip};
 use higress_sdk::{cookie, url, Http};
 
 /// The first rule item whose source the request has and one of whose keys matches it: the
@@ -24,7 +24,7 @@ fn matched<'c>(http: &Http, item: &'c RuleItem) -> Option<(&'c LimitKey, String)
         }
         Source::Ip(header) => {
             let ip = match header {
-                Some(name) => parse_forwarded_ip(&http.request_header(name)?)?,
+                Some(name) => parse_forwarded_ip_bytes(&http.request_header_bytes(name)?)?,
                 None => parse_ip(&http.property_string(&["source", "address"])?)?,
             };
             let key = item.keys.iter().find(|k| k.contains(ip))?;

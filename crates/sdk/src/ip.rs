@@ -10,7 +10,12 @@ use std::net::{IpAddr, Ipv6Addr};
 /// IPv6 address (`::ffff:1.2.3.4`) is the IPv4 address, so one rule covers both forms.
 /// Anything else (a host name, `unknown`, a bad port) is `None`.
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
-    let text = text.trim();
+    let text = crate::ascii::trim(text);
+    // Every address starts with a hex digit, `:` or `[`: anything else (a host name, a
+    // header of 60 KiB of other text) is refused before any search in it.
+    if !text.as_bytes().first().is_some_and(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'[')) {
+        return None;
+    }
     let address = if let Some(rest) = text.strip_prefix('[') {
         // `[v6]` or `[v6]:port`.
         let (inside, after) = rest.split_once(']')?;
@@ -32,7 +37,15 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
 /// The first address of a list header (`X-Forwarded-For: client, proxy1, proxy2`): the
 /// client as the first proxy saw it.
 pub fn parse_forwarded_ip(value: &str) -> Option<IpAddr> {
-    parse_ip(value.split(',').next().unwrap_or_default())
+    parse_forwarded_ip_bytes(value.as_bytes())
+}
+
+/// [`parse_forwarded_ip`] of a header value as the host holds it: cut at its first comma
+/// (eight bytes at a time), and only that first address checked as UTF-8, so the rest of a
+/// 60 KiB list is neither split nor checked.
+pub fn parse_forwarded_ip_bytes(value: &[u8]) -> Option<IpAddr> {
+    let first = value.get(..crate::scan::find(value, b',').unwrap_or(value.len()))?;
+    parse_ip(std::str::from_utf8(first).ok()?)
 }
 
 /// A port: one to five decimal digits, 0-65535. The length is checked first, so a header
@@ -109,5 +122,10 @@ mod tests {
         assert_eq!(first("[fe80::14d5:8aff:fed9:2114]:123,127.0.0.1").as_deref(), Some("fe80::14d5:8aff:fed9:2114"));
         assert_eq!(first("127.0.0.1 , [fe80::1]:123").as_deref(), Some("127.0.0.1"));
         assert_eq!(first(" , 1.2.3.4"), None);
+        // Only the first address is read as text: what follows it may be any bytes.
+        let bytes = |v: &[u8]| parse_forwarded_ip_bytes(v).map(|ip| ip.to_string());
+        assert_eq!(bytes(b"1.2.3.4, \xff\xfe").as_deref(), Some("1.2.3.4"));
+        assert_eq!(bytes(b"1.2.3.4\xff, 5.6.7.8"), None);
+        assert_eq!(bytes("\u{3000}1.2.3.4\u{a0},x".as_bytes()).as_deref(), Some("1.2.3.4"));
     }
 }

@@ -7,7 +7,7 @@ mod config;
 mod ip_set;
 
 use config::{Config, List};
-use higress_sdk::ip::{parse_forwarded_ip, parse_ip};
+use higress_sdk::ip::{parse_forwarded_ip_bytes, parse_ip};
 use higress_sdk::prelude::*;
 use std::net::IpAddr;
 
@@ -45,7 +45,7 @@ impl HttpPlugin for IpRestriction {
 /// The client's address: the first address of `header`, or the connection's peer.
 fn client_ip(http: &Http, header: Option<&str>) -> Option<IpAddr> {
     match header {
-        Some(name) => parse_forwarded_ip(std::str::from_utf8(&http.request_header_bytes(name)?).ok()?),
+        Some(name) => parse_forwarded_ip_bytes(&http.request_header_bytes(name)?),
         None => parse_ip(std::str::from_utf8(&http.property(&["source", "address"])?).ok()?),
     }
 }
