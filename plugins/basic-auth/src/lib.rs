@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use higress_auth::{accept, allowed, check_unique, deny, secret_eq, AuthScope, Decision};
+use higress_sdk::ascii;
 use higress_sdk::prelude::*;
 
 const SCHEME: &str = "Basic";
@@ -57,19 +58,19 @@ fn credentials(authorization: &[u8]) -> Result<(Vec<u8>, Vec<u8>), bool> {
         Err(error) => {
             let valid = authorization.get(..error.valid_up_to()).unwrap_or_default();
             let valid = std::str::from_utf8(valid).unwrap_or_default();
-            return match valid.trim_start().split_once(' ') {
+            return match ascii::trim_start(valid).split_once(' ') {
                 Some((scheme, _)) if scheme.eq_ignore_ascii_case(SCHEME) => Err(false),
                 _ => Err(true),
             };
         }
     };
-    let (scheme, rest) = authorization.trim_start().split_once(' ').ok_or(true)?;
+    let (scheme, rest) = ascii::trim_start(authorization).split_once(' ').ok_or(true)?;
     if !scheme.eq_ignore_ascii_case(SCHEME) {
         return Err(true);
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| false)?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(ascii::trim(rest)).map_err(|_| false)?;
     // RFC 7617: the user-id ends at the first colon; the password may contain colons.
-    let colon = decoded.iter().position(|b| *b == b':').ok_or(false)?;
+    let colon = higress_sdk::scan::find(&decoded, b':').ok_or(false)?;
     let (user, password) = decoded.split_at(colon);
     Ok((user.to_vec(), password.get(1..).unwrap_or_default().to_vec()))
 }
