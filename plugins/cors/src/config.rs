@@ -3,7 +3,7 @@
 //! reply header value written out, so a request only compares and copies.
 
 use crate::pattern::Pattern;
-use higress_sdk::ascii::eq_ignore_case;
+use higress_sdk::ascii::{self, eq_ignore_case};
 use higress_sdk::prelude::*;
 use higress_sdk::scan;
 
@@ -106,6 +106,24 @@ impl Names {
     }
 }
 
+/// Calls `f` with each comma-separated item of `value`, trimmed, empty ones passed over (the
+/// items of [`split`]), in order while `f` returns true; whether it saw them all. One pass
+/// over the commas, eight bytes at a time: a preflight's or a `Vary` header's 60 KiB of
+/// items cost a few instructions each, not a searcher and a Unicode trim.
+pub fn each_item<'a>(value: &'a str, mut f: impl FnMut(&'a str) -> bool) -> bool {
+    let mut item = |from: usize, to: usize| {
+        let item = ascii::trim(value.get(from..to).unwrap_or_default());
+        item.is_empty() || f(item)
+    };
+    let (mut start, mut all) = (0, true);
+    scan::each(value.as_bytes(), b',', |at| {
+        all = item(start, at);
+        start = at + 1;
+        all
+    });
+    all && item(start, value.len())
+}
+
 /// The comma-separated items of `values`, trimmed, empty ones dropped.
 pub fn split<'a>(values: impl Iterator<Item = &'a str>) -> impl Iterator<Item = &'a str> {
     values.flat_map(commas).map(str::trim).filter(|v| !v.is_empty())
@@ -189,6 +207,20 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn each_item_sees_what_split_yields(value in "[a, \u{e9}\t\u{3000}]{0,16}", stop in 0usize..6) {
+            let all: Vec<&str> = split([value.as_str()].into_iter()).collect();
+            let mut seen = Vec::new();
+            let finished = each_item(&value, |item| {
+                seen.push(item);
+                seen.len() != stop
+            });
+            // `f` says stop at the `stop`th item (never when there are fewer, or at 0).
+            let stopped = (1..=all.len()).contains(&stop);
+            prop_assert_eq!(&seen[..], &all[..if stopped { stop } else { all.len() }]);
+            prop_assert_eq!(finished, !stopped);
+        }
+
         #[test]
         fn commas_cut_like_str_split(value in "[a, é\t]{0,12}") {
             prop_assert_eq!(commas(&value).collect::<Vec<_>>(), value.split(',').collect::<Vec<_>>());

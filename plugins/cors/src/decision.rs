@@ -1,7 +1,7 @@
 //! What a request is to CORS, and what the policy allows it: the checks of Higress's
 //! `CorsConfig.Process`, in its order (origin, method, then a preflight's headers).
 
-use crate::config::{split, Names, Policy};
+use crate::config::{each_item, Names, Policy};
 use higress_sdk::ascii::eq_ignore_case;
 use std::borrow::Cow;
 
@@ -41,18 +41,24 @@ impl Policy {
             Names::Any => request.method,
             Names::Listed { joined, .. } => joined.as_str(),
         };
-        let mut asked = split([request.headers].into_iter());
         let headers = match &self.headers {
-            // `*` echoes the names asked for (none: no header).
+            // `*` echoes the names asked for, comma-joined (none: no header).
             Names::Any => {
-                let names: Vec<&str> = asked.collect();
-                if !names.iter().all(|n| is_token(n)) {
+                let mut names = String::with_capacity(request.headers.len());
+                let tokens = each_item(request.headers, |name| {
+                    if !names.is_empty() {
+                        names.push(',');
+                    }
+                    names.push_str(name);
+                    is_token(name)
+                });
+                if !tokens {
                     return None;
                 }
-                Cow::Owned(names.join(","))
+                Cow::Owned(names)
             }
             Names::Listed { joined, .. } => {
-                if !asked.all(|n| self.headers.contains(n)) {
+                if !each_item(request.headers, |name| self.headers.contains(name)) {
                     return None;
                 }
                 Cow::Borrowed(joined.as_str())

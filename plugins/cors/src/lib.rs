@@ -97,7 +97,7 @@ impl HttpPlugin for Cors {
         }
         // The allowed origin is the request's: caches must keep replies apart by origin.
         let varies = hostcalls::with_map_value(MapType::HttpResponseHeaders, VARY, |vary| {
-            vary.ok().flatten().is_some_and(|v| varies_by_origin(&String::from_utf8_lossy(v)))
+            vary.ok().flatten().is_some_and(|v| varies_by_origin(&text(v)))
         });
         if !varies {
             http.add_response_header(VARY, "Origin");
@@ -201,7 +201,7 @@ fn done(http: &mut Http) -> HeaderAction {
 
 /// Whether a `Vary` value already covers `Origin` (or everything).
 fn varies_by_origin(vary: &str) -> bool {
-    config::split([vary].into_iter()).any(|t| t == "*" || eq_ignore_case(t.as_bytes(), b"origin"))
+    !config::each_item(vary, |t| t != "*" && !eq_ignore_case(t.as_bytes(), b"origin"))
 }
 
 higress_sdk::export_plugin!("cors", Cors);

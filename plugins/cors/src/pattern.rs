@@ -86,20 +86,26 @@ impl Pattern {
 }
 
 /// Where `needle` first occurs in `text` (patterns with two or more `*` only). An origin
-/// reaches 60 KiB: candidates are found by the needle's first byte eight bytes at a time,
-/// and compared eight at a time.
+/// reaches 60 KiB and may be made of the needle's first byte: its places are found in one
+/// pass eight bytes at a time, and each is checked with one word comparison (the needle's
+/// first eight bytes), the rest compared only when those match.
 fn find(text: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some((&first, rest)) = needle.split_first() else { return Some(0) };
+    let Some(&first) = needle.first() else { return Some(0) };
     let last = text.len().checked_sub(needle.len())?;
-    let mut from = 0;
-    while from <= last {
-        let at = from + scan::find(text.get(from..=last)?, first)?;
-        if text.get(at + 1..at + needle.len()).is_some_and(|window| scan::equal(window, rest)) {
-            return Some(at);
+    let head = scan::word(needle);
+    let mask = u64::MAX >> (64 - 8 * needle.len().min(8));
+    let rest = needle.get(8..).unwrap_or_default();
+    let mut found = None;
+    scan::each(text.get(..=last)?, first, |at| {
+        let window = text.get(at..).unwrap_or_default();
+        let hit = (scan::word(window) ^ head) & mask == 0
+            && (rest.is_empty() || window.get(8..needle.len()).is_some_and(|w| scan::equal(w, rest)));
+        if hit {
+            found = Some(at);
         }
-        from = at + 1;
-    }
-    None
+        !hit
+    });
+    found
 }
 
 fn is_port(text: &[u8]) -> bool {
@@ -157,6 +163,16 @@ mod tests {
         assert!(!matches("http://*.a.*.b.*.c", &format!("http://{near}")));
         assert!(matches("http://*.a.*.b.*.c", &format!("http://{near}x.B.y.C")));
         assert!(!matches("http://*.a.*.b.*.c", &format!("http://{near}x.B.y.Cd")));
+    }
+
+    proptest::proptest! {
+        /// [`find`] is the leftmost occurrence, as a search window by window finds it.
+        #[test]
+        fn find_is_the_leftmost_window(text in "[.ab-]{0,40}", needle in "[.ab-]{0,12}") {
+            let expected = (0..=text.len().saturating_sub(needle.len()))
+                .find(|&i| text.as_bytes().get(i..i + needle.len()) == Some(needle.as_bytes()));
+            proptest::prop_assert_eq!(find(text.as_bytes(), needle.as_bytes()), expected);
+        }
     }
 
     #[test]
