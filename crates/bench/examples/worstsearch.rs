@@ -278,6 +278,9 @@ fn cases() -> Vec<Case> {
         add(&format!("key-auth {cn}: 'x&'"), "key-auth", cfg, Req::new(q(&"x&".repeat(big / 2))));
         add(&format!("key-auth {cn}: '%6B&' escapes as names"), "key-auth", cfg, Req::new(q(&"%6B&".repeat(big / 4))));
         add(&format!("key-auth {cn}: '%78&'"), "key-auth", cfg, Req::new(q(&"%78&".repeat(big / 4))));
+        add(&format!("key-auth {cn}: '%6B=v&'"), "key-auth", cfg, Req::new(q(&"%6B=v&".repeat(big / 6))));
+        add(&format!("key-auth {cn}: '%7A=v&'"), "key-auth", cfg, Req::new(q(&"%7A=v&".repeat(big / 6))));
+        add(&format!("key-auth {cn}: 'k%31=v&'"), "key-auth", cfg, Req::new(q(&"k%39%39=v&".repeat(big / 10))));
         add(&format!("key-auth {cn}: '+&'"), "key-auth", cfg, Req::new(q(&"+&".repeat(big / 2))));
         add(&format!("key-auth {cn}: '%&'"), "key-auth", cfg, Req::new(q(&"%&".repeat(big / 2))));
         add(

@@ -53,17 +53,27 @@ pub fn query_first_values<N: AsRef<str>>(path: &str, names: &[N]) -> Vec<Option<
 fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &str) -> bool) {
     // The pass stops at a fragment (`#`) itself: no scan for its end first.
     let Some(query) = split_path_keep_fragment(path).1 else { return };
-    // Decoding never lengthens: a pair shorter than every name is passed over unread.
+    // Decoding never lengthens, and a pair without a value holds no credential: a pair
+    // shorter than every name and `=` and one byte is passed over unread.
     let Some(shortest) = names.iter().map(|n| n.as_ref().len()).min() else { return };
+    let min_len = shortest + 2;
     let query_bytes = query.as_bytes();
     let mut emit = |pair: Pair, found: Option<Found>| match found {
         Some(Found { value, name }) => f(name, query.get(pair.start + value..pair.end).unwrap_or_default()),
         None => true,
     };
-    if names.len() > FEW {
-        // Many names (or names that share their first byte): looked up in a hash.
+    // Names that share a first byte would each be compared with a pair that starts so.
+    let shared = {
+        let mut seen = [false; 256];
+        names.iter().filter_map(|n| n.as_ref().as_bytes().first()).any(|&b| {
+            let slot = seen.get_mut(usize::from(b));
+            slot.map(|s| std::mem::replace(s, true)).unwrap_or(false)
+        })
+    };
+    if names.len() > FEW || shared {
+        // Many names, or names that share their first byte: looked up in a hash.
         let mut set = NameSet::new(names);
-        pairs::each::<false>(query_bytes, b'&', Some(b'#'), shortest, None, |pair| {
+        pairs::each::<false>(query_bytes, b'&', Some(b'#'), min_len, None, |pair| {
             let head = head_of(query_bytes, pair);
             if !set.first.get(usize::from(head as u8)).copied().unwrap_or(false) {
                 // No name starts so, even decoded: nearly every pair of a long query.
@@ -92,7 +102,7 @@ fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &
             }
         }
     }
-    pairs::each::<false>(query_bytes, b'&', Some(b'#'), shortest, None, |pair| {
+    pairs::each::<false>(query_bytes, b'&', Some(b'#'), min_len, None, |pair| {
         let head = head_of(query_bytes, pair);
         let mut candidates = by_first.get(usize::from(head as u8)).copied().unwrap_or(0);
         if candidates == 0 {
@@ -206,6 +216,7 @@ mod tests {
             &["access_token_long"],
             &["k", "k"],
             &["k", "kk", "a b", "apikey", "n1"],
+            &["key", "k1", "a%b", "x=y"],
             &many,
         ];
         let parts = [
@@ -237,6 +248,14 @@ mod tests {
             "%6E1",
             "%6B%6B",
             "+b",
+            "k%31",
+            "%6B%65%79",
+            "ke%79",
+            "%25",
+            "%3D",
+            "x",
+            "y",
+            "a%25b",
         ];
         let mut x: u32 = 11;
         for _ in 0..40_000 {
