@@ -1,0 +1,86 @@
+//! Whether a regular expression matches somewhere in a text, by a DFA built once at config
+//! time: one table load per byte, however the text is made.
+//!
+//! `regex-lite` (what the plugins compile their patterns with, for its small size) runs a
+//! PikeVM: thousands of wasm instructions per byte of text, hundreds of millions for a
+//! 60 KiB path. Most patterns a gateway is given (`\.php$`, `^/admin/.*`,
+//! `(?i)select.+from`) are a few literals, classes and repetitions: for those, [`Dfa::new`]
+//! builds the whole DFA up front, and [`Dfa::is_match`] costs a few instructions per byte.
+//! Anything outside that subset (see [`Dfa::new`]) is left to `regex-lite`, whose meaning
+//! the DFA keeps exactly: the tests compare the two on random patterns and texts.
+
+mod build;
+mod nfa;
+mod parse;
+mod pattern;
+mod set;
+
+pub use pattern::Pattern;
+
+/// A pattern compiled to a DFA over bytes, for unanchored `is_match` on UTF-8 text.
+#[derive(Debug, Clone)]
+pub struct Dfa {
+    /// Each byte's class: bytes no pattern element tells apart share one.
+    classes: [u8; 256],
+    /// How many classes: the width of a row of `table`.
+    stride: usize,
+    /// `table[row + class]`: the next state, as the offset of its row (no multiplication per
+    /// byte). Row 0 is [`DEAD`] (no match can start or go on), row `stride` is [`MATCH`]:
+    /// both end the scan.
+    table: Vec<u32>,
+    /// Whether the text matches if it ends in this state (a `$` pending), by state number.
+    at_end: Vec<bool>,
+    /// The start state's row.
+    start: u32,
+}
+
+/// No match can start or go on from here (state number).
+const DEAD: u32 = 0;
+/// A match has been seen (state number).
+const MATCH: u32 = 1;
+
+impl Dfa {
+    /// The DFA of `pattern`, if it is in the supported subset and its DFA is small enough;
+    /// `None` otherwise (the caller keeps its `regex-lite` expression for it).
+    ///
+    /// The subset: literals (non-ASCII too), `.`, classes (`[a-z]`, `[^/]`, `\d`, `\w`,
+    /// `\s` and their negations; non-ASCII members only as single characters of a class that
+    /// is not negated), groups of any kind, alternation, every repetition (`*`, `+`, `?`,
+    /// `{n,m}`, lazy or not: the same for whether there is a match), `^`, `$`, `\A`, `\z`,
+    /// and the flags `i` (ASCII letters only), `s` and `U`. Not in it: `m`, `x`, `\b`,
+    /// `\B`, Unicode classes, POSIX classes, set operations in classes.
+    pub fn new(pattern: &str) -> Option<Dfa> {
+        let ast = parse::parse(pattern)?;
+        let nfa = nfa::Nfa::compile(&ast)?;
+        build::build(&nfa)
+    }
+
+    /// Whether the pattern matches anywhere in `text` (UTF-8, as the pattern's own `str`
+    /// search would see it).
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        let last_special = self.stride as u32 * MATCH;
+        let mut row = self.start;
+        if row <= last_special {
+            return row == last_special;
+        }
+        for &b in text {
+            let class = u32::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
+            row = match self.table.get((row + class) as usize) {
+                Some(&next) => next,
+                None => return false,
+            };
+            if row <= last_special {
+                return row == last_special;
+            }
+        }
+        self.at_end.get(row as usize / self.stride.max(1)).copied().unwrap_or(false)
+    }
+
+    /// How many states the DFA has (for tests and benches).
+    pub fn states(&self) -> usize {
+        self.at_end.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;
