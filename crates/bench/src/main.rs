@@ -246,6 +246,12 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         serde_json::json!({"reqRules": [{"operate": "add", "headers": (0..8).map(|i| serde_json::json!({
             "key": format!("x-p{i}"), "value": "v-$1", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"})).collect::<Vec<_>>()}]}),
     );
+    // Six expressions of the kind the README shows, one DFA together: a byte step per byte.
+    let request_block = vm(
+        "request-block",
+        serde_json::json!({"block_regexp_urls": [r"\.php$", r"^/admin/.*", r"(?i)select.+from", r"/v\d+/internal/",
+            r".*\.(bak|old|swp)$", r"[?&]debug=(1|true)"], "case_sensitive": false}),
+    );
     let mut not_utf8 = b"Basic ".to_vec();
     not_utf8.extend(std::iter::repeat_n(0xff, 60_000));
     let near_token: String = (0..6_800).map(|_| "token1x=v").collect::<Vec<_>>().join("&");
@@ -289,6 +295,11 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
             "cors (6 origin patterns), an Origin of 20,000 `.a.` (near matches of a middle piece)",
             cors,
             request("GET", "a.com", "/").header("origin", &format!("http://{}", ".a.".repeat(20_000))),
+        ),
+        (
+            "request-block (6 block_regexp_urls), a 60 KiB path of `/v1` (near matches of one)",
+            request_block,
+            request("GET", "a.com", &"/v1".repeat(20_000)),
         ),
         (
             "transformer (8 items, one path_pattern), a 60 KiB path that matches it",

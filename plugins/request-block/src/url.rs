@@ -3,6 +3,7 @@
 
 use crate::fold;
 use crate::keywords::Keywords;
+use higress_dfa::Pattern;
 use regex_lite::Regex;
 use std::borrow::Cow;
 
@@ -19,8 +20,9 @@ pub struct UrlRules {
     /// Sorted, for a binary search.
     exact: Vec<Vec<u8>>,
     keywords: Option<Keywords>,
-    /// One alternation of every expression when it compiles, else each one.
-    regexes: Vec<Regex>,
+    /// One alternation of every expression when it compiles, else each one; each a DFA
+    /// where it can be (a byte step per byte of the path, not a PikeVM's thousands).
+    regexes: Vec<Pattern>,
     /// Lowercase the path first (`case_sensitive: false`).
     fold: bool,
 }
@@ -62,15 +64,24 @@ impl UrlRules {
 
 /// One expression that matches where any of `regexes` does: one pass over the path instead
 /// of one per expression. Each is wrapped in a group so its flags stay its own; when the
-/// alternation does not compile (an `(?x)` comment would swallow the rest), they stay apart.
-fn combine(regexes: Vec<Regex>) -> Vec<Regex> {
+/// alternation does not compile (an `(?x)` comment would swallow the rest), or has no DFA
+/// (too many states together), they stay apart.
+fn combine(regexes: Vec<Regex>) -> Vec<Pattern> {
+    let apart = |regexes: Vec<Regex>| regexes.iter().filter_map(|r| Pattern::new(r.as_str()).ok()).collect();
     if regexes.len() < 2 {
-        return regexes;
+        return apart(regexes);
     }
     let alternation = regexes.iter().map(|r| format!("(?:{})", r.as_str())).collect::<Vec<_>>().join("|");
-    match Regex::new(&alternation) {
-        Ok(one) => vec![one],
-        Err(_) => regexes,
+    match Pattern::new(&alternation) {
+        Ok(one) if one.has_dfa() => vec![one],
+        one => {
+            // Apart, as many as can be are DFAs; with none, the one alternation is cheaper.
+            let each: Vec<Pattern> = apart(regexes);
+            match one {
+                Ok(one) if !each.iter().any(Pattern::has_dfa) => vec![one],
+                _ => each,
+            }
+        }
     }
 }
 
@@ -112,6 +123,7 @@ mod tests {
     fn regexes_are_combined_and_keep_their_flags() {
         let r = rules(&[], &[], &["^/a$", "(?i)B", r"/v\d+/x"], false);
         assert_eq!(r.regexes.len(), 1);
+        assert!(r.regexes.iter().all(Pattern::has_dfa));
         assert_eq!(r.check(b"/a"), Some(REGEXP));
         assert_eq!(r.check(b"/ab"), Some(REGEXP), "(?i)B matches b");
         assert_eq!(r.check(b"/a/"), None);
