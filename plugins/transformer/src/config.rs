@@ -9,8 +9,8 @@ use crate::json::{self, Node};
 use crate::number;
 use crate::ops::{Direction, Key, Op, Source, Template, Value};
 use crate::strategy::Strategy;
+use higress_dfa::Pattern;
 use higress_sdk::prelude::*;
-use regex_lite::Regex;
 use serde_json::{Map, Value as Json};
 
 /// An item of `headers`, `querys` or `body`: its fields as the user wrote them.
@@ -292,7 +292,7 @@ fn value(item: &Item, at: &str, name: &str, target: Target) -> Result<Value, Con
 fn template(item: &Item, at: &str) -> Result<Option<Template>, ConfigError> {
     for (field, on_host) in [("host_pattern", true), ("path_pattern", false)] {
         let Some(pattern) = item.get(field).and_then(text).filter(|p| !p.is_empty()) else { continue };
-        let regex = Regex::new(&pattern).map_err(|e| ConfigError::at(format!("{at}.{field}"), e.to_string()))?;
+        let regex = Pattern::new(&pattern).map_err(|e| ConfigError::at(format!("{at}.{field}"), e.to_string()))?;
         return Ok(Some(Template { regex, on_host }));
     }
     Ok(None)

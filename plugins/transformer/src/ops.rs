@@ -4,7 +4,7 @@
 use crate::json::{Node, Path};
 use crate::run::Subject;
 use crate::strategy::Strategy;
-use regex_lite::Regex;
+use higress_dfa::Pattern;
 use std::borrow::Cow;
 
 /// Where a `map` reads its values.
@@ -69,7 +69,7 @@ impl Value {
 /// A `host_pattern` (or, without one, `path_pattern`) and what it is matched against.
 #[derive(Debug, Clone)]
 pub struct Template {
-    pub regex: Regex,
+    pub regex: Pattern,
     pub on_host: bool,
 }
 

@@ -6,7 +6,8 @@ use crate::json::{self, Node, Path};
 use crate::kv::{Bytes, Pairs};
 use crate::ops::{Key, Op, Source};
 use crate::strategy::{self, Strategy};
-use regex_lite::{Captures, Regex};
+use higress_dfa::Pattern;
+use regex_lite::Captures;
 use std::cell::RefCell;
 
 /// The request's host and path, which `host_pattern` / `path_pattern` templates read.
@@ -31,14 +32,15 @@ impl<'a> Subject<'a> {
     }
 
     /// Calls `f` with the matches of `regex` in the host (`on_host`) or the path, searching
-    /// only the first time a pattern is asked for.
-    pub fn with_matches<R>(&self, regex: &Regex, on_host: bool, f: impl FnOnce(&[Captures<'a>]) -> R) -> R {
+    /// only the first time a pattern is asked for, and only where its DFA (a byte step per
+    /// byte) says there is a match: most paths have none, and need no PikeVM pass.
+    pub fn with_matches<R>(&self, regex: &Pattern, on_host: bool, f: impl FnOnce(&[Captures<'a>]) -> R) -> R {
         let mut cache = self.matches.borrow_mut();
         let at = match cache.iter().position(|m| m.on_host == on_host && m.pattern == regex.as_str()) {
             Some(at) => at,
             None => {
                 let text = if on_host { self.host } else { self.path };
-                let found = regex.captures_iter(text).collect();
+                let found = if regex.is_match(text) { regex.regex().captures_iter(text).collect() } else { Vec::new() };
                 cache.push(Matches { pattern: regex.as_str().to_string(), on_host, found });
                 cache.len() - 1
             }
