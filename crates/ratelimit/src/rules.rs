@@ -3,9 +3,9 @@
 //! key's matcher (exact, `*`, `regexp:`, IP or CIDR) and every window it sets, checked once
 //! at start with errors that name the field.
 
+use higress_dfa::Pattern;
 use higress_sdk::config::ConfigError;
 use ipnet::IpNet;
-use regex_lite::Regex;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
@@ -61,7 +61,8 @@ pub struct LimitKey {
 pub enum Matcher {
     Exact,
     Any,
-    Regex(Regex),
+    /// A DFA where the pattern has one: a 60 KiB header value costs a table load per byte.
+    Regex(Pattern),
     Net(IpNet),
 }
 
@@ -173,7 +174,7 @@ fn rule_item(item: &Map<String, Value>, at: &str, unit: &str) -> Result<RuleItem
         } else if text == "*" {
             Matcher::Any
         } else if let Some(pattern) = text.strip_prefix("regexp:") {
-            Matcher::Regex(Regex::new(pattern).map_err(|e| ConfigError::at(format!("{key_at}.key"), e.to_string()))?)
+            Matcher::Regex(Pattern::new(pattern).map_err(|e| ConfigError::at(format!("{key_at}.key"), e.to_string()))?)
         } else {
             return Err(ConfigError::at(
                 format!("{key_at}.key"),

@@ -7,8 +7,8 @@
 //! Go's map order, which changes from one VM start to the next, so two overlapping keys
 //! could each win. An empty target keeps the model asked for.
 
+use higress_dfa::Pattern;
 use higress_sdk::config::ConfigError;
-use regex_lite::Regex;
 use std::borrow::Cow;
 
 /// A compiled `modelMapping`.
@@ -17,7 +17,7 @@ pub struct ModelMapping {
     exact: Vec<(String, String)>,
     /// Longest prefix first.
     prefixes: Vec<(String, String)>,
-    regexes: Vec<(Regex, String)>,
+    regexes: Vec<(Pattern, String)>,
     wildcard: Option<String>,
 }
 
@@ -30,7 +30,7 @@ impl ModelMapping {
             if key == "*" {
                 mapping.wildcard = Some(target.clone());
             } else if let Some(pattern) = key.strip_prefix('~') {
-                let regex = Regex::new(pattern).map_err(|e| {
+                let regex = Pattern::new(pattern).map_err(|e| {
                     ConfigError::at(format!("{field}.{key}"), format!("invalid regular expression: {e}"))
                 })?;
                 mapping.regexes.push((regex, target.clone()));
@@ -66,7 +66,7 @@ impl ModelMapping {
         }
         for (regex, target) in &self.regexes {
             if regex.is_match(model) {
-                return Some(Cow::Owned(regex.replace_all(model, target.as_str()).into_owned()));
+                return Some(Cow::Owned(regex.regex().replace_all(model, target.as_str()).into_owned()));
             }
         }
         self.wildcard.as_deref().map(Cow::Borrowed)

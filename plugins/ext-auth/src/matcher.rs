@@ -2,9 +2,9 @@
 //! header lists of `authorization_request` / `authorization_response` and the paths of
 //! `match_list`.
 
+use higress_dfa::Pattern as Compiled;
 use higress_sdk::ascii::eq_ignore_case;
 use higress_sdk::prelude::*;
-use regex_lite::Regex;
 
 /// The kinds, as config errors list them.
 pub const KINDS: &str = "exact, prefix, suffix, contains or regex";
@@ -15,7 +15,8 @@ enum Pattern {
     Prefix(String),
     Suffix(String),
     Contains(String),
-    Regex(Regex),
+    /// A DFA where the pattern has one (a byte step per byte of the path).
+    Regex(Compiled),
 }
 
 /// One string matcher.
@@ -39,7 +40,7 @@ impl Matcher {
                 } else {
                     target.to_string()
                 };
-                Pattern::Regex(Regex::new(&source).map_err(|e| format!("invalid regex `{target}`: {e}"))?)
+                Pattern::Regex(Compiled::new(&source).map_err(|e| format!("invalid regex `{target}`: {e}"))?)
             }
             other => return Err(format!("unknown match type `{other}`: use {KINDS}")),
         };
