@@ -58,21 +58,57 @@ impl Dfa {
     /// Whether the pattern matches anywhere in `text` (UTF-8, as the pattern's own `str`
     /// search would see it).
     pub fn is_match(&self, text: &[u8]) -> bool {
-        let last_special = self.stride as u32 * MATCH;
+        match self.feed(self.start, text) {
+            Ok(row) => self.ends_matched(row),
+            Err(matched) => matched,
+        }
+    }
+
+    /// [`Dfa::is_match`] on `bytes` as `String::from_utf8_lossy` would make them text (each
+    /// bad sequence a U+FFFD), without making that copy.
+    pub fn is_match_lossy(&self, bytes: &[u8]) -> bool {
         let mut row = self.start;
+        for chunk in bytes.utf8_chunks() {
+            let fed = self.feed(row, chunk.valid().as_bytes()).and_then(|row| {
+                if chunk.invalid().is_empty() {
+                    Ok(row)
+                } else {
+                    self.feed(row, "\u{FFFD}".as_bytes())
+                }
+            });
+            match fed {
+                Ok(next) => row = next,
+                Err(matched) => return matched,
+            }
+        }
+        match self.feed(row, b"") {
+            Ok(row) => self.ends_matched(row),
+            Err(matched) => matched,
+        }
+    }
+
+    /// The row after `text` from `row`, or `Err(matched)` once the answer is known.
+    #[inline]
+    fn feed(&self, mut row: u32, text: &[u8]) -> Result<u32, bool> {
+        let last_special = self.stride as u32 * MATCH;
         if row <= last_special {
-            return row == last_special;
+            return Err(row == last_special);
         }
         for &b in text {
             let class = u32::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
             row = match self.table.get((row + class) as usize) {
                 Some(&next) => next,
-                None => return false,
+                None => return Err(false),
             };
             if row <= last_special {
-                return row == last_special;
+                return Err(row == last_special);
             }
         }
+        Ok(row)
+    }
+
+    /// Whether a text that ends in `row` matches (a `$` pending).
+    fn ends_matched(&self, row: u32) -> bool {
         self.at_end.get(row as usize / self.stride.max(1)).copied().unwrap_or(false)
     }
 

@@ -29,6 +29,15 @@ impl Pattern {
         }
     }
 
+    /// Whether it matches anywhere in `bytes` taken as `String::from_utf8_lossy` makes them
+    /// text (the DFA needs no such copy).
+    pub fn is_match_lossy(&self, bytes: &[u8]) -> bool {
+        match &self.dfa {
+            Some(dfa) => dfa.is_match_lossy(bytes),
+            None => self.regex.is_match(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
     /// The `regex-lite` expression, for where and what it matched.
     pub fn regex(&self) -> &Regex {
         &self.regex

@@ -130,6 +130,11 @@ fn agrees_on_random_patterns() {
                 text.push_str(ALPHABET[next(ALPHABET.len())]);
             }
             assert_eq!(dfa.is_match(text.as_bytes()), re.is_match(&text), "{pattern:?} on {text:?}");
+            // Bytes that are not UTF-8, as `from_utf8_lossy` makes them text.
+            let mut bytes = text.clone().into_bytes();
+            bytes.insert(next(bytes.len() + 1), [0xFF, 0xC3, 0x80, 0xE2][next(4)]);
+            let lossy = String::from_utf8_lossy(&bytes);
+            assert_eq!(dfa.is_match_lossy(&bytes), re.is_match(&lossy), "{pattern:?} on {bytes:?}");
         }
     }
     assert!(valid > 5_000 && built * 10 > valid * 8, "{built} of {valid} valid patterns built");

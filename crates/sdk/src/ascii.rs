@@ -14,7 +14,7 @@ pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.chunks(8).zip(b.chunks(8)).all(|(x, y)| {
             let (x, y) = (word(x), word(y));
-            x == y || lower(x) == lower(y)
+            x == y || lower_word(x) == lower_word(y)
         })
 }
 
@@ -27,10 +27,10 @@ pub fn to_lower(bytes: &[u8]) -> Vec<u8> {
     while let (Some(from), Some(Ok(to))) =
         (bytes.get(at..at + 8), out.get_mut(at..at + 8).map(<&mut [u8; 8]>::try_from))
     {
-        *to = lower(word(from)).to_le_bytes();
+        *to = lower_word(word(from)).to_le_bytes();
         at += 8;
     }
-    let folded = lower(word(bytes.get(at..).unwrap_or_default())).to_le_bytes();
+    let folded = lower_word(word(bytes.get(at..).unwrap_or_default())).to_le_bytes();
     if let Some(to) = out.get_mut(at..) {
         to.copy_from_slice(folded.get(..to.len()).unwrap_or_default());
     }
@@ -84,8 +84,10 @@ fn is_space(b: u8) -> bool {
     matches!(b, b'\t'..=b'\r' | b' ')
 }
 
-/// The eight bytes of `word` with `A`-`Z` made lowercase, other bytes unchanged.
-fn lower(word: u64) -> u64 {
+/// The eight bytes of `word` with `A`-`Z` made lowercase, other bytes unchanged: a plugin
+/// that lowercases text of its own kind (Unicode too) folds its ASCII runs with it.
+#[inline]
+pub fn lower_word(word: u64) -> u64 {
     // On the low seven bits of each byte no addition carries into the next byte: a byte's
     // high bit then says whether it reached `A` (and, in the second sum, passed `Z`).
     let seven = word & !HIGHS;

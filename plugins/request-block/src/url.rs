@@ -53,8 +53,8 @@ impl UrlRules {
             return Some(KEYWORD);
         }
         if !self.regexes.is_empty() {
-            let text = String::from_utf8_lossy(&path);
-            if self.regexes.iter().any(|r| r.is_match(&text)) {
+            // Bytes that are not UTF-8 count as U+FFFD, as `from_utf8_lossy` has them.
+            if self.regexes.iter().any(|r| r.is_match_lossy(&path)) {
                 return Some(REGEXP);
             }
         }
