@@ -80,7 +80,7 @@ pub fn trim_end(text: &str) -> &str {
 /// `char::is_whitespace` for ASCII: tab, line feed, vertical tab, form feed, carriage
 /// return and space.
 #[inline]
-fn is_space(b: u8) -> bool {
+pub const fn is_space(b: u8) -> bool {
     matches!(b, b'\t'..=b'\r' | b' ')
 }
 

@@ -43,20 +43,24 @@ impl Policy {
         };
         let headers = match &self.headers {
             // `*` echoes the names asked for, comma-joined (none: no header).
-            Names::Any => {
-                let mut names = String::with_capacity(request.headers.len());
-                let tokens = each_item(request.headers, |name| {
-                    if !names.is_empty() {
-                        names.push(',');
+            Names::Any => match crate::items::joined_tokens(request.headers) {
+                Some(Some(joined)) => Cow::Owned(joined),
+                Some(None) => return None,
+                None => {
+                    let mut names = String::with_capacity(request.headers.len());
+                    let tokens = each_item(request.headers, |name| {
+                        if !names.is_empty() {
+                            names.push(',');
+                        }
+                        names.push_str(name);
+                        is_token(name)
+                    });
+                    if !tokens {
+                        return None;
                     }
-                    names.push_str(name);
-                    is_token(name)
-                });
-                if !tokens {
-                    return None;
+                    Cow::Owned(names)
                 }
-                Cow::Owned(names)
-            }
+            },
             Names::Listed { joined, .. } => {
                 if !each_item(request.headers, |name| self.headers.contains(name)) {
                     return None;
@@ -89,7 +93,7 @@ fn is_token(text: &str) -> bool {
 }
 
 /// The bytes of tokens (RFC 9110 `tchar`), one bit per byte value: a lookup per byte.
-const TCHARS: [u64; 2] = [tchar_bits(0), tchar_bits(64)];
+pub(crate) const TCHARS: [u64; 2] = [tchar_bits(0), tchar_bits(64)];
 
 /// Bit `i` set when byte `from + i` is a `tchar`.
 const fn tchar_bits(from: u8) -> u64 {
@@ -110,7 +114,7 @@ const fn tchar_bits(from: u8) -> u64 {
     bits
 }
 
-fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     TCHARS.get(usize::from(b >> 6)).is_some_and(|bits| bits >> (b & 63) & 1 == 1)
 }
 

@@ -6,6 +6,7 @@
 
 mod config;
 mod decision;
+mod items;
 mod origin;
 mod pattern;
 
@@ -201,7 +202,8 @@ fn done(http: &mut Http) -> HeaderAction {
 
 /// Whether a `Vary` value already covers `Origin` (or everything).
 fn varies_by_origin(vary: &str) -> bool {
-    !config::each_item(vary, |t| t != "*" && !eq_ignore_case(t.as_bytes(), b"origin"))
+    items::varies_by_origin(vary)
+        .unwrap_or_else(|| !config::each_item(vary, |t| t != "*" && !eq_ignore_case(t.as_bytes(), b"origin")))
 }
 
 higress_sdk::export_plugin!("cors", Cors);
