@@ -88,7 +88,13 @@ fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &
     // hash is built only for a pair whose name must be decoded.
     let few: Vec<Name<'_>> = names.iter().map(|n| Name::new(n.as_ref().as_bytes())).collect();
     let mut set: Option<NameSet<'_>> = None;
-    let mut decoded = |raw: &[u8]| set.get_or_insert_with(|| NameSet::new(names)).decoded_value_at(raw);
+    let mut decoded = |raw: &[u8], head: u64| {
+        // A short pair without a value holds no credential: its word tells, no decoding.
+        if raw.len() <= 8 && (scan::matches(head, b'=') & ((1u64 << (8 * raw.len().saturating_sub(1))) - 1)) == 0 {
+            return None;
+        }
+        set.get_or_insert_with(|| NameSet::new(names)).decoded_value_at(raw)
+    };
     // Which names a pair can have, by its first byte (an escape there: any of them).
     let mut by_first = [0u8; 256];
     for (i, name) in few.iter().enumerate() {
@@ -111,7 +117,7 @@ fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &
         }
         let raw = query_bytes.get(pair.start..pair.end).unwrap_or_default();
         if matches!(head as u8, b'%' | b'+') {
-            let found = decoded(raw);
+            let found = decoded(raw, head);
             return emit(pair, found);
         }
         while candidates != 0 {
@@ -123,7 +129,7 @@ fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &
                 Is::Name(_) => return true,
                 // The decoded name answers for every name at once.
                 Is::Escaped => {
-                    let found = decoded(raw);
+                    let found = decoded(raw, head);
                     return emit(pair, found);
                 }
                 Is::Not => candidates &= candidates - 1,
