@@ -28,10 +28,9 @@ pub fn values_any<'a, N: AsRef<str>>(header: &'a str, names: &[N]) -> Vec<Option
         // whole cookie would be.
         let name = crate::ascii::trim_start(header.get(pair.start..eq).unwrap_or_default()).as_bytes();
         let value = crate::ascii::trim_end(header.get(eq + 1..pair.end).unwrap_or_default());
-        let eq = name.len();
         let head = scan::word(name);
         for ((slot, wanted), &(len, first)) in found.iter_mut().zip(names).zip(&keys) {
-            if slot.is_none() && len == eq && first == head && wanted.as_ref().as_bytes() == name {
+            if slot.is_none() && len == name.len() && first == head && wanted.as_ref().as_bytes() == name {
                 *slot = Some(value);
                 missing -= 1;
             }

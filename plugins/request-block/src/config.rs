@@ -3,8 +3,8 @@
 use crate::fold;
 use crate::keywords::{Keywords, TooLarge};
 use crate::url::{self, UrlRules};
+use higress_dfa::Pattern;
 use higress_sdk::prelude::*;
-use regex_lite::Regex;
 use serde::{Deserialize, Deserializer};
 
 /// The reply status when `blocked_code` is absent or out of range.
@@ -108,8 +108,8 @@ impl Config {
         let mut regexes = Vec::new();
         for (i, pattern) in self.block_regexp_urls.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
             let pattern = if fold { url::lower_pattern(pattern) } else { pattern.clone() };
-            let regex =
-                Regex::new(&pattern).map_err(|e| ConfigError::at(format!("block_regexp_urls[{i}]"), e.to_string()))?;
+            let regex = Pattern::new(&pattern)
+                .map_err(|e| ConfigError::at(format!("block_regexp_urls[{i}]"), e.to_string()))?;
             regexes.push(regex);
         }
         let url =

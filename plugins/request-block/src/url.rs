@@ -4,7 +4,6 @@
 use crate::fold;
 use crate::keywords::Keywords;
 use higress_dfa::Pattern;
-use regex_lite::Regex;
 use std::borrow::Cow;
 
 /// Details of the replies, by the list that matched.
@@ -29,7 +28,7 @@ pub struct UrlRules {
 
 impl UrlRules {
     /// The lists, already lowercased when `fold`; `regexes` already checked one by one.
-    pub fn new(mut exact: Vec<Vec<u8>>, keywords: Option<Keywords>, regexes: Vec<Regex>, fold: bool) -> Self {
+    pub fn new(mut exact: Vec<Vec<u8>>, keywords: Option<Keywords>, regexes: Vec<Pattern>, fold: bool) -> Self {
         exact.sort_unstable();
         exact.dedup();
         UrlRules { exact, keywords, regexes: combine(regexes), fold }
@@ -66,22 +65,16 @@ impl UrlRules {
 /// of one per expression. Each is wrapped in a group so its flags stay its own; when the
 /// alternation does not compile (an `(?x)` comment would swallow the rest), or has no DFA
 /// (too many states together), they stay apart.
-fn combine(regexes: Vec<Regex>) -> Vec<Pattern> {
-    let apart = |regexes: Vec<Regex>| regexes.iter().filter_map(|r| Pattern::new(r.as_str()).ok()).collect();
+fn combine(regexes: Vec<Pattern>) -> Vec<Pattern> {
     if regexes.len() < 2 {
-        return apart(regexes);
+        return regexes;
     }
     let alternation = regexes.iter().map(|r| format!("(?:{})", r.as_str())).collect::<Vec<_>>().join("|");
     match Pattern::new(&alternation) {
         Ok(one) if one.has_dfa() => vec![one],
-        one => {
-            // Apart, as many as can be are DFAs; with none, the one alternation is cheaper.
-            let each: Vec<Pattern> = apart(regexes);
-            match one {
-                Ok(one) if !each.iter().any(Pattern::has_dfa) => vec![one],
-                _ => each,
-            }
-        }
+        // Apart, as many as can be are DFAs; with none, the one alternation is cheaper.
+        Ok(one) if !regexes.iter().any(Pattern::has_dfa) => vec![one],
+        _ => regexes,
     }
 }
 
@@ -105,7 +98,7 @@ mod tests {
     fn rules(exact: &[&str], words: &[&str], regexes: &[&str], fold: bool) -> UrlRules {
         let exact = exact.iter().map(|e| e.as_bytes().to_vec()).collect();
         let keywords = Keywords::new(words, fold).unwrap();
-        let regexes = regexes.iter().map(|r| Regex::new(r).unwrap()).collect();
+        let regexes = regexes.iter().map(|r| Pattern::new(r).unwrap()).collect();
         UrlRules::new(exact, keywords, regexes, fold)
     }
 
