@@ -90,7 +90,7 @@ async fn http_callout(worker: Rc<Callouts>, vm: Vm, call: HttpCallout) {
 
 async fn send(worker: &Callouts, address: &str, call: &HttpCallout) -> Result<HttpResponse, String> {
     let body = if call.body.is_empty() { body::empty() } else { body::full(Bytes::from(call.body.clone())) };
-    let request = convert::upstream_request(address, &call.headers, body).map_err(|e| e.to_string())?;
+    let request = convert::upstream_request(address, &call.headers, None, body).map_err(|e| e.to_string())?;
     let response = worker.client.request(address, request).await.map_err(|e| e.reason())?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();

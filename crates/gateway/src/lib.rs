@@ -229,7 +229,11 @@ fn run_worker(
             let _ = stream.set_nodelay(true);
             let worker = worker.clone();
             tokio::task::spawn_local(async move {
-                let service = hyper::service::service_fn(move |req| proxy::handle(worker.clone(), req, peer, local));
+                let ip = proxy::client_ip(peer);
+                let service = hyper::service::service_fn(move |req| {
+                    let (worker, ip) = (worker.clone(), ip.clone());
+                    async move { proxy::handle(worker, req, peer, &ip, local).await }
+                });
                 let _ =
                     hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });

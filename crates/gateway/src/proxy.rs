@@ -21,6 +21,7 @@ use higress_host::{HeaderMap, OutEvent, RequestInfo, Stream};
 use http_body::{Body as _, Frame};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper::header::HeaderValue;
 use hyper::{Request, Response, Uri};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -74,21 +75,27 @@ fn request_id() -> String {
             z ^ (z >> 31)
         })
     };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(32);
     for word in [draw(), draw()] {
         for shift in (0..16).rev() {
-            let digit = ((word >> (shift * 4)) & 0xf) as u32;
-            id.push(char::from_digit(digit, 16).unwrap_or('0'));
+            id.push(char::from(HEX.get(((word >> (shift * 4)) & 0xf) as usize).copied().unwrap_or(b'0')));
         }
     }
     id
 }
 
+/// The client's address as an `x-forwarded-for` value: made once per connection, each of its
+/// requests takes a copy (a reference count, not the formatting).
+pub fn client_ip(peer: SocketAddr) -> HeaderValue {
+    HeaderValue::from_str(&peer.ip().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// What the gateway does to every request's headers before anything else sees them, as Envoy
 /// does: connection-level headers dropped, `x-request-id` added when missing, the peer
-/// appended to `x-forwarded-for`, `x-forwarded-proto` when missing. Returns the request id.
-fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr) -> String {
-    use hyper::header::HeaderValue;
+/// appended to `x-forwarded-for` (`ip` is [`client_ip`] of `peer`), `x-forwarded-proto` when
+/// missing. Returns the request id.
+fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr, ip: &HeaderValue) -> String {
     remove_hop_by_hop(headers);
     // A client's id is kept (its first value only, as Envoy keeps one).
     let id = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map_or_else(request_id, str::to_string);
@@ -96,10 +103,10 @@ fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr) -> Strin
         headers.insert(X_REQUEST_ID, value);
     }
     let forwarded = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {}", peer.ip()),
-        None => peer.ip().to_string(),
+        Some(prior) => HeaderValue::from_str(&format!("{prior}, {}", peer.ip())).ok(),
+        None => Some(ip.clone()),
     };
-    if let Ok(value) = HeaderValue::from_str(&forwarded) {
+    if let Some(value) = forwarded {
         headers.insert(X_FORWARDED_FOR, value);
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
@@ -113,6 +120,7 @@ pub async fn handle(
     worker: Rc<Worker>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    ip: &HeaderValue,
     local: SocketAddr,
 ) -> Result<Response<GwBody>, Infallible> {
     let started = Instant::now();
@@ -121,13 +129,13 @@ pub async fn handle(
         return Ok(refuse_head(&worker, &parts, started));
     }
     if worker.slots.is_empty() {
-        return Ok(direct(&worker, parts, body, peer, started).await);
+        return Ok(direct(&worker, parts, body, peer, ip, started).await);
     }
     let mut parts = parts;
     let authority = authority(&parts);
     let path = parts.uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
     let method = parts.method.as_str().to_string();
-    let id = forwarding_headers(&mut parts.headers, peer);
+    let id = forwarding_headers(&mut parts.headers, peer, ip);
 
     // Sized once: the pseudo-headers' names and values, then the rest.
     let pseudo = ":authority:path:method:scheme".len() + authority.len() + path.len() + method.len() + 4;
@@ -141,6 +149,7 @@ pub async fn handle(
             headers.add(name.as_str().as_bytes(), value.as_bytes());
         }
     }
+    headers.mark_pristine();
 
     let filters = match worker.filters() {
         Ok(filters) => filters,
@@ -191,6 +200,8 @@ pub async fn handle(
         status: 0,
         upstream: Pipe::default(),
         pending: None,
+        request_head: Some(parts.headers),
+        response_head: None,
         upstream_body: None,
         deadline: None,
         request_end_sent: false,
@@ -244,6 +255,11 @@ struct Driver {
     /// The request body toward the upstream.
     upstream: Pipe,
     pending: Option<UpstreamTask>,
+    /// The client's headers, while the plugins' copy of them is pristine: sent on as they
+    /// are (see `HeaderMap::mark_pristine`).
+    request_head: Option<hyper::HeaderMap>,
+    /// The upstream's response headers, likewise.
+    response_head: Option<hyper::HeaderMap>,
     upstream_body: Option<Incoming>,
     deadline: Option<tokio::time::Instant>,
     request_end_sent: bool,
@@ -440,7 +456,10 @@ impl Driver {
                     let mut response = Response::new(body);
                     *response.status_mut() =
                         hyper::StatusCode::from_u16(self.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-                    *response.headers_mut() = to_hyper_headers(&headers);
+                    *response.headers_mut() = match self.response_head.take() {
+                        Some(same) if headers.is_pristine() => same,
+                        _ => to_hyper_headers(&headers),
+                    };
                     if let Some(respond) = self.respond.take() {
                         let _ = respond.send(response);
                     }
@@ -475,6 +494,8 @@ impl Driver {
             self.router_reply(404, "", "route_not_found");
             return;
         };
+        // Taken before the rewrites below: they change pseudo-headers only.
+        let same = self.request_head.take().filter(|_| headers.is_pristine());
         // The route's rewrites, after every plugin (Envoy's router applies them so).
         if let Some(route) = self.route_index.and_then(|i| self.worker.config.routes.all().get(i)) {
             let path = headers.get(":path").map(str::to_string);
@@ -486,7 +507,7 @@ impl Driver {
             }
         }
         let body = if end { body::empty() } else { self.upstream.open() };
-        match upstream_request(&address, &headers, body) {
+        match upstream_request(&address, &headers, same, body) {
             Ok(mut request) => {
                 if !end {
                     frame_unknown_length(request.headers_mut());
@@ -524,8 +545,11 @@ impl Driver {
     fn on_upstream_response(&mut self, response: Result<Response<Incoming>, String>) {
         match response {
             Ok(response) => {
-                let (parts, body) = response.into_parts();
-                let headers = response_head(&parts);
+                let (mut parts, body) = response.into_parts();
+                let mut headers = response_head(&parts);
+                headers.mark_pristine();
+                remove_hop_by_hop(&mut parts.headers);
+                self.response_head = Some(parts.headers);
                 self.stream.set_property("response.code_details", "via_upstream");
                 let end = body.is_end_stream();
                 let _ = self.stream.send_response_headers(headers, end);
@@ -630,10 +654,11 @@ async fn direct(
     mut parts: hyper::http::request::Parts,
     body: Incoming,
     peer: SocketAddr,
+    ip: &HeaderValue,
     started: Instant,
 ) -> Response<GwBody> {
     let authority = authority(&parts);
-    let id = forwarding_headers(&mut parts.headers, peer);
+    let id = forwarding_headers(&mut parts.headers, peer, ip);
     if !parts.headers.contains_key(hyper::header::HOST) {
         // An absolute-form request: the upstream still gets the client's authority.
         if let Ok(host) = hyper::header::HeaderValue::from_str(&authority) {
@@ -645,6 +670,9 @@ async fn direct(
     let route = worker.config.routes.find(&authority, path);
     let service = route.and_then(|r| worker.config.service(&r.service));
     let log = |status: u16| {
+        if !worker.records_requests() {
+            return;
+        }
         let entry = Entry {
             method: parts.method.as_str(),
             path,

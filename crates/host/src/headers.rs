@@ -21,6 +21,8 @@ struct Entry {
 pub struct HeaderMap {
     bytes: Vec<u8>,
     entries: Vec<Entry>,
+    /// Unchanged since [`HeaderMap::mark_pristine`]: see there.
+    pristine: bool,
 }
 
 fn range((start, len): (u32, u32)) -> Range<usize> {
@@ -36,7 +38,7 @@ impl HeaderMap {
     /// An empty map with room for `entries` headers of `bytes` bytes of names and values in
     /// all: a proxy converting a message knows both, and growing the buffer copies it.
     pub fn with_capacity(entries: usize, bytes: usize) -> Self {
-        HeaderMap { bytes: Vec::with_capacity(bytes), entries: Vec::with_capacity(entries) }
+        HeaderMap { bytes: Vec::with_capacity(bytes), entries: Vec::with_capacity(entries), pristine: false }
     }
 
     /// Builds a map from pairs (names lower-cased).
@@ -108,8 +110,23 @@ impl HeaderMap {
         (start, len)
     }
 
+    /// Marks the map as a faithful copy of a message its maker still holds. Every change
+    /// (add, set, remove) clears the mark, so while [`HeaderMap::is_pristine`] holds, that
+    /// message's own headers can be sent on instead of converting the map back: a gateway
+    /// whose plugins only read a request's headers skips the conversion both ways.
+    pub fn mark_pristine(&mut self) {
+        self.pristine = true;
+    }
+
+    /// Whether nothing changed the map since [`HeaderMap::mark_pristine`] (a map that was
+    /// never marked is not pristine).
+    pub fn is_pristine(&self) -> bool {
+        self.pristine
+    }
+
     /// Appends a value, keeping existing ones.
     pub fn add(&mut self, name: &[u8], value: &[u8]) {
+        self.pristine = false;
         let name = self.push(name, true);
         let value = self.push(value, false);
         self.entries.push(Entry { name, value });
@@ -117,6 +134,7 @@ impl HeaderMap {
 
     /// Sets `name` to one value: the first entry is replaced in place, the others removed.
     pub fn set(&mut self, name: &[u8], value: &[u8]) {
+        self.pristine = false;
         let first = self.entries.iter().position(|e| self.name_of(e).eq_ignore_ascii_case(name));
         let Some(first) = first else {
             self.add(name, value);
@@ -136,6 +154,7 @@ impl HeaderMap {
 
     /// Removes every value of `name`.
     pub fn remove(&mut self, name: &[u8]) {
+        self.pristine = false;
         let bytes = &self.bytes;
         self.entries.retain(|e| !bytes.get(range(e.name)).unwrap_or_default().eq_ignore_ascii_case(name));
     }
@@ -195,6 +214,23 @@ impl<K: AsRef<[u8]>, V: AsRef<[u8]>> From<Vec<(K, V)>> for HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_change_ends_pristine() {
+        let changes: [fn(&mut HeaderMap); 4] =
+            [|m| m.add(b"b", b"2"), |m| m.set(b"a", b"1"), |m| m.remove(b"zz"), |m| m.set(b"new", b"v")];
+        for change in changes {
+            let mut map = HeaderMap::from([("a", "1")]);
+            assert!(!map.is_pristine(), "a map is not pristine until marked");
+            map.mark_pristine();
+            assert!(map.is_pristine() && map.clone().is_pristine());
+            let _ = (map.get("a"), map.get_all("a"), map.iter().count(), map.encode());
+            assert!(map.is_pristine(), "reading leaves it pristine");
+            change(&mut map);
+            assert!(!map.is_pristine(), "{map:?}");
+        }
+        assert!(!HeaderMap::new().is_pristine() && !HeaderMap::default().is_pristine());
+    }
 
     #[test]
     fn set_add_remove() {
