@@ -130,7 +130,9 @@ impl Client {
             loop {
                 let (mut sender, reused) = match client.checkout(&address) {
                     Some(sender) => (sender, true),
-                    None => (connect(&address).await?, false),
+                    // Boxed: most requests reuse a connection, and every poll of a request
+                    // future moves less without the connect state in it.
+                    None => (Box::pin(connect(&address)).await?, false),
                 };
                 match sender.try_send_request(request).await {
                     Ok(response) => {

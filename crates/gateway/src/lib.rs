@@ -234,8 +234,10 @@ fn run_worker(
                     let (worker, ip) = (worker.clone(), ip.clone());
                     async move { proxy::handle(worker, req, peer, &ip, local).await }
                 });
-                let _ =
-                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .writev(false)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });

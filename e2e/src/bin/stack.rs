@@ -44,14 +44,19 @@ enum Mode {
     /// Measure the gateway under load with wrk: requests per second and p50/p99 latency for
     /// the echo upstream alone, through nginx (the reference, started here), through the
     /// gateway without plugins, and through the four auth plugins at once
-    /// (e2e/bench/gateway.yaml), as ratios to nginx; then the gateway's peak memory.
+    /// (e2e/bench/gateway.yaml), as ratios to nginx; then the gateway's peak memory. The paths
+    /// take turns, round after round, so a change in what the machine's neighbours take from it
+    /// falls on all of them alike.
     Load {
         /// Gateway configuration: `plain.bench` without plugins, `auth.bench` with the chain.
         #[arg(long, default_value = "e2e/bench")]
         config: PathBuf,
-        /// Seconds per measurement.
-        #[arg(long, default_value_t = 10)]
+        /// Seconds per measurement of a path in one round.
+        #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Rounds: every path is measured once per round.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
         /// Concurrent connections.
         #[arg(long, default_value_t = 64)]
         connections: u32,
@@ -167,7 +172,7 @@ fn auth_chain_headers() -> Result<Vec<(String, String)>, String> {
     Ok(headers)
 }
 
-fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize) -> Result<bool, String> {
+fn load(cli: &Cli, config: &Path, seconds: u64, rounds: u32, connections: u32, workers: usize) -> Result<bool, String> {
     use higress_e2e::load::{cpu_seconds, memory_kib, wrk};
     let mut options = options(cli, config, None, "load", 0)?;
     options.access_log = false;
@@ -192,7 +197,8 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
     let pid = stack.pid("hgw").ok_or("no gateway process")?;
     let (_, idle) = memory_kib(pid).unwrap_or_default();
     println!(
-        "wrk -t2 -c{connections} -d{seconds}s, gateway with {workers} workers ({} CPUs here)
+        "wrk -t2 -c{connections} -d{seconds}s per path and round, {rounds} rounds taking turns, gateway with {workers} \
+         workers ({} CPUs here); requests/s: the mean of the rounds, latency: the median round's
 ",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
@@ -217,18 +223,32 @@ fn load(cli: &Cli, config: &Path, seconds: u64, connections: u32, workers: usize
         ("gateway, four auth plugins that skip the route", stack.gateway.clone(), "plain.bench", Vec::new(), Some(pid)),
         ("gateway, key-auth + basic-auth + hmac-auth + jwt-auth", stack.gateway.clone(), "auth.bench", auth, Some(pid)),
     ];
-    let mut reference = None;
-    for (name, address, host, headers, proxy) in runs {
-        let before = proxy.and_then(cpu_seconds);
-        let m = wrk(&address, host, &headers, seconds, connections)?;
-        let used = proxy.and_then(cpu_seconds).zip(before).map(|(after, before)| after - before);
-        let ratio = reference.map_or("-".to_string(), |r: f64| format!("{:.2}", m.rps / r));
-        if address == nginx.address {
-            reference = Some(m.rps);
+    // Per path: each round's measurement and the proxy's CPU seconds in it.
+    let mut measured: Vec<Vec<(higress_e2e::load::Measured, Option<f64>)>> = runs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds.max(1) {
+        for ((_, address, host, headers, proxy), rounds) in runs.iter().zip(&mut measured) {
+            let before = proxy.and_then(cpu_seconds);
+            let m = wrk(address, host, headers, seconds, connections)?;
+            let used = proxy.and_then(cpu_seconds).zip(before).map(|(after, before)| after - before);
+            rounds.push((m, used));
         }
-        // wrk runs `seconds`; its request count is rps times that.
-        let cpu = used.map_or("-".to_string(), |s| format!("{:.1}", s * 1e6 / (m.rps * seconds as f64)));
-        println!("| {name} | {:.0} | {} | {} | {ratio} | {cpu} |", m.rps, m.p50, m.p99);
+    }
+    let mut reference = None;
+    for ((name, address, ..), rounds) in runs.iter().zip(&measured) {
+        let rps = rounds.iter().map(|(m, _)| m.rps).sum::<f64>() / rounds.len().max(1) as f64;
+        let mut by_rps: Vec<_> = rounds.iter().map(|(m, _)| m).collect();
+        by_rps.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        let median = by_rps.get(by_rps.len() / 2).copied();
+        let (p50, p99) = median.map_or(("-", "-"), |m| (m.p50.as_str(), m.p99.as_str()));
+        let ratio = reference.map_or("-".to_string(), |r: f64| format!("{:.2}", rps / r));
+        if *address == nginx.address {
+            reference = Some(rps);
+        }
+        // Each wrk run lasts `seconds`: its request count is its rate times that.
+        let requests: f64 = rounds.iter().map(|(m, _)| m.rps * seconds as f64).sum();
+        let cpu: Option<f64> = rounds.iter().map(|(_, used)| *used).sum();
+        let cpu = cpu.map_or("-".to_string(), |s| format!("{:.1}", s * 1e6 / requests));
+        println!("| {name} | {rps:.0} | {p50} | {p99} | {ratio} | {cpu} |");
     }
     drop(nginx);
     let (peak, now) = memory_kib(pid).unwrap_or_default();
@@ -263,7 +283,9 @@ fn main() -> ExitCode {
         Mode::Test { config, args } => test(&cli, config, args),
         Mode::Run { config, listen } => run(&cli, config, *listen),
         Mode::Wait { url, timeout_secs } => wait(url, *timeout_secs),
-        Mode::Load { config, seconds, connections, workers } => load(&cli, config, *seconds, *connections, *workers),
+        Mode::Load { config, seconds, rounds, connections, workers } => {
+            load(&cli, config, *seconds, *rounds, *connections, *workers)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
