@@ -63,6 +63,11 @@ fn main() {
         stats::report(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000));
         return;
     }
+    if std::env::args().nth(1).as_deref() == Some("jwt") {
+        // `cargo run -p higress-bench -- jwt`: only jwt-auth per algorithm.
+        jwt_algorithms();
+        return;
+    }
     if std::env::args().nth(1).as_deref() == Some("worst") {
         // `cargo run -p higress-bench -- worst`: only the 60 KiB worst cases.
         worst_cases();
