@@ -230,10 +230,8 @@ fn run_worker(
             let worker = worker.clone();
             tokio::task::spawn_local(async move {
                 let ip = proxy::client_ip(peer);
-                let service = hyper::service::service_fn(move |req| {
-                    let (worker, ip) = (worker.clone(), ip.clone());
-                    async move { proxy::handle(worker, req, peer, &ip, local).await }
-                });
+                let service =
+                    hyper::service::service_fn(move |req| proxy::handle(worker.clone(), req, peer, ip.clone(), local));
                 let _ = hyper::server::conn::http1::Builder::new()
                     .writev(false)
                     .serve_connection(TokioIo::new(stream), service)

@@ -95,7 +95,7 @@ pub fn client_ip(peer: SocketAddr) -> HeaderValue {
 /// does: connection-level headers dropped, `x-request-id` added when missing, the peer
 /// appended to `x-forwarded-for` (`ip` is [`client_ip`] of `peer`), `x-forwarded-proto` when
 /// missing. Returns the request id.
-fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr, ip: &HeaderValue) -> String {
+fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr, ip: HeaderValue) -> String {
     remove_hop_by_hop(headers);
     // A client's id is kept (its first value only, as Envoy keeps one).
     let id = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map_or_else(request_id, str::to_string);
@@ -104,7 +104,7 @@ fn forwarding_headers(headers: &mut hyper::HeaderMap, peer: SocketAddr, ip: &Hea
     }
     let forwarded = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) => HeaderValue::from_str(&format!("{prior}, {}", peer.ip())).ok(),
-        None => Some(ip.clone()),
+        None => Some(ip),
     };
     if let Some(value) = forwarded {
         headers.insert(X_FORWARDED_FOR, value);
@@ -120,7 +120,7 @@ pub async fn handle(
     worker: Rc<Worker>,
     req: Request<Incoming>,
     peer: SocketAddr,
-    ip: &HeaderValue,
+    ip: HeaderValue,
     local: SocketAddr,
 ) -> Result<Response<GwBody>, Infallible> {
     let started = Instant::now();
@@ -654,7 +654,7 @@ async fn direct(
     mut parts: hyper::http::request::Parts,
     body: Incoming,
     peer: SocketAddr,
-    ip: &HeaderValue,
+    ip: HeaderValue,
     started: Instant,
 ) -> Response<GwBody> {
     let authority = authority(&parts);
