@@ -877,6 +877,9 @@ fn cases() -> Vec<Case> {
         {"operate": "add", "headers": (0..8).map(|i| json!({"key": format!("x-p{i}"), "value": "v-$1", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"})).collect::<Vec<_>>()},
         {"operate": "replace", "headers": [{"key": "x-r", "newValue": "$1$1$1", "path_pattern": "(a)"}]}
     ]});
+    let tone = json!({"reqRules": [
+        {"operate": "add", "headers": [{"key": "x-p", "value": "v-$1", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"}]}
+    ]});
     let tdedupe = json!({"reqRules": [
         {"operate": "dedupe", "headers": [{"key": "x-dup", "strategy": "RETAIN_UNIQUE"}, {"key": "x-dup2", "strategy": "RETAIN_LAST"}], "querys": [{"key": "a", "strategy": "RETAIN_UNIQUE"}]},
         {"operate": "rename", "headers": [{"oldKey": "x-dup", "newKey": "x-d"}], "querys": [{"oldKey": "a", "newKey": "b"}]},
@@ -888,7 +891,13 @@ fn cases() -> Vec<Case> {
         {"operate": "dedupe", "headers": [{"key": "x-r", "strategy": "RETAIN_UNIQUE"}]},
         {"operate": "add", "headers": [{"key": "x-from-path", "value": "$1", "path_pattern": "(a+)"}]}
     ]});
-    for (cn, cfg) in [("9 rules", &tq), ("9 path_pattern", &tre), ("dedupe/rename", &tdedupe), ("resp", &tresp)] {
+    for (cn, cfg) in [
+        ("9 rules", &tq),
+        ("9 path_pattern", &tre),
+        ("1 path_pattern", &tone),
+        ("dedupe/rename", &tdedupe),
+        ("resp", &tresp),
+    ] {
         add(&format!("transformer {cn}: tiny names"), "transformer", cfg, Req::new(q(&tiny_names(big, false, 7))));
         add(&format!("transformer {cn}: tiny names =v"), "transformer", cfg, Req::new(q(&tiny_names(big, true, 7))));
         add(&format!("transformer {cn}: 'a&'"), "transformer", cfg, Req::new(q(&"a&".repeat(big / 2))));

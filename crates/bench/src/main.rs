@@ -244,12 +244,17 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         serde_json::json!({"allow_origin_patterns": ["https://*.example.com", "http://*.example.org:[8080,9090]",
             "http://*.example.net:[*]", "https://*.*.example.io", "https://*-dev.*.example.cn", "http://*.a.*.b.*.c"]}),
     );
-    // Every item reads the same path_pattern (a README's template), which regex-lite
-    // matches in time linear in the path but with a large constant: found once, not per item.
+    // Every item reads the same path_pattern (a README's template): its matches and groups
+    // are found once, not per item, by the DFA's two passes (regex-lite's PikeVM: 104 M).
     let transformer = vm(
         "transformer",
         serde_json::json!({"reqRules": [{"operate": "add", "headers": (0..8).map(|i| serde_json::json!({
             "key": format!("x-p{i}"), "value": "v-$1", "path_pattern": "^/api/(\\w+)/(.*)\\.json$"})).collect::<Vec<_>>()}]}),
+    );
+    // A pattern that matches at every byte: one match, its groups and its expansion per byte.
+    let every_byte = vm(
+        "transformer",
+        serde_json::json!({"reqRules": [{"operate": "add", "headers": [{"key": "x-r", "value": "$1$1$1", "path_pattern": "(a)"}]}]}),
     );
     // Six expressions of the kind the README shows, one DFA together: a byte step per byte.
     let request_block = vm(
@@ -310,6 +315,11 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
             "transformer (8 items, one path_pattern), a 60 KiB path that matches it",
             transformer,
             request("GET", "a.com", &format!("/api/{}.json", "x/".repeat(30_000))),
+        ),
+        (
+            "transformer (an item with path_pattern `(a)`), a 60 KiB path of `a` (60,000 matches)",
+            every_byte,
+            request("GET", "a.com", &format!("/{}", "a".repeat(60_000))),
         ),
         (
             "ip-restriction (200 CIDRs), X-Forwarded-For with a port of 60,000 digits",

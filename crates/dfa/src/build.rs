@@ -10,22 +10,16 @@ use crate::set::ByteSet;
 use crate::{Dfa, DEAD, MATCH};
 
 /// Patterns whose DFA has more states are left to `regex-lite`.
-const MAX_STATES: usize = 2_000;
+pub(crate) const MAX_STATES: usize = 2_000;
 /// Nor may the table have more entries than this (four bytes each).
-const MAX_ENTRIES: usize = 128 * 1024;
+pub(crate) const MAX_ENTRIES: usize = 128 * 1024;
 
 /// A set of NFA nodes, one bit per node, and whether it is the start of the text.
-type Key = (Vec<u64>, bool);
+pub(crate) type Key = (Vec<u64>, bool);
 
 pub fn build(nfa: &Nfa) -> Option<Dfa> {
     let (classes, stride) = byte_classes(nfa);
-    // One byte of each class stands for it.
-    let mut reps = vec![0u8; stride];
-    for b in (0..=255u8).rev() {
-        if let Some(r) = reps.get_mut(usize::from(*classes.get(usize::from(b))?)) {
-            *r = b;
-        }
-    }
+    let reps = representatives(&classes, stride);
     let words = nfa.nodes.len().div_ceil(64);
     let mut walk = Walk { nfa, seen: vec![0; nfa.nodes.len()], stamp: 0, stack: Vec::new(), words };
 
@@ -33,7 +27,7 @@ pub fn build(nfa: &Nfa) -> Option<Dfa> {
     let mut table = vec![DEAD; 2 * stride];
     table.iter_mut().skip(stride).for_each(|t| *t = MATCH);
     let mut at_end = vec![false, true];
-    let mut states = States { keys: vec![(Vec::new(), false), (Vec::new(), false)], slots: vec![Vec::new(); 256] };
+    let mut states = States::new(2);
 
     let (first, matched) = walk.closure(&[nfa.start], true, false);
     if matched {
@@ -42,7 +36,7 @@ pub fn build(nfa: &Nfa) -> Option<Dfa> {
     let start = states.add((first, true))?;
     let mut at = usize::from(start);
     let mut seeds = Vec::new();
-    while let Some((set, is_start)) = states.keys.get(at).cloned() {
+    while let Some((set, is_start)) = states.key(at).cloned() {
         let members: Vec<u32> = members(&set).collect();
         at_end.push(walk.closure(&members, is_start, true).1);
         for &rep in &reps {
@@ -73,8 +67,19 @@ pub fn build(nfa: &Nfa) -> Option<Dfa> {
     Some(Dfa { classes, stride, table, at_end, start: row(u32::from(start)) })
 }
 
+/// One byte of each class, which stands for it.
+pub(crate) fn representatives(classes: &[u8; 256], stride: usize) -> Vec<u8> {
+    let mut reps = vec![0u8; stride];
+    for (b, &c) in classes.iter().enumerate().rev() {
+        if let Some(r) = reps.get_mut(usize::from(c)) {
+            *r = b as u8;
+        }
+    }
+    reps
+}
+
 /// The nodes of a bitset, in order.
-fn members(set: &[u64]) -> impl Iterator<Item = u32> + '_ {
+pub(crate) fn members(set: &[u64]) -> impl Iterator<Item = u32> + '_ {
     set.iter().enumerate().flat_map(|(i, &w)| {
         let mut w = w;
         std::iter::from_fn(move || {
@@ -88,15 +93,25 @@ fn members(set: &[u64]) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// The DFA's states so far, by their key: a state's id is its place in `keys`.
-struct States {
+pub(crate) struct States {
     keys: Vec<Key>,
     /// Ids by hash of their key.
     slots: Vec<Vec<u16>>,
 }
 
 impl States {
+    /// No states but `reserved` placeholders (ids `0..reserved`), which no key finds.
+    pub(crate) fn new(reserved: usize) -> Self {
+        States { keys: vec![(Vec::new(), false); reserved], slots: vec![Vec::new(); 256] }
+    }
+
+    /// The key of state `id`.
+    pub(crate) fn key(&self, id: usize) -> Option<&Key> {
+        self.keys.get(id)
+    }
+
     /// The id of the state `key`, added if new; `None` past [`MAX_STATES`].
-    fn add(&mut self, key: Key) -> Option<u16> {
+    pub(crate) fn add(&mut self, key: Key) -> Option<u16> {
         let hash = key.0.iter().fold(u64::from(key.1), |h, &w| (h ^ w).wrapping_mul(0x0100_0000_01B3).rotate_left(29));
         let slot = (hash as usize) & (self.slots.len() - 1);
         let bucket = self.slots.get_mut(slot)?;
@@ -177,7 +192,7 @@ impl Walk<'_> {
                     self.stack.push(*a);
                     false
                 }
-                Some(Node::Goto(a)) => {
+                Some(Node::Goto(a) | Node::Save(_, a)) => {
                     self.stack.push(*a);
                     false
                 }

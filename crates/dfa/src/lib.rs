@@ -6,16 +6,22 @@
 //! 60 KiB path. Most patterns a gateway is given (`\.php$`, `^/admin/.*`,
 //! `(?i)select.+from`) are a few literals, classes and repetitions: for those, [`Dfa::new`]
 //! builds the whole DFA up front, and [`Dfa::is_match`] costs a few instructions per byte.
+//! Where the caller needs the matches and their groups ([`Pattern::captures_all`], built by
+//! [`Pattern::with_groups`]), the `groups` module finds them in two passes over the text.
 //! Anything outside that subset (see [`Dfa::new`]) is left to `regex-lite`, whose meaning
-//! the DFA keeps exactly: the tests compare the two on random patterns and texts.
+//! the DFA keeps exactly: the tests compare the two on random patterns and texts, groups
+//! included.
 
 mod build;
+mod groups;
 mod nfa;
 mod parse;
 mod pattern;
+mod replace;
 mod set;
 
-pub use pattern::Pattern;
+pub use pattern::{Groups, Matches, Pattern};
+pub use replace::Replacement;
 
 /// A pattern compiled to a DFA over bytes, for unanchored `is_match` on UTF-8 text.
 #[derive(Debug, Clone)]
@@ -50,9 +56,20 @@ impl Dfa {
     /// and the flags `i` (ASCII letters only), `s` and `U`. Not in it: `m`, `x`, `\b`,
     /// `\B`, Unicode classes, POSIX classes, set operations in classes.
     pub fn new(pattern: &str) -> Option<Dfa> {
-        let ast = parse::parse(pattern)?;
-        let nfa = nfa::Nfa::compile(&ast)?;
-        build::build(&nfa)
+        build::build(&Self::nfa(pattern)?)
+    }
+
+    /// The NFA of `pattern`, if it is in the subset.
+    fn nfa(pattern: &str) -> Option<nfa::Nfa> {
+        nfa::Nfa::compile(&parse::parse(pattern)?)
+    }
+
+    /// The DFA of `pattern` and the tables that find its matches' groups.
+    fn with_groups(pattern: &str) -> Option<(Dfa, Option<groups::Finder>)> {
+        let nfa = Self::nfa(pattern)?;
+        let dfa = build::build(&nfa)?;
+        let finder = groups::Finder::new(&nfa, dfa.classes, dfa.stride);
+        Some((dfa, finder))
     }
 
     /// Whether the pattern matches anywhere in `text` (UTF-8, as the pattern's own `str`

@@ -14,21 +14,26 @@ pub enum Ast {
     NonAscii,
     Concat(Vec<Ast>),
     Alt(Vec<Ast>),
-    /// `min` to `max` (no bound: `None`) times.
-    Repeat(Box<Ast>, u32, Option<u32>),
+    /// `min` to `max` (no bound: `None`) times; greedy (more first) or lazy (fewer first):
+    /// which only changes the groups a match reports, not whether there is one.
+    Repeat(Box<Ast>, u32, Option<u32>, bool),
+    /// A capturing group and its index (opening parentheses counted from 1).
+    Group(Box<Ast>, u32),
     /// The start of the text (`^` without `m`, `\A`).
     Start,
     /// The end of the text (`$` without `m`, `\z`).
     End,
 }
 
-/// The flags that change what the DFA matches (`U` only changes which match is found).
+/// The flags in the subset.
 #[derive(Debug, Clone, Copy, Default)]
 struct Flags {
     /// `i`: ASCII letters match either case.
     fold: bool,
     /// `s`: `.` matches `\n` too.
     dot_nl: bool,
+    /// `U`: repetitions are lazy unless followed by `?`.
+    swap_greed: bool,
 }
 
 /// Repetition counts past this are left to `regex-lite` (they would make a large NFA).
@@ -37,7 +42,7 @@ const MAX_COUNT: u32 = 1000;
 const MAX_DEPTH: usize = 64;
 
 pub fn parse(pattern: &str) -> Option<Ast> {
-    let mut p = Parser { chars: pattern.chars().collect(), pos: 0, depth: 0 };
+    let mut p = Parser { chars: pattern.chars().collect(), pos: 0, depth: 0, groups: 0 };
     let ast = p.group(Flags::default())?;
     // A `)` with no `(`: not a pattern regex-lite accepts.
     (p.pos == p.chars.len()).then_some(ast)
@@ -47,6 +52,8 @@ struct Parser {
     chars: Vec<char>,
     pos: usize,
     depth: usize,
+    /// Capturing groups opened so far.
+    groups: u32,
 }
 
 /// A class's members: ASCII bytes, every non-ASCII character, or some of them.
@@ -176,7 +183,7 @@ impl Parser {
                 }
                 Some(_) => {
                     if let Some(atom) = self.atom(&mut flags)? {
-                        items.push(self.repeats(atom)?);
+                        items.push(self.repeats(atom, flags)?);
                     }
                 }
             }
@@ -190,11 +197,14 @@ impl Parser {
     fn atom(&mut self, flags: &mut Flags) -> Option<Option<Ast>> {
         let ast = match self.bump()? {
             '(' => {
+                let mut index = None;
                 let inner = if self.eat('?') {
                     let named = if self.eat('P') { self.eat('<') || return None } else { self.eat('<') };
                     if named {
                         // A named group: its name up to `>`.
                         while self.bump()? != '>' {}
+                        self.groups += 1;
+                        index = Some(self.groups);
                         *flags
                     } else {
                         let mut f = *flags;
@@ -203,7 +213,7 @@ impl Parser {
                             match self.bump()? {
                                 'i' => f.fold = !negated,
                                 's' => f.dot_nl = !negated,
-                                'U' => {}
+                                'U' => f.swap_greed = !negated,
                                 // Turning `m` or `x` off changes nothing here.
                                 'm' | 'x' if negated => {}
                                 '-' => negated = true,
@@ -217,13 +227,18 @@ impl Parser {
                         }
                     }
                 } else {
+                    self.groups += 1;
+                    index = Some(self.groups);
                     *flags
                 };
                 let ast = self.group(inner)?;
                 if !self.eat(')') {
                     return None;
                 }
-                ast
+                match index {
+                    Some(index) => Ast::Group(Box::new(ast), index),
+                    None => ast,
+                }
             }
             '[' => self.class(*flags)?,
             '.' => dot(*flags),
@@ -236,8 +251,8 @@ impl Parser {
         Some(Some(ast))
     }
 
-    /// The repetitions after an atom (a lazy `?` changes nothing for whether it matches).
-    fn repeats(&mut self, mut ast: Ast) -> Option<Ast> {
+    /// The repetitions after an atom.
+    fn repeats(&mut self, mut ast: Ast, flags: Flags) -> Option<Ast> {
         loop {
             let (min, max) = match self.peek() {
                 Some('*') => (0, None),
@@ -248,11 +263,11 @@ impl Parser {
             };
             self.pos += 1;
             let (min, max) = if min == u32::MAX { self.counts()? } else { (min, max) };
-            self.eat('?');
+            let greedy = self.eat('?') == flags.swap_greed;
             if matches!(ast, Ast::Start | Ast::End) {
                 return None;
             }
-            ast = Ast::Repeat(Box::new(ast), min, max);
+            ast = Ast::Repeat(Box::new(ast), min, max, greedy);
         }
     }
 

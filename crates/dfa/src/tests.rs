@@ -1,4 +1,4 @@
-use super::Dfa;
+use super::{Dfa, Pattern, Replacement};
 use regex_lite::Regex;
 
 /// Checks the DFA of `pattern` against regex-lite on `texts`; whether it has one.
@@ -138,4 +138,147 @@ fn agrees_on_random_patterns() {
         }
     }
     assert!(valid > 5_000 && built * 10 > valid * 8, "{built} of {valid} valid patterns built");
+}
+
+/// regex-lite's matches of `re` in `text`, as [`crate::Groups`] hold them.
+fn regex_lite_groups(re: &Regex, text: &str) -> Vec<Vec<Option<std::ops::Range<usize>>>> {
+    re.captures_iter(text).map(|c| (0..c.len()).map(|i| c.get(i).map(|m| m.range())).collect()).collect()
+}
+
+/// `pattern`'s matches and groups in `text` as its finder finds them (never falling back to
+/// regex-lite, which [`Pattern::captures_all`] would do if the finder were wrong).
+fn our_groups(pattern: &Pattern, groups: usize, text: &str) -> Vec<Vec<Option<std::ops::Range<usize>>>> {
+    let Some(finder) = pattern.finder.as_ref() else { panic!("{:?} has no finder", pattern.as_str()) };
+    let Ok(slots) = finder.find_all(text) else { panic!("{:?} broke on {text:?}", pattern.as_str()) };
+    let all = pattern.captures_all(text);
+    if !slots.is_empty() {
+        assert_eq!(all, crate::Matches { width: finder.width(), slots });
+    }
+    all.iter().map(|g| (0..groups).map(|i| g.get(i)).collect()).collect()
+}
+
+#[test]
+fn groups_as_regex_lite_reports_them() {
+    let cases: &[(&str, &[&str])] = &[
+        (r"^/api/(\w+)/(.*)\.json$", &["/api/users/1/2.json", "/api/x.json", "/api/a/b.json.json"]),
+        (r"(a+)(a*)", &["aaaa", "baab", ""]),
+        (r"(a+?)(a*)", &["aaaa"]),
+        (r"(?U)(a+)(a*)", &["aaaa"]),
+        (r"(?U)(a+?)(a*)", &["aaaa"]),
+        (r"(a*)*", &["b", "", "aab"]),
+        (r"(a|)*", &["aa", "b"]),
+        (r"(a?){2,}", &["aaa", ""]),
+        (r"(a|ab)(c|bcd)(d*)", &["abcd"]),
+        (r"x*", &["axxb", "é", "xéx"]),
+        (r"", &["abc", "é"]),
+        (r"(?P<first>\w+)-(?<second>\d+)", &["ab-12 cd-34"]),
+        (r"(é+)(.)", &["ééé", "aéb"]),
+        (r"(^a)|(b$)", &["ab", "ba"]),
+        (r"(a)|b", &["ab"]),
+        (r"(?:(a)|b)*", &["ab", "ba"]),
+        (r"(a{2,3}?)(a*)", &["aaaaa"]),
+        (r"([^/]+)\.php", &["/a/index.php?x=b.php"]),
+    ];
+    for (pattern, texts) in cases {
+        let re = Regex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        let ours = Pattern::with_groups(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        assert!(ours.has_finder(), "{pattern:?} has no finder");
+        for text in *texts {
+            assert_eq!(
+                our_groups(&ours, re.captures_len(), text),
+                regex_lite_groups(&re, text),
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn replacements_as_regex_lite_expands_them() {
+    let re = Regex::new(r"(?P<a>\w)(\d)?-(?<long_name>x*)").unwrap_or_else(|e| panic!("{e}"));
+    let ours = Pattern::with_groups(re.as_str()).unwrap_or_else(|e| panic!("{e}"));
+    let templates = [
+        "$1",
+        "${1}",
+        "$2",
+        "$a",
+        "${a}",
+        "$long_name",
+        "${long_name}x",
+        "$long_namex",
+        "$$",
+        "$",
+        "a$",
+        "${",
+        "${1",
+        "$-",
+        "${}",
+        "$99",
+        "${+1}",
+        "$0",
+        "<$a|$2|$3>",
+        "é$1é",
+        "$$1",
+        "$$$1",
+    ];
+    for text in ["k7-xx", "k-", "q7-x z-"] {
+        let all = ours.captures_all(text);
+        let matches: Vec<_> = all.iter().collect();
+        let theirs: Vec<_> = re.captures_iter(text).collect();
+        assert_eq!(matches.len(), theirs.len(), "{text:?}");
+        for template in templates {
+            let replacement = Replacement::new(template, &ours);
+            for (m, c) in matches.iter().zip(&theirs) {
+                let (mut a, mut b) = (String::new(), String::new());
+                replacement.expand(text, *m, &mut a);
+                c.expand(template, &mut b);
+                assert_eq!(a, b, "{template:?} on {text:?}");
+            }
+        }
+    }
+}
+
+/// Random patterns with groups and lazy repetitions: where the finder is built, every match
+/// and group agrees with regex-lite's.
+#[test]
+fn groups_agree_on_random_patterns() {
+    const PIECES: &[&str] = &[
+        "a", "b", ".", "/", "é", "\\.", "\\w", "[a-c]", "[^a]", "(", "(", ")", "(?:", "(?P<n>", "(?U)", "|", "*", "+",
+        "?", "*?", "+?", "??", "{2}", "{1,3}", "{0,}", "{1,2}?", "^", "$", "(?i)", "\\z", "\\A", "(?s)", "\n",
+    ];
+    const ALPHABET: &[&str] = &["a", "b", "A", "/", ".", "é", "c", "_", "\n"];
+    let mut x: u64 = std::env::var("DFA_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x9E37_79B9_7F4A_7C15);
+    let mut next = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let (mut built, mut valid) = (0, 0);
+    for _ in 0..20_000 {
+        let mut pattern = String::new();
+        for _ in 0..next(10) + 1 {
+            pattern.push_str(PIECES[next(PIECES.len())]);
+        }
+        let Ok(re) = Regex::new(&pattern) else { continue };
+        valid += 1;
+        let Ok(ours) = Pattern::with_groups(&pattern) else { panic!("{pattern:?}") };
+        if !ours.has_finder() {
+            continue;
+        }
+        built += 1;
+        for _ in 0..30 {
+            let mut text = String::new();
+            for _ in 0..next(9) {
+                text.push_str(ALPHABET[next(ALPHABET.len())]);
+            }
+            assert_eq!(
+                our_groups(&ours, re.captures_len(), &text),
+                regex_lite_groups(&re, &text),
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+    eprintln!("{built} of {valid} valid patterns built");
+    assert!(valid > 3_000 && built * 10 > valid * 7, "{built} of {valid} valid patterns built");
 }

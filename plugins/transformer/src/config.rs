@@ -9,7 +9,7 @@ use crate::json::{self, Node};
 use crate::number;
 use crate::ops::{Direction, Key, Op, Source, Template, Value};
 use crate::strategy::Strategy;
-use higress_dfa::Pattern;
+use higress_dfa::{Pattern, Replacement};
 use higress_sdk::prelude::*;
 use serde_json::{Map, Value as Json};
 
@@ -280,7 +280,7 @@ fn value(item: &Item, at: &str, name: &str, target: Target) -> Result<Value, Con
     if target == Target::Headers && text.contains(['\r', '\n', '\0']) {
         return Err(ConfigError::at(format!("{at}.{name}"), "a header value cannot hold CR, LF or NUL"));
     }
-    let template = template(item, at)?;
+    let template = template(item, at, &text)?;
     let json = match target {
         Target::Body => typed(item, at, name, &text)?,
         _ => None,
@@ -289,11 +289,13 @@ fn value(item: &Item, at: &str, name: &str, target: Target) -> Result<Value, Con
 }
 
 /// `host_pattern`, else `path_pattern` (Go takes the host's when both are set).
-fn template(item: &Item, at: &str) -> Result<Option<Template>, ConfigError> {
+fn template(item: &Item, at: &str, value: &str) -> Result<Option<Template>, ConfigError> {
     for (field, on_host) in [("host_pattern", true), ("path_pattern", false)] {
         let Some(pattern) = item.get(field).and_then(text).filter(|p| !p.is_empty()) else { continue };
-        let regex = Pattern::new(&pattern).map_err(|e| ConfigError::at(format!("{at}.{field}"), e.to_string()))?;
-        return Ok(Some(Template { regex, on_host }));
+        let regex =
+            Pattern::with_groups(&pattern).map_err(|e| ConfigError::at(format!("{at}.{field}"), e.to_string()))?;
+        let replacement = Replacement::new(value, &regex);
+        return Ok(Some(Template { regex, on_host, replacement }));
     }
     Ok(None)
 }

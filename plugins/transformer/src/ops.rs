@@ -4,7 +4,7 @@
 use crate::json::{Node, Path};
 use crate::run::Subject;
 use crate::strategy::Strategy;
-use higress_dfa::Pattern;
+use higress_dfa::{Pattern, Replacement};
 use std::borrow::Cow;
 
 /// Where a `map` reads its values.
@@ -66,11 +66,13 @@ impl Value {
     }
 }
 
-/// A `host_pattern` (or, without one, `path_pattern`) and what it is matched against.
+/// A `host_pattern` (or, without one, `path_pattern`), what it is matched against, and the
+/// value as a replacement template for its matches.
 #[derive(Debug, Clone)]
 pub struct Template {
     pub regex: Pattern,
     pub on_host: bool,
+    pub replacement: Replacement,
 }
 
 impl Template {
@@ -87,11 +89,11 @@ impl Template {
             // expansion of `value` (`$1`, `${name}`).
             let mut out = String::with_capacity(text.len());
             let mut last = 0;
-            for captures in matches {
-                let Some(whole) = captures.get(0) else { continue };
-                out.push_str(text.get(last..whole.start()).unwrap_or_default());
-                captures.expand(value, &mut out);
-                last = whole.end();
+            for groups in matches.iter() {
+                let Some(whole) = groups.get(0) else { continue };
+                out.push_str(text.get(last..whole.start).unwrap_or_default());
+                self.replacement.expand(text, groups, &mut out);
+                last = whole.end;
             }
             out.push_str(text.get(last..).unwrap_or_default());
             Cow::Owned(out)

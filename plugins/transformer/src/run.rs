@@ -6,8 +6,7 @@ use crate::json::{self, Node, Path};
 use crate::kv::{Bytes, Pairs};
 use crate::ops::{Key, Op, Source};
 use crate::strategy::{self, Strategy};
-use higress_dfa::Pattern;
-use regex_lite::Captures;
+use higress_dfa::{Matches as Found, Pattern};
 use std::cell::RefCell;
 
 /// The request's host and path, which `host_pattern` / `path_pattern` templates read.
@@ -16,14 +15,14 @@ pub struct Subject<'a> {
     pub path: &'a str,
     /// Each pattern's matches in the host or path, found the first time a value needs them:
     /// a regex search of a 60 KiB path is the costliest thing a request can ask for.
-    matches: RefCell<Vec<Matches<'a>>>,
+    matches: RefCell<Vec<Matches>>,
 }
 
 /// A pattern's (non-overlapping) matches in the host or the path.
-struct Matches<'a> {
+struct Matches {
     pattern: String,
     on_host: bool,
-    found: Vec<Captures<'a>>,
+    found: Found,
 }
 
 impl<'a> Subject<'a> {
@@ -32,20 +31,23 @@ impl<'a> Subject<'a> {
     }
 
     /// Calls `f` with the matches of `regex` in the host (`on_host`) or the path, searching
-    /// only the first time a pattern is asked for, and only where its DFA (a byte step per
-    /// byte) says there is a match: most paths have none, and need no PikeVM pass.
-    pub fn with_matches<R>(&self, regex: &Pattern, on_host: bool, f: impl FnOnce(&[Captures<'a>]) -> R) -> R {
+    /// only the first time a pattern is asked for (two passes over the text for a pattern
+    /// in the DFA's subset, none when the DFA finds no match).
+    pub fn with_matches<R>(&self, regex: &Pattern, on_host: bool, f: impl FnOnce(&Found) -> R) -> R {
         let mut cache = self.matches.borrow_mut();
         let at = match cache.iter().position(|m| m.on_host == on_host && m.pattern == regex.as_str()) {
             Some(at) => at,
             None => {
                 let text = if on_host { self.host } else { self.path };
-                let found = if regex.is_match(text) { regex.regex().captures_iter(text).collect() } else { Vec::new() };
+                let found = regex.captures_all(text);
                 cache.push(Matches { pattern: regex.as_str().to_string(), on_host, found });
                 cache.len() - 1
             }
         };
-        f(cache.get(at).map(|m| m.found.as_slice()).unwrap_or_default())
+        match cache.get(at) {
+            Some(m) => f(&m.found),
+            None => f(&Found::default()),
+        }
     }
 }
 
