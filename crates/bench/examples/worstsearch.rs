@@ -1191,12 +1191,13 @@ fn profile(label: &str, depth: usize, step: Option<u64>) {
     let mut f = step;
     while f < total {
         let env = Env::with_manual_clock(Duration::from_secs(1_700_000_000));
-        let Ok(vm) = Vm::builder(&plugin).env(&env).config_json(&case.config).fuel_per_call(f).start() else {
-            *hist.entry("(config start over budget)".into()).or_default() += step;
+        let Ok(vm) = Vm::builder(&plugin).env(&env).config_json(&case.config).start() else {
+            *hist.entry("(config start failed)".into()).or_default() += step;
             f += step;
             continue;
         };
         let _ = run_case(&vm, &Req::new("/warm"));
+        vm.set_fuel_per_call(f);
         let s = vm.stream();
         let r = s.send_request_headers(req_map(&case.req), true);
         if r.is_ok() && s.local_response().is_none() {

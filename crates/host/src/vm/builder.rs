@@ -154,7 +154,7 @@ impl VmBuilder {
                 core: RefCell::new(Core { store, exports, failed: None, next_context: 2, last: None, instructions: 0 }),
                 plugin: self.plugin,
                 env,
-                fuel,
+                fuel: std::cell::Cell::new(fuel),
                 redis: RefCell::default(),
             }),
         };

@@ -93,7 +93,7 @@ struct VmInner {
     plugin: Plugin,
     env: Env,
     /// Fuel per callback; `None` when the plugin is not metered.
-    fuel: Option<u64>,
+    fuel: std::cell::Cell<Option<u64>>,
     redis: RefCell<crate::forward::RedisConnections>,
 }
 
@@ -114,6 +114,15 @@ impl Vm {
     /// Options for starting a VM of `plugin`.
     pub fn builder(plugin: &Plugin) -> VmBuilder {
         VmBuilder::new(plugin)
+    }
+
+    /// Changes the instructions each later callback may execute before it traps (a metered
+    /// plugin only): a profiler starts the plugin with the default, then stops a request's
+    /// callback at a chosen instruction.
+    pub fn set_fuel_per_call(&self, fuel: u64) {
+        if self.inner.fuel.get().is_some() {
+            self.inner.fuel.set(Some(fuel));
+        }
     }
 
     /// A new HTTP stream through this VM alone.
@@ -263,11 +272,12 @@ impl VmInner {
             state.stop_next_iteration = false;
             state.touched.clear();
         }
-        if let Some(fuel) = self.fuel {
+        let fuel = self.fuel.get();
+        if let Some(fuel) = fuel {
             core.store.set_fuel(fuel).map_err(|e| HostError::Usage(e.to_string()))?;
         }
         let result = f.call(&mut core.store, params);
-        let used = self.fuel.map_or(0, |fuel| fuel.saturating_sub(core.store.get_fuel().unwrap_or(0)));
+        let used = fuel.map_or(0, |fuel| fuel.saturating_sub(core.store.get_fuel().unwrap_or(0)));
         let memory_bytes = core.store.data().memory_size.bytes;
         let stats = CallStats { callback, context_id: context, instructions: used, memory_bytes };
         core.last = Some(stats.clone());
