@@ -256,6 +256,37 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         "transformer",
         serde_json::json!({"reqRules": [{"operate": "add", "headers": [{"key": "x-r", "value": "$1$1$1", "path_pattern": "(a)"}]}]}),
     );
+    // Every list at once: the path is lowercased, then scanned for the substrings and the
+    // expressions, and the headers (`:path` among them) for the header keywords.
+    let request_block_all = vm(
+        "request-block",
+        serde_json::json!({"block_urls": ["swagger.html", "/admin", "phpmyadmin"], "block_exact_urls": ["/info"],
+            "block_regexp_urls": [r"\.php$", r"(?i)select.+from", r"/v\d+/internal/"],
+            "block_headers": ["example-key", "sqlmap"], "case_sensitive": false}),
+    );
+    // Query rules of every kind, on a query of as many distinct parameters as fit.
+    let transformer_query = vm(
+        "transformer",
+        serde_json::json!({"reqRules": [
+            {"operate": "remove", "querys": [{"key": "debug"}]},
+            {"operate": "rename", "querys": [{"oldKey": "b", "newKey": "bb"}]},
+            {"operate": "replace", "querys": [{"key": "c", "newValue": "1"}]},
+            {"operate": "add", "querys": [{"key": "added", "value": "1"}]},
+            {"operate": "append", "querys": [{"key": "a", "appendValue": "2"}]},
+            {"operate": "map", "mapSource": "querys", "headers": [{"fromKey": "a", "toKey": "x-a"}]},
+            {"operate": "dedupe", "querys": [{"key": "a", "strategy": "RETAIN_UNIQUE"}]}]}),
+    );
+    let base36 = |mut i: usize| {
+        let mut name = Vec::new();
+        loop {
+            name.push(b"0123456789abcdefghijklmnopqrstuvwxyz".get(i % 36).copied().unwrap_or(b'0'));
+            i /= 36;
+            if i == 0 {
+                break String::from_utf8(name).unwrap_or_default();
+            }
+        }
+    };
+    let distinct: String = (0..15_000).map(base36).collect::<Vec<_>>().join("&");
     // Six expressions of the kind the README shows, one DFA together: a byte step per byte.
     let request_block = vm(
         "request-block",
@@ -320,6 +351,16 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
             "transformer (an item with path_pattern `(a)`), a 60 KiB path of `a` (60,000 matches)",
             every_byte,
             request("GET", "a.com", &format!("/{}", "a".repeat(60_000))),
+        ),
+        (
+            "request-block (every list), a 60 KiB path",
+            request_block_all,
+            request("GET", "a.com", &format!("/{}", "a".repeat(60_000))),
+        ),
+        (
+            "transformer (a query rule of each kind), 15,000 distinct parameters",
+            transformer_query,
+            request("GET", "a.com", &format!("/p?{distinct}")),
         ),
         (
             "ip-restriction (200 CIDRs), X-Forwarded-For with a port of 60,000 digits",
