@@ -107,28 +107,16 @@ fn agrees_on_random_patterns() {
     ];
     const ALPHABET: &[&str] =
         &["a", "b", "A", "B", "/", ".", "\n", "é", "\u{212A}", "\u{17F}", "K", "0", "_", " ", "\x0B", "s"];
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move |n: usize| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % n as u64) as usize
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     let (mut built, mut valid) = (0, 0);
     for _ in 0..20_000 {
-        let mut pattern = String::new();
-        for _ in 0..next(12) + 1 {
-            pattern.push_str(PIECES[next(PIECES.len())]);
-        }
+        let pattern = joined(&mut next, PIECES, 1, 13);
         let Ok(re) = Regex::new(&pattern) else { continue };
         valid += 1;
         let Some(dfa) = Dfa::new(&pattern) else { continue };
         built += 1;
         for _ in 0..40 {
-            let mut text = String::new();
-            for _ in 0..next(10) {
-                text.push_str(ALPHABET[next(ALPHABET.len())]);
-            }
+            let text = joined(&mut next, ALPHABET, 0, 10);
             assert_eq!(dfa.is_match(text.as_bytes()), re.is_match(&text), "{pattern:?} on {text:?}");
             // Bytes that are not UTF-8, as `from_utf8_lossy` makes them text.
             let mut bytes = text.clone().into_bytes();
@@ -247,19 +235,11 @@ fn groups_agree_on_random_patterns() {
         "?", "*?", "+?", "??", "{2}", "{1,3}", "{0,}", "{1,2}?", "^", "$", "(?i)", "\\z", "\\A", "(?s)", "\n",
     ];
     const ALPHABET: &[&str] = &["a", "b", "A", "/", ".", "é", "c", "_", "\n"];
-    let mut x: u64 = std::env::var("DFA_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x9E37_79B9_7F4A_7C15);
-    let mut next = move |n: usize| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % n as u64) as usize
-    };
+    let seed = std::env::var("DFA_SEED").ok().and_then(|s| s.parse().ok());
+    let mut next = xorshift(seed.unwrap_or(0x9E37_79B9_7F4A_7C15));
     let (mut built, mut valid) = (0, 0);
     for _ in 0..20_000 {
-        let mut pattern = String::new();
-        for _ in 0..next(10) + 1 {
-            pattern.push_str(PIECES[next(PIECES.len())]);
-        }
+        let pattern = joined(&mut next, PIECES, 1, 11);
         let Ok(re) = Regex::new(&pattern) else { continue };
         valid += 1;
         let Ok(ours) = Pattern::with_groups(&pattern) else { panic!("{pattern:?}") };
@@ -268,10 +248,7 @@ fn groups_agree_on_random_patterns() {
         }
         built += 1;
         for _ in 0..30 {
-            let mut text = String::new();
-            for _ in 0..next(9) {
-                text.push_str(ALPHABET[next(ALPHABET.len())]);
-            }
+            let text = joined(&mut next, ALPHABET, 0, 9);
             assert_eq!(
                 our_groups(&ours, re.captures_len(), &text),
                 regex_lite_groups(&re, &text),
@@ -281,4 +258,20 @@ fn groups_agree_on_random_patterns() {
     }
     eprintln!("{built} of {valid} valid patterns built");
     assert!(valid > 3_000 && built * 10 > valid * 7, "{built} of {valid} valid patterns built");
+}
+
+/// A xorshift generator: `next(n)` is in `0..n`.
+fn xorshift(mut x: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    }
+}
+
+/// `min` to `max - 1` pieces picked at random, one after another.
+fn joined(next: &mut impl FnMut(usize) -> usize, pieces: &[&str], min: usize, max: usize) -> String {
+    let count = min + next(max - min);
+    (0..count).map(|_| pieces[next(pieces.len())]).collect()
 }
