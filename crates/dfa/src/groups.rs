@@ -16,6 +16,9 @@ use crate::nfa::{Nfa, Node};
 const MATCHED: u32 = u32::MAX;
 /// No entry (in [`Finder::step`] and [`Finder::start_step`]).
 const NONE: u32 = u32::MAX;
+/// In [`Finder::step`]: the low bits are an entry's index (its move saves slots, or is the
+/// match); without it, they are the next reading node itself (the usual case).
+const ENTRY: u32 = 1 << 31;
 /// Closures holding more entries and saves than this are left to regex-lite.
 const MAX_CLOSURE_ENTRIES: usize = 64 * 1024;
 /// Nor may the step table have more entries than this (four bytes each).
@@ -49,8 +52,9 @@ pub struct Finder {
     /// Each state's viable reading nodes, a bitset of `words` words.
     viable: Vec<u64>,
     words: usize,
-    /// The forward pass's only table: `step[state * reading + node]`, the entry taken after
-    /// reading node `node` read its byte and the position's state is `state`.
+    /// The forward pass's only table: `step[state * reading + node]`, the move taken after
+    /// reading node `node` read its byte and the position's state is `state`: the next
+    /// reading node, or [`ENTRY`] and the index of an entry that saves slots or is the match.
     step: Vec<u32>,
     /// By state: the entry a match starts with at a position inside the text, if any.
     start_step: Vec<u32>,
@@ -118,7 +122,10 @@ impl Finder {
         for state in 0..states as u16 {
             for (inside, at_end) in inside.iter().zip(&at_end) {
                 let list = if state == 0 { *at_end } else { *inside };
-                let taken = finder.first(list, state).unwrap_or(NONE);
+                let taken = finder.first(list, state).map_or(NONE, |at| match finder.entries.get(at as usize) {
+                    Some(e) if e.node != MATCHED && e.saves.0 == e.saves.1 => e.node,
+                    _ => ENTRY | at,
+                });
                 finder.step.push(taken);
             }
             let starts = if state == 0 { NONE } else { finder.first(start_list, state).unwrap_or(NONE) };
@@ -197,10 +204,17 @@ impl Finder {
         let bytes = text.as_bytes();
         let mut states = vec![0u16; bytes.len() + 1];
         let mut state = 0u16;
+        // The leftmost position inside the text where a match can start: the search for
+        // the first match starts there, and a text with none (and no match at either end)
+        // is done.
+        let mut leftmost = bytes.len();
         for (j, &b) in bytes.iter().enumerate().rev() {
             let class = usize::from(*self.classes.get(usize::from(b)).ok_or(Broken)?);
             state = *self.back.get(usize::from(state) * self.stride + class).ok_or(Broken)?;
             *states.get_mut(j).ok_or(Broken)? = state;
+            if self.start_step.get(usize::from(state)).is_some_and(|&s| s != NONE) {
+                leftmost = j;
+            }
         }
         let mut found = Vec::new();
         let bounds =
@@ -208,14 +222,14 @@ impl Finder {
         let (mut at, mut last_end) = (0, None);
         loop {
             let base = found.len();
-            if !self.search(bytes, &states, at, &mut found)? {
+            if !self.search(bytes, &states, at, leftmost, &mut found)? {
                 break;
             }
             let (start, end) = bounds(&found, base).ok_or(Broken)?;
             if start >= end && Some(end) == last_end {
                 found.truncate(base);
                 at += text.get(at..).and_then(|t| t.chars().next()).map_or(1, char::len_utf8);
-                if !self.search(bytes, &states, at, &mut found)? {
+                if !self.search(bytes, &states, at, leftmost, &mut found)? {
                     break;
                 }
             }
@@ -231,23 +245,35 @@ impl Finder {
         self.slots
     }
 
-    /// The leftmost match starting at `from` or after: whether there is one, its slots
-    /// appended to `out`.
-    fn search(&self, text: &[u8], states: &[u16], from: usize, out: &mut Vec<Option<usize>>) -> Result<bool, Broken> {
+    /// The leftmost match starting at `from` or after (no match starts inside the text
+    /// before `leftmost`): whether there is one, its slots appended to `out`.
+    fn search(
+        &self,
+        text: &[u8],
+        states: &[u16],
+        from: usize,
+        leftmost: usize,
+        out: &mut Vec<Option<usize>>,
+    ) -> Result<bool, Broken> {
         let len = text.len();
-        for i in from..=len {
+        if from == 0 {
+            if let Some((node, saves)) = self.at_ends(self.start, true, len == 0, *states.first().ok_or(Broken)?) {
+                return self.walk(states, 0, node, &saves, out).map(|()| true);
+            }
+        }
+        for i in from.max(leftmost).max(1)..len {
             // Matches start between characters, as regex-lite's do.
             if text.get(i).is_some_and(|&b| (0x80..0xC0).contains(&b)) {
                 continue;
             }
             let state = states.get(i).copied().ok_or(Broken)?;
-            if i == 0 || i == len {
-                if let Some((node, saves)) = self.at_ends(self.start, i == 0, i == len, state) {
-                    return self.walk(states, i, node, &saves, out).map(|()| true);
-                }
-            } else if let Some(e) = self.start_step.get(usize::from(state)).and_then(|&e| self.entries.get(e as usize))
-            {
+            if let Some(e) = self.start_step.get(usize::from(state)).and_then(|&e| self.entries.get(e as usize)) {
                 return self.walk(states, i, e.node, self.saved(e), out).map(|()| true);
+            }
+        }
+        if from <= len && len > 0 {
+            if let Some((node, saves)) = self.at_ends(self.start, false, true, 0) {
+                return self.walk(states, len, node, &saves, out).map(|()| true);
             }
         }
         Ok(false)
@@ -292,10 +318,12 @@ impl Finder {
             j += 1;
             let state = usize::from(*states.get(j).ok_or(Broken)?);
             let taken = *self.step.get(state * self.reading + node as usize).ok_or(Broken)?;
-            let e = self.entries.get(taken as usize).ok_or(Broken)?;
-            if e.saves.0 != e.saves.1 {
-                save(slots, j, self.saved(e));
+            if taken & ENTRY == 0 {
+                node = taken;
+                continue;
             }
+            let e = self.entries.get((taken & !ENTRY) as usize).ok_or(Broken)?;
+            save(slots, j, self.saved(e));
             node = e.node;
         }
         Ok(())

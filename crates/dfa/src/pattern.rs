@@ -72,13 +72,14 @@ impl Pattern {
     /// Every match in `text`, with its groups, as `regex-lite`'s `captures_iter` finds them
     /// (non-overlapping, leftmost-first).
     pub fn captures_all(&self, text: &str) -> Matches {
-        if !self.is_match(text) {
-            return Matches::default();
-        }
+        // The finder's backward pass also tells whether there is a match: no forward pass.
         if let Some(finder) = &self.finder {
             if let Ok(slots) = finder.find_all(text) {
                 return Matches { width: finder.width(), slots };
             }
+        }
+        if !self.is_match(text) {
+            return Matches::default();
         }
         let width = 2 * self.regex.captures_len();
         let mut slots = Vec::new();
