@@ -23,6 +23,9 @@ pub(super) struct NameSet<'a> {
     starts: [bool; 256],
     /// The longest: a pair's name is decoded no further than that.
     longest: usize,
+    /// The names' lengths, a bit each ([`NameSet::length_bit`]): a name of no such length
+    /// needs no probe (`token1x` when the names are `token0` to `token4`).
+    lengths: u64,
     /// Open addressing, a power of two at least twice the names: `(key, name, index)`, `key`
     /// from [`NameSet::key`], `index` the name's first place in the list.
     slots: Vec<Option<(u64, &'a [u8], usize)>>,
@@ -53,7 +56,8 @@ impl<'a> NameSet<'a> {
             }
         }
         let size = (names.len() * 2).next_power_of_two();
-        let mut set = NameSet { first, starts, longest, slots: vec![None; size], decoded: vec![0; longest] };
+        let lengths = names.iter().fold(0, |bits, n| bits | Self::length_bit(n.as_ref().len()));
+        let mut set = NameSet { first, starts, longest, lengths, slots: vec![None; size], decoded: vec![0; longest] };
         for (index, name) in names.iter().enumerate() {
             let name = name.as_ref().as_bytes();
             let key = Self::key(name.len(), scan::word(name));
@@ -79,6 +83,11 @@ impl<'a> NameSet<'a> {
         head ^ (len as u64).rotate_right(8)
     }
 
+    /// A length's bit in [`NameSet::lengths`]; lengths from 63 on share the last.
+    fn length_bit(len: usize) -> u64 {
+        1 << len.min(63)
+    }
+
     fn slot(&self, key: u64) -> usize {
         let bits = self.slots.len().trailing_zeros();
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (63 - bits) >> 1) as usize & (self.slots.len() - 1)
@@ -88,6 +97,9 @@ impl<'a> NameSet<'a> {
     /// its first eight bytes (zero-padded) and `rest` the others.
     #[inline(always)]
     fn find(&self, len: usize, head: u64, rest: &[u8]) -> Option<usize> {
+        if self.lengths & Self::length_bit(len) == 0 {
+            return None;
+        }
         let key = Self::key(len, head);
         let mut i = self.slot(key);
         while let Some(&Some((k, n, index))) = self.slots.get(i) {
