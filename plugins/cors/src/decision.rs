@@ -83,7 +83,8 @@ impl Policy {
             return false;
         }
         let origin = higress_sdk::ascii::to_lower(origin.as_bytes());
-        self.patterns.iter().any(|p| p.matches_lowercase(&origin))
+        let split = crate::pattern::port_split(&origin);
+        self.patterns.iter().any(|p| p.matches_lowercase(&origin, split))
     }
 }
 

@@ -47,23 +47,19 @@ impl Pattern {
     /// Whether `origin` matches (ASCII case-insensitively).
     #[cfg(test)]
     pub fn matches(&self, origin: &str) -> bool {
-        self.matches_lowercase(&higress_sdk::ascii::to_lower(origin.as_bytes()))
+        let origin = higress_sdk::ascii::to_lower(origin.as_bytes());
+        self.matches_lowercase(&origin, port_split(&origin))
     }
 
-    /// [`Pattern::matches`] for an origin already lowercase: a policy folds the origin once
-    /// for all its patterns, and the pieces (lowercase) are then compared byte for byte.
-    pub fn matches_lowercase(&self, origin: &[u8]) -> bool {
-        let port_split = || {
-            let colon = origin.iter().rposition(|&b| b == b':')?;
-            Some((origin.get(..colon)?, origin.get(colon + 1..)?))
-        };
+    /// [`Pattern::matches`] for an origin already lowercase and split at its port
+    /// ([`port_split`]): a policy folds and splits the origin once for all its patterns,
+    /// and the pieces (lowercase) are then compared byte for byte.
+    pub fn matches_lowercase(&self, origin: &[u8], split: Option<(&[u8], &[u8])>) -> bool {
         match &self.ports {
             Ports::Unlisted => self.glob(origin),
-            Ports::Any => {
-                self.glob(origin) || port_split().is_some_and(|(base, port)| is_port(port) && self.glob(base))
-            }
+            Ports::Any => self.glob(origin) || split.is_some_and(|(base, _)| self.glob(base)),
             Ports::Listed(ports) => {
-                port_split().is_some_and(|(base, port)| ports.iter().any(|p| p.as_bytes() == port) && self.glob(base))
+                split.is_some_and(|(base, port)| ports.iter().any(|p| p.as_bytes() == port) && self.glob(base))
             }
         }
     }
@@ -108,8 +104,16 @@ fn find(text: &[u8], needle: &[u8]) -> Option<usize> {
     found
 }
 
-fn is_port(text: &[u8]) -> bool {
-    !text.is_empty() && text.iter().all(u8::is_ascii_digit)
+/// `origin` split at its port, when it ends in `:` and digits: the text before the colon and
+/// the digits. Read from the end, no further than the port: the last colon of an origin
+/// that has a port is the one before it.
+pub fn port_split(origin: &[u8]) -> Option<(&[u8], &[u8])> {
+    let digits = origin.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let colon = origin.len().checked_sub(digits + 1)?;
+    if digits == 0 || origin.get(colon) != Some(&b':') {
+        return None;
+    }
+    Some((origin.get(..colon)?, origin.get(colon + 1..)?))
 }
 
 #[cfg(test)]
