@@ -8,7 +8,7 @@
 
 use crate::strategy::{self, Strategy};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{hash_map, HashMap, HashSet};
 
 /// Bytes read from a request or response, or made by a rule.
 pub type Bytes<'a> = Cow<'a, [u8]>;
@@ -58,23 +58,38 @@ const SCAN_KEYS: usize = 32;
 /// Groups pairs by key in one pass.
 impl<'a> FromIterator<(Bytes<'a>, Val<'a>)> for Pairs<'a> {
     fn from_iter<I: IntoIterator<Item = (Bytes<'a>, Val<'a>)>>(pairs: I) -> Pairs<'a> {
+        Pairs::grouped(pairs, 0)
+    }
+}
+
+impl<'a> Pairs<'a> {
+    /// Groups pairs by key in one pass; `expected` (at most the number of pairs) sizes the
+    /// hash index up front, so a query of thousands of pairs does not rehash it as it grows.
+    pub fn grouped<I: IntoIterator<Item = (Bytes<'a>, Val<'a>)>>(pairs: I, expected: usize) -> Pairs<'a> {
         let mut index: HashMap<Bytes<'a>, usize> = HashMap::new();
         let mut entries: Vec<Entry<'a>> = Vec::new();
         for (key, val) in pairs {
-            let found = if entries.len() <= SCAN_KEYS {
-                entries.iter().position(|e| e.key == key)
-            } else {
-                if index.is_empty() {
-                    index.extend(entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)));
+            if entries.len() <= SCAN_KEYS {
+                match entries.iter_mut().find(|e| e.key == key) {
+                    Some(entry) => entry.values.push(val),
+                    None => entries.push(Entry { key, values: vec![val] }),
                 }
-                index.get(&key).copied()
-            };
-            match found.and_then(|i| entries.get_mut(i)) {
-                Some(entry) => entry.values.push(val),
-                None => {
-                    if !index.is_empty() {
-                        index.insert(key.clone(), entries.len());
+                continue;
+            }
+            if index.is_empty() {
+                index.reserve(expected.max(2 * SCAN_KEYS));
+                index.extend(entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)));
+            }
+            // One hash per pair: found, or added where it was looked for.
+            match index.entry(key) {
+                hash_map::Entry::Occupied(at) => {
+                    if let Some(entry) = entries.get_mut(*at.get()) {
+                        entry.values.push(val);
                     }
+                }
+                hash_map::Entry::Vacant(slot) => {
+                    let key = slot.key().clone();
+                    slot.insert(entries.len());
                     entries.push(Entry { key, values: vec![val] });
                 }
             }

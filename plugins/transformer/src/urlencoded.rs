@@ -18,7 +18,8 @@ pub fn parse(text: &[u8]) -> Pairs<'_> {
         let value = percent_decode_bytes(halves.next().unwrap_or_default(), true);
         (key, Val { bytes: value, raw: Some(Cow::Borrowed(raw)) })
     });
-    pairs.collect()
+    // At most one pair per `&` and one more (counted a word at a time).
+    Pairs::grouped(pairs, higress_sdk::scan::count(text, b'&') + 1)
 }
 
 /// Whether `text` is a form Go's `url.ParseQuery` accepts: every `%` starts a two-digit hex
