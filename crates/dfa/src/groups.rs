@@ -16,6 +16,8 @@ use crate::nfa::{Nfa, Node};
 const MATCHED: u32 = u32::MAX;
 /// No entry (in [`Finder::step`] and [`Finder::start_step`]).
 const NONE: u32 = u32::MAX;
+/// In [`Finder::back`]: a match can start at a position in that state (inside the text).
+const STARTS: u16 = 1 << 15;
 /// In [`Finder::step`]: the low bits are an entry's index (its move saves slots, or is the
 /// match); without it, they are the next reading node itself (the usual case).
 const ENTRY: u32 = 1 << 31;
@@ -46,8 +48,9 @@ pub struct Finder {
     slots: usize,
     classes: [u8; 256],
     stride: usize,
-    /// The backward DFA: `back[state * stride + class]` is the state a byte earlier. State
-    /// 0 is the end of the text; every other state is a position inside it.
+    /// The backward DFA: `back[state * stride + class]` is the state a byte earlier, with
+    /// [`STARTS`] when a match can start there. State 0 is the end of the text; every other
+    /// state is a position inside it.
     back: Vec<u16>,
     /// Each state's viable reading nodes, a bitset of `words` words.
     viable: Vec<u64>,
@@ -131,6 +134,15 @@ impl Finder {
             let starts = if state == 0 { NONE } else { finder.first(start_list, state).unwrap_or(NONE) };
             finder.start_step.push(starts);
         }
+        // Every move into a state where a match can start says so itself: the backward pass
+        // reads no other table.
+        let start_step = std::mem::take(&mut finder.start_step);
+        for next in &mut finder.back {
+            if start_step.get(usize::from(*next)).is_some_and(|&s| s != NONE) {
+                *next |= STARTS;
+            }
+        }
+        finder.start_step = start_step;
         Some(finder)
     }
 
@@ -208,11 +220,12 @@ impl Finder {
         // the first match starts there, and a text with none (and no match at either end)
         // is done.
         let mut leftmost = bytes.len();
-        for (j, &b) in bytes.iter().enumerate().rev() {
+        for (j, (slot, &b)) in states.iter_mut().zip(bytes).enumerate().rev() {
             let class = usize::from(*self.classes.get(usize::from(b)).ok_or(Broken)?);
-            state = *self.back.get(usize::from(state) * self.stride + class).ok_or(Broken)?;
-            *states.get_mut(j).ok_or(Broken)? = state;
-            if self.start_step.get(usize::from(state)).is_some_and(|&s| s != NONE) {
+            let next = *self.back.get(usize::from(state) * self.stride + class).ok_or(Broken)?;
+            state = next & !STARTS;
+            *slot = state;
+            if next & STARTS != 0 {
                 leftmost = j;
             }
         }
