@@ -136,13 +136,12 @@ impl Finder {
         }
         // Every move into a state where a match can start says so itself: the backward pass
         // reads no other table.
-        let start_step = std::mem::take(&mut finder.start_step);
-        for next in &mut finder.back {
+        let Finder { back, start_step, .. } = &mut finder;
+        for next in back.iter_mut() {
             if start_step.get(usize::from(*next)).is_some_and(|&s| s != NONE) {
                 *next |= STARTS;
             }
         }
-        finder.start_step = start_step;
         Some(finder)
     }
 
