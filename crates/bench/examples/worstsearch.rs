@@ -279,6 +279,18 @@ fn cases() -> Vec<Case> {
         add(&format!("key-auth {cn}: '%6B&' escapes as names"), "key-auth", cfg, Req::new(q(&"%6B&".repeat(big / 4))));
         add(&format!("key-auth {cn}: '%78&'"), "key-auth", cfg, Req::new(q(&"%78&".repeat(big / 4))));
         add(&format!("key-auth {cn}: '%6B=v&'"), "key-auth", cfg, Req::new(q(&"%6B=v&".repeat(big / 6))));
+        add(
+            &format!("key-auth {cn}: 'kz=v&' (a name's first byte, no name)"),
+            "key-auth",
+            cfg,
+            Req::new(q(&"kz=v&".repeat(big / 5))),
+        );
+        add(
+            &format!("key-auth {cn}: 'zzz=v&' (no name's first byte)"),
+            "key-auth",
+            cfg,
+            Req::new(q(&"zzz=v&".repeat(big / 6))),
+        );
         add(&format!("key-auth {cn}: '%7A=v&'"), "key-auth", cfg, Req::new(q(&"%7A=v&".repeat(big / 6))));
         add(&format!("key-auth {cn}: 'k%31=v&'"), "key-auth", cfg, Req::new(q(&"k%39%39=v&".repeat(big / 10))));
         add(&format!("key-auth {cn}: '+&'"), "key-auth", cfg, Req::new(q(&"+&".repeat(big / 2))));

@@ -73,13 +73,13 @@ fn each_value<N: AsRef<str>>(path: &str, names: &[N], mut f: impl FnMut(usize, &
     if names.len() > FEW || shared {
         // Many names, or names that share their first byte: looked up in a hash.
         let mut set = NameSet::new(names);
-        pairs::each::<false>(query_bytes, b'&', Some(b'#'), min_len, None, |pair| {
+        // A pair no name starts like, even decoded (nearly every pair of a long query), is
+        // passed over by the scan itself.
+        let first = set.first;
+        pairs::each::<false>(query_bytes, b'&', Some(b'#'), min_len, Some(&first), |pair| {
             let head = head_of(query_bytes, pair);
-            if !set.first.get(usize::from(head as u8)).copied().unwrap_or(false) {
-                // No name starts so, even decoded: nearly every pair of a long query.
-                return true;
-            }
-            let found = set.value_at(query_bytes.get(pair.start..pair.end).unwrap_or_default(), head);
+            let raw = query_bytes.get(pair.start..pair.end).unwrap_or_default();
+            let found = set.value_at(raw, head);
             emit(pair, found)
         });
         return;

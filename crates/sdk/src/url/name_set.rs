@@ -2,7 +2,7 @@
 //! there are or how they start, and a pair whose name has escapes is decoded once for all
 //! of them.
 
-use super::decode_at;
+use super::{decode_at, hex, NOT_HEX};
 use crate::scan;
 
 /// A pair with one of the names and a value.
@@ -114,28 +114,52 @@ impl<'a> NameSet<'a> {
 
     /// Where the value of `pair` (`name=value` or `name`, still encoded; `head` its first
     /// eight bytes, zero-padded past the query) starts, if its decoded name is one of the
-    /// names and the value is not empty. Most names end in the first eight bytes, with no
-    /// escape: then a few word operations find the name's end and one probe tells.
+    /// names and the value is not empty. A query holds the most pairs when they are short,
+    /// so a name that ends in the first eight bytes costs a few word operations and a probe,
+    /// with no byte of the query read again.
     #[inline(always)]
     pub(super) fn value_at(&mut self, pair: &[u8], head: u64) -> Option<Found> {
-        let n = pair.len().min(8);
-        let inside = if n == 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
-        let eq = scan::matches(head, b'=') & inside;
-        // The name's end: the first `=` in the word, or the pair's end when it is that short.
-        let end =
-            if eq != 0 { Some((eq.trailing_zeros() / 8) as usize) } else { (pair.len() <= 8).then_some(pair.len()) };
-        let Some(end) = end else { return self.long_value_at(pair, head) };
-        // An empty value is no credential: whatever the name, nothing to look up.
-        if end + 1 >= pair.len() {
+        let len = pair.len();
+        let eq = scan::matches(head, b'=') & low_bytes(len);
+        if eq == 0 {
+            // No `=` in the first eight bytes: a short pair has no value, so no credential.
+            return if len > 8 { self.long_value_at(pair, head) } else { None };
+        }
+        let end = (eq.trailing_zeros() / 8) as usize;
+        if end + 1 >= len {
             return None;
         }
-        let escape = (scan::matches(head, b'%') | scan::matches(head, b'+')) & inside;
-        if escape != 0 && escape.trailing_zeros() / 8 <= end as u32 {
-            return self.decoded_value_at(pair);
+        // `end` is at most seven: the name's bytes, the others zero (never an escape).
+        let name = head & low_bytes(end);
+        if (scan::matches(name, b'%') | scan::matches(name, b'+')) != 0 {
+            return self.escaped_value_at(name, end);
         }
-        // No escape before the `=`: the raw bytes are the name.
-        let name = if end == 8 { head } else { head & ((1u64 << (8 * end)) - 1) };
         self.find(end, name, &[]).map(|name| Found { value: end + 1, name })
+    }
+
+    /// [`NameSet::value_at`] for a name of at most eight raw bytes (`name`, the bytes past
+    /// it zero) with an escape: decoded in the word, no byte of the query read again.
+    #[inline(never)]
+    fn escaped_value_at(&self, name: u64, end: usize) -> Option<Found> {
+        let byte_at = |i: usize| (name >> (8 * (i & 7))) as u8;
+        let (mut i, mut n, mut decoded) = (0, 0, 0u64);
+        while i < end {
+            let (byte, len) = match byte_at(i) {
+                b'+' => (b' ', 1),
+                b'%' if i + 2 < end => {
+                    let (high, low) = (hex(byte_at(i + 1)), hex(byte_at(i + 2)));
+                    if (high | low) & NOT_HEX == 0 {
+                        (high << 4 | low, 3)
+                    } else {
+                        (b'%', 1)
+                    }
+                }
+                b => (b, 1),
+            };
+            decoded |= u64::from(byte) << (8 * (n & 7));
+            (i, n) = (i + len, n + 1);
+        }
+        self.find(n, decoded, &[]).map(|name| Found { value: end + 1, name })
     }
 
     /// [`NameSet::value_at`] for a pair whose name goes on past eight bytes: its `=` and
@@ -187,5 +211,15 @@ impl<'a> NameSet<'a> {
         }
         let rest = self.decoded.get(8..n).unwrap_or_default();
         self.find(n, head, rest).map(|name| Found { value, name })
+    }
+}
+
+/// The mask of a word's first `n` bytes (all of them from eight on).
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
     }
 }
