@@ -102,12 +102,11 @@ impl HttpPlugin for JwtAuth {
         let now = hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000_000;
         let mut failures: Vec<(&str, Denial)> = Vec::new();
         let mut unauthorized = false;
-        let mut params = token::SourceValues::params(&config.consumers);
+        let mut sources = token::Sources::new(&config.consumers);
         let mut keys = token::TokenKeys::default();
-        let mut cookies = token::SourceValues::cookies(&config.consumers);
         // Consumers are tried in order; the first whose JWT verifies and who is allowed wins.
         for consumer in &config.consumers {
-            let verified = match token::extract(http, consumer, &mut params, &mut cookies) {
+            let verified = match token::extract(http, consumer, &mut sources) {
                 None => Err(Denial::Missing),
                 Some((jwt, source)) => consumer.verify(&jwt, now, &mut keys).map(|claims| (claims, source)),
             };

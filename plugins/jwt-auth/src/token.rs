@@ -1,7 +1,7 @@
 //! Finding a consumer's token in the request and verifying it.
 
 use crate::cache;
-use crate::config::Consumer;
+use crate::config::{Consumer, VerifyKey};
 use crate::verify::base64url;
 use higress_sdk::{cookie, scan, url, Http};
 use jsonwebtoken::{decode_header, Header};
@@ -10,6 +10,11 @@ use std::rc::Rc;
 
 /// Longest token considered (bigger ones are rejected unparsed).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// From this length a token's header is checked against the consumer's keys before the token
+/// is hashed for the cache: hashing 16 KiB costs over 1 M wasm instructions, decoding a
+/// usual header a few thousand, while for a usual token the hash is the cheaper first step.
+const HEADER_FIRST_BYTES: usize = 4 * 1024;
 
 /// Why a consumer did not authenticate the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,42 @@ pub(crate) enum Source {
     Cookie(String),
 }
 
+/// A token found in the request: `text[start..]`, where `text` is the header, parameter or
+/// cookie value it came from. Consumers that read the same place share `text`, so telling
+/// that two consumers have the same token is a pointer comparison, not one of 16 KiB.
+#[derive(Clone)]
+pub(crate) struct Token {
+    text: Rc<str>,
+    start: usize,
+}
+
+impl Token {
+    pub(crate) fn as_str(&self) -> &str {
+        self.text.get(self.start..).unwrap_or_default()
+    }
+
+    fn same(&self, other: &Token) -> bool {
+        (Rc::ptr_eq(&self.text, &other.text) && self.start == other.start)
+            || scan::equal(self.as_str().as_bytes(), other.as_str().as_bytes())
+    }
+}
+
+/// The request headers consumers named, each fetched once per request: a 16 KiB
+/// `Authorization` is copied out of the host and checked once, not once per consumer.
+#[derive(Default)]
+pub(crate) struct HeaderValues(Vec<(String, Option<Rc<str>>)>);
+
+impl HeaderValues {
+    fn get(&mut self, http: &Http, name: &str) -> Option<Rc<str>> {
+        if let Some((_, value)) = self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return value.clone();
+        }
+        let value: Option<Rc<str>> = http.request_header(name).filter(|v| !v.is_empty()).map(Rc::from);
+        self.0.push((name.to_string(), value.clone()));
+        value
+    }
+}
+
 /// The values of every consumer's query parameters ([`SourceValues::params`]: the first
 /// non-empty value of each name) or cookies ([`SourceValues::cookies`]: the value of the
 /// first cookie of each name), read in one pass the first time a consumer looks for one: a 60 KiB
@@ -41,8 +82,11 @@ pub(crate) struct SourceValues<'c> {
     /// The first value of each name, from the request.
     read: fn(&Http, &[&str]) -> Vec<Option<String>>,
     /// Each name with its value, once read.
-    found: Option<Vec<(&'c str, Option<String>)>>,
+    found: Option<Vec<NameValue<'c>>>,
 }
+
+/// A name and its value in the request, if any.
+type NameValue<'c> = (&'c str, Option<Rc<str>>);
 
 impl<'c> SourceValues<'c> {
     pub(crate) fn params(consumers: &'c [Consumer]) -> Self {
@@ -59,75 +103,96 @@ impl<'c> SourceValues<'c> {
     }
 
     /// The value of `name` (one of the consumers' names).
-    fn get(&mut self, http: &Http, name: &str) -> Option<&str> {
+    fn get(&mut self, http: &Http, name: &str) -> Option<Rc<str>> {
         let (consumers, names_of, read) = (self.consumers, self.names, self.read);
         let found = self.found.get_or_insert_with(|| {
-            let names: Vec<&str> =
-                consumers.iter().flat_map(|c| names_of(c).into_iter().flatten()).map(String::as_str).collect();
+            // Each name once: consumers mostly share theirs, and a 16 KiB value is then
+            // copied once, not once per consumer.
+            let mut names: Vec<&str> = Vec::new();
+            for name in consumers.iter().flat_map(|c| names_of(c).into_iter().flatten()) {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
             let values = read(http, &names);
-            names.into_iter().zip(values).collect()
+            names.into_iter().zip(values.into_iter().map(|v| v.map(Rc::from))).collect()
         });
-        found.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.as_deref())
+        found.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone())
+    }
+}
+
+/// Where consumers look for their token, each read once per request.
+pub(crate) struct Sources<'c> {
+    pub(crate) headers: HeaderValues,
+    pub(crate) params: SourceValues<'c>,
+    pub(crate) cookies: SourceValues<'c>,
+}
+
+impl<'c> Sources<'c> {
+    pub(crate) fn new(consumers: &'c [Consumer]) -> Self {
+        Sources {
+            headers: HeaderValues::default(),
+            params: SourceValues::params(consumers),
+            cookies: SourceValues::cookies(consumers),
+        }
     }
 }
 
 /// What is known of the token last verified for this request: consumers mostly take the
-/// token from the same place, and decoding a 16 KiB token's header costs most of 2 M wasm
-/// instructions, hashing it (its cache key) over 100,000: each is done once per request, not
-/// once per consumer. (Checking the header before the hash would spare the hash for tokens
-/// no key takes, but costs a token found in the cache 12,000-16,000 more: not worth it.)
+/// token from the same place, and decoding a 16 KiB token's header costs up to 400,000 wasm
+/// instructions, hashing it (its cache key) over 1 M: each is done once per request, not
+/// once per consumer. (Checking the header before the hash for every token would spare the
+/// hash for tokens no key takes, but costs a usual token found in the cache 12,000-16,000
+/// more: only long tokens are checked first, [`HEADER_FIRST_BYTES`].)
 #[derive(Default)]
 pub(crate) struct TokenKeys(Option<Seen>);
 
 struct Seen {
-    token: String,
-    key: [u8; 32],
+    token: Token,
+    /// Its cache key, once a consumer needed it.
+    key: Option<[u8; 32]>,
     /// Its decoded header, once a consumer needed it (`None` inside: not a JWT header).
     header: Option<Option<Header>>,
 }
 
 impl TokenKeys {
-    fn seen(&mut self, jwt: &str) -> &mut Seen {
-        if !self.0.as_ref().is_some_and(|seen| scan::equal(seen.token.as_bytes(), jwt.as_bytes())) {
+    fn seen(&mut self, token: &Token) -> &mut Seen {
+        if !self.0.as_ref().is_some_and(|seen| seen.token.same(token)) {
             self.0 = None;
         }
-        self.0.get_or_insert_with(|| Seen { token: jwt.to_string(), key: cache::key(jwt), header: None })
+        self.0.get_or_insert_with(|| Seen { token: token.clone(), key: None, header: None })
     }
 
-    fn key(&mut self, jwt: &str) -> [u8; 32] {
-        self.seen(jwt).key
+    fn key(&mut self, token: &Token) -> [u8; 32] {
+        *self.seen(token).key.get_or_insert_with(|| cache::key(token.as_str()))
     }
 
-    fn header(&mut self, jwt: &str) -> Option<&Header> {
-        self.seen(jwt).header.get_or_insert_with(|| decode_header(jwt).ok()).as_ref()
+    fn header(&mut self, token: &Token) -> Option<&Header> {
+        self.seen(token).header.get_or_insert_with(|| decode_header(token.as_str()).ok()).as_ref()
     }
 }
 
 /// The consumer's token: from its headers (the first present; a wrong prefix stops the
 /// header search), then its query parameters, then its cookies.
-pub(crate) fn extract(
-    http: &Http,
-    consumer: &Consumer,
-    params: &mut SourceValues<'_>,
-    cookies: &mut SourceValues<'_>,
-) -> Option<(String, Source)> {
+pub(crate) fn extract(http: &Http, consumer: &Consumer, sources: &mut Sources<'_>) -> Option<(Token, Source)> {
     if let Some(headers) = &consumer.from_headers {
         for header in headers {
-            let Some(value) = http.request_header(&header.name).filter(|v| !v.is_empty()) else { continue };
-            if let Some(token) = value.strip_prefix(header.value_prefix.as_str()) {
-                return Some((token.to_string(), Source::Header(header.name.to_ascii_lowercase())));
+            let Some(value) = sources.headers.get(http, &header.name) else { continue };
+            if value.starts_with(header.value_prefix.as_str()) {
+                let token = Token { text: value, start: header.value_prefix.len() };
+                return Some((token, Source::Header(header.name.to_ascii_lowercase())));
             }
             break;
         }
     }
     for param in consumer.from_params.iter().flatten() {
-        if let Some(token) = params.get(http, param) {
-            return Some((token.to_string(), Source::Param(param.clone())));
+        if let Some(text) = sources.params.get(http, param) {
+            return Some((Token { text, start: 0 }, Source::Param(param.clone())));
         }
     }
     for name in consumer.from_cookies.iter().flatten() {
-        if let Some(token) = cookies.get(http, name).filter(|v| !v.is_empty()) {
-            return Some((token.to_string(), Source::Cookie(name.clone())));
+        if let Some(text) = sources.cookies.get(http, name).filter(|v| !v.is_empty()) {
+            return Some((Token { text, start: 0 }, Source::Cookie(name.clone())));
         }
     }
     None
@@ -136,15 +201,21 @@ pub(crate) fn extract(
 impl Consumer {
     /// Verifies `jwt` for this consumer at `now` (seconds): signature with the key its `kid`
     /// names (the first key without a `kid`), issuer, then `exp`/`nbf`/`iat` with the skew.
-    pub(crate) fn verify(&self, jwt: &str, now: u64, keys: &mut TokenKeys) -> Result<Rc<Value>, Denial> {
+    pub(crate) fn verify(&self, token: &Token, now: u64, keys: &mut TokenKeys) -> Result<Rc<Value>, Denial> {
+        let jwt = token.as_str();
         if jwt.len() > MAX_TOKEN_BYTES {
             return Err(Denial::Invalid);
         }
-        let key = keys.key(jwt);
+        if jwt.len() > HEADER_FIRST_BYTES {
+            // A verified token passed this check when it was cached: only the cost changes.
+            let header = keys.header(token).ok_or(Denial::Invalid)?;
+            self.key_for(header)?;
+        }
+        let key = keys.key(token);
         let claims = match self.verified.get(&key) {
             Some(claims) => claims,
             None => {
-                let header = keys.header(jwt).ok_or(Denial::Invalid)?;
+                let header = keys.header(token).ok_or(Denial::Invalid)?;
                 let claims = Rc::new(self.verify_signature(jwt, header)?);
                 self.verified.insert(key, claims.clone());
                 claims
@@ -156,14 +227,7 @@ impl Consumer {
 
     /// Signature and issuer: what does not change with time.
     fn verify_signature(&self, jwt: &str, header: &Header) -> Result<Value, Denial> {
-        let key = match &header.kid {
-            Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
-            None => self.keys.first(),
-        }
-        .ok_or(Denial::Invalid)?;
-        if !key.algorithms.contains(&header.alg) {
-            return Err(Denial::Invalid);
-        }
+        let key = self.key_for(header)?;
         let (signing_input, signature) = jwt.rsplit_once('.').ok_or(Denial::Invalid)?;
         let signature = base64url(signature).ok_or(Denial::Invalid)?;
         if !key.verifier.verify(header.alg, signing_input.as_bytes(), &signature) {
@@ -185,6 +249,20 @@ impl Consumer {
             return Err(Denial::Invalid);
         }
         Ok(claims)
+    }
+
+    /// The key that checks a token with `header`: the one its `kid` names (the first key
+    /// without a `kid`), if it takes the token's algorithm.
+    fn key_for(&self, header: &Header) -> Result<&VerifyKey, Denial> {
+        let key = match &header.kid {
+            Some(kid) => self.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
+            None => self.keys.first(),
+        }
+        .ok_or(Denial::Invalid)?;
+        if !key.algorithms.contains(&header.alg) {
+            return Err(Denial::Invalid);
+        }
+        Ok(key)
     }
 
     /// `exp`, `nbf` and `iat` against `now` (seconds), with the consumer's clock skew.

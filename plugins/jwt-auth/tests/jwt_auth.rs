@@ -438,3 +438,31 @@ fn one_token_is_checked_by_each_consumer_with_its_own_keys() {
     denied(&bearer(&vm, "r", &good("ed-1", Algorithm::EdDSA)), NOT_ALLOWED);
     assert_eq!(consumer_of(&bearer(&vm, "r", &good("ec-256", Algorithm::ES256))).as_deref(), Some("c2"));
 }
+
+/// A long token (over 4 KiB) has its header checked against each consumer's keys before it
+/// is hashed for the cache: the outcome is the same, and a long token no key takes is
+/// rejected without the hash (over 1 M instructions at 16 KiB).
+#[test]
+fn a_long_token_is_checked_by_its_header_first() {
+    let vm = vm(json!({"consumers": [
+        consumer("c1", json!({"jwks": jwks_of(&["rsa-1"])})),
+        consumer("c2", json!({"jwks": jwks_of(&["ec-256"])})),
+    ]}));
+    // 12 KiB once encoded: under the 16 KiB a token may have.
+    let padding = "p".repeat(9 * 1024);
+    let long = |signer: &str, kid: &str, alg| token(alg, signer, Some(kid), claims(json!({ "padding": padding })));
+    let known = long("ec-256", "ec-256", Algorithm::ES256);
+    let unknown = long("ec-256", "nope", Algorithm::ES256);
+    assert!((12 * 1024..16 * 1024).contains(&known.len()) && unknown.len() > 12 * 1024);
+    let cost = |s: &Stream| s.calls().iter().find(|c| c.callback == "proxy_on_request_headers").unwrap().instructions;
+    let first = bearer(&vm, "r", &known);
+    let cached = bearer(&vm, "r", &known);
+    assert_eq!(consumer_of(&first).as_deref(), Some("c2"));
+    assert_eq!(consumer_of(&cached).as_deref(), Some("c2"));
+    assert_eq!(consumer_of(&request("GET", "h", &format!("/p?access_token={known}")).send(&vm)).as_deref(), Some("c2"));
+    let rejected = bearer(&vm, "r", &unknown);
+    denied(&rejected, NOT_ALLOWED);
+    assert!(cost(&rejected) < cost(&cached), "unknown kid {} vs cached {}", cost(&rejected), cost(&cached));
+    // Naming a key that does not take its algorithm: rejected as before.
+    denied(&bearer(&vm, "r", &long("ec-256", "rsa-1", Algorithm::ES256)), NOT_ALLOWED);
+}
