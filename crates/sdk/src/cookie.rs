@@ -1,6 +1,8 @@
 //! Cookies in a `Cookie` request header (`name=value; name2=value2`), as plugins that take a
 //! credential or a rate-limit key from one need them.
 
+use crate::ascii;
+use crate::name_table::{head_at, low_bytes, NameTable};
 use crate::scan;
 use crate::url::pairs;
 
@@ -13,31 +15,68 @@ pub fn value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// from one pass over the header that stops once every name is found. A `Cookie` header
 /// reaches 60 KiB, and a plugin that takes a credential from several cookie names (one
 /// per consumer) would otherwise scan it once per name. Cookies shorter than the shortest
-/// name and its `=` (a run of `;`) are passed over a word at a time.
+/// name and its `=` (a run of `;`) are passed over a word at a time, and a cookie's name is
+/// looked up by its length and first eight bytes, one probe however many names there are.
 pub fn values_any<'a, N: AsRef<str>>(header: &'a str, names: &[N]) -> Vec<Option<&'a str>> {
     let mut found = vec![None; names.len()];
     let Some(shortest) = names.iter().map(|n| n.as_ref().len()).min() else { return found };
-    // Each name's length and first eight bytes: nearly every cookie differs from a name
-    // there, which two compares tell (no byte comparison call per name).
-    let keys: Vec<(usize, u64)> = names.iter().map(|n| (n.as_ref().len(), scan::word(n.as_ref().as_bytes()))).collect();
-    let mut missing = names.len();
-    // The scan finds each cookie's first `=` with its `;`.
-    pairs::each::<true>(header.as_bytes(), b';', None, shortest + 1, None, |pair| {
-        let Some(eq) = pair.eq else { return true };
-        // The cuts are at `;` and `=`, so the slices are whole characters; trimmed as the
-        // whole cookie would be.
-        let name = crate::ascii::trim_start(header.get(pair.start..eq).unwrap_or_default()).as_bytes();
-        let value = crate::ascii::trim_end(header.get(eq + 1..pair.end).unwrap_or_default());
-        let head = scan::word(name);
-        for ((slot, wanted), &(len, first)) in found.iter_mut().zip(names).zip(&keys) {
-            if slot.is_none() && len == name.len() && first == head && wanted.as_ref().as_bytes() == name {
-                *slot = Some(value);
-                missing -= 1;
+    if header.len() <= shortest {
+        // No cookie with a name and `=` (no header at all, most often).
+        return found;
+    }
+    let table = NameTable::new(names);
+    let mut missing = table.distinct();
+    let bytes = header.as_bytes();
+    pairs::each::<false>(bytes, b';', None, shortest + 1, None, |pair| {
+        let start = name_start(header, pair.start, pair.end);
+        // The name's end: the first `=`, in the first eight bytes for nearly every cookie.
+        let head = head_at(bytes, start, pair.end);
+        let eqs = scan::matches(head, b'=');
+        let eq = if eqs != 0 {
+            start + (eqs.trailing_zeros() / 8) as usize
+        } else {
+            match scan::find(bytes.get(start..pair.end).unwrap_or_default(), b'=') {
+                Some(at) => start + at,
+                None => return true,
             }
+        };
+        let len = eq - start;
+        let index = table.find(len, head & low_bytes(len), bytes.get(start + 8..eq).unwrap_or_default());
+        if let Some(slot @ None) = index.and_then(|i| found.get_mut(i)) {
+            // The cuts are at `;` and `=`, so the value is whole characters; trimmed as the
+            // whole cookie would be.
+            *slot = Some(ascii::trim_end(header.get(eq + 1..pair.end).unwrap_or_default()));
+            missing -= 1;
         }
         missing > 0
     });
+    // A repeated name has the value of its first place.
+    for j in 0..names.len() {
+        let name = names.get(j).map_or(&b""[..], |n| n.as_ref().as_bytes());
+        let first = table.find(name.len(), scan::word(name), name.get(8..).unwrap_or_default());
+        if let Some(i) = first.filter(|&i| i != j) {
+            let value = found.get(i).copied().flatten();
+            if let Some(slot) = found.get_mut(j) {
+                *slot = value;
+            }
+        }
+    }
     found
+}
+
+/// Where the cookie `header[start..end]` starts once trimmed as the whole cookie would be:
+/// offsets, no slicing of the header per cookie.
+#[inline(always)]
+fn name_start(header: &str, mut start: usize, end: usize) -> usize {
+    let bytes = header.as_bytes();
+    start = ascii::skip_spaces(bytes, start, end);
+    if start < end && bytes.get(start).is_some_and(|b| !b.is_ascii()) {
+        // Unicode white space (U+3000) is trimmed too, as `str::trim_start` does; `start`
+        // follows ASCII bytes, so it is a character boundary.
+        let cookie = header.get(start..end).unwrap_or_default().trim_start();
+        start = end - cookie.len();
+    }
+    start
 }
 
 /// The header without cookie `name` (other cookies kept, in order).

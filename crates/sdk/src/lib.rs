@@ -44,6 +44,7 @@ pub mod ip;
 pub mod leader;
 pub mod log;
 pub mod metrics;
+mod name_table;
 pub mod park;
 mod plugin;
 pub mod redis;

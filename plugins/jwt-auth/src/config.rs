@@ -18,6 +18,13 @@ pub(crate) struct Config {
     /// The callers; tried in order, the first whose token verifies wins.
     #[cfg_attr(test, schemars(length(min = 1)))]
     pub consumers: Vec<Consumer>,
+    /// Every consumer's query parameter names, each once, in order (set by `validate`): read
+    /// from the request in one pass.
+    #[serde(skip)]
+    pub param_names: Vec<String>,
+    /// Every consumer's cookie names, each once, in order (set by `validate`).
+    #[serde(skip)]
+    pub cookie_names: Vec<String>,
 }
 
 /// Copies a claim of the verified token to a request header.
@@ -134,6 +141,17 @@ impl Config {
         for (i, consumer) in self.consumers.iter_mut().enumerate() {
             consumer.prepare().map_err(|e| e.within(&format!("consumers[{i}]")))?;
         }
+        let distinct = |names_of: fn(&Consumer) -> Option<&Vec<String>>| {
+            let mut names: Vec<String> = Vec::new();
+            for name in self.consumers.iter().filter_map(names_of).flatten() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            names
+        };
+        self.param_names = distinct(|c| c.from_params.as_ref());
+        self.cookie_names = distinct(|c| c.from_cookies.as_ref());
         Ok(())
     }
 }

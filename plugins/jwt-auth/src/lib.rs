@@ -102,7 +102,7 @@ impl HttpPlugin for JwtAuth {
         let now = hostcalls::current_time_nanos().unwrap_or(0) / 1_000_000_000;
         let mut failures: Vec<(&str, Denial)> = Vec::new();
         let mut unauthorized = false;
-        let mut sources = token::Sources::new(&config.consumers);
+        let mut sources = token::Sources::new(config);
         let mut keys = token::TokenKeys::default();
         // Consumers are tried in order; the first whose JWT verifies and who is allowed wins.
         for consumer in &config.consumers {

@@ -1,7 +1,7 @@
 //! Finding a consumer's token in the request and verifying it.
 
 use crate::cache;
-use crate::config::{Consumer, VerifyKey};
+use crate::config::{Config, Consumer, VerifyKey};
 use crate::verify::base64url;
 use higress_sdk::{cookie, scan, url, Http};
 use jsonwebtoken::{decode_header, Header};
@@ -57,15 +57,15 @@ impl Token {
 /// The request headers consumers named, each fetched once per request: a 16 KiB
 /// `Authorization` is copied out of the host and checked once, not once per consumer.
 #[derive(Default)]
-pub(crate) struct HeaderValues(Vec<(String, Option<Rc<str>>)>);
+pub(crate) struct HeaderValues<'c>(Vec<(&'c str, Option<Rc<str>>)>);
 
-impl HeaderValues {
-    fn get(&mut self, http: &Http, name: &str) -> Option<Rc<str>> {
+impl<'c> HeaderValues<'c> {
+    fn get(&mut self, http: &Http, name: &'c str) -> Option<Rc<str>> {
         if let Some((_, value)) = self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return value.clone();
         }
         let value: Option<Rc<str>> = http.request_header(name).filter(|v| !v.is_empty()).map(Rc::from);
-        self.0.push((name.to_string(), value.clone()));
+        self.0.push((name, value.clone()));
         value
     }
 }
@@ -74,66 +74,53 @@ impl HeaderValues {
 /// non-empty value of each name) or cookies ([`SourceValues::cookies`]: the value of the
 /// first cookie of each name), read in one pass the first time a consumer looks for one: a 60 KiB
 /// query or `Cookie` header is fetched and scanned once per request, not once per consumer
-/// and name.
+/// and name, and a value is copied once however many consumers share its name.
 pub(crate) struct SourceValues<'c> {
-    consumers: &'c [Consumer],
-    /// A consumer's names in this source.
-    names: fn(&Consumer) -> Option<&Vec<String>>,
+    /// Every consumer's names in this source, each once.
+    names: &'c [String],
     /// The first value of each name, from the request.
-    read: fn(&Http, &[&str]) -> Vec<Option<String>>,
-    /// Each name with its value, once read.
-    found: Option<Vec<NameValue<'c>>>,
+    read: fn(&Http, &[String]) -> Vec<Option<String>>,
+    /// The value of each name, once read.
+    found: Option<Vec<Option<Rc<str>>>>,
 }
 
-/// A name and its value in the request, if any.
-type NameValue<'c> = (&'c str, Option<Rc<str>>);
-
 impl<'c> SourceValues<'c> {
-    pub(crate) fn params(consumers: &'c [Consumer]) -> Self {
-        let read: fn(&Http, &[&str]) -> Vec<Option<String>> = |http, names| url::query_first_values(http.path(), names);
-        SourceValues { consumers, names: |c| c.from_params.as_ref(), read, found: None }
+    pub(crate) fn params(config: &'c Config) -> Self {
+        let read: fn(&Http, &[String]) -> Vec<Option<String>> =
+            |http, names| url::query_first_values(http.path(), names);
+        SourceValues { names: &config.param_names, read, found: None }
     }
 
-    pub(crate) fn cookies(consumers: &'c [Consumer]) -> Self {
-        let read: fn(&Http, &[&str]) -> Vec<Option<String>> = |http, names| {
+    pub(crate) fn cookies(config: &'c Config) -> Self {
+        let read: fn(&Http, &[String]) -> Vec<Option<String>> = |http, names| {
             let header = http.request_header("cookie").unwrap_or_default();
             cookie::values_any(&header, names).into_iter().map(|v| v.map(str::to_string)).collect()
         };
-        SourceValues { consumers, names: |c| c.from_cookies.as_ref(), read, found: None }
+        SourceValues { names: &config.cookie_names, read, found: None }
     }
 
     /// The value of `name` (one of the consumers' names).
     fn get(&mut self, http: &Http, name: &str) -> Option<Rc<str>> {
-        let (consumers, names_of, read) = (self.consumers, self.names, self.read);
-        let found = self.found.get_or_insert_with(|| {
-            // Each name once: consumers mostly share theirs, and a 16 KiB value is then
-            // copied once, not once per consumer.
-            let mut names: Vec<&str> = Vec::new();
-            for name in consumers.iter().flat_map(|c| names_of(c).into_iter().flatten()) {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
-                }
-            }
-            let values = read(http, &names);
-            names.into_iter().zip(values.into_iter().map(|v| v.map(Rc::from))).collect()
-        });
-        found.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone())
+        let (names, read) = (self.names, self.read);
+        let found = self.found.get_or_insert_with(|| read(http, names).into_iter().map(|v| v.map(Rc::from)).collect());
+        let at = names.iter().position(|n| n == name)?;
+        found.get(at).cloned().flatten()
     }
 }
 
 /// Where consumers look for their token, each read once per request.
 pub(crate) struct Sources<'c> {
-    pub(crate) headers: HeaderValues,
-    pub(crate) params: SourceValues<'c>,
-    pub(crate) cookies: SourceValues<'c>,
+    headers: HeaderValues<'c>,
+    params: SourceValues<'c>,
+    cookies: SourceValues<'c>,
 }
 
 impl<'c> Sources<'c> {
-    pub(crate) fn new(consumers: &'c [Consumer]) -> Self {
+    pub(crate) fn new(config: &'c Config) -> Self {
         Sources {
             headers: HeaderValues::default(),
-            params: SourceValues::params(consumers),
-            cookies: SourceValues::cookies(consumers),
+            params: SourceValues::params(config),
+            cookies: SourceValues::cookies(config),
         }
     }
 }
@@ -174,7 +161,7 @@ impl TokenKeys {
 
 /// The consumer's token: from its headers (the first present; a wrong prefix stops the
 /// header search), then its query parameters, then its cookies.
-pub(crate) fn extract(http: &Http, consumer: &Consumer, sources: &mut Sources<'_>) -> Option<(Token, Source)> {
+pub(crate) fn extract<'c>(http: &Http, consumer: &'c Consumer, sources: &mut Sources<'c>) -> Option<(Token, Source)> {
     if let Some(headers) = &consumer.from_headers {
         for header in headers {
             let Some(value) = sources.headers.get(http, &header.name) else { continue };

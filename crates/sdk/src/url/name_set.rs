@@ -3,6 +3,7 @@
 //! of them.
 
 use super::{decode_at, hex, NOT_HEX};
+use crate::name_table::{low_bytes, NameTable};
 use crate::scan;
 
 /// A pair with one of the names and a value.
@@ -13,8 +14,8 @@ pub(super) struct Found {
     pub(super) name: usize,
 }
 
-/// The names looked for, hashed by their length and first eight bytes: a pair costs one
-/// probe however many names there are, or share a first byte (`k1` ... `k64`).
+/// The names looked for, hashed ([`NameTable`]), with what tells a pair's name before it is
+/// decoded.
 pub(super) struct NameSet<'a> {
     /// Whether a pair with this first byte can have one of the names once decoded: their
     /// first bytes, and the bytes that start an escape.
@@ -23,12 +24,8 @@ pub(super) struct NameSet<'a> {
     starts: [bool; 256],
     /// The longest: a pair's name is decoded no further than that.
     longest: usize,
-    /// The names' lengths, a bit each ([`NameSet::length_bit`]): a name of no such length
-    /// needs no probe (`token1x` when the names are `token0` to `token4`).
-    lengths: u64,
-    /// Open addressing, a power of two at least twice the names: `(key, name, index)`, `key`
-    /// from [`NameSet::key`], `index` the name's first place in the list.
-    slots: Vec<Option<(u64, &'a [u8], usize)>>,
+    /// The names, hashed.
+    table: NameTable<'a>,
     /// A pair's decoded name, reused from pair to pair: as long as the longest name.
     decoded: Vec<u8>,
 }
@@ -55,61 +52,12 @@ impl<'a> NameSet<'a> {
                 *f = true;
             }
         }
-        let size = (names.len() * 2).next_power_of_two();
-        let lengths = names.iter().fold(0, |bits, n| bits | Self::length_bit(n.as_ref().len()));
-        let mut set = NameSet { first, starts, longest, lengths, slots: vec![None; size], decoded: vec![0; longest] };
-        for (index, name) in names.iter().enumerate() {
-            let name = name.as_ref().as_bytes();
-            let key = Self::key(name.len(), scan::word(name));
-            // Linear probing; the table is never full. A repeated name is kept once.
-            let mut i = set.slot(key);
-            while let Some(slot) = set.slots.get_mut(i) {
-                match slot {
-                    None => {
-                        *slot = Some((key, name, index));
-                        break;
-                    }
-                    Some((k, n, _)) if *k == key && *n == name => break,
-                    Some(_) => i = (i + 1) & (size - 1),
-                }
-            }
-        }
-        set
+        NameSet { first, starts, longest, table: NameTable::new(names), decoded: vec![0; longest] }
     }
 
-    /// A name's key: its first eight bytes (zero-padded) with its length folded in, so that
-    /// names of up to eight bytes are told apart by the key alone.
-    fn key(len: usize, head: u64) -> u64 {
-        head ^ (len as u64).rotate_right(8)
-    }
-
-    /// A length's bit in [`NameSet::lengths`]; lengths from 63 on share the last.
-    fn length_bit(len: usize) -> u64 {
-        1 << len.min(63)
-    }
-
-    fn slot(&self, key: u64) -> usize {
-        let bits = self.slots.len().trailing_zeros();
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (63 - bits) >> 1) as usize & (self.slots.len() - 1)
-    }
-
-    /// Which of the names (its first place in the list) a name of `len` bytes is, `head`
-    /// its first eight bytes (zero-padded) and `rest` the others.
     #[inline(always)]
     fn find(&self, len: usize, head: u64, rest: &[u8]) -> Option<usize> {
-        if self.lengths & Self::length_bit(len) == 0 {
-            return None;
-        }
-        let key = Self::key(len, head);
-        let mut i = self.slot(key);
-        while let Some(&Some((k, n, index))) = self.slots.get(i) {
-            // Equal keys of names up to eight bytes are equal names.
-            if k == key && n.len() == len && (len <= 8 || scan::equal(n.get(8..).unwrap_or_default(), rest)) {
-                return Some(index);
-            }
-            i = (i + 1) & (self.slots.len() - 1);
-        }
-        None
+        self.table.find(len, head, rest)
     }
 
     /// Where the value of `pair` (`name=value` or `name`, still encoded; `head` its first
@@ -211,15 +159,5 @@ impl<'a> NameSet<'a> {
         }
         let rest = self.decoded.get(8..n).unwrap_or_default();
         self.find(n, head, rest).map(|name| Found { value, name })
-    }
-}
-
-/// The mask of a word's first `n` bytes (all of them from eight on).
-#[inline(always)]
-fn low_bytes(n: usize) -> u64 {
-    if n >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * n)) - 1
     }
 }
