@@ -168,27 +168,36 @@ pub fn find2(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
 /// Whether every byte of `bytes` is printable ASCII other than space (`!` to `~`, as
 /// `u8::is_ascii_graphic`) and none is one of `except`: a URL path or an origin's
 /// authority is checked so, where a byte loop costs about thirty instructions a byte.
-/// Always inlined: `except`, a constant at every call, then unrolls into a few operations
+/// Always inlined: `except`, a constant at every call, then folds into a few operations
 /// per word instead of a loop over it per word (four times the cost).
 #[inline(always)]
 pub fn is_graphic_except(bytes: &[u8], except: &[u8]) -> bool {
-    let bad = |w: u64| {
-        // High bit set in the bytes below `!`: exact in the lowest one, and a borrow may set
-        // it in bytes above that one too, which only answers "some byte is bad" sooner.
-        let below = w.wrapping_sub(ONES * u64::from(b'!')) & !w;
-        // High bit set in the bytes from DEL up: the low seven bits of DEL plus one carry
-        // into the high bit, without reaching the next byte.
-        let above = (w & LOWS).wrapping_add(ONES) | w;
-        except.iter().fold((below | above) & HIGHS, |bad, &b| bad | matches(w, b))
-    };
     let mut chunks = bytes.chunks_exact(8);
-    if chunks.any(|chunk| bad(word(chunk)) != 0) {
+    if chunks.any(|chunk| not_graphic_except(word(chunk), except) != 0) {
         return false;
     }
     // The tail, zero-padded: the padding bytes are bad, and only they are masked off (a
     // borrow out of them goes to the higher, padding, bytes).
     let tail = chunks.remainder();
-    tail.is_empty() || bad(word(tail)) & (u64::MAX >> (64 - 8 * tail.len())) == 0
+    tail.is_empty() || not_graphic_except(word(tail), except) & (u64::MAX >> (64 - 8 * tail.len())) == 0
+}
+
+/// For [`is_graphic_except`] and scans that do more in the same pass: nonzero when a byte
+/// of `w` is not printable ASCII or is one of `except` (its high bit set in the lowest such
+/// byte at least).
+#[inline(always)]
+pub fn not_graphic_except(w: u64, except: &[u8]) -> u64 {
+    // High bit set in the bytes below `!`: exact in the lowest one, and a borrow may set it
+    // in bytes above that one too, which only answers "some byte is bad" sooner.
+    let below = w.wrapping_sub(ONES * u64::from(b'!')) & !w;
+    // High bit set in the bytes from DEL up: the low seven bits of DEL plus one carry into
+    // the high bit, without reaching the next byte.
+    let above = (w & LOWS).wrapping_add(ONES) | w;
+    // Up to five excepted bytes written out, not looped over: `except` is a constant at
+    // every call, and a loop per word is not unrolled in builds optimised for size.
+    let one = |i: usize| except.get(i).map_or(0, |&b| matches(w, b));
+    let bad = (below | above) & HIGHS | one(0) | one(1) | one(2) | one(3) | one(4);
+    except.get(5..).unwrap_or_default().iter().fold(bad, |bad, &b| bad | matches(w, b))
 }
 
 /// Whether every byte of `bytes` is ASCII, sixteen at a time: header values reach 60 KiB and
@@ -226,6 +235,16 @@ pub fn into_string(bytes: Vec<u8>) -> String {
         return unsafe { String::from_utf8_unchecked(bytes) };
     }
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// `bytes` as a `String` if they are UTF-8 ([`into_string`] without the replacing): long
+/// ASCII values are told by [`is_ascii`], half the cost of `String::from_utf8`.
+pub fn utf8_string(bytes: Vec<u8>) -> Option<String> {
+    if bytes.len() >= 64 && is_ascii(&bytes) {
+        // SAFETY: ASCII is UTF-8.
+        return Some(unsafe { String::from_utf8_unchecked(bytes) });
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// How many bytes of `bytes` are `a`.

@@ -14,8 +14,8 @@ use config::{Config, Names, Policy};
 use decision::{Allowed, Request};
 use higress_sdk::abi::{header_map, MapType};
 use higress_sdk::ascii::eq_ignore_case;
-use higress_sdk::hostcalls;
 use higress_sdk::prelude::*;
+use higress_sdk::{hostcalls, scan};
 use origin::Origin;
 use std::borrow::Cow;
 
@@ -56,7 +56,7 @@ impl HttpPlugin for Cors {
         // Not text, not an origin, or the request's own origin: not a CORS request. The
         // value read stays in the buffer the host wrote it to: an allowed actual request
         // keeps it, usually without a copy.
-        let Ok(value) = String::from_utf8(raw) else { return HeaderAction::Continue };
+        let Some(value) = scan::utf8_string(raw) else { return HeaderAction::Continue };
         let origin_text = value.trim();
         let origin_text = origin_text.strip_suffix('/').unwrap_or(origin_text);
         let Some(origin) = Origin::parse(origin_text) else { return HeaderAction::Continue };

@@ -30,13 +30,7 @@ impl<'a> Origin<'a> {
         if !scheme_ok {
             return None;
         }
-        // Allowed bytes only (eight at a time: a byte loop costs about thirty instructions a
-        // byte): no space, control or non-ASCII byte, nothing that would start a path, query,
-        // fragment, credentials or another origin.
-        if !scan::is_graphic_except(authority.as_bytes(), b"/?#@,") {
-            return None;
-        }
-        let colons = scan::count(authority.as_bytes(), b':');
+        let colons = authority_colons(authority.as_bytes())?;
         let (host, port) = split_authority(authority)?;
         // Other colons than the port's belong in a bracketed IPv6 address only.
         if !host.starts_with('[') && colons > usize::from(port.is_some()) {
@@ -78,10 +72,36 @@ fn split_authority(authority: &str) -> Option<(&str, Option<&str>)> {
         Some(i) => (authority.get(..i)?, Some(authority.get(i + 1..)?)),
         None => (authority, None),
     };
-    let bracket_ok =
-        !host.starts_with('[') || (host.ends_with(']') && host.bytes().filter(|&b| b == b']').count() == 1);
+    let bracket_ok = !host.starts_with('[') || (host.ends_with(']') && scan::count(host.as_bytes(), b']') == 1);
     let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()));
     (!host.is_empty() && bracket_ok && port_ok).then_some((host, port))
+}
+
+/// How many `:` the authority has, if it has allowed bytes only: no space, control or
+/// non-ASCII byte, nothing that would start a path, query, fragment, credentials or another
+/// origin. One pass, eight bytes a step (a byte loop costs about thirty instructions a
+/// byte, and an origin reaches 60 KiB).
+fn authority_colons(authority: &[u8]) -> Option<usize> {
+    const EXCEPT: &[u8] = b"/?#@,";
+    let mut chunks = authority.chunks_exact(8);
+    let mut colons = 0;
+    for chunk in &mut chunks {
+        let word = scan::word(chunk);
+        if scan::not_graphic_except(word, EXCEPT) != 0 {
+            return None;
+        }
+        colons += scan::matches(word, b':').count_ones() as usize;
+    }
+    // The tail, zero-padded: the padding bytes are bad, and only they are masked off.
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let (word, valid) = (scan::word(tail), u64::MAX >> (64 - 8 * tail.len()));
+        if scan::not_graphic_except(word, EXCEPT) & valid != 0 {
+            return None;
+        }
+        colons += (scan::matches(word, b':') & valid).count_ones() as usize;
+    }
+    Some(colons)
 }
 
 fn default_port(scheme: &str) -> Option<&'static str> {

@@ -65,43 +65,77 @@ impl Pattern {
     }
 
     /// Whether the pieces, with anything between them, make up the whole of `text`.
+    /// The first and last pieces are checked before any search: an origin that does not
+    /// start and end as the pattern does costs no scan of its middle.
     fn glob(&self, text: &[u8]) -> bool {
         let Some((first, rest)) = self.pieces.split_first() else { return text.is_empty() };
-        let Some(mut text) = text.strip_prefix(first.as_bytes()) else { return false };
+        let Some(text) = text.strip_prefix(first.as_bytes()) else { return false };
         let Some((last, middle)) = rest.split_last() else { return text.is_empty() };
+        let Some(mut text) = text.strip_suffix(last.as_bytes()) else { return false };
         for piece in middle {
             // The leftmost occurrence leaves the most room for what follows.
             let Some(at) = find(text, piece.as_bytes()) else { return false };
             text = text.get(at + piece.len()..).unwrap_or_default();
         }
-        text.len()
-            .checked_sub(last.len())
-            .and_then(|at| text.get(at..))
-            .is_some_and(|end| scan::equal(end, last.as_bytes()))
+        true
     }
 }
 
 /// Where `needle` first occurs in `text` (patterns with two or more `*` only). An origin
-/// reaches 60 KiB and may be made of the needle's first byte: its places are found in one
-/// pass eight bytes at a time, and each is checked with one word comparison (the needle's
-/// first eight bytes), the rest compared only when those match.
+/// reaches 60 KiB and may be made of the needle's first bytes: eight starting places are
+/// tested at once, by the needle's first, second and last bytes (three word comparisons),
+/// and only a place with all three is compared whole. `.x.x.x` holds no candidate for
+/// `.a.`, and a text made to have them (`-dxx.` for `-dev.`) has one per needle length.
 fn find(text: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some(&first) = needle.first() else { return Some(0) };
-    let last = text.len().checked_sub(needle.len())?;
-    let head = scan::word(needle);
-    let mask = u64::MAX >> (64 - 8 * needle.len().min(8));
-    let rest = needle.get(8..).unwrap_or_default();
-    let mut found = None;
-    scan::each(text.get(..=last)?, first, |at| {
-        let window = text.get(at..).unwrap_or_default();
-        let hit = (scan::word(window) ^ head) & mask == 0
-            && (rest.is_empty() || window.get(8..needle.len()).is_some_and(|w| scan::equal(w, rest)));
-        if hit {
+    let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else { return Some(0) };
+    let n = needle.len();
+    let lastmost = text.len().checked_sub(n)?;
+    if n == 1 {
+        let mut found = None;
+        scan::each(text, first, |at| {
             found = Some(at);
+            false
+        });
+        return found;
+    }
+    let second = needle.get(1).copied().unwrap_or(first);
+    let check = |base: usize, mut hits: u64| {
+        while hits != 0 {
+            let at = base + (hits.trailing_zeros() / 8) as usize;
+            if text.get(at..at + n).is_some_and(|window| scan::equal(window, needle)) {
+                return Some(at);
+            }
+            hits &= hits - 1;
         }
-        !hit
-    });
-    found
+        None
+    };
+    let mut base = 0;
+    // Eight starts whose three words are all inside the text: one load each.
+    while let (Some(a), Some(b), Some(c)) =
+        (text.get(base..base + 8), text.get(base + 1..base + 9), text.get(base + n - 1..base + n + 7))
+    {
+        let hits = scan::matches(scan::word(a), first)
+            & scan::matches(scan::word(b), second)
+            & scan::matches(scan::word(c), last);
+        if let Some(at) = check(base, hits) {
+            return Some(at);
+        }
+        base += 8;
+    }
+    // The last starts, zero-padded: starts past `lastmost` are masked off.
+    let word_at = |at: usize| scan::word(text.get(at..).unwrap_or_default());
+    while base <= lastmost {
+        let valid = u64::MAX >> (64 - 8 * (lastmost - base + 1).min(8));
+        let hits = scan::matches(word_at(base), first)
+            & scan::matches(word_at(base + 1), second)
+            & scan::matches(word_at(base + n - 1), last)
+            & valid;
+        if let Some(at) = check(base, hits) {
+            return Some(at);
+        }
+        base += 8;
+    }
+    None
 }
 
 /// `origin` split at its port, when it ends in `:` and digits: the text before the colon and
@@ -169,7 +203,24 @@ mod tests {
         assert!(!matches("http://*.a.*.b.*.c", &format!("http://{near}x.B.y.Cd")));
     }
 
+    /// Whether `pattern` (`*` for any run) matches the whole of `text`, the textbook way.
+    fn wildcard(pattern: &[u8], text: &[u8]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some((b'*', rest)) => (0..=text.len()).any(|i| wildcard(rest, &text[i..])),
+            Some((p, rest)) => text.split_first().is_some_and(|(t, more)| t == p && wildcard(rest, more)),
+        }
+    }
+
     proptest::proptest! {
+        /// A pattern's pieces match as `*` wildcards do.
+        #[test]
+        fn glob_is_a_wildcard_match(text in "[.ab-]{0,14}", pattern in "[.ab*-]{0,8}") {
+            let compiled = Pattern::parse(&format!("o{pattern}")).unwrap();
+            let expected = wildcard(format!("o{pattern}").as_bytes(), format!("o{text}").as_bytes());
+            proptest::prop_assert_eq!(compiled.glob(format!("o{text}").as_bytes()), expected);
+        }
+
         /// [`find`] is the leftmost occurrence, as a search window by window finds it.
         #[test]
         fn find_is_the_leftmost_window(text in "[.ab-]{0,40}", needle in "[.ab-]{0,12}") {
