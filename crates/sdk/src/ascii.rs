@@ -11,11 +11,20 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// Whether `a` and `b` are equal when ASCII letters are folded to lowercase (as
 /// `<[u8]>::eq_ignore_ascii_case`; other bytes must be equal).
 pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && a.chunks(8).zip(b.chunks(8)).all(|(x, y)| {
-            let (x, y) = (word(x), word(y));
-            x == y || lower_word(x) == lower_word(y)
-        })
+    if a.len() != b.len() {
+        return false;
+    }
+    let same = |x: u64, y: u64| x == y || lower_word(x) == lower_word(y);
+    let mut i = 0;
+    // One load per side per eight bytes (chunk iterators cost several times that).
+    while let (Some(x), Some(y)) = (a.get(i..i + 8), b.get(i..i + 8)) {
+        if !same(word(x), word(y)) {
+            return false;
+        }
+        i += 8;
+    }
+    // The tails, zero-padded alike.
+    same(word(a.get(i..).unwrap_or_default()), word(b.get(i..).unwrap_or_default()))
 }
 
 /// `bytes` with ASCII letters made lowercase (as `<[u8]>::to_ascii_lowercase`), eight at a
@@ -110,6 +119,43 @@ fn skip_space_run(bytes: &[u8], mut start: usize, end: usize) -> usize {
     start
 }
 
+/// Where a run of ASCII white space ending at `end` (back to `start` at most) begins: the
+/// end of the text before it. [`skip_spaces`] from the other side.
+#[inline(always)]
+pub fn skip_spaces_back(bytes: &[u8], start: usize, end: usize) -> usize {
+    let space = |at: usize| at > start && bytes.get(at - 1).is_some_and(|&b| is_space(b));
+    if !space(end) {
+        end
+    } else if !space(end - 1) {
+        end - 1
+    } else {
+        skip_space_run_back(bytes, start, end - 2)
+    }
+}
+
+/// [`skip_spaces_back`] past its last bytes.
+#[inline(never)]
+fn skip_space_run_back(bytes: &[u8], start: usize, mut end: usize) -> usize {
+    let end_max = bytes.len();
+    end = end.min(end_max);
+    while end >= start + 8 {
+        let Some(eight) = bytes.get(end - 8..end) else { break };
+        let word = crate::scan::word(eight);
+        let spaces =
+            crate::scan::matches(word, b' ') | (crate::scan::below(word, 0x0e) & !crate::scan::below(word, 0x09));
+        let others = !spaces & HIGHS;
+        if others != 0 {
+            // The highest byte that is not a space ends the text.
+            return end - 8 + (63 - others.leading_zeros()) as usize / 8 + 1;
+        }
+        end -= 8;
+    }
+    while end > start && bytes.get(end - 1).is_some_and(|&b| is_space(b)) {
+        end -= 1;
+    }
+    end
+}
+
 /// `char::is_whitespace` for ASCII: tab, line feed, vertical tab, form feed, carriage
 /// return and space.
 #[inline]
@@ -192,6 +238,16 @@ mod tests {
             prop_assert_eq!(trim(&text), text.trim());
             prop_assert_eq!(trim_start(&text), text.trim_start());
             prop_assert_eq!(trim_end(&text), text.trim_end());
+        }
+
+        #[test]
+        fn skips_back_over_the_spaces_a_byte_loop_would(bytes in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'\t'), Just(b'\r'), Just(0x08u8), Just(0x0eu8), any::<u8>()], 0..40), start in 0usize..45, end in 0usize..45) {
+            let end = end.min(bytes.len());
+            let mut expected = end;
+            while expected > start && is_space(bytes[expected - 1]) {
+                expected -= 1;
+            }
+            prop_assert_eq!(skip_spaces_back(&bytes, start, end), expected);
         }
 
         #[test]

@@ -135,6 +135,11 @@ pub fn each2(haystack: &[u8], a: u8, b: u8, f: impl FnMut(usize, u8) -> bool) {
     each_with(haystack, |w| matches(w, a) | matches(w, b), f);
 }
 
+/// [`each2`] for three bytes.
+pub fn each3(haystack: &[u8], a: u8, b: u8, c: u8, f: impl FnMut(usize, u8) -> bool) {
+    each_with(haystack, |w| matches(w, a) | matches(w, b) | matches(w, c), f);
+}
+
 /// Calls `f` with the position of every `a` in `haystack`, in order, while `f` returns
 /// true: one pass over a list's separators, eight bytes at a time.
 pub fn each(haystack: &[u8], a: u8, mut f: impl FnMut(usize) -> bool) {
