@@ -9,8 +9,9 @@ use higress_sdk::hostcalls;
 /// Details of the reply.
 pub const DETAILS: &str = "request-block.header_blocked";
 
-/// Whether a keyword occurs in the request headers (lowercased first when `fold`).
-pub fn blocked(words: &Keywords, fold: bool) -> bool {
+/// Whether a keyword occurs in the request headers (lowercased first when `fold`);
+/// `lowered_path`: `:path` already lowercased, when the caller has it.
+pub fn blocked(words: &Keywords, fold: bool, lowered_path: Option<&[u8]>) -> bool {
     let Ok(map) = hostcalls::get_map_encoded(MapType::HttpRequestHeaders) else {
         return false;
     };
@@ -23,6 +24,18 @@ pub fn blocked(words: &Keywords, fold: bool) -> bool {
         if found {
             return;
         }
+        let value = match lowered_path {
+            Some(lowered) if fold && name == b":path" => {
+                // Lowercase already: no second copy of a long path.
+                found = (!first && words.scan(&mut state, b"\n"))
+                    || words.scan(&mut state, name)
+                    || words.scan(&mut state, b"\n")
+                    || words.scan(&mut state, lowered);
+                first = false;
+                return;
+            }
+            _ => value,
+        };
         let mut scan = |text: &[u8]| scan_text(words, &mut state, text, fold, &mut scratch);
         found = (!first && scan(b"\n")) || scan(name) || scan(b"\n") || scan(value);
         first = false;
@@ -33,7 +46,7 @@ pub fn blocked(words: &Keywords, fold: bool) -> bool {
 /// Feeds one piece of the text, lowercased when `fold` (ASCII needs no copy: the
 /// automaton folds ASCII capitals).
 fn scan_text(words: &Keywords, state: &mut State, text: &[u8], fold: bool, scratch: &mut Vec<u8>) -> bool {
-    if !fold || text.is_ascii() {
+    if !fold || fold::is_ascii(text) {
         return words.scan(state, text);
     }
     scratch.clear();

@@ -46,16 +46,23 @@ impl HttpPlugin for RequestBlock {
     /// receives a complete request carrying the word.
     fn on_request_headers(&mut self, http: &mut Http, config: &Config) -> HeaderAction {
         let rules = &config.rules;
+        // A path that is not ASCII is lowercased once for the URL lists and the headers
+        // (where `:path` is one of them): a 60 KiB path of `É` costs millions per pass.
+        let mut lowered: Option<Vec<u8>> = None;
         if !rules.url.is_empty() {
             let details = hostcalls::with_map_value(MapType::HttpRequestHeaders, ":path", |path| {
-                rules.url.check(path.ok().flatten().unwrap_or_default())
+                let path = path.ok().flatten().unwrap_or_default();
+                if rules.fold && rules.headers.is_some() && !fold::is_ascii(path) {
+                    lowered = Some(fold::lower(path));
+                }
+                rules.url.check(path, lowered.as_deref())
             });
             if let Some(details) = details {
                 block(http, config, details);
                 return HeaderAction::StopIteration;
             }
         }
-        if rules.headers.as_ref().is_some_and(|words| headers::blocked(words, rules.fold)) {
+        if rules.headers.as_ref().is_some_and(|words| headers::blocked(words, rules.fold, lowered.as_deref())) {
             block(http, config, headers::DETAILS);
             return HeaderAction::StopIteration;
         }

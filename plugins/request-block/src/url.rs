@@ -40,11 +40,16 @@ impl UrlRules {
     }
 
     /// The details of the first list `path` hits: exact, then substring, then regexp.
-    pub fn check(&self, path: &[u8]) -> Option<&'static str> {
+    /// `lowered`: the path already lowercased, when the caller has it.
+    pub fn check(&self, path: &[u8], lowered: Option<&[u8]>) -> Option<&'static str> {
         // A pure ASCII path needs no lowercased copy for the substrings alone: their
         // automaton folds ASCII capitals itself.
-        let lower = self.fold && (!path.is_ascii() || !self.exact.is_empty() || !self.regexes.is_empty());
-        let path: Cow<'_, [u8]> = if lower { Cow::Owned(fold::lower(path)) } else { Cow::Borrowed(path) };
+        let lower = self.fold && (!fold::is_ascii(path) || !self.exact.is_empty() || !self.regexes.is_empty());
+        let path: Cow<'_, [u8]> = match lowered {
+            Some(lowered) if self.fold => Cow::Borrowed(lowered),
+            _ if lower => Cow::Owned(fold::lower(path)),
+            _ => Cow::Borrowed(path),
+        };
         if self.exact.binary_search_by(|e| e.as_slice().cmp(&path)).is_ok() {
             return Some(EXACT);
         }
@@ -105,11 +110,14 @@ mod tests {
     #[test]
     fn go_order_exact_keyword_regexp() {
         let r = rules(&["/web/info"], &["info"], &["/web.*"], true);
-        assert_eq!(r.check(b"/web/info"), Some(EXACT));
-        assert_eq!(r.check(b"/WEB/INFO"), Some(EXACT));
-        assert_eq!(r.check(b"/x/info"), Some(KEYWORD));
-        assert_eq!(r.check(b"/web/x"), Some(REGEXP));
-        assert_eq!(r.check(b"/other"), None);
+        assert_eq!(r.check(b"/web/info", None), Some(EXACT));
+        assert_eq!(r.check(b"/WEB/INFO", None), Some(EXACT));
+        assert_eq!(r.check(b"/x/info", None), Some(KEYWORD));
+        assert_eq!(r.check(b"/web/x", None), Some(REGEXP));
+        assert_eq!(r.check(b"/other", None), None);
+        // A path the caller lowercased already is taken as it is.
+        assert_eq!(r.check("/WEB/ÄX".as_bytes(), Some("/web/äx".as_bytes())), Some(REGEXP));
+        assert_eq!(r.check("/Ä/INFO".as_bytes(), Some("/ä/info".as_bytes())), Some(KEYWORD));
     }
 
     #[test]
@@ -117,14 +125,14 @@ mod tests {
         let r = rules(&[], &[], &["^/a$", "(?i)B", r"/v\d+/x"], false);
         assert_eq!(r.regexes.len(), 1);
         assert!(r.regexes.iter().all(Pattern::has_dfa));
-        assert_eq!(r.check(b"/a"), Some(REGEXP));
-        assert_eq!(r.check(b"/ab"), Some(REGEXP), "(?i)B matches b");
-        assert_eq!(r.check(b"/a/"), None);
-        assert_eq!(r.check(b"/v12/x"), Some(REGEXP));
-        assert_eq!(r.check(b"/A"), None, "the flag of the second expression does not leak into the first");
+        assert_eq!(r.check(b"/a", None), Some(REGEXP));
+        assert_eq!(r.check(b"/ab", None), Some(REGEXP), "(?i)B matches b");
+        assert_eq!(r.check(b"/a/", None), None);
+        assert_eq!(r.check(b"/v12/x", None), Some(REGEXP));
+        assert_eq!(r.check(b"/A", None), None, "the flag of the second expression does not leak into the first");
         let commented = rules(&[], &[], &["(?x)a # comment", "zz"], false);
-        assert_eq!(commented.check(b"zz"), Some(REGEXP));
-        assert_eq!(commented.check(b"a"), Some(REGEXP));
+        assert_eq!(commented.check(b"zz", None), Some(REGEXP));
+        assert_eq!(commented.check(b"a", None), Some(REGEXP));
     }
 
     #[test]

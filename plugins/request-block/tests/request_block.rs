@@ -186,6 +186,11 @@ fn case_sensitivity() {
     assert_blocked(&request("GET", "h", "/").header("x", "heizöl").send(&unicode), 403, HEADER, "");
     assert_blocked(&post(&unicode, "/", "die größe".as_bytes()), 403, BODY, "");
     assert_blocked(&post(&unicode, "/", "DIE GRÖßE".as_bytes()), 403, BODY, "");
+    // A path lowercased for the URL lists is the one the header words see too.
+    let both = vm(json!({"block_urls": ["/nothing"], "block_headers": ["ärger"]}));
+    let s = request("GET", "h", "/").without(":path").header_bytes(":path", "/ÄRGER".as_bytes()).send(&both);
+    assert_blocked(&s, 403, HEADER, "");
+    assert_passed(&request("GET", "h", "/").without(":path").header_bytes(":path", "/ÄRGXR".as_bytes()).send(&both));
 }
 
 #[test]
