@@ -51,7 +51,17 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
 /// (`%FF`) survives a decode and [`query_escape_into`] unchanged. Borrowed when there is
 /// nothing to decode. Runs without an escape are found a word at a time and copied whole.
 pub fn percent_decode_bytes(bytes: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
-    let special = |rest: &[u8]| if plus_is_space { scan::find2(rest, b'%', b'+') } else { scan::find(rest, b'%') };
+    let special = |rest: &[u8]| {
+        if rest.len() < 16 {
+            // A short name or value (most of them): a byte loop costs less than a word
+            // scan's setup.
+            rest.iter().position(|&b| b == b'%' || (plus_is_space && b == b'+'))
+        } else if plus_is_space {
+            scan::find2(rest, b'%', b'+')
+        } else {
+            scan::find(rest, b'%')
+        }
+    };
     let Some(first) = special(bytes) else { return Cow::Borrowed(bytes) };
     // Written by index into a buffer as long as the input (decoding never lengthens), then
     // cut to what was written: a `push` per escape costs twice the decoding itself.
