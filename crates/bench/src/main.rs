@@ -244,6 +244,9 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         serde_json::json!({"allow_origin_patterns": ["https://*.example.com", "http://*.example.org:[8080,9090]",
             "http://*.example.net:[*]", "https://*.*.example.io", "https://*-dev.*.example.cn", "http://*.a.*.b.*.c"]}),
     );
+    // Any header may be asked for: a preflight's list is checked and echoed, item by item.
+    let cors_any =
+        vm("cors", serde_json::json!({"allow_origins": ["*"], "allow_headers": ["*"], "allow_methods": ["*"]}));
     // Every item reads the same path_pattern (a README's template): its matches and groups
     // are found once, not per item, by the DFA's two passes (regex-lite's PikeVM: 104 M).
     let transformer = vm(
@@ -309,8 +312,13 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         ),
         (
             "key-auth (64 keys), 20,000 parameters `k1` (a key, no value)",
-            key_auth,
+            key_auth.clone(),
             request("GET", "a.com", &format!("/p?{}", "k1&".repeat(20_000))),
+        ),
+        (
+            "key-auth (64 keys), 12,000 parameters `kz=v` (a name's first letter, no such name)",
+            key_auth,
+            request("GET", "a.com", &format!("/p?{}", "kz=v&".repeat(12_000))),
         ),
         (
             "jwt-auth (5 consumers, 3 cookie names each), a Cookie of 60,000 `;`",
@@ -319,8 +327,13 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         ),
         (
             "jwt-auth (5 consumers, 2 parameter names each), 6,800 parameters named almost like one",
-            jwt_auth,
+            jwt_auth.clone(),
             request("GET", "a.com", &format!("/p?{near_token}")),
+        ),
+        (
+            "jwt-auth (5 consumers, 3 cookie names each), a Cookie of 6,100 `token1x=` (near a name)",
+            jwt_auth,
+            request("GET", "a.com", "/").header("cookie", &"token1x=; ".repeat(6_100)),
         ),
         (
             "basic-auth (50 consumers), Basic and 60,000 bytes that are not UTF-8",
@@ -354,8 +367,21 @@ fn adversarial_cases(env: &Env) -> Vec<(&'static str, Vm, higress_host::testing:
         ),
         (
             "request-block (every list), a 60 KiB path",
-            request_block_all,
+            request_block_all.clone(),
             request("GET", "a.com", &format!("/{}", "a".repeat(60_000))),
+        ),
+        (
+            "request-block (every list), a 60 KiB path of `É` (not ASCII: lowercased by character)",
+            request_block_all,
+            request("GET", "a.com", &format!("/{}", "É".repeat(30_000))),
+        ),
+        (
+            "cors (any header), a preflight asking for 60 KiB of `Authorization,`",
+            cors_any,
+            request("OPTIONS", "a.com", "/")
+                .header("origin", "https://site1.example.com")
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", &"Authorization,".repeat(4_380)),
         ),
         (
             "transformer (a query rule of each kind), 15,000 distinct parameters",
