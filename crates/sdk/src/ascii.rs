@@ -103,11 +103,7 @@ pub fn skip_spaces(bytes: &[u8], start: usize, end: usize) -> usize {
 fn skip_space_run(bytes: &[u8], mut start: usize, end: usize) -> usize {
     let end = end.min(bytes.len());
     while let Some(eight) = bytes.get(start..start + 8).filter(|_| start + 8 <= end) {
-        let word = crate::scan::word(eight);
-        // Tab to carriage return are 0x09-0x0d: below 0x0e and not below 0x09.
-        let spaces =
-            crate::scan::matches(word, b' ') | (crate::scan::below(word, 0x0e) & !crate::scan::below(word, 0x09));
-        let others = !spaces & HIGHS;
+        let others = not_spaces(crate::scan::word(eight));
         if others != 0 {
             return start + (others.trailing_zeros() / 8) as usize;
         }
@@ -136,14 +132,10 @@ pub fn skip_spaces_back(bytes: &[u8], start: usize, end: usize) -> usize {
 /// [`skip_spaces_back`] past its last bytes.
 #[inline(never)]
 fn skip_space_run_back(bytes: &[u8], start: usize, mut end: usize) -> usize {
-    let end_max = bytes.len();
-    end = end.min(end_max);
+    end = end.min(bytes.len());
     while end >= start + 8 {
         let Some(eight) = bytes.get(end - 8..end) else { break };
-        let word = crate::scan::word(eight);
-        let spaces =
-            crate::scan::matches(word, b' ') | (crate::scan::below(word, 0x0e) & !crate::scan::below(word, 0x09));
-        let others = !spaces & HIGHS;
+        let others = not_spaces(crate::scan::word(eight));
         if others != 0 {
             // The highest byte that is not a space ends the text.
             return end - 8 + (63 - others.leading_zeros()) as usize / 8 + 1;
@@ -154,6 +146,14 @@ fn skip_space_run_back(bytes: &[u8], start: usize, mut end: usize) -> usize {
         end -= 1;
     }
     end
+}
+
+/// The high bit of each byte of `word` that is not ASCII white space ([`is_space`]).
+#[inline(always)]
+fn not_spaces(word: u64) -> u64 {
+    // Tab to carriage return are 0x09-0x0d: below 0x0e and not below 0x09.
+    let spaces = crate::scan::matches(word, b' ') | (crate::scan::below(word, 0x0e) & !crate::scan::below(word, 0x09));
+    !spaces & HIGHS
 }
 
 /// `char::is_whitespace` for ASCII: tab, line feed, vertical tab, form feed, carriage

@@ -207,8 +207,12 @@ pub fn not_graphic_except(w: u64, except: &[u8]) -> u64 {
 
 /// Whether every byte of `bytes` is ASCII, sixteen at a time: header values reach 60 KiB and
 /// are nearly always ASCII, where `String::from_utf8` costs about two and a half
-/// instructions a byte in wasm.
+/// instructions a byte in wasm. Short text takes the standard check, cheaper there than
+/// this one's setup.
 pub fn is_ascii(bytes: &[u8]) -> bool {
+    if bytes.len() < 64 {
+        return bytes.is_ascii();
+    }
     let mut pairs = bytes.chunks_exact(16);
     let ascii = |p: &[u8]| {
         // The tail is zero-padded by `word`: padding is ASCII.
@@ -234,22 +238,22 @@ pub fn with_str<R>(bytes: &[u8], f: impl FnOnce(&str) -> R) -> R {
 /// `bytes` as a `String`, invalid UTF-8 replaced; long ASCII values are told by [`is_ascii`]
 /// and taken without a second look.
 pub fn into_string(bytes: Vec<u8>) -> String {
-    // Short values (route names, most headers) are validated the usual way: cheaper there.
-    if bytes.len() >= 64 && is_ascii(&bytes) {
-        // SAFETY: ASCII is UTF-8.
-        return unsafe { String::from_utf8_unchecked(bytes) };
-    }
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    checked_string(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// `bytes` as a `String` if they are UTF-8 ([`into_string`] without the replacing): long
-/// ASCII values are told by [`is_ascii`], half the cost of `String::from_utf8`.
+/// `bytes` as a `String` if they are UTF-8 ([`into_string`] without the replacing).
 pub fn utf8_string(bytes: Vec<u8>) -> Option<String> {
+    checked_string(bytes).ok()
+}
+
+/// `String::from_utf8`, with long ASCII values told by [`is_ascii`] at half its cost; short
+/// values (route names, most headers) are validated the usual way, cheaper there.
+fn checked_string(bytes: Vec<u8>) -> Result<String, std::string::FromUtf8Error> {
     if bytes.len() >= 64 && is_ascii(&bytes) {
         // SAFETY: ASCII is UTF-8.
-        return Some(unsafe { String::from_utf8_unchecked(bytes) });
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
     }
-    String::from_utf8(bytes).ok()
+    String::from_utf8(bytes)
 }
 
 /// How many bytes of `bytes` are `a`.

@@ -79,22 +79,23 @@ pub(crate) struct SourceValues<'c> {
     /// Every consumer's names in this source, each once.
     names: &'c [String],
     /// The first value of each name, from the request.
-    read: fn(&Http, &[String]) -> Vec<Option<String>>,
+    read: Read,
     /// The value of each name, once read.
     found: Option<Vec<Option<Rc<str>>>>,
 }
 
 impl<'c> SourceValues<'c> {
     pub(crate) fn params(config: &'c Config) -> Self {
-        let read: fn(&Http, &[String]) -> Vec<Option<String>> =
-            |http, names| url::query_first_values(http.path(), names);
+        let read: Read =
+            |http, names| url::query_first_values(http.path(), names).into_iter().map(|v| v.map(Rc::from)).collect();
         SourceValues { names: &config.param_names, read, found: None }
     }
 
     pub(crate) fn cookies(config: &'c Config) -> Self {
-        let read: fn(&Http, &[String]) -> Vec<Option<String>> = |http, names| {
+        let read: Read = |http, names| {
             let header = http.request_header("cookie").unwrap_or_default();
-            cookie::values_any(&header, names).into_iter().map(|v| v.map(str::to_string)).collect()
+            // Each value copied once, straight into what consumers share.
+            cookie::values_any(&header, names).into_iter().map(|v| v.map(Rc::from)).collect()
         };
         SourceValues { names: &config.cookie_names, read, found: None }
     }
@@ -102,11 +103,14 @@ impl<'c> SourceValues<'c> {
     /// The value of `name` (one of the consumers' names).
     fn get(&mut self, http: &Http, name: &str) -> Option<Rc<str>> {
         let (names, read) = (self.names, self.read);
-        let found = self.found.get_or_insert_with(|| read(http, names).into_iter().map(|v| v.map(Rc::from)).collect());
+        let found = self.found.get_or_insert_with(|| read(http, names));
         let at = names.iter().position(|n| n == name)?;
         found.get(at).cloned().flatten()
     }
 }
+
+/// Reads the first value of each name from the request.
+type Read = fn(&Http, &[String]) -> Vec<Option<Rc<str>>>;
 
 /// Where consumers look for their token, each read once per request.
 pub(crate) struct Sources<'c> {

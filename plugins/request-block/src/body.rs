@@ -6,6 +6,7 @@
 
 use crate::fold;
 use crate::keywords::{Keywords, State};
+use higress_sdk::scan;
 
 /// Details of the reply.
 pub const DETAILS: &str = "request-block.body_blocked";
@@ -24,7 +25,7 @@ impl BodyScan {
     /// Whether a keyword ends in `chunk` (or began in an earlier one); `end` when it is the
     /// last. With `fold` the body is lowercased first.
     pub fn found(&mut self, words: &Keywords, fold: bool, chunk: &[u8], end: bool) -> bool {
-        if !fold || (self.pending.is_empty() && fold::is_ascii(chunk)) {
+        if !fold || (self.pending.is_empty() && scan::is_ascii(chunk)) {
             // The automaton folds ASCII capitals itself.
             return words.scan(&mut self.state, chunk);
         }

@@ -107,16 +107,6 @@ fn two_byte_lower() -> &'static [(u32, u8)] {
     })
 }
 
-/// Whether `bytes` are all ASCII: sixteen bytes a step on long text (a 60 KiB path), the
-/// standard check on short text, where it is cheaper.
-pub fn is_ascii(bytes: &[u8]) -> bool {
-    if bytes.len() < 64 {
-        bytes.is_ascii()
-    } else {
-        higress_sdk::scan::is_ascii(bytes)
-    }
-}
-
 /// `input` lowercased (an incomplete character at the end kept as it is).
 pub fn lower(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

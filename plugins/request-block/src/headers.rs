@@ -4,7 +4,7 @@
 use crate::fold;
 use crate::keywords::{Keywords, State};
 use higress_sdk::abi::{header_map, MapType};
-use higress_sdk::hostcalls;
+use higress_sdk::{hostcalls, scan};
 
 /// Details of the reply.
 pub const DETAILS: &str = "request-block.header_blocked";
@@ -46,7 +46,7 @@ pub fn blocked(words: &Keywords, fold: bool, lowered_path: Option<&[u8]>) -> boo
 /// Feeds one piece of the text, lowercased when `fold` (ASCII needs no copy: the
 /// automaton folds ASCII capitals).
 fn scan_text(words: &Keywords, state: &mut State, text: &[u8], fold: bool, scratch: &mut Vec<u8>) -> bool {
-    if !fold || fold::is_ascii(text) {
+    if !fold || scan::is_ascii(text) {
         return words.scan(state, text);
     }
     scratch.clear();

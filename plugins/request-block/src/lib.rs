@@ -16,8 +16,8 @@ mod url;
 use body::BodyScan;
 use config::Config;
 use higress_sdk::abi::MapType;
-use higress_sdk::hostcalls;
 use higress_sdk::prelude::*;
+use higress_sdk::{hostcalls, scan};
 
 /// Per-request state: where the body scan is.
 #[derive(Default)]
@@ -52,7 +52,7 @@ impl HttpPlugin for RequestBlock {
         if !rules.url.is_empty() {
             let details = hostcalls::with_map_value(MapType::HttpRequestHeaders, ":path", |path| {
                 let path = path.ok().flatten().unwrap_or_default();
-                if rules.fold && rules.headers.is_some() && !fold::is_ascii(path) {
+                if rules.fold && rules.headers.is_some() && !scan::is_ascii(path) {
                     lowered = Some(fold::lower(path));
                 }
                 rules.url.check(path, lowered.as_deref())

@@ -4,6 +4,7 @@
 use crate::fold;
 use crate::keywords::Keywords;
 use higress_dfa::Pattern;
+use higress_sdk::scan;
 use std::borrow::Cow;
 
 /// Details of the replies, by the list that matched.
@@ -44,10 +45,11 @@ impl UrlRules {
     pub fn check(&self, path: &[u8], lowered: Option<&[u8]>) -> Option<&'static str> {
         // A pure ASCII path needs no lowercased copy for the substrings alone: their
         // automaton folds ASCII capitals itself.
-        let lower = self.fold && (!fold::is_ascii(path) || !self.exact.is_empty() || !self.regexes.is_empty());
         let path: Cow<'_, [u8]> = match lowered {
             Some(lowered) if self.fold => Cow::Borrowed(lowered),
-            _ if lower => Cow::Owned(fold::lower(path)),
+            _ if self.fold && (!self.exact.is_empty() || !self.regexes.is_empty() || !scan::is_ascii(path)) => {
+                Cow::Owned(fold::lower(path))
+            }
             _ => Cow::Borrowed(path),
         };
         if self.exact.binary_search_by(|e| e.as_slice().cmp(&path)).is_ok() {
