@@ -31,7 +31,8 @@ pub fn build(nfa: &Nfa) -> Option<Dfa> {
 
     let (first, matched) = walk.closure(&[nfa.start], true, false);
     if matched {
-        return Some(Dfa { classes, stride, table: Vec::new(), at_end, start: MATCH * stride as u32 });
+        let start = MATCH * stride as u32;
+        return Some(Dfa { classes, stride, table: Vec::new(), at_end, start, replaced: Vec::new() });
     }
     let start = states.add((first, true))?;
     let mut at = usize::from(start);
@@ -64,7 +65,9 @@ pub fn build(nfa: &Nfa) -> Option<Dfa> {
     }
     let row = |state: u32| state * stride as u32;
     table.iter_mut().for_each(|t| *t = row(*t));
-    Some(Dfa { classes, stride, table, at_end, start: row(u32::from(start)) })
+    let mut dfa = Dfa { classes, stride, table, at_end, start: row(u32::from(start)), replaced: Vec::new() };
+    dfa.replaced = (0..dfa.at_end.len() as u32).map(|s| dfa.steps_through(row(s), "\u{FFFD}".as_bytes())).collect();
+    Some(dfa)
 }
 
 /// One byte of each class, which stands for it.

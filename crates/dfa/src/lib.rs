@@ -38,6 +38,9 @@ pub struct Dfa {
     at_end: Vec<bool>,
     /// The start state's row.
     start: u32,
+    /// By state: the row after U+FFFD, which stands for each bad sequence of text that is
+    /// not UTF-8 (one load per bad sequence instead of three steps).
+    replaced: Vec<u32>,
 }
 
 /// No match can start or go on from here (state number).
@@ -90,48 +93,76 @@ impl Dfa {
             return self.is_match(bytes);
         }
         let mut row = self.start;
+        let last_special = self.stride as u32 * MATCH;
+        if row <= last_special {
+            return row == last_special;
+        }
         for chunk in bytes.utf8_chunks() {
-            let fed = self.feed(row, chunk.valid().as_bytes()).and_then(|row| {
-                if chunk.invalid().is_empty() {
-                    Ok(row)
-                } else {
-                    self.feed(row, "\u{FFFD}".as_bytes())
+            if !chunk.valid().is_empty() {
+                match self.feed(row, chunk.valid().as_bytes()) {
+                    Ok(next) => row = next,
+                    Err(matched) => return matched,
                 }
-            });
-            match fed {
-                Ok(next) => row = next,
-                Err(matched) => return matched,
+            }
+            if !chunk.invalid().is_empty() {
+                row = self.replaced.get(row as usize / self.stride.max(1)).copied().unwrap_or(DEAD);
+                if row <= last_special {
+                    return row == last_special;
+                }
             }
         }
-        match self.feed(row, b"") {
-            Ok(row) => self.ends_matched(row),
-            Err(matched) => matched,
-        }
+        self.ends_matched(row)
+    }
+
+    /// The row after `text` from `row`, a step at a time (the special rows lead only to
+    /// themselves), for the tables built from the DFA's own.
+    fn steps_through(&self, row: u32, text: &[u8]) -> u32 {
+        text.iter().fold(row, |row, &b| self.step(row, b))
+    }
+
+    /// The row after byte `b` from `row`.
+    #[inline]
+    fn step(&self, row: u32, b: u8) -> u32 {
+        let class = u32::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
+        // A row past the table (never built) is as good as no match.
+        self.table.get((row + class) as usize).copied().unwrap_or(DEAD)
     }
 
     /// The row after `text` from `row`, or `Err(matched)` once the answer is known.
+    ///
+    /// [`DEAD`] and [`MATCH`] lead only to themselves, so whether the scan reached one is
+    /// asked once per eight bytes, not per byte: a step is then a class and a table load.
     #[inline]
     fn feed(&self, mut row: u32, text: &[u8]) -> Result<u32, bool> {
         let last_special = self.stride as u32 * MATCH;
-        if row <= last_special {
-            return Err(row == last_special);
-        }
-        for &b in text {
-            let class = u32::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
-            row = match self.table.get((row + class) as usize) {
-                Some(&next) => next,
-                None => return Err(false),
-            };
-            if row <= last_special {
-                return Err(row == last_special);
+        let ended = |row: u32| if row <= last_special { Err(row == last_special) } else { Ok(row) };
+        row = ended(row)?;
+        let step = |row, b| self.step(row, b);
+        let mut eights = text.chunks_exact(8);
+        for eight in &mut eights {
+            // Written out: at opt-level `s` a loop of eight keeps its counter and pointer
+            // arithmetic, a third of a step's instructions.
+            if let Ok(&[a, b, c, d, e, f, g, h]) = <&[u8; 8]>::try_from(eight) {
+                row = step(step(step(step(step(step(step(step(row, a), b), c), d), e), f), g), h);
             }
+            row = ended(row)?;
         }
-        Ok(row)
+        ended(eights.remainder().iter().fold(row, |row, &b| step(row, b)))
     }
 
     /// Whether a text that ends in `row` matches (a `$` pending).
     fn ends_matched(&self, row: u32) -> bool {
         self.at_end.get(row as usize / self.stride.max(1)).copied().unwrap_or(false)
+    }
+
+    /// Reads each ASCII capital as its small letter (see [`Pattern::fold_ascii_capitals`]).
+    fn fold_ascii_capitals(&mut self) {
+        for capital in b'A'..=b'Z' {
+            let small = self.classes.get(usize::from(capital.to_ascii_lowercase())).copied().unwrap_or(0);
+            if let Some(class) = self.classes.get_mut(usize::from(capital)) {
+                *class = small;
+            }
+        }
     }
 
     /// How many states the DFA has (for tests and benches).

@@ -117,6 +117,21 @@ impl Pattern {
         self.regex.as_str()
     }
 
+    /// Has the DFA read ASCII capitals as their small letters, for a caller that matches
+    /// lowercased text against a pattern in small letters (`case_sensitive: false`): text
+    /// that is ASCII then needs no lowered copy, as the answer is the same. Whether there is
+    /// a DFA to do it; without one, [`Pattern::is_match`] still needs the lowered text.
+    /// (Where groups are found is not changed: this is for callers of `is_match` alone.)
+    pub fn fold_ascii_capitals(&mut self) -> bool {
+        match &mut self.dfa {
+            Some(dfa) => {
+                dfa.fold_ascii_capitals();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the DFA answers [`Pattern::is_match`].
     pub fn has_dfa(&self) -> bool {
         self.dfa.is_some()

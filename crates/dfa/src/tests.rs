@@ -128,6 +128,29 @@ fn agrees_on_random_patterns() {
     assert!(valid > 5_000 && built * 10 > valid * 8, "{built} of {valid} valid patterns built");
 }
 
+/// A DFA that folds ASCII capitals answers for any text as the DFA answers for that text
+/// with its ASCII capitals lowered, texts long enough for the steps eight at a time.
+#[test]
+fn folded_capitals_read_as_small_letters() {
+    const PIECES: &[&str] = &["a", "b", "A", ".", "[a-c]", "[A-C]", "[^a]", "\\w", "(?i)", "k", "|", "*", "+", "$", "^"];
+    const ALPHABET: &[&str] = &["a", "b", "A", "B", "C", "c", "K", "k", "\u{212A}", "/", ".", "Z"];
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+    let mut checked = 0;
+    for _ in 0..3_000 {
+        let pattern = joined(&mut next, PIECES, 1, 8);
+        let Ok(mut folded) = Pattern::new(&pattern) else { continue };
+        let Some(dfa) = Dfa::new(&pattern) else { continue };
+        assert!(folded.fold_ascii_capitals());
+        checked += 1;
+        for _ in 0..20 {
+            let text = joined(&mut next, ALPHABET, 0, 40);
+            let lowered = text.to_ascii_lowercase();
+            assert_eq!(folded.is_match(&text), dfa.is_match(lowered.as_bytes()), "{pattern:?} on {text:?}");
+        }
+    }
+    assert!(checked > 1_000, "{checked}");
+}
+
 /// regex-lite's matches of `re` in `text`, as [`crate::Groups`] hold them.
 fn regex_lite_groups(re: &Regex, text: &str) -> Vec<Vec<Option<std::ops::Range<usize>>>> {
     re.captures_iter(text).map(|c| (0..c.len()).map(|i| c.get(i).map(|m| m.range())).collect()).collect()

@@ -25,6 +25,11 @@ pub struct UrlRules {
     regexes: Vec<Pattern>,
     /// Lowercase the path first (`case_sensitive: false`).
     fold: bool,
+    /// The longest exact URL: a longer path cannot be one, lowered or not (for ASCII).
+    longest_exact: usize,
+    /// Every expression's DFA reads ASCII capitals as small letters (when `fold`): an
+    /// ASCII path needs no lowered copy for them.
+    regexes_fold: bool,
 }
 
 impl UrlRules {
@@ -32,7 +37,11 @@ impl UrlRules {
     pub fn new(mut exact: Vec<Vec<u8>>, keywords: Option<Keywords>, regexes: Vec<Pattern>, fold: bool) -> Self {
         exact.sort_unstable();
         exact.dedup();
-        UrlRules { exact, keywords, regexes: combine(regexes), fold }
+        let longest_exact = exact.iter().map(Vec::len).max().unwrap_or(0);
+        let mut regexes = combine(regexes);
+        // Their patterns are lowercased already: folding capitals in the DFA is lowering.
+        let regexes_fold = fold && regexes.iter_mut().fold(true, |all, r| r.fold_ascii_capitals() && all);
+        UrlRules { exact, keywords, regexes, fold, longest_exact, regexes_fold }
     }
 
     /// Whether there is nothing to check.
@@ -40,19 +49,28 @@ impl UrlRules {
         self.exact.is_empty() && self.keywords.is_none() && self.regexes.is_empty()
     }
 
+    /// Whether `path` is short enough to be an exact URL (lowering an ASCII path keeps its
+    /// length; another may change it, and is lowered anyway).
+    fn may_be_exact(&self, path: &[u8]) -> bool {
+        !self.exact.is_empty() && path.len() <= self.longest_exact
+    }
+
     /// The details of the first list `path` hits: exact, then substring, then regexp.
     /// `lowered`: the path already lowercased, when the caller has it.
     pub fn check(&self, path: &[u8], lowered: Option<&[u8]>) -> Option<&'static str> {
-        // A pure ASCII path needs no lowercased copy for the substrings alone: their
-        // automaton folds ASCII capitals itself.
+        // An ASCII path needs no lowercased copy where every list folds ASCII capitals
+        // itself: the substrings' automaton and the expressions' DFAs do, and an exact URL
+        // is only looked for in a path no longer than the longest.
+        let lists_fold = self.regexes.is_empty() || self.regexes_fold;
         let path: Cow<'_, [u8]> = match lowered {
             Some(lowered) if self.fold => Cow::Borrowed(lowered),
-            _ if self.fold && (!self.exact.is_empty() || !self.regexes.is_empty() || !scan::is_ascii(path)) => {
+            _ if self.fold && (self.may_be_exact(path) || !lists_fold || !scan::is_ascii(path)) => {
                 Cow::Owned(fold::lower(path))
             }
             _ => Cow::Borrowed(path),
         };
-        if self.exact.binary_search_by(|e| e.as_slice().cmp(&path)).is_ok() {
+        // (An ASCII path that took no copy is longer than every exact URL.)
+        if self.may_be_exact(&path) && self.exact.binary_search_by(|e| e.as_slice().cmp(&path)).is_ok() {
             return Some(EXACT);
         }
         if self.keywords.as_ref().is_some_and(|k| k.find_in(&path)) {
@@ -117,6 +135,15 @@ mod tests {
         assert_eq!(r.check(b"/x/info", None), Some(KEYWORD));
         assert_eq!(r.check(b"/web/x", None), Some(REGEXP));
         assert_eq!(r.check(b"/other", None), None);
+        // ASCII capitals, matched without a lowered copy past the longest exact URL.
+        assert_eq!(r.check(b"/WEB/X", None), Some(REGEXP));
+        assert_eq!(r.check(format!("/WEB/{}", "X".repeat(100)).as_bytes(), None), Some(REGEXP));
+        assert_eq!(r.check(format!("/X/{}", "Y".repeat(100)).as_bytes(), None), None);
+        let capitals = rules(&[], &[], &["^/[a-c]+$"], true);
+        assert_eq!(capitals.check(format!("/{}", "ABC".repeat(40)).as_bytes(), None), Some(REGEXP));
+        assert_eq!(capitals.check(format!("/{}D", "ABC".repeat(40)).as_bytes(), None), None);
+        let sensitive = rules(&[], &[], &["^/[a-c]+$"], false);
+        assert_eq!(sensitive.check(format!("/{}", "ABC".repeat(40)).as_bytes(), None), None);
         // A path the caller lowercased already is taken as it is.
         assert_eq!(r.check("/WEB/ÄX".as_bytes(), Some("/web/äx".as_bytes())), Some(REGEXP));
         assert_eq!(r.check("/Ä/INFO".as_bytes(), Some("/ä/info".as_bytes())), Some(KEYWORD));

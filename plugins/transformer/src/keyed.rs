@@ -26,7 +26,13 @@ use std::borrow::Cow;
 /// lets hold CR, LF or NUL - but a value that did would have to be dropped, as the whole
 /// map drops it, so such a request takes the whole map.
 pub fn subject_is_clean(subject: &Subject<'_>) -> bool {
-    !subject.host.bytes().chain(subject.path.bytes()).any(|b| matches!(b, b'\r' | b'\n' | 0))
+    !breaks_header(subject.host.as_bytes()) && !breaks_header(subject.path.as_bytes())
+}
+
+/// Whether a header value holds CR, LF or NUL, eight bytes a step (`:path` reaches 60 KiB).
+pub fn breaks_header(value: &[u8]) -> bool {
+    use higress_sdk::scan::{find_with, matches};
+    find_with(value, |w| matches(w, b'\r') | matches(w, b'\n') | matches(w, 0)).is_some()
 }
 
 /// Runs `ops` in order on `map`, key by key; the index of the first one left for the whole

@@ -1,6 +1,8 @@
 //! `:path` cut around its query, so a transformed query can be put back between the path and
 //! a fragment that stay as they were.
 
+use higress_sdk::scan;
+
 /// A `:path` without its query.
 pub struct RequestPath<'a> {
     /// Everything before the `?` (or the `#`, or the end).
@@ -12,11 +14,12 @@ pub struct RequestPath<'a> {
 }
 
 impl<'a> RequestPath<'a> {
-    /// Cuts `path` (any bytes; a `?` after a `#` belongs to the fragment).
+    /// Cuts `path` (any bytes; a `?` after a `#` belongs to the fragment), searching eight
+    /// bytes a step: a path reaches 60 KiB.
     pub fn new(path: &'a [u8]) -> Self {
-        let fragment_at = path.iter().position(|&b| b == b'#').unwrap_or(path.len());
+        let fragment_at = scan::find(path, b'#').unwrap_or(path.len());
         let (head, fragment) = path.split_at(fragment_at);
-        match head.iter().position(|&b| b == b'?') {
+        match scan::find(head, b'?') {
             Some(q) => RequestPath {
                 base: head.get(..q).unwrap_or_default(),
                 query: head.get(q + 1..).unwrap_or_default(),
