@@ -27,17 +27,19 @@ pub fn blocked(words: &Keywords, fold: bool, lowered_path: Option<&[u8]>) -> boo
         let value = match lowered_path {
             Some(lowered) if fold && name == b":path" => {
                 // Lowercase already: no second copy of a long path.
-                found = (!first && words.scan(&mut state, b"\n"))
+                found = (!first && words.scan_byte(&mut state, b'\n'))
                     || words.scan(&mut state, name)
-                    || words.scan(&mut state, b"\n")
+                    || words.scan_byte(&mut state, b'\n')
                     || words.scan(&mut state, lowered);
                 first = false;
                 return;
             }
             _ => value,
         };
-        let mut scan = |text: &[u8]| scan_text(words, &mut state, text, fold, &mut scratch);
-        found = (!first && scan(b"\n")) || scan(name) || scan(b"\n") || scan(value);
+        found = (!first && words.scan_byte(&mut state, b'\n'))
+            || scan_text(words, &mut state, name, fold, &mut scratch)
+            || words.scan_byte(&mut state, b'\n')
+            || scan_text(words, &mut state, value, fold, &mut scratch);
         first = false;
     });
     found

@@ -163,11 +163,35 @@ impl Keywords {
 
     /// Feeds `bytes` from `state`: true as soon as a keyword ends in them (the state is then
     /// meaningless), else `state` is where the next piece of input starts.
+    #[inline]
     pub fn scan(&self, state: &mut State, bytes: &[u8]) -> bool {
-        let step = |s: u32, b: u8| {
-            let class = u32::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
-            self.table.get((s + class) as usize).copied().unwrap_or(0)
-        };
+        if bytes.len() >= 16 {
+            return self.scan_long(state, bytes);
+        }
+        // Headers come in short pieces (a name, a value): a byte loop, inlined, on locals
+        // (`state` could be `found` for all the compiler knows: it would load it per byte).
+        let (mut s, found) = (*state, self.found);
+        for &b in bytes {
+            s = self.step(s, b);
+            if s == found {
+                return true;
+            }
+        }
+        *state = s;
+        false
+    }
+
+    /// The row after byte `b` from row `s`.
+    #[inline(always)]
+    fn step(&self, s: u32, b: u8) -> u32 {
+        let class = u32::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
+        self.table.get((s + class) as usize).copied().unwrap_or(0)
+    }
+
+    /// [`Keywords::scan`] eight bytes between checks.
+    #[inline(never)]
+    fn scan_long(&self, state: &mut State, bytes: &[u8]) -> bool {
+        let step = |s, b| self.step(s, b);
         let mut s = *state;
         let mut eights = bytes.chunks_exact(8);
         for eight in &mut eights {
@@ -180,14 +204,15 @@ impl Keywords {
                 return true;
             }
         }
-        for &b in eights.remainder() {
-            s = step(s, b);
-            if s == self.found {
-                return true;
-            }
-        }
         *state = s;
-        false
+        self.scan(state, eights.remainder())
+    }
+
+    /// [`Keywords::scan`] of one byte (the `\n` between a header's name and value).
+    #[inline]
+    pub fn scan_byte(&self, state: &mut State, b: u8) -> bool {
+        *state = self.step(*state, b);
+        *state == self.found
     }
 
     /// Whether a keyword occurs in `bytes`.
