@@ -213,21 +213,7 @@ impl Finder {
     /// character later): [`Finder::width`] slots per match, one after another.
     pub fn find_all(&self, text: &str) -> Result<Vec<Option<usize>>, Broken> {
         let bytes = text.as_bytes();
-        let mut states = vec![0u16; bytes.len() + 1];
-        let mut state = 0u16;
-        // The leftmost position inside the text where a match can start: the search for
-        // the first match starts there, and a text with none (and no match at either end)
-        // is done.
-        let mut leftmost = bytes.len();
-        for (j, (slot, &b)) in states.iter_mut().zip(bytes).enumerate().rev() {
-            let class = usize::from(*self.classes.get(usize::from(b)).ok_or(Broken)?);
-            let next = *self.back.get(usize::from(state) * self.stride + class).ok_or(Broken)?;
-            state = next & !STARTS;
-            *slot = state;
-            if next & STARTS != 0 {
-                leftmost = j;
-            }
-        }
+        let (states, leftmost) = self.backward_pass(bytes)?;
         let mut found = Vec::new();
         let bounds =
             |found: &[Option<usize>], at: usize| Some((found.get(at).copied()??, found.get(at + 1).copied()??));
@@ -250,6 +236,60 @@ impl Finder {
             last_end = Some(end);
         }
         Ok(found)
+    }
+
+    /// The backward DFA's state at each position of `bytes` (and 0 past the end), and the
+    /// leftmost position inside the text where a match can start (the length when none):
+    /// the search for the first match starts there.
+    fn backward_pass(&self, bytes: &[u8]) -> Result<(Vec<u16>, usize), Broken> {
+        let len = bytes.len();
+        let mut states = vec![0u16; len + 1];
+        let step = |state: u16, b: u8| {
+            let class = usize::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));
+            self.back.get(usize::from(state & !STARTS) * self.stride + class).copied().ok_or(Broken)
+        };
+        let (mut state, mut leftmost) = (0u16, len);
+        let (mut eights, mut slots) =
+            (bytes.rchunks_exact(8), states.get_mut(..len).ok_or(Broken)?.rchunks_exact_mut(8));
+        let mut at = len;
+        for (eight, slots) in (&mut eights).zip(&mut slots) {
+            at -= 8;
+            // Written out, last byte first: at opt-level `s` a loop of eight keeps its
+            // counter and pointer arithmetic.
+            if let (Ok(&[a, b, c, d, e, f, g, h]), Ok([o0, o1, o2, o3, o4, o5, o6, o7])) =
+                (<&[u8; 8]>::try_from(eight), <&mut [u16; 8]>::try_from(slots))
+            {
+                let n7 = step(state, h)?;
+                *o7 = n7 & !STARTS;
+                let n6 = step(n7, g)?;
+                *o6 = n6 & !STARTS;
+                let n5 = step(n6, f)?;
+                *o5 = n5 & !STARTS;
+                let n4 = step(n5, e)?;
+                *o4 = n4 & !STARTS;
+                let n3 = step(n4, d)?;
+                *o3 = n3 & !STARTS;
+                let n2 = step(n3, c)?;
+                *o2 = n2 & !STARTS;
+                let n1 = step(n2, b)?;
+                *o1 = n1 & !STARTS;
+                let n0 = step(n1, a)?;
+                *o0 = n0 & !STARTS;
+                if (n0 | n1 | n2 | n3 | n4 | n5 | n6 | n7) & STARTS != 0 {
+                    let flagged = [n0, n1, n2, n3, n4, n5, n6, n7];
+                    leftmost = at + flagged.iter().position(|n| n & STARTS != 0).unwrap_or(0);
+                }
+                state = n0;
+            }
+        }
+        for (j, (slot, &b)) in slots.into_remainder().iter_mut().zip(eights.remainder()).enumerate().rev() {
+            state = step(state, b)?;
+            if state & STARTS != 0 {
+                leftmost = j;
+            }
+            *slot = state & !STARTS;
+        }
+        Ok((states, leftmost))
     }
 
     /// Slots per match.

@@ -132,7 +132,8 @@ fn agrees_on_random_patterns() {
 /// with its ASCII capitals lowered, texts long enough for the steps eight at a time.
 #[test]
 fn folded_capitals_read_as_small_letters() {
-    const PIECES: &[&str] = &["a", "b", "A", ".", "[a-c]", "[A-C]", "[^a]", "\\w", "(?i)", "k", "|", "*", "+", "$", "^"];
+    const PIECES: &[&str] =
+        &["a", "b", "A", ".", "[a-c]", "[A-C]", "[^a]", "\\w", "(?i)", "k", "|", "*", "+", "$", "^"];
     const ALPHABET: &[&str] = &["a", "b", "A", "B", "C", "c", "K", "k", "\u{212A}", "/", ".", "Z"];
     let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     let mut checked = 0;
