@@ -40,7 +40,11 @@ impl UrlRules {
         let longest_exact = exact.iter().map(Vec::len).max().unwrap_or(0);
         let mut regexes = combine(regexes);
         // Their patterns are lowercased already: folding capitals in the DFA is lowering.
-        let regexes_fold = fold && regexes.iter_mut().fold(true, |all, r| r.fold_ascii_capitals() && all);
+        let mut regexes_fold = fold;
+        if fold {
+            // Every one folded, whether or not the others can be.
+            regexes.iter_mut().for_each(|r| regexes_fold &= r.fold_ascii_capitals());
+        }
         UrlRules { exact, keywords, regexes, fold, longest_exact, regexes_fold }
     }
 
