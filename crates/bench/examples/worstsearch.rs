@@ -482,6 +482,12 @@ fn cases() -> Vec<Case> {
             Req::new(q(&near_misses("access_token", big, true))),
         );
         add(
+            &format!("jwt-auth {cn}: 'token1x=v'"),
+            "jwt-auth",
+            cfg,
+            Req::new(q(&fill(big, "&", |_| "token1x=v".into()))),
+        );
+        add(
             &format!("jwt-auth {cn}: near misses token1"),
             "jwt-auth",
             cfg,

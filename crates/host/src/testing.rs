@@ -437,6 +437,12 @@ pub fn request(method: &str, authority: &str, path: &str) -> Request {
 }
 
 impl Request {
+    /// The bytes of its header names and values, as Envoy counts them against
+    /// `max_request_headers_kb` (60 KiB by default).
+    pub fn head_size(&self) -> usize {
+        self.headers.iter().map(|(name, value)| name.len() + value.len()).sum()
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.add(name.as_bytes(), value.as_bytes());

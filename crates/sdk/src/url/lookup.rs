@@ -223,6 +223,7 @@ mod tests {
             &["k", "k"],
             &["k", "kk", "a b", "apikey", "n1"],
             &["key", "k1", "a%b", "x=y"],
+            &["access_token", "token1", "x-api-key"],
             &many,
         ];
         let parts = [
@@ -248,6 +249,13 @@ mod tests {
             "access_token_long",
             "access_token_lon",
             "access%5Ftoken_long",
+            "access_token",
+            "access_toke",
+            "access_tokenx",
+            "access_toke%6E",
+            "access+token",
+            "token1",
+            "token1x",
             "é",
             "n1",
             "n%31",

@@ -115,6 +115,24 @@ impl<'a> NameSet<'a> {
     /// decoded.
     #[inline(never)]
     fn long_value_at(&mut self, pair: &[u8], head: u64) -> Option<Found> {
+        // A name that ends in the next eight bytes (`access_token`) is read from two words,
+        // with no scan to set up.
+        let len = pair.len();
+        let second = scan::word(pair.get(8..).unwrap_or_default());
+        let eq = scan::matches(second, b'=') & low_bytes(len.saturating_sub(8));
+        if eq != 0 {
+            let end = 8 + (eq.trailing_zeros() / 8) as usize;
+            if end + 1 >= len {
+                return None;
+            }
+            let tail = second & low_bytes(end - 8);
+            let escapes = |w: u64| scan::matches(w, b'%') | scan::matches(w, b'+');
+            if escapes(head) | escapes(tail) != 0 {
+                return self.decoded_value_at(pair);
+            }
+            let rest = pair.get(8..end).unwrap_or_default();
+            return self.find(end, head, rest).map(|name| Found { value: end + 1, name });
+        }
         let end = scan::find(pair, b'=')?;
         if end + 1 >= pair.len() || end > 3 * self.longest {
             // An empty value, or a name longer than every name even if it is all escapes.
